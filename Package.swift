@@ -1,0 +1,73 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// One module per concern; see docs/ARCHITECTURE.md for how a request flows through them.
+let package = Package(
+    name: "mediapeer",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "mediapeerd", targets: ["mediapeerd"]),
+        .executable(name: "mediapeerctl", targets: ["mediapeerctl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.0.0"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.24.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.10.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.0.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
+    ],
+    targets: [
+        // C libraries from Debian (libexif-dev, libtagc0-dev).
+        .systemLibrary(name: "CExif", pkgConfig: "libexif", providers: [.apt(["libexif-dev"])]),
+        .systemLibrary(name: "CTagLib", pkgConfig: "taglib_c", providers: [.apt(["libtagc0-dev"])]),
+
+        // The few Linux calls Swift cannot make directly (variadic syscall, inotify event layout).
+        .target(name: "CSystemShims"),
+
+        // What a media file is: sniffing by magic bytes, photo/audio/video metadata readers.
+        .target(name: "MediaProbe", dependencies: ["CExif", "CTagLib"]),
+        // Content identity: chunk manifests, content ids and chunk verification.
+        .target(name: "ContentID", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        // The TOML configuration file and its validation.
+        .target(name: "MediapeerConfig", dependencies: ["TOMLKit"]),
+        // The SQLite media index: schema, scanner, hasher, inotify watcher.
+        .target(name: "MediaIndex", dependencies: [
+            "MediaProbe", "ContentID", "CSystemShims",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // The local control API (HTTP/JSON over a Unix socket): wire types, server routes, client.
+        .target(name: "ControlAPI", dependencies: [
+            "MediaIndex",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // The daemon: wires the services together and runs them until SIGTERM.
+        .target(name: "MediapeerDaemon", dependencies: [
+            "MediapeerConfig", "MediaIndex", "ControlAPI",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        // The control CLI.
+        .target(name: "MediapeerCLI", dependencies: [
+            "ControlAPI", "MediapeerConfig",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "mediapeerd", dependencies: ["MediapeerDaemon"]),
+        .executableTarget(name: "mediapeerctl", dependencies: ["MediapeerCLI"]),
+
+        .testTarget(name: "MediaProbeTests", dependencies: ["MediaProbe"]),
+        .testTarget(name: "ContentIDTests", dependencies: ["ContentID"]),
+        .testTarget(name: "MediapeerConfigTests", dependencies: ["MediapeerConfig"]),
+        .testTarget(name: "MediaIndexTests", dependencies: ["MediaIndex"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["ControlAPI"]),
+    ]
+)

@@ -1,0 +1,23 @@
+#ifndef MEDIAPEER_SYSTEM_SHIMS_H
+#define MEDIAPEER_SYSTEM_SHIMS_H
+#include <stdint.h>
+#include <sys/types.h>
+
+/// Puts the calling thread in the idle I/O scheduling class, so background hashing never delays a player's reads.
+/// Returns 0 or -1 with errno set (for example where the kernel has no I/O scheduler classes).
+int mediapeer_set_thread_io_idle(void);
+
+/// Names the calling thread (visible in top -H and /proc), at most 15 bytes.
+void mediapeer_set_thread_name(const char *name);
+
+/// A non-blocking, close-on-exec eventfd, used to wake a thread sleeping in poll().
+int mediapeer_eventfd(void);
+
+/// The kernel id of the calling thread (for per-thread nice values).
+pid_t mediapeer_gettid(void);
+
+/// Fields of one `struct inotify_event` at `buffer + offset`; returns the offset of the next event, or -1 when
+/// the event would run past `length` (never the case for a well-behaved kernel, but checked anyway).
+long mediapeer_inotify_event_at(const char *buffer, long length, long offset,
+                                int *wd, uint32_t *mask, uint32_t *cookie, const char **name);
+#endif

@@ -1,0 +1,40 @@
+#define _GNU_SOURCE
+#include "system_shims.h"
+#include <sys/inotify.h>
+#include <sys/eventfd.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <string.h>
+
+#define IOPRIO_CLASS_IDLE 3
+#define IOPRIO_CLASS_SHIFT 13
+#define IOPRIO_WHO_PROCESS 1
+
+int mediapeer_set_thread_io_idle(void) {
+#ifdef SYS_ioprio_set
+    return (int)syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, IOPRIO_CLASS_IDLE << IOPRIO_CLASS_SHIFT);
+#else
+    return -1;
+#endif
+}
+
+void mediapeer_set_thread_name(const char *name) { prctl(PR_SET_NAME, name, 0, 0, 0); }
+
+int mediapeer_eventfd(void) { return eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); }
+
+pid_t mediapeer_gettid(void) { return (pid_t)syscall(SYS_gettid); }
+
+long mediapeer_inotify_event_at(const char *buffer, long length, long offset,
+                                int *wd, uint32_t *mask, uint32_t *cookie, const char **name) {
+    if (offset < 0 || length - offset < (long)sizeof(struct inotify_event)) return -1;
+    struct inotify_event event;
+    memcpy(&event, buffer + offset, sizeof event);
+    long next = offset + (long)sizeof(struct inotify_event) + (long)event.len;
+    if (next > length) return -1;
+    *wd = event.wd;
+    *mask = event.mask;
+    *cookie = event.cookie;
+    *name = event.len > 0 ? buffer + offset + sizeof(struct inotify_event) : "";
+    return next;
+}
