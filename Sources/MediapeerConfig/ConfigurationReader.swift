@@ -1,0 +1,441 @@
+import TOMLKit
+
+/// Turns the text of a configuration file into a configuration, collecting
+/// every problem on the way instead of stopping at the first.
+struct ConfigurationReader {
+    static let knownKeys = [
+        "name", "media_dirs", "state_dir", "cache_dir", "cache_max", "http_port",
+        "control_socket", "log_level", "static_peers", "rescan_interval",
+    ]
+
+    /// A Unix socket path must fit in `sockaddr_un.sun_path` (108 bytes on
+    /// Linux) with its terminating NUL.
+    static let maxSocketPathBytes = 107
+
+    private let text: String
+    private let source: String
+    private let checkFileSystem: Bool
+    private var map = SourceMap(scanning: "")
+    private var problems: [ConfigProblem] = []
+
+    init(text: String, source: String, checkFileSystem: Bool) {
+        self.text = text
+        self.source = source
+        self.checkFileSystem = checkFileSystem
+    }
+
+    mutating func read() throws(ConfigError) -> MediapeerConfiguration {
+        // toml++ gets the text as a C string and would stop at a NUL without a word.
+        if let nul = text.utf8.firstIndex(of: 0) {
+            let line = text.utf8[..<nul].filter { $0 == UInt8(ascii: "\n") }.count + 1
+            throw ConfigError(problems: [
+                ConfigProblem(source: source, line: line, message: "the file contains a NUL byte, which TOML does not allow"),
+            ])
+        }
+        let table: TOMLTable
+        do {
+            table = try TOMLTable(string: text)
+        } catch let error as TOMLParseError {
+            throw ConfigError(problems: [
+                ConfigProblem(
+                    source: source, line: error.source.begin.line, column: error.source.begin.column,
+                    message: "syntax error: \(error.description)"),
+            ])
+        } catch {
+            throw ConfigError(problems: [ConfigProblem(source: source, message: "syntax error: \(error)")])
+        }
+        map = SourceMap(scanning: text)
+
+        reportUnknownKeys(in: table)
+        var config = MediapeerConfiguration()
+        if let value = table["name"] { readName(value).map { config.name = $0 } }
+        let mediaDirs = readMediaDirs(table["media_dirs"])
+        config.mediaDirs = mediaDirs.map(\.path)
+        if let value = readDirectory("state_dir", table["state_dir"], default: config.stateDir, mediaDirs: mediaDirs) {
+            config.stateDir = value
+        }
+        if let value = readDirectory("cache_dir", table["cache_dir"], default: config.cacheDir, mediaDirs: mediaDirs) {
+            config.cacheDir = value
+        }
+        if let value = table["cache_max"] { readCacheMax(value).map { config.cacheMax = $0 } }
+        if let value = table["http_port"] { readPort(value).map { config.httpPort = $0 } }
+        if let value = readControlSocket(table["control_socket"], default: config.controlSocket) {
+            config.controlSocket = value
+        }
+        if let value = table["log_level"] { readLogLevel(value).map { config.logLevel = $0 } }
+        if let value = table["static_peers"] { readStaticPeers(value).map { config.staticPeers = $0 } }
+        if let value = table["rescan_interval"] { readRescanInterval(value).map { config.rescanInterval = $0 } }
+
+        if problems.contains(where: { $0.severity == .error }) {
+            throw ConfigError(problems: problems)
+        }
+        config.warnings = problems.inFileOrder()
+        return config
+    }
+
+    // MARK: - Reporting
+
+    private mutating func error(_ key: String?, line: Int?, _ message: String) {
+        problems.append(ConfigProblem(severity: .error, source: source, key: key, line: line, message: message))
+    }
+
+    private mutating func warning(_ key: String?, line: Int?, _ message: String) {
+        problems.append(ConfigProblem(severity: .warning, source: source, key: key, line: line, message: message))
+    }
+
+    private mutating func typeMismatch(_ key: String, line: Int?, expected: String, found value: TOMLValueConvertible, hint: String? = nil) {
+        var message = "expected \(expected), found \(Self.describe(value.type))"
+        if let hint { message += "; \(hint)" }
+        error(key, line: line, message)
+    }
+
+    private static func describe(_ type: TOMLType) -> String {
+        switch type {
+        case .string: "a string"
+        case .int: "an integer"
+        case .double: "a floating-point number"
+        case .bool: "a boolean"
+        case .array: "an array"
+        case .table: "a table"
+        case .date: "a date"
+        case .time: "a time"
+        case .dateTime: "a date-time"
+        }
+    }
+
+    private mutating func reportUnknownKeys(in table: TOMLTable) {
+        let knownList = Self.knownKeys.joined(separator: ", ")
+        for key in table.keys where !Self.knownKeys.contains(key) {
+            let line = map.line(of: key)
+            let suggestion = closestName(to: key, among: Self.knownKeys).map { " (did you mean \(quoted($0))?)" }
+            if map.headerNames.contains(key) {
+                // A [section] header also swallows the keys below it, which then look unset.
+                error(nil, line: line, "unknown table \(quoted(key))\(suggestion ?? ""); mediapeer settings are top-level keys, so put them before any [table] line")
+            } else if let suggestion {
+                error(nil, line: line, "unknown key \(quoted(key))\(suggestion)")
+            } else {
+                error(nil, line: line, "unknown key \(quoted(key)); the known keys are \(knownList)")
+            }
+        }
+    }
+
+    // MARK: - Keys
+
+    private mutating func readName(_ value: TOMLValueConvertible) -> String? {
+        let line = map.line(of: "name")
+        guard let name = value.string else {
+            typeMismatch("name", line: line, expected: "a string", found: value)
+            return nil
+        }
+        if name.isEmpty {
+            error("name", line: line, "must not be empty; it is the name other peers show for this box")
+            return nil
+        }
+        if name.utf8.count > 63 {
+            error("name", line: line, "\(quoted(name)) is \(name.utf8.count) bytes long in UTF-8; a DNS-SD instance name can have at most 63")
+            return nil
+        }
+        if name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            error("name", line: line, "\(quoted(name)) contains a control character, which a DNS-SD instance name cannot have")
+            return nil
+        }
+        return name
+    }
+
+    struct MediaDir {
+        var index: Int
+        var written: String
+        var path: String
+        /// With symbolic links resolved when the file system is checked; used to compare directories.
+        var identity: String
+        var line: Int?
+
+        var key: String { "media_dirs[\(index)]" }
+
+        /// The directory as written, and where it really is when that differs.
+        var shown: String {
+            identity == path ? quoted(written) : "\(quoted(written)) (really \(quoted(identity)))"
+        }
+    }
+
+    /// Returns the directories that are valid on their own; the result is
+    /// only used when no error is reported.
+    private mutating func readMediaDirs(_ value: TOMLValueConvertible?) -> [MediaDir] {
+        let keyLine = map.line(of: "media_dirs")
+        guard let value else {
+            warning("media_dirs", line: nil, #"not set, so this box shares nothing; add media_dirs = ["/srv/media"] with your media directories"#)
+            return []
+        }
+        guard let array = value.array else {
+            typeMismatch("media_dirs", line: keyLine, expected: "an array of strings", found: value,
+                         hint: value.type == .string ? #"write media_dirs = ["/srv/media"], with brackets"# : nil)
+            return []
+        }
+        if array.isEmpty {
+            warning("media_dirs", line: keyLine, #"the list is empty, so this box shares nothing; add your media directories, such as "/srv/media""#)
+            return []
+        }
+
+        var dirs: [MediaDir] = []
+        for (index, element) in array.enumerated() {
+            let key = "media_dirs[\(index)]"
+            let line = map.line(of: "media_dirs", element: index)
+            guard let written = element.string else {
+                typeMismatch(key, line: line, expected: "a string", found: element)
+                continue
+            }
+            guard let path = absolutePath(written, key: key, line: line, example: "/srv/media") else { continue }
+            var identity = path
+            if checkFileSystem {
+                switch FileSystem.lookup(path) {
+                case .missing:
+                    error(key, line: line, "\(quoted(written)) does not exist")
+                    continue
+                case .found(.other):
+                    error(key, line: line, "\(quoted(written)) is not a directory")
+                    continue
+                case .failed(let reason):
+                    error(key, line: line, "cannot use \(quoted(written)): \(reason)")
+                    continue
+                case .found(.directory):
+                    if let reason = FileSystem.readableDirectoryProblem(path) {
+                        error(key, line: line, "\(quoted(written)) cannot be read by this user: \(reason)")
+                        continue
+                    }
+                    identity = FileSystem.resolved(path) ?? path
+                }
+            }
+            dirs.append(MediaDir(index: index, written: written, path: path, identity: identity, line: line))
+        }
+
+        // Each file must belong to one media directory, or it would be indexed and offered twice.
+        for (position, later) in dirs.enumerated() {
+            for earlier in dirs[..<position] {
+                if later.identity == earlier.identity {
+                    let message = later.path == earlier.path
+                        ? "\(quoted(later.written)) is listed twice (also \(earlier.key))"
+                        : "\(later.shown) is the same directory as \(earlier.key) (\(earlier.shown))"
+                    error(later.key, line: later.line, message)
+                } else if isPath(later.identity, inside: earlier.identity) {
+                    error(later.key, line: later.line, "\(later.shown) is inside \(earlier.key) (\(earlier.shown)), which already shares it; remove one of them")
+                } else if isPath(earlier.identity, inside: later.identity) {
+                    error(earlier.key, line: earlier.line, "\(earlier.shown) is inside \(later.key) (\(later.shown)), which already shares it; remove one of them")
+                }
+            }
+        }
+        return dirs
+    }
+
+    /// `state_dir` and `cache_dir`: mediapeerd creates the directory itself,
+    /// but not its parents, which would hide a typo such as `/var/lbi/...`.
+    private mutating func readDirectory(_ key: String, _ value: TOMLValueConvertible?, default defaultPath: String, mediaDirs: [MediaDir]) -> String? {
+        let line = map.line(of: key)
+        let path: String
+        if let value {
+            guard let written = value.string else {
+                typeMismatch(key, line: line, expected: "a string", found: value)
+                return nil
+            }
+            guard let absolute = absolutePath(written, key: key, line: line, example: defaultPath) else { return nil }
+            path = absolute
+        } else {
+            path = defaultPath
+        }
+        let defaultNote = value == nil ? " (this is the default; set \(key) to use another directory)" : ""
+
+        var identity = path
+        if checkFileSystem {
+            switch FileSystem.lookup(path) {
+            case .found(.directory):
+                identity = FileSystem.resolved(path) ?? path
+            case .found(.other):
+                error(key, line: line, "\(quoted(path)) exists but is not a directory\(defaultNote)")
+                return nil
+            case .failed(let reason):
+                error(key, line: line, "cannot use \(quoted(path)): \(reason)\(defaultNote)")
+                return nil
+            case .missing:
+                let parent = parentPath(path)
+                switch FileSystem.lookup(parent) {
+                case .found(.directory):
+                    let last = path.split(separator: "/").last.map(String.init) ?? ""
+                    identity = (FileSystem.resolved(parent) ?? parent) + (parent == "/" ? "" : "/") + last
+                case .found(.other):
+                    error(key, line: line, "cannot create \(quoted(path)): \(quoted(parent)) is not a directory\(defaultNote)")
+                    return nil
+                case .failed(let reason):
+                    error(key, line: line, "cannot create \(quoted(path)): \(quoted(parent)): \(reason)\(defaultNote)")
+                    return nil
+                case .missing:
+                    error(key, line: line, "neither \(quoted(path)) nor its parent \(quoted(parent)) exists; mediapeerd creates only the directory itself, so create \(quoted(parent)) first\(defaultNote)")
+                    return nil
+                }
+            }
+        }
+        // Whatever is in these directories would be scanned and offered to peers as media.
+        for dir in mediaDirs where identity == dir.identity || isPath(identity, inside: dir.identity) {
+            error(key, line: line, "\(quoted(path)) is inside \(dir.key) (\(dir.shown)), so mediapeer's own files would be shared as media; choose a directory outside the media directories\(defaultNote)")
+            return nil
+        }
+        return path
+    }
+
+    private mutating func readControlSocket(_ value: TOMLValueConvertible?, default defaultPath: String) -> String? {
+        let key = "control_socket"
+        let line = map.line(of: key)
+        guard let value else {
+            return checkSocketDirectory(defaultPath, line: nil, defaultNote: " (this is the default; set control_socket to use another path)")
+                ? defaultPath : nil
+        }
+        guard let written = value.string else {
+            typeMismatch(key, line: line, expected: "a string", found: value)
+            return nil
+        }
+        if written.hasSuffix("/") {
+            error(key, line: line, "\(quoted(written)) names a directory; give the socket's file name, as in \(quoted(defaultPath))")
+            return nil
+        }
+        guard let path = absolutePath(written, key: key, line: line, example: defaultPath) else { return nil }
+        if path.utf8.count > Self.maxSocketPathBytes {
+            error(key, line: line, "\(quoted(path)) is \(path.utf8.count) bytes long; a Unix socket path can have at most \(Self.maxSocketPathBytes)")
+            return nil
+        }
+        return checkSocketDirectory(path, line: line, defaultNote: "") ? path : nil
+    }
+
+    /// The socket's directory (like `/run/mediapeer`, which lives on a tmpfs
+    /// and vanishes at boot) is created by mediapeerd, so only its parent must exist.
+    private mutating func checkSocketDirectory(_ path: String, line: Int?, defaultNote: String) -> Bool {
+        guard checkFileSystem else { return true }
+        let key = "control_socket"
+        if case .found(.directory) = FileSystem.lookup(path) {
+            error(key, line: line, "\(quoted(path)) is a directory; give the socket's file name, as in \(quoted(path + "/control.sock"))\(defaultNote)")
+            return false
+        }
+        let directory = parentPath(path)
+        switch FileSystem.lookup(directory) {
+        case .found(.directory):
+            return true
+        case .found(.other):
+            error(key, line: line, "cannot create \(quoted(path)): \(quoted(directory)) is not a directory\(defaultNote)")
+        case .failed(let reason):
+            error(key, line: line, "cannot create \(quoted(path)): \(quoted(directory)): \(reason)\(defaultNote)")
+        case .missing:
+            let grandparent = parentPath(directory)
+            if case .found(.directory) = FileSystem.lookup(grandparent) { return true }
+            error(key, line: line, "neither the socket's directory \(quoted(directory)) nor its parent \(quoted(grandparent)) exists; mediapeerd creates only the socket's directory\(defaultNote)")
+        }
+        return false
+    }
+
+    private mutating func absolutePath(_ written: String, key: String, line: Int?, example: String) -> String? {
+        if written.isEmpty {
+            error(key, line: line, "must not be empty; write an absolute path, such as \(quoted(example))")
+            return nil
+        }
+        guard written.hasPrefix("/") else {
+            // Relative to what? The daemon's working directory is not something to rely on.
+            error(key, line: line, "\(quoted(written)) is not an absolute path; write the full path from \"/\", such as \(quoted(example))")
+            return nil
+        }
+        return normalizedPath(written)
+    }
+
+    private mutating func readCacheMax(_ value: TOMLValueConvertible) -> CacheLimit? {
+        let line = map.line(of: "cache_max")
+        if let bytes = value.int {
+            guard bytes > 0 else {
+                error("cache_max", line: line, "\(bytes) bytes leaves no room for the cache; \(CacheLimit.formsHint)")
+                return nil
+            }
+            return .bytes(Int64(bytes))
+        }
+        guard let text = value.string else {
+            typeMismatch("cache_max", line: line, expected: "an integer or a string", found: value,
+                         hint: value.type == .double ? #"write a fraction with a unit in quotes, such as "1.5GiB""# : nil)
+            return nil
+        }
+        do {
+            return try CacheLimit.parse(text)
+        } catch {
+            self.error("cache_max", line: line, error.message)
+            return nil
+        }
+    }
+
+    private mutating func readPort(_ value: TOMLValueConvertible) -> Int? {
+        let line = map.line(of: "http_port")
+        guard let port = value.int else {
+            let hint = value.string.flatMap { Int($0) }.map { "write \($0) without quotes" }
+            typeMismatch("http_port", line: line, expected: "an integer", found: value, hint: hint)
+            return nil
+        }
+        guard (1...65535).contains(port) else {
+            error("http_port", line: line, "\(port) is out of range; use a port from 1 to 65535")
+            return nil
+        }
+        if port < 1024 {
+            warning("http_port", line: line, "port \(port) is below 1024, which only root or a process with CAP_NET_BIND_SERVICE can listen on")
+        }
+        return port
+    }
+
+    private mutating func readLogLevel(_ value: TOMLValueConvertible) -> LogLevel? {
+        let line = map.line(of: "log_level")
+        guard let text = value.string else {
+            typeMismatch("log_level", line: line, expected: "a string", found: value)
+            return nil
+        }
+        if let level = LogLevel(rawValue: text) { return level }
+        let names = LogLevel.allCases.map(\.rawValue)
+        let suggestion = closestName(to: text, among: names).map { " (did you mean \(quoted($0))?)" } ?? ""
+        error("log_level", line: line, "\(quoted(text)) is not a log level\(suggestion); use one of \(names.joined(separator: ", "))")
+        return nil
+    }
+
+    private mutating func readStaticPeers(_ value: TOMLValueConvertible) -> [PeerAddress]? {
+        let keyLine = map.line(of: "static_peers")
+        guard let array = value.array else {
+            typeMismatch("static_peers", line: keyLine, expected: "an array of strings", found: value,
+                         hint: value.type == .string ? #"write static_peers = ["nas.local:8737"], with brackets"# : nil)
+            return nil
+        }
+        var peers: [PeerAddress] = []
+        for (index, element) in array.enumerated() {
+            let key = "static_peers[\(index)]"
+            let line = map.line(of: "static_peers", element: index)
+            guard let text = element.string else {
+                typeMismatch(key, line: line, expected: "a string", found: element)
+                continue
+            }
+            do {
+                peers.append(try PeerAddress.parse(text))
+            } catch {
+                self.error(key, line: line, error.message)
+            }
+        }
+        return peers
+    }
+
+    private mutating func readRescanInterval(_ value: TOMLValueConvertible) -> Duration?? {
+        let line = map.line(of: "rescan_interval")
+        let interval: Duration?
+        do {
+            if let seconds = value.int {
+                interval = try RescanInterval.interval(seconds: Int64(seconds))
+            } else if let text = value.string {
+                interval = try RescanInterval.parse(text)
+            } else {
+                typeMismatch("rescan_interval", line: line, expected: #"a duration string such as "6h" or an integer number of seconds"#, found: value)
+                return nil
+            }
+        } catch {
+            self.error("rescan_interval", line: line, error.message)
+            return nil
+        }
+        if let interval, interval < .seconds(60) {
+            warning("rescan_interval", line: line, "rescanning every \(interval.components.seconds)s keeps the disks busy; an interval of hours is usual")
+        }
+        return .some(interval)
+    }
+}

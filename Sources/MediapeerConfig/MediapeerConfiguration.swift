@@ -1,0 +1,256 @@
+/// The settings of mediapeerd, as read from its TOML configuration file.
+///
+/// Load the file with ``load(path:checkFileSystem:)``, or, in the daemon,
+/// with ``loadOrDefault(path:isExplicit:checkFileSystem:)``, which accepts a
+/// missing file at the default path:
+///
+/// ```swift
+/// let config = try MediapeerConfiguration.loadOrDefault(
+///     path: options.config ?? MediapeerConfiguration.defaultPath,
+///     isExplicit: options.config != nil)
+/// for warning in config.warnings {
+///     logger.warning("\(warning)")
+/// }
+/// ```
+///
+/// Loading validates every key and reports all problems at once in a
+/// ``ConfigError``. Unknown keys and values of the wrong type are errors,
+/// not silently ignored, because a misspelt key would otherwise leave its
+/// setting at the default without anyone noticing.
+///
+/// Values read from a file are valid. Values set in code are not checked,
+/// which lets tests use, for example, temporary directories that a file
+/// would not be allowed to name.
+public struct MediapeerConfiguration: Sendable, Equatable {
+    /// Where mediapeerd and mediapeerctl look for the configuration file
+    /// when none is given with `--config`.
+    public static let defaultPath = "/etc/mediapeer/mediapeer.toml"
+
+    /// The friendly name other peers show for this box (`name`).
+    ///
+    /// It becomes the DNS-SD instance name, so it is 1 to 63 bytes of UTF-8
+    /// without control characters. The default is ``defaultName``.
+    public var name: String
+
+    /// The directories whose media are shared (`media_dirs`): absolute,
+    /// existing, readable, and none inside another.
+    public var mediaDirs: [String]
+
+    /// Where the media index and other persistent state live (`state_dir`).
+    /// mediapeerd creates it if it does not exist.
+    public var stateDir: String
+
+    /// Where cached data lives (`cache_dir`). mediapeerd creates it if it does not exist.
+    public var cacheDir: String
+
+    /// How much space the cache may use (`cache_max`).
+    public var cacheMax: CacheLimit
+
+    /// The TCP port of the peer HTTP server (`http_port`).
+    public var httpPort: Int
+
+    /// The path of the Unix socket of the control API (`control_socket`).
+    /// mediapeerd creates its directory if it does not exist.
+    public var controlSocket: String
+
+    /// The least severe messages that are logged (`log_level`).
+    public var logLevel: LogLevel
+
+    /// Peers to contact without waiting for DNS-SD discovery (`static_peers`).
+    public var staticPeers: [PeerAddress]
+
+    /// How often to rescan the media directories, for file systems where
+    /// inotify misses changes, such as network mounts (`rescan_interval`).
+    /// Whole seconds; nil means never.
+    public var rescanInterval: Duration?
+
+    /// Things in the file that are allowed but probably not what was meant,
+    /// such as an empty `media_dirs`. Log them at startup.
+    ///
+    /// Warnings describe the file, not the configuration, so they are
+    /// ignored when two configurations are compared with `==`.
+    public var warnings: [ConfigProblem]
+
+    /// Creates a configuration. Every parameter defaults to the value used
+    /// when the configuration file does not set it. Values are not checked.
+    public init(
+        name: String = MediapeerConfiguration.defaultName,
+        mediaDirs: [String] = [],
+        stateDir: String = "/var/lib/mediapeer",
+        cacheDir: String = "/var/cache/mediapeer",
+        cacheMax: CacheLimit = .percentOfFilesystem(20),
+        httpPort: Int = 8737,
+        controlSocket: String = "/run/mediapeer/control.sock",
+        logLevel: LogLevel = .info,
+        staticPeers: [PeerAddress] = [],
+        rescanInterval: Duration? = nil,
+        warnings: [ConfigProblem] = [])
+    {
+        self.name = name
+        self.mediaDirs = mediaDirs
+        self.stateDir = stateDir
+        self.cacheDir = cacheDir
+        self.cacheMax = cacheMax
+        self.httpPort = httpPort
+        self.controlSocket = controlSocket
+        self.logLevel = logLevel
+        self.staticPeers = staticPeers
+        self.rescanInterval = rescanInterval
+        self.warnings = warnings
+    }
+
+    /// The name used when the file sets none: the host name, cut to the 63
+    /// bytes a DNS-SD instance name allows, or `mediapeer` if the host has no name.
+    public static var defaultName: String {
+        guard let hostName = FileSystem.hostName() else { return "mediapeer" }
+        var name = ""
+        for character in hostName {
+            guard name.utf8.count + String(character).utf8.count <= 63 else { break }
+            name.append(character)
+        }
+        return name
+    }
+
+    /// Compares every setting, but not ``warnings``.
+    public static func == (lhs: MediapeerConfiguration, rhs: MediapeerConfiguration) -> Bool {
+        lhs.name == rhs.name
+            && lhs.mediaDirs == rhs.mediaDirs
+            && lhs.stateDir == rhs.stateDir
+            && lhs.cacheDir == rhs.cacheDir
+            && lhs.cacheMax == rhs.cacheMax
+            && lhs.httpPort == rhs.httpPort
+            && lhs.controlSocket == rhs.controlSocket
+            && lhs.logLevel == rhs.logLevel
+            && lhs.staticPeers == rhs.staticPeers
+            && lhs.rescanInterval == rhs.rescanInterval
+    }
+}
+
+// MARK: - Loading
+
+extension MediapeerConfiguration {
+    /// Reads and validates a configuration file.
+    ///
+    /// ```swift
+    /// let config = try MediapeerConfiguration.load(path: "/etc/mediapeer/mediapeer.toml")
+    /// ```
+    ///
+    /// - parameter path: The configuration file. A missing file is an error;
+    ///   see ``loadOrDefault(path:isExplicit:checkFileSystem:)``.
+    /// - parameter checkFileSystem: Whether to check that the directories
+    ///   the file names exist (see ``parse(_:sourceName:checkFileSystem:)``).
+    /// - throws: A ``ConfigError`` with every problem found in the file, or
+    ///   the reason the file could not be read.
+    public static func load(path: String, checkFileSystem: Bool = true) throws(ConfigError) -> MediapeerConfiguration {
+        let bytes: [UInt8]
+        switch FileSystem.contents(of: path) {
+        case .success(let contents):
+            bytes = contents
+        case .failure(let failure):
+            throw ConfigError(problems: [
+                ConfigProblem(source: path, message: "cannot read the configuration file: \(failure.reason)"),
+            ])
+        }
+        let text = String(decoding: bytes, as: UTF8.self)
+        // Decoding replaces invalid UTF-8 with U+FFFD, which changes the bytes.
+        if !text.utf8.elementsEqual(bytes) {
+            let valid = zip(text.utf8, bytes).prefix { $0 == $1 }.count
+            let line = bytes[..<valid].filter { $0 == UInt8(ascii: "\n") }.count + 1
+            throw ConfigError(problems: [
+                ConfigProblem(source: path, line: line, message: "the file is not UTF-8 text, as TOML requires"),
+            ])
+        }
+        return try parse(text, sourceName: path, checkFileSystem: checkFileSystem)
+    }
+
+    /// Reads and validates a configuration file, or uses the defaults when
+    /// there is no file at a path the user did not choose.
+    ///
+    /// mediapeerd runs without a configuration file (sharing nothing until
+    /// `media_dirs` is set), but a file named on the command line must exist,
+    /// or a typo in `--config` would go unnoticed.
+    ///
+    /// - parameter path: The configuration file.
+    /// - parameter isExplicit: Whether the user chose `path`, for example
+    ///   with `--config`. If false and the file does not exist, the result is
+    ///   the default configuration with a warning saying so.
+    /// - parameter checkFileSystem: Whether to check that the directories the
+    ///   configuration names exist.
+    /// - throws: A ``ConfigError`` with every problem found.
+    public static func loadOrDefault(
+        path: String = defaultPath,
+        isExplicit: Bool,
+        checkFileSystem: Bool = true)
+        throws(ConfigError) -> MediapeerConfiguration
+    {
+        guard !isExplicit, case .missing = FileSystem.lookup(path) else {
+            return try load(path: path, checkFileSystem: checkFileSystem)
+        }
+        let note = ConfigProblem(
+            severity: .warning, source: path,
+            message: "no configuration file; using the built-in defaults")
+        do throws(ConfigError) {
+            var config = try parse("", sourceName: path, checkFileSystem: checkFileSystem)
+            config.warnings.insert(note, at: 0)
+            return config
+        } catch {
+            // The defaults themselves can fail (a missing /var/lib, say); say where they came from.
+            throw ConfigError(problems: [note] + error.problems)
+        }
+    }
+
+    /// Validates the text of a configuration file.
+    ///
+    /// ```swift
+    /// let config = try MediapeerConfiguration.parse(
+    ///     #"media_dirs = ["/srv/media"]"#,
+    ///     sourceName: "example.toml")
+    /// ```
+    ///
+    /// - parameter text: The TOML text.
+    /// - parameter sourceName: The name problems are reported under,
+    ///   usually the file's path.
+    /// - parameter checkFileSystem: Whether to check the file system: that
+    ///   media directories exist and are readable (also resolving symbolic
+    ///   links to find duplicates), and that the state and cache directories
+    ///   and the control socket's directory exist or can be created. Pass
+    ///   false to check a file meant for another machine.
+    /// - throws: A ``ConfigError`` with every problem found.
+    public static func parse(
+        _ text: String,
+        sourceName: String,
+        checkFileSystem: Bool = true)
+        throws(ConfigError) -> MediapeerConfiguration
+    {
+        var reader = ConfigurationReader(text: text, source: sourceName, checkFileSystem: checkFileSystem)
+        return try reader.read()
+    }
+}
+
+// MARK: - Rendering
+
+extension MediapeerConfiguration {
+    /// The configuration as TOML, with every key set, in the order of the
+    /// shipped configuration file.
+    ///
+    /// Parsing the result gives back an equal configuration, so it shows
+    /// exactly what mediapeerd uses, defaults included.
+    public func rendered() -> String {
+        func array(_ items: [String]) -> String {
+            items.isEmpty ? "[]" : "[\n" + items.map { "    \(quoted($0)),\n" }.joined() + "]"
+        }
+        return """
+            name = \(quoted(name))
+            media_dirs = \(array(mediaDirs))
+            state_dir = \(quoted(stateDir))
+            cache_dir = \(quoted(cacheDir))
+            cache_max = \(quoted(cacheMax.description))
+            http_port = \(httpPort)
+            control_socket = \(quoted(controlSocket))
+            log_level = \(quoted(logLevel.rawValue))
+            static_peers = \(array(staticPeers.map(\.description)))
+            rescan_interval = \(quoted(RescanInterval.render(rescanInterval)))
+
+            """
+    }
+}

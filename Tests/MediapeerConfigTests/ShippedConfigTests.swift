@@ -1,0 +1,90 @@
+import Foundation
+import MediapeerConfig
+import Testing
+
+/// packaging/mediapeer.toml is installed as /etc/mediapeer/mediapeer.toml,
+/// so it must be valid and must tell the truth about the defaults.
+@Suite("Shipped configuration")
+struct ShippedConfigTests {
+    let text: String
+
+    init() throws {
+        text = try String(contentsOfFile: shippedConfigPath(), encoding: .utf8)
+    }
+
+    @Test func shippedFileParses() throws {
+        let config = try MediapeerConfiguration.parse(text, sourceName: "mediapeer.toml", checkFileSystem: false)
+        #expect(config == MediapeerConfiguration())
+    }
+
+    @Test func shippedFileRenderedOutputRoundTrips() throws {
+        let config = try MediapeerConfiguration.parse(text, sourceName: "mediapeer.toml", checkFileSystem: false)
+        let rendered = config.rendered()
+        #expect(try parsed(rendered) == config)
+        #expect(try parsed(rendered).rendered() == rendered)
+    }
+
+    @Test func shippedFileMentionsEveryKey() {
+        for key in ["name", "media_dirs", "state_dir", "cache_dir", "cache_max", "http_port",
+                    "control_socket", "log_level", "static_peers", "rescan_interval"] {
+            #expect(text.contains("\n#\(key) = "), "\(key) is not documented")
+        }
+    }
+
+    @Test func shippedFileCommentedValuesAreTheDefaults() throws {
+        // Uncomment every setting except the examples that are not defaults.
+        let uncommented = text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+            let isSetting = line.hasPrefix("#") && line.dropFirst().first?.isLetter == true && line.contains(" = ")
+            let isExample = line.hasPrefix("#name") || line.hasPrefix("#media_dirs") || line.hasPrefix("#static_peers")
+            return isSetting && !isExample ? String(line.dropFirst()) : String(line)
+        }.joined(separator: "\n")
+        #expect(uncommented != text)
+        #expect(try parsed(uncommented) == MediapeerConfiguration())
+    }
+
+    @Test func shippedFileExamplesAreValid() throws {
+        // Uncomment everything that looks like TOML, examples included.
+        let uncommented = text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+            let body = line.dropFirst()
+            let isToml = line.hasPrefix("#") && (body.first?.isLetter == true && body.contains(" = ")
+                || body.hasPrefix("    \"") || body == "]")
+            return isToml ? String(body) : String(line)
+        }.joined(separator: "\n")
+        let config = try parsed(uncommented)
+        #expect(config.name == "Living room")
+        #expect(config.mediaDirs == ["/srv/media"])
+        #expect(config.staticPeers.count == 3)
+    }
+
+    @Test func everyKeyRoundTripsThroughRendering() throws {
+        let config = MediapeerConfiguration(
+            name: #"Ana's "den" \ büro"#,
+            mediaDirs: ["/srv/media", "/mnt/nas/photos"],
+            stateDir: "/data/state",
+            cacheDir: "/data/cache",
+            cacheMax: .bytes(1_500_000_000),
+            httpPort: 9000,
+            controlSocket: "/run/mp/control.sock",
+            logLevel: .critical,
+            staticPeers: [PeerAddress(host: "nas.local", port: 8737), PeerAddress(host: "fe80::1%eth0", port: 1)],
+            rescanInterval: .seconds(5400))
+        #expect(try parsed(config.rendered()) == config)
+    }
+
+    @Test func renderedOutputShowsEveryKey() throws {
+        let rendered = MediapeerConfiguration(name: "box").rendered()
+        #expect(rendered == """
+            name = "box"
+            media_dirs = []
+            state_dir = "/var/lib/mediapeer"
+            cache_dir = "/var/cache/mediapeer"
+            cache_max = "20%"
+            http_port = 8737
+            control_socket = "/run/mediapeer/control.sock"
+            log_level = "info"
+            static_peers = []
+            rescan_interval = "0"
+
+            """)
+    }
+}
