@@ -1,0 +1,347 @@
+import Dispatch
+import Foundation
+import GRDB
+import Logging
+import MediaProbe
+import Synchronization
+
+/// What the index needs to know of the configuration.
+public struct LibraryConfiguration: Sendable {
+    /// Absolute paths of the media folders.
+    public var mediaFolders: [String]
+    /// Where `index.sqlite` lives.
+    public var stateDirectory: String
+    /// Periodic full rescans, for file systems where inotify sees nothing (SMB, FUSE). Nil: none.
+    public var rescanInterval: Duration?
+    /// Caps inotify watches below the kernel limit (tests of the fallback use it).
+    public var maxWatches: Int?
+
+    public init(mediaFolders: [String], stateDirectory: String, rescanInterval: Duration? = nil, maxWatches: Int? = nil) {
+        self.mediaFolders = mediaFolders.map { $0.count > 1 && $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
+        self.stateDirectory = stateDirectory
+        self.rescanInterval = rescanInterval
+        self.maxWatches = maxWatches
+    }
+}
+
+/// The box's own media: an SQLite index of the media folders, kept current by scans, inotify and a background
+/// hasher.
+///
+/// ```swift
+/// let library = try MediaLibrary(configuration: config, logger: logger)
+/// library.start()              // initial (incremental) scan, live updates, hashing
+/// let hits = try library.search("holiday", kind: .image, limit: 20)
+/// library.shutdown()           // stops the threads and closes the database
+/// ```
+///
+/// All writes happen on one worker thread, in order, so a scan and live updates never race each other; reads
+/// (the query methods) run concurrently on SQLite's WAL snapshots and never wait for a scan.
+public final class MediaLibrary: Sendable {
+    private let configuration: LibraryConfiguration
+    private let logger: Logger
+    private let pool: DatabasePool
+    private let progress = ProgressBox()
+    private let mailbox = Mailbox()
+    private let workerDone = DispatchSemaphore(value: 0)
+    private let hasher: BackgroundHasher
+    private let watcher: InotifyWatcher
+    private let started = Atomic<Bool>(false)
+    private let databasePath: String
+    /// Set when the database found at start was unusable and moved to this path before rebuilding.
+    public let unusableDatabaseMovedTo: String?
+
+    /// Work for the worker thread, and the semaphore it sleeps on.
+    private final class Mailbox: Sendable {
+        struct Inbox {
+            var changes: [FileSystemChange] = []
+            var scanRequested = false
+            var stopping = false
+        }
+        let inbox = Mutex(Inbox())
+        let wake = DispatchSemaphore(value: 0)
+    }
+
+    private var wake: DispatchSemaphore { mailbox.wake }
+
+    /// Opens (or creates, or rebuilds) the index. Nothing is scanned until ``start()``.
+    public init(configuration: LibraryConfiguration, logger: Logger) throws(IndexError) {
+        self.configuration = configuration
+        self.logger = logger
+        if mkdir(configuration.stateDirectory, 0o755) != 0, errno != EEXIST {
+            throw .cannotCreateDirectory(path: configuration.stateDirectory, reason: String(cString: strerror(errno)))
+        }
+        let opened = try IndexDatabase.open(stateDirectory: configuration.stateDirectory, logger: logger)
+        pool = opened.pool
+        unusableDatabaseMovedTo = opened.movedAsideTo
+        databasePath = configuration.stateDirectory + "/" + IndexDatabase.fileName
+        hasher = BackgroundHasher(pool: pool, logger: logger)
+        let progress = self.progress
+        let mailbox = self.mailbox
+        watcher = try InotifyWatcher(
+            maxWatches: configuration.maxWatches, logger: logger,
+            deliver: { changes in
+                mailbox.inbox.withLock { $0.changes.append(contentsOf: changes) }
+                mailbox.wake.signal()
+            },
+            onLimitReached: { progress.update { $0.liveUpdatesDegraded = true } })
+    }
+
+    /// Starts the initial scan (incremental when the index already has the tree), live updates and hashing.
+    public func start() {
+        guard !started.exchange(true, ordering: .relaxed) else { return }
+        _ = requestScan()
+        watcher.start()
+        hasher.start()
+        startThread(name: "index") { [self] in
+            runWorker()
+            workerDone.signal()
+        }
+    }
+
+    /// Stops scanning, watching and hashing (each at its next step, never mid-transaction) and closes the database.
+    public func shutdown() {
+        if started.load(ordering: .relaxed) {
+            mailbox.inbox.withLock { $0.stopping = true }
+            wake.signal()
+            workerDone.wait()
+            watcher.stop()
+            hasher.stop()
+        }
+        do {
+            try pool.close()
+        } catch {
+            logger.error("cannot close the index database cleanly", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Queues a full scan and returns its number: the scan is done when ``scanProgress``'s `completedScans`
+    /// reaches it. Requests made while one is queued share it.
+    @discardableResult
+    public func requestScan() -> Int {
+        let number = mailbox.inbox.withLock { inbox -> Int in
+            if inbox.scanRequested { return progress.value.requestedScans }
+            inbox.scanRequested = true
+            return progress.update { $0.requestedScans += 1; return $0.requestedScans }
+        }
+        wake.signal()
+        return number
+    }
+
+    public var scanProgress: ScanProgress { progress.value }
+
+    /// Files and bytes hashed since start, and the time spent.
+    public var hashingStatistics: (filesHashed: Int, bytesHashed: Int64, nanoseconds: UInt64) {
+        let hashed = hasher.hashed
+        return (hashed.filesHashed, hashed.bytesHashed, hashed.nanoseconds)
+    }
+
+    // MARK: Queries
+
+    public func list(kind: MediaKind? = nil, limit: Int = 100, offset: Int = 0) throws(IndexError) -> [MediaItem] {
+        try read { db in try LibraryQueries.list(db, kind: kind, limit: limit, offset: offset) }
+    }
+
+    public func count(kind: MediaKind? = nil) throws(IndexError) -> Int {
+        try read { db in try LibraryQueries.count(db, kind: kind) }
+    }
+
+    /// Matches every word of `text` against the start of words in titles, artists, albums and paths.
+    public func search(_ text: String, kind: MediaKind? = nil, limit: Int = 100) throws(IndexError) -> [MediaItem] {
+        try read { db in try LibraryQueries.search(db, text: text, kind: kind, limit: limit) }
+    }
+
+    /// Finds an item by its local id, its content id, or a content-id prefix of at least 8 hex digits.
+    public func item(_ reference: String) throws(IndexError) -> MediaItem? {
+        try read { db in try LibraryQueries.item(db, reference: reference) }
+    }
+
+    public func statistics() throws(IndexError) -> LibraryStatistics {
+        let bytes = [databasePath, databasePath + "-wal"].reduce(Int64(0)) { $0 + (TreeWalker.facts(ofFileAt: $1)?.facts.size ?? 0) }
+        return try read { db in try LibraryQueries.statistics(db, databaseBytes: bytes) }
+    }
+
+    /// The catalog generation: it changes whenever the index changes.
+    public func generation() throws(IndexError) -> Int64 {
+        try read { db in try LibraryQueries.generation(db) }
+    }
+
+    private func read<T>(_ body: (Database) throws -> T) throws(IndexError) -> T {
+        do {
+            return try pool.read(body)
+        } catch {
+            throw .database("\(error)")
+        }
+    }
+
+    // MARK: Worker
+
+    private func runWorker() {
+        let rootIDs = prepareRoots()
+        while true {
+            let timeout: DispatchTime = periodicRescanInterval.map { .now() + .seconds(Int($0.components.seconds)) } ?? .distantFuture
+            if wake.wait(timeout: timeout) == .timedOut {
+                logger.info("periodic rescan")
+                _ = requestScan()
+            }
+            let (changes, scan, stopping) = mailbox.inbox.withLock { inbox in
+                defer { inbox.changes = []; inbox.scanRequested = false }
+                return (inbox.changes, inbox.scanRequested, inbox.stopping)
+            }
+            if stopping { return }
+            if scan || changes.contains(.overflow) {
+                runScan(rootIDs: rootIDs)
+            } else if !changes.isEmpty {
+                apply(changes, rootIDs: rootIDs)
+            }
+            hasher.poke()
+        }
+    }
+
+    private var periodicRescanInterval: Duration? {
+        if let interval = configuration.rescanInterval { return interval }
+        return progress.value.liveUpdatesDegraded ? .seconds(15 * 60) : nil
+    }
+
+    private func prepareRoots() -> [String: Int64] {
+        do {
+            return try pool.write { db in
+                let removed = try IndexWriter.removeRoots(db, notIn: configuration.mediaFolders)
+                if removed > 0 {
+                    _ = try IndexWriter.nextGeneration(db)
+                    logger.info("dropped media folders no longer configured", metadata: ["folders": "\(removed)"])
+                }
+                var ids: [String: Int64] = [:]
+                for folder in configuration.mediaFolders { ids[folder] = try IndexWriter.rootID(db, path: folder) }
+                return ids
+            }
+        } catch {
+            logger.critical("cannot record the media folders in the index", metadata: ["error": "\(error)"])
+            return [:]
+        }
+    }
+
+    private func runScan(rootIDs: [String: Int64]) {
+        let target = progress.value.requestedScans
+        let started = ContinuousClock.now
+        progress.update {
+            $0.phase = .walking
+            $0.filesSeen = 0
+            $0.filesToRead = 0
+            $0.filesRead = 0
+            $0.skipped = [:]
+        }
+        let scanner = Scanner(pool: pool, logger: logger, progress: progress)
+        var totals = Scanner.WalkOutcome()
+        for folder in configuration.mediaFolders {
+            guard let rootID = rootIDs[folder] else { continue }
+            do {
+                let outcome = try scanner.walk(root: folder, rootID: rootID) { absolute, relative in
+                    watcher.watch(root: folder, path: relative, absolutePath: absolute)
+                }
+                totals.recorded += outcome.recorded
+                totals.deleted += outcome.deleted
+                totals.unchanged += outcome.unchanged
+            } catch {
+                logger.error("scan of a media folder failed", metadata: ["folder": "\(folder)", "error": "\(error)"])
+            }
+        }
+        let walked = ContinuousClock.now - started
+        progress.update { $0.phase = .readingMetadata }
+        var metadataRead = 0
+        do {
+            metadataRead = try scanner.readPendingMetadata()
+        } catch {
+            logger.error("reading metadata failed", metadata: ["error": "\(error)"])
+        }
+        let elapsed = ContinuousClock.now - started
+        let snapshot = progress.update { progress -> ScanProgress in
+            progress.phase = .idle
+            progress.completedScans = max(progress.completedScans, target)
+            progress.lastScanMilliseconds = Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
+            return progress
+        }
+        var metadata: Logger.Metadata = [
+            "files": "\(snapshot.filesSeen)", "new_or_changed": "\(totals.recorded)", "removed": "\(totals.deleted)",
+            "unchanged": "\(totals.unchanged)", "metadata_read": "\(metadataRead)",
+            "walk_ms": "\(walked.components.seconds * 1000 + walked.components.attoseconds / 1_000_000_000_000_000)",
+            "total_ms": "\(snapshot.lastScanMilliseconds ?? 0)", "watches": "\(watcher.watchCount)",
+        ]
+        for (reason, count) in snapshot.skipped { metadata["skipped." + reason] = "\(count)" }
+        logger.info("scan finished", metadata: metadata)
+    }
+
+    private func apply(_ changes: [FileSystemChange], rootIDs: [String: Int64]) {
+        for change in changes {
+            do {
+                try apply(change, rootIDs: rootIDs)
+            } catch {
+                logger.error("cannot apply a file change", metadata: ["change": "\(change)", "error": "\(error)"])
+            }
+        }
+    }
+
+    private func apply(_ change: FileSystemChange, rootIDs: [String: Int64]) throws {
+        switch change {
+        case .overflow:
+            runScan(rootIDs: rootIDs)
+        case .fileChanged(let root, let path):
+            guard let rootID = rootIDs[root] else { return }
+            try indexOneFile(root: root, rootID: rootID, path: path)
+        case .fileRemoved(let root, let path):
+            guard let rootID = rootIDs[root] else { return }
+            _ = try pool.write { db in try IndexWriter.delete(db, rootID: rootID, relativePath: path) }
+        case .folderRemoved(let root, let path):
+            guard let rootID = rootIDs[root] else { return }
+            watcher.unwatch(root: root, folder: path)
+            _ = try pool.write { db in try IndexWriter.delete(db, rootID: rootID, folder: path) }
+        case .folderAppeared(let root, let path):
+            guard let rootID = rootIDs[root] else { return }
+            let scanner = Scanner(pool: pool, logger: logger, progress: progress)
+            _ = try scanner.walk(root: root, rootID: rootID, subtree: path) { absolute, relative in
+                watcher.watch(root: root, path: relative, absolutePath: absolute)
+            }
+            _ = try scanner.readPendingMetadata()
+        case .renamed(let root, let from, let to, let isFolder):
+            guard let rootID = rootIDs[root] else { return }
+            if isFolder {
+                _ = try pool.write { db in try IndexWriter.renameFolder(db, rootID: rootID, from: from, to: to) }
+            } else if try !pool.write({ db in try IndexWriter.rename(db, rootID: rootID, from: from, to: to) }) {
+                // The old name was never indexed (for example it was not a media name): index the new one.
+                try indexOneFile(root: root, rootID: rootID, path: to)
+            }
+        }
+    }
+
+    /// Indexes one file completely (record, metadata) in one transaction: what a live update needs to show a new
+    /// file with its metadata within milliseconds of its writer closing it.
+    private func indexOneFile(root: String, rootID: Int64, path: String) throws {
+        let absolute = root + "/" + path
+        guard let (facts, isRegular, _) = TreeWalker.facts(ofFileAt: absolute), isRegular,
+              TreeWalker.staysInside(absolute, root: root),
+              let sniffed = try? MediaSniffer.sniff(path: absolute) else {
+            _ = try pool.write { db in try IndexWriter.delete(db, rootID: rootID, relativePath: path) }
+            return
+        }
+        let metadata = MediaProbe.metadata(path: absolute, sniffed: sniffed)
+        try pool.write { db in
+            try IndexWriter.upsert(db, rootID: rootID, files: [.init(relativePath: path, sniffed: sniffed, facts: facts)])
+            guard let id = try Int64.fetchOne(db, sql: "SELECT id FROM media WHERE root_id = ? AND rel_path = ? AND metadata_state = 0",
+                                              arguments: [rootID, path]) else { return }
+            try IndexWriter.storeMetadata(db, results: [.init(id: id, metadata: metadata)])
+        }
+    }
+}
+
+/// The scan progress, shared between the worker and the query side.
+final class ProgressBox: Sendable {
+    private let state = Mutex(ScanProgress(phase: .idle, completedScans: 0, requestedScans: 0, filesSeen: 0,
+                                           filesToRead: 0, filesRead: 0, skipped: [:], lastScanMilliseconds: nil,
+                                           liveUpdatesDegraded: false))
+
+    var value: ScanProgress { state.withLock { $0 } }
+
+    @discardableResult
+    func update<T>(_ body: (inout ScanProgress) -> T) -> T { state.withLock { body(&$0) } }
+
+    func skip(_ reason: SkipReason) { state.withLock { $0.skipped[reason.key, default: 0] += 1 } }
+}

@@ -1,0 +1,142 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Why the walk passed over an entry. Counted per scan and logged, never fatal.
+enum SkipReason: String, Sendable, CaseIterable {
+    case hidden = "hidden file or folder"
+    case unreadable = "unreadable"
+    case symlinkLeavesRoot = "symlink leading outside the media folder"
+    case symlinkedFolder = "symlinked folder (not followed, to avoid loops and duplicates)"
+    case brokenSymlink = "broken symlink"
+    case notRegularFile = "not a regular file (device, socket or pipe)"
+    case contentMismatch = "content does not match its media extension"
+    case invalidName = "file name is not valid UTF-8"
+
+    /// The short name used in status output and JSON.
+    var key: String { String(describing: self) }
+}
+
+/// Walks one media folder with `readdir` and `fstatat`, depth first, without following symlinked folders.
+///
+/// Directories are reported before their entries are read, so an inotify watch added in the callback can never
+/// miss a file created while the folder is being listed.
+struct TreeWalker {
+    struct File {
+        var relativePath: String
+        var absolutePath: String
+        var facts: FileFacts
+    }
+
+    let root: String
+    let rootRealPath: String
+
+    init(root: String) {
+        self.root = root
+        self.rootRealPath = Self.realPath(root) ?? root
+    }
+
+    /// Walks `root/start` (or the whole root when `start` is empty).
+    func walk(
+        from start: String = "",
+        directory: (_ absolutePath: String, _ relativePath: String) -> Void,
+        file: (File) -> Void,
+        skip: (SkipReason, _ relativePath: String) -> Void
+    ) {
+        var pending: [String] = [start]
+        while let relativeDirectory = pending.popLast() {
+            let absoluteDirectory = relativeDirectory.isEmpty ? root : root + "/" + relativeDirectory
+            directory(absoluteDirectory, relativeDirectory)
+            guard let handle = opendir(absoluteDirectory) else {
+                if errno != ENOENT { skip(.unreadable, relativeDirectory) }
+                continue
+            }
+            defer { closedir(handle) }
+            let directoryFD = dirfd(handle)
+            while let entry = readdir(handle) {
+                guard let name = Self.name(of: entry) else {
+                    skip(.invalidName, relativeDirectory)
+                    continue
+                }
+                if name == "." || name == ".." { continue }
+                let relativePath = relativeDirectory.isEmpty ? name : relativeDirectory + "/" + name
+                if name.utf8.first == UInt8(ascii: ".") {
+                    skip(.hidden, relativePath)
+                    continue
+                }
+                let type = entry.pointee.d_type
+                if type == DT_DIR {
+                    pending.append(relativePath)
+                    continue
+                }
+                if type != DT_REG, type != DT_LNK, type != DT_UNKNOWN {
+                    skip(.notRegularFile, relativePath)
+                    continue
+                }
+                var info = stat()
+                guard fstatat(directoryFD, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
+                let absolutePath = absoluteDirectory + "/" + name
+                switch info.st_mode & S_IFMT {
+                case S_IFDIR:
+                    pending.append(relativePath)
+                case S_IFREG:
+                    file(File(relativePath: relativePath, absolutePath: absolutePath, facts: Self.facts(info)))
+                case S_IFLNK:
+                    guard let target = Self.realPath(absolutePath) else {
+                        skip(.brokenSymlink, relativePath)
+                        continue
+                    }
+                    guard target.hasPrefix(rootRealPath + "/") else {
+                        skip(.symlinkLeavesRoot, relativePath)
+                        continue
+                    }
+                    var targetInfo = stat()
+                    guard stat(absolutePath, &targetInfo) == 0 else {
+                        skip(.brokenSymlink, relativePath)
+                        continue
+                    }
+                    switch targetInfo.st_mode & S_IFMT {
+                    case S_IFREG: file(File(relativePath: relativePath, absolutePath: absolutePath, facts: Self.facts(targetInfo)))
+                    case S_IFDIR: skip(.symlinkedFolder, relativePath)
+                    default: skip(.notRegularFile, relativePath)
+                    }
+                default:
+                    skip(.notRegularFile, relativePath)
+                }
+            }
+        }
+    }
+
+    static func facts(_ info: stat) -> FileFacts {
+        FileFacts(
+            size: Int64(info.st_size),
+            mtimeNanoseconds: Int64(info.st_mtim.tv_sec) &* 1_000_000_000 &+ Int64(info.st_mtim.tv_nsec),
+            inode: Int64(bitPattern: UInt64(info.st_ino)))
+    }
+
+    /// `stat` of a path, following symlinks.
+    static func facts(ofFileAt path: String) -> (facts: FileFacts, isRegularFile: Bool, isDirectory: Bool)? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        let type = info.st_mode & S_IFMT
+        return (facts(info), type == S_IFREG, type == S_IFDIR)
+    }
+
+    /// True when `path`, with every symlink resolved, is inside `root`.
+    static func staysInside(_ path: String, root: String) -> Bool {
+        guard let resolved = realPath(path), let resolvedRoot = realPath(root) else { return false }
+        return resolved.hasPrefix(resolvedRoot + "/")
+    }
+
+    static func realPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(validatingCString: resolved)
+    }
+
+    private static func name(of entry: UnsafeMutablePointer<dirent>) -> String? {
+        withUnsafePointer(to: &entry.pointee.d_name) { pointer in
+            pointer.withMemoryRebound(to: CChar.self, capacity: Int(NAME_MAX) + 1) { String(validatingCString: $0) }
+        }
+    }
+}

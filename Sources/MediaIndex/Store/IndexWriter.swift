@@ -1,0 +1,185 @@
+import ContentID
+import Foundation
+import GRDB
+import MediaProbe
+
+/// A file as the walk found it: enough to decide whether it changed since the last scan.
+struct FileFacts: Sendable, Equatable {
+    var size: Int64
+    var mtimeNanoseconds: Int64
+    var inode: Int64
+}
+
+/// Every write to the index goes through here, one transaction per batch, each bumping the catalog generation.
+enum IndexWriter {
+    struct Found: Sendable {
+        var relativePath: String
+        var sniffed: SniffResult
+        var facts: FileFacts
+    }
+
+    struct MetadataResult: Sendable {
+        var id: Int64
+        var metadata: MediaMetadata
+    }
+
+    /// Increments the catalog generation and returns the new value: the generation stamped on every row changed
+    /// in this transaction.
+    static func nextGeneration(_ db: Database) throws -> Int64 {
+        try Int64.fetchOne(db, sql: "UPDATE meta SET value = value + 1 WHERE key = 'generation' RETURNING value") ?? 0
+    }
+
+    static func rootID(_ db: Database, path: String) throws -> Int64 {
+        try db.execute(sql: "INSERT INTO root(path) VALUES (?) ON CONFLICT(path) DO NOTHING", arguments: [path])
+        return try Int64.fetchOne(db, sql: "SELECT id FROM root WHERE path = ?", arguments: [path])!
+    }
+
+    /// Roots no longer configured are dropped with their rows.
+    static func removeRoots(_ db: Database, notIn paths: [String]) throws -> Int {
+        let placeholders = paths.map { _ in "?" }.joined(separator: ",")
+        let sql = paths.isEmpty ? "DELETE FROM root" : "DELETE FROM root WHERE path NOT IN (\(placeholders))"
+        try db.execute(sql: sql, arguments: StatementArguments(paths))
+        return db.changesCount
+    }
+
+    /// The rows of a root, keyed by relative path, for the walk to compare against.
+    static func existingFacts(_ db: Database, rootID: Int64) throws -> [String: (id: Int64, facts: FileFacts)] {
+        var result: [String: (id: Int64, facts: FileFacts)] = [:]
+        let rows = try Row.fetchCursor(db, sql: "SELECT id, rel_path, size, mtime_ns, inode FROM media WHERE root_id = ?", arguments: [rootID])
+        while let row = try rows.next() {
+            result[row[1]] = (row[0], FileFacts(size: row[2], mtimeNanoseconds: row[3], inode: row[4]))
+        }
+        return result
+    }
+
+    /// Records new or changed files. A changed file keeps its row id but loses its content id and is queued for
+    /// metadata again.
+    static func upsert(_ db: Database, rootID: Int64, files: [Found]) throws {
+        guard !files.isEmpty else { return }
+        let generation = try nextGeneration(db)
+        let statement = try db.cachedStatement(sql: """
+            INSERT INTO media(root_id, rel_path, kind, mime, size, mtime_ns, inode, metadata_state, generation)
+            VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)
+            ON CONFLICT(root_id, rel_path) DO UPDATE SET
+                kind = excluded.kind, mime = excluded.mime, size = excluded.size, mtime_ns = excluded.mtime_ns,
+                inode = excluded.inode, metadata_state = 0, content_id = NULL, generation = excluded.generation
+            WHERE size != excluded.size OR mtime_ns != excluded.mtime_ns OR inode != excluded.inode
+                OR kind != excluded.kind
+            """)
+        for file in files {
+            try statement.execute(arguments: [
+                rootID, file.relativePath, file.sniffed.kind.rawValue, file.sniffed.mimeType,
+                file.facts.size, file.facts.mtimeNanoseconds, file.facts.inode, generation,
+            ])
+        }
+    }
+
+    static func delete(_ db: Database, ids: [Int64]) throws {
+        guard !ids.isEmpty else { return }
+        _ = try nextGeneration(db)
+        let statement = try db.cachedStatement(sql: "DELETE FROM media WHERE id = ?")
+        for id in ids { try statement.execute(arguments: [id]) }
+        try deleteOrphanManifests(db)
+    }
+
+    static func delete(_ db: Database, rootID: Int64, relativePath: String) throws -> Int {
+        try db.execute(sql: "DELETE FROM media WHERE root_id = ? AND rel_path = ?", arguments: [rootID, relativePath])
+        let count = db.changesCount
+        if count > 0 {
+            _ = try nextGeneration(db)
+            try deleteOrphanManifests(db)
+        }
+        return count
+    }
+
+    /// Deletes every row under a folder (its own path is not a file row, so only the prefix matters).
+    static func delete(_ db: Database, rootID: Int64, folder: String) throws -> Int {
+        try db.execute(sql: "DELETE FROM media WHERE root_id = ? AND substr(rel_path, 1, ?) = ?",
+                       arguments: [rootID, folder.utf8.count + 1, folder + "/"])
+        let count = db.changesCount
+        if count > 0 {
+            _ = try nextGeneration(db)
+            try deleteOrphanManifests(db)
+        }
+        return count
+    }
+
+    /// A rename inside the tree: the row, its metadata and its content id move with the file, nothing is re-read.
+    static func rename(_ db: Database, rootID: Int64, from: String, to: String) throws -> Bool {
+        try db.execute(sql: "DELETE FROM media WHERE root_id = ? AND rel_path = ?", arguments: [rootID, to])
+        let generation = try nextGeneration(db)
+        try db.execute(sql: "UPDATE media SET rel_path = ?, generation = ? WHERE root_id = ? AND rel_path = ?",
+                       arguments: [to, generation, rootID, from])
+        return db.changesCount > 0
+    }
+
+    /// A folder renamed inside the tree: every row below it changes prefix.
+    static func renameFolder(_ db: Database, rootID: Int64, from: String, to: String) throws -> Int {
+        let generation = try nextGeneration(db)
+        let oldPrefix = from + "/"
+        try db.execute(sql: """
+            UPDATE media SET rel_path = ? || substr(rel_path, ?), generation = ?
+            WHERE root_id = ? AND substr(rel_path, 1, ?) = ?
+            """, arguments: [to + "/", oldPrefix.utf8.count + 1, generation, rootID, oldPrefix.utf8.count, oldPrefix])
+        return db.changesCount
+    }
+
+    /// Stores metadata read for rows that still wait for it (a row changed again meanwhile is re-queued anyway).
+    static func storeMetadata(_ db: Database, results: [MetadataResult]) throws {
+        guard !results.isEmpty else { return }
+        let generation = try nextGeneration(db)
+        let statement = try db.cachedStatement(sql: """
+            UPDATE media SET metadata_state = 1, generation = ?,
+                title = ?, artist = ?, album = ?, genre = ?, track = ?, year = ?, duration_ms = ?, width = ?,
+                height = ?, date_taken = ?, camera_make = ?, camera_model = ?, orientation = ?, video_codec = ?,
+                audio_codec = ?
+            WHERE id = ? AND metadata_state = 0
+            """)
+        for result in results {
+            let m = result.metadata
+            try statement.execute(arguments: [
+                generation, m.title, m.artist, m.album, m.genre, m.track, m.year, m.durationMilliseconds, m.width,
+                m.height, m.dateTaken, m.cameraMake, m.cameraModel, m.orientation, m.videoCodec, m.audioCodec,
+                result.id,
+            ])
+        }
+    }
+
+    struct HashResult: Sendable {
+        var id: Int64
+        var facts: FileFacts
+        var manifest: ChunkManifest
+    }
+
+    /// Records content ids, each only if its row still describes the file that was hashed.
+    static func storeContentIDs(_ db: Database, _ results: [HashResult]) throws {
+        let generation = try nextGeneration(db)
+        let insertManifest = try db.cachedStatement(sql: """
+            INSERT INTO manifest(content_id, file_size, chunk_size, chunk_hashes) VALUES (?, ?, ?, ?)
+            ON CONFLICT(content_id) DO NOTHING
+            """)
+        let update = try db.cachedStatement(sql: """
+            UPDATE media SET content_id = ?, generation = ?
+            WHERE id = ? AND size = ? AND mtime_ns = ? AND inode = ? AND content_id IS NULL
+            """)
+        for result in results {
+            let contentID = Data(result.manifest.contentID.bytes)
+            try insertManifest.execute(arguments: [contentID, result.manifest.fileSize, result.manifest.chunkSize,
+                                                   Data(result.manifest.packedChunkHashes)])
+            try update.execute(arguments: [contentID, generation, result.id, result.facts.size,
+                                           result.facts.mtimeNanoseconds, result.facts.inode])
+            if db.changesCount == 0 {
+                try db.execute(sql: """
+                    DELETE FROM manifest WHERE content_id = ?1
+                    AND NOT EXISTS (SELECT 1 FROM media WHERE content_id = ?1)
+                    """, arguments: [contentID])
+            }
+        }
+    }
+
+    private static func deleteOrphanManifests(_ db: Database) throws {
+        try db.execute(sql: """
+            DELETE FROM manifest WHERE NOT EXISTS (SELECT 1 FROM media WHERE media.content_id = manifest.content_id)
+            """)
+    }
+}
