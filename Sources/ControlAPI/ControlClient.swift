@@ -1,0 +1,100 @@
+import AsyncHTTPClient
+import Foundation
+import MediaIndex
+import MediaProbe
+import NIOCore
+import NIOHTTP1
+
+/// Why a control request failed, worded for the person at the terminal.
+public enum ControlClientError: Error, CustomStringConvertible, Equatable {
+    case daemonNotRunning(socket: String)
+    case permissionDenied(socket: String)
+    case cannotConnect(socket: String, reason: String)
+    case requestFailed(status: Int, message: String)
+    case unreadableResponse(String)
+
+    public var description: String {
+        switch self {
+        case .daemonNotRunning(let socket): "mediapeerd is not running (no control socket at \(socket))"
+        case .permissionDenied(let socket): "permission denied on \(socket) (run as root or join the mediapeer group)"
+        case .cannotConnect(let socket, let reason): "cannot reach mediapeerd at \(socket): \(reason)"
+        case .requestFailed(let status, let message): "mediapeerd refused the request (\(status)): \(message)"
+        case .unreadableResponse(let reason): "unreadable answer from mediapeerd: \(reason)"
+        }
+    }
+}
+
+/// A client of the daemon's control API.
+public struct ControlClient: Sendable {
+    public static let defaultSocket = "/run/mediapeer/control.sock"
+    public let socketPath: String
+    private let timeout: TimeAmount
+
+    public init(socketPath: String, timeout: TimeAmount = .seconds(30)) {
+        self.socketPath = socketPath
+        self.timeout = timeout
+    }
+
+    public func status() async throws(ControlClientError) -> DaemonStatus {
+        try await request(.GET, ControlRoute.status)
+    }
+
+    public func list(kind: MediaKind?, limit: Int, offset: Int) async throws(ControlClientError) -> LibraryPage {
+        var query = [("limit", String(limit)), ("offset", String(offset))]
+        if let kind { query.append(("kind", kind.rawValue)) }
+        return try await request(.GET, ControlRoute.library, query: query)
+    }
+
+    public func search(_ text: String, kind: MediaKind?, limit: Int) async throws(ControlClientError) -> LibraryPage {
+        var query = [("q", text), ("limit", String(limit))]
+        if let kind { query.append(("kind", kind.rawValue)) }
+        return try await request(.GET, ControlRoute.search, query: query)
+    }
+
+    public func item(_ reference: String) async throws(ControlClientError) -> MediaItem {
+        let escaped = reference.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? reference
+        return try await request(.GET, ControlRoute.items + "/" + escaped)
+    }
+
+    public func requestScan() async throws(ControlClientError) -> ScanTicket {
+        try await request(.POST, ControlRoute.scan)
+    }
+
+    private func request<T: Decodable>(_ method: HTTPMethod, _ path: String, query: [(String, String)] = []) async throws(ControlClientError) -> T {
+        var info = stat()
+        guard stat(socketPath, &info) == 0 else { throw .daemonNotRunning(socket: socketPath) }
+        guard access(socketPath, R_OK | W_OK) == 0 else { throw .permissionDenied(socket: socketPath) }
+        var components = URLComponents()
+        components.path = path
+        if !query.isEmpty { components.queryItems = query.map { URLQueryItem(name: $0.0, value: $0.1) } }
+        guard let uri = components.percentEncodedQuery.map({ components.percentEncodedPath + "?" + $0 }) ?? Optional(components.percentEncodedPath),
+              let url = URL(httpURLWithSocketPath: socketPath, uri: uri) else {
+            throw .cannotConnect(socket: socketPath, reason: "the socket path cannot be used in a URL")
+        }
+        var request = HTTPClientRequest(url: url.absoluteString)
+        request.method = method
+        let body: ByteBuffer
+        let status: Int
+        do {
+            let response = try await HTTPClient.shared.execute(request, timeout: timeout)
+            status = Int(response.status.code)
+            body = try await response.body.collect(upTo: 64 << 20)
+        } catch {
+            if ControlSocket.isAcceptingConnections(socketPath) {
+                throw .cannotConnect(socket: socketPath, reason: "\(error)")
+            }
+            throw .daemonNotRunning(socket: socketPath)
+        }
+        let data = Data(buffer: body)
+        guard (200..<300).contains(status) else {
+            let message = (try? JSONDecoder().decode(ControlErrorBody.self, from: data))?.error.message
+                ?? String(decoding: data.prefix(500), as: UTF8.self)
+            throw .requestFailed(status: status, message: message)
+        }
+        do {
+            return try JSONDecoder().decode(T.self, from: data)
+        } catch {
+            throw .unreadableResponse("\(error)")
+        }
+    }
+}

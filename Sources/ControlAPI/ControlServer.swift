@@ -1,0 +1,102 @@
+import Foundation
+import Hummingbird
+import Logging
+import MediaIndex
+import MediaProbe
+import NIOCore
+
+/// What the daemon answers to the control API. The server only routes and validates; the daemon decides.
+public protocol ControlHandler: Sendable {
+    func status() async throws -> DaemonStatus
+    func list(kind: MediaKind?, limit: Int, offset: Int) async throws -> LibraryPage
+    func search(_ text: String, kind: MediaKind?, limit: Int) async throws -> LibraryPage
+    func item(_ reference: String) async throws -> MediaItem?
+    func requestScan() async throws -> ScanTicket
+}
+
+/// The control API server: Hummingbird on a Unix socket.
+public enum ControlServer {
+    /// Builds the server as a ``Service`` for the daemon's service group.
+    ///
+    /// - parameter onListening: called once the socket accepts connections (systemd's READY comes after it).
+    public static func makeApplication(
+        socketPath: String, handler: some ControlHandler, logger: Logger,
+        onListening: @escaping @Sendable () async -> Void = {}
+    ) throws(ControlSocketError) -> some ApplicationProtocol {
+        try ControlSocket.prepare(path: socketPath)
+        let router = Router()
+        router.middlewares.add(ErrorLoggingMiddleware(logger: logger))
+        router.get(RouterPath(ControlRoute.status)) { _, _ in try await handler.status() }
+        router.get(RouterPath(ControlRoute.library)) { request, context in
+            let query = request.uri.queryParameters
+            return try await handler.list(
+                kind: try kind(query.get("kind")), limit: try bounded(query.get("limit"), name: "limit", default: 100, max: 10_000),
+                offset: try bounded(query.get("offset"), name: "offset", default: 0, max: Int(Int32.max)))
+        }
+        router.get(RouterPath(ControlRoute.search)) { request, _ in
+            let query = request.uri.queryParameters
+            guard let text = query.get("q"), !text.trimmingCharacters(in: .whitespaces).isEmpty else {
+                throw HTTPError(.badRequest, message: "missing search text (q)")
+            }
+            guard text.utf8.count <= 512 else { throw HTTPError(.badRequest, message: "search text longer than 512 bytes") }
+            return try await handler.search(text, kind: try kind(query.get("kind")),
+                                            limit: try bounded(query.get("limit"), name: "limit", default: 100, max: 10_000))
+        }
+        router.get(RouterPath(ControlRoute.items + "/:reference")) { _, context in
+            let reference = try context.parameters.require("reference")
+            guard let item = try await handler.item(reference) else {
+                throw HTTPError(.notFound, message: "no media item \(reference) (use a numeric id or a content id of at least 8 hex digits)")
+            }
+            return item
+        }
+        router.post(RouterPath(ControlRoute.scan)) { _, _ in try await handler.requestScan() }
+
+        return Application(
+            router: router,
+            configuration: .init(address: .unixDomainSocket(path: socketPath), serverName: nil),
+            onServerRunning: { _ in
+                // 0660: the daemon's user and the `mediapeer` group may talk to it, nobody else.
+                chmod(socketPath, 0o660)
+                if let group = getgrnam("mediapeer") { chown(socketPath, getuid(), group.pointee.gr_gid) }
+                await onListening()
+            },
+            logger: logger)
+    }
+
+    private static func kind(_ text: String?) throws -> MediaKind? {
+        guard let text else { return nil }
+        guard let kind = MediaKind(rawValue: text) else {
+            throw HTTPError(.badRequest, message: "unknown kind \"\(text)\" (video, audio or image)")
+        }
+        return kind
+    }
+
+    private static func bounded(_ text: String?, name: String, default value: Int, max: Int) throws -> Int {
+        guard let text else { return value }
+        guard let number = Int(text), number >= 0, number <= max else {
+            throw HTTPError(.badRequest, message: "\(name) must be a whole number from 0 to \(max)")
+        }
+        return number
+    }
+}
+
+extension DaemonStatus: ResponseEncodable {}
+extension LibraryPage: ResponseEncodable {}
+extension MediaItem: ResponseEncodable {}
+extension ScanTicket: ResponseEncodable {}
+
+/// Logs unexpected failures (not client mistakes) once, with the route.
+struct ErrorLoggingMiddleware<Context: RequestContext>: RouterMiddleware {
+    let logger: Logger
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as HTTPError {
+            throw error
+        } catch {
+            logger.error("control request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
+            throw HTTPError(.internalServerError, message: "\(error)")
+        }
+    }
+}

@@ -1,0 +1,90 @@
+import MediaIndex
+
+/// The routes of the control API. It speaks HTTP/1.1 and JSON over the daemon's Unix socket; access is governed
+/// by the socket's file permissions (0660, group `mediapeer`).
+public enum ControlRoute {
+    public static let status = "/v1/status"
+    public static let library = "/v1/library"
+    public static let search = "/v1/library/search"
+    public static let items = "/v1/library/items"
+    public static let scan = "/v1/scan"
+}
+
+/// `GET /v1/status`.
+public struct DaemonStatus: Sendable, Codable, Equatable {
+    public var name: String
+    public var version: String
+    public var pid: Int32
+    public var uptimeSeconds: Int
+    public var configPath: String
+    public var mediaFolders: [String]
+    public var stateDirectory: String
+    public var library: LibraryStatistics
+    public var scan: ScanProgress
+    public var hashing: HashingStatus
+    /// Resident memory of the daemon, from /proc/self/status.
+    public var residentBytes: Int64?
+
+    public init(name: String, version: String, pid: Int32, uptimeSeconds: Int, configPath: String,
+                mediaFolders: [String], stateDirectory: String, library: LibraryStatistics, scan: ScanProgress,
+                hashing: HashingStatus, residentBytes: Int64?) {
+        self.name = name
+        self.version = version
+        self.pid = pid
+        self.uptimeSeconds = uptimeSeconds
+        self.configPath = configPath
+        self.mediaFolders = mediaFolders
+        self.stateDirectory = stateDirectory
+        self.library = library
+        self.scan = scan
+        self.hashing = hashing
+        self.residentBytes = residentBytes
+    }
+}
+
+public struct HashingStatus: Sendable, Codable, Equatable {
+    /// Files still waiting for a content id.
+    public var pendingFiles: Int
+    /// Files hashed since the daemon started, and how fast.
+    public var filesHashed: Int
+    public var bytesHashed: Int64
+    public var bytesPerSecond: Int64?
+
+    public init(pendingFiles: Int, filesHashed: Int, bytesHashed: Int64, bytesPerSecond: Int64?) {
+        self.pendingFiles = pendingFiles
+        self.filesHashed = filesHashed
+        self.bytesHashed = bytesHashed
+        self.bytesPerSecond = bytesPerSecond
+    }
+}
+
+/// `GET /v1/library` and `GET /v1/library/search`.
+public struct LibraryPage: Sendable, Codable, Equatable {
+    public var items: [MediaItem]
+    /// All matching items (for a listing); for a search, the number returned.
+    public var total: Int
+    public var offset: Int
+
+    public init(items: [MediaItem], total: Int, offset: Int) {
+        self.items = items
+        self.total = total
+        self.offset = offset
+    }
+}
+
+/// `POST /v1/scan`: the scan is done when `status.scan.completedScans >= scanNumber`.
+public struct ScanTicket: Sendable, Codable, Equatable {
+    public var scanNumber: Int
+    public init(scanNumber: Int) { self.scanNumber = scanNumber }
+}
+
+/// The body of every error response.
+public struct ControlErrorBody: Sendable, Codable, Equatable {
+    public struct Detail: Sendable, Codable, Equatable { public var message: String }
+    public var error: Detail
+}
+
+/// The version both commands report, and the daemon in its status.
+public enum MediapeerVersion {
+    public static let string = "0.1.0"
+}

@@ -1,0 +1,39 @@
+import ArgumentParser
+import ControlAPI
+import Foundation
+
+/// Options every command takes.
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The daemon's control socket (default: $MEDIAPEER_SOCKET, else \(ControlClient.defaultSocket)).", valueName: "path"))
+    var socket: String?
+
+    @Flag(name: .long, help: "Print machine-readable JSON instead of tables.")
+    var json = false
+
+    var client: ControlClient {
+        ControlClient(socketPath: socket ?? ProcessInfo.processInfo.environment["MEDIAPEER_SOCKET"] ?? ControlClient.defaultSocket)
+    }
+}
+
+enum Output {
+    static func json<T: Encodable>(_ value: T) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        print(String(decoding: try encoder.encode(value), as: UTF8.self))
+    }
+
+    static var isTerminal: Bool { isatty(STDOUT_FILENO) == 1 }
+}
+
+/// Runs a control request, turning a failure into one clear line on stderr and a non-zero exit.
+func talkingToDaemon<T>(_ body: () async throws(ControlClientError) -> T) async throws -> T {
+    do {
+        return try await body()
+    } catch {
+        FileHandle.standardError.write(Data(("mediapeerctl: " + error.description + "\n").utf8))
+        switch error {
+        case .daemonNotRunning: throw ExitCode(3)
+        default: throw ExitCode.failure
+        }
+    }
+}

@@ -1,0 +1,92 @@
+import ArgumentParser
+import ControlAPI
+import Foundation
+import Logging
+import MediaIndex
+import MediapeerConfig
+import ServiceLifecycle
+
+/// `mediapeerd`: indexes the box's media folders and serves the control API until SIGTERM or SIGINT.
+public struct Daemon: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "mediapeerd",
+        abstract: "The mediapeer daemon: indexes this box's media and shares it with the other boxes of the home.",
+        version: MediapeerVersion.string)
+
+    @Option(name: .long, help: ArgumentHelp("The configuration file.", valueName: "path"))
+    var config: String?
+
+    public init() {}
+
+    public func run() async throws {
+        let configPath = config ?? MediapeerConfiguration.defaultPath
+        let settings: MediapeerConfiguration
+        do {
+            settings = try MediapeerConfiguration.loadOrDefault(path: configPath, isExplicit: config != nil)
+        } catch {
+            FileHandle.standardError.write(Data((error.description + "\nmediapeerd: not started: fix the configuration above\n").utf8))
+            throw ExitCode(78)  // EX_CONFIG, which systemd's RestartPreventExitStatus can name
+        }
+        let level = Logger.Level(rawValue: settings.logLevel.rawValue) ?? .info
+        LoggingSystem.bootstrap { label in JournalLogHandler(label: label, level: level) }
+        let logger = Logger(label: "mediapeerd")
+        for warning in settings.warnings {
+            logger.warning("\(warning.description)")
+        }
+
+        let library: MediaLibrary
+        do {
+            library = try MediaLibrary(
+                configuration: LibraryConfiguration(
+                    mediaFolders: settings.mediaDirs, stateDirectory: settings.stateDir,
+                    rescanInterval: settings.rescanInterval,
+                    maxWatches: ProcessInfo.processInfo.environment["MEDIAPEER_MAX_WATCHES"].flatMap { Int($0) }),
+                logger: logger)
+        } catch {
+            logger.critical("cannot open the media index", metadata: ["error": "\(error)"])
+            throw ExitCode.failure
+        }
+        let handler = LibraryControlHandler(
+            library: library, name: settings.name, configPath: configPath, mediaFolders: settings.mediaDirs,
+            stateDirectory: settings.stateDir, startedAt: .now)
+        let controlServer: any Service
+        do {
+            controlServer = try ControlServer.makeApplication(
+                socketPath: settings.controlSocket, handler: handler, logger: logger,
+                onListening: { logger.info("control API listening", metadata: ["socket": "\(settings.controlSocket)"]) })
+        } catch {
+            logger.critical("cannot start the control API", metadata: ["error": "\(error)"])
+            library.shutdown()
+            throw ExitCode.failure
+        }
+
+        logger.info("mediapeerd starting", metadata: [
+            "version": "\(MediapeerVersion.string)", "name": "\(settings.name)", "config": "\(configPath)",
+            "media_dirs": "\(settings.mediaDirs.joined(separator: ","))", "state_dir": "\(settings.stateDir)",
+        ])
+        // Services stop in reverse order: the control API first, then the index, whose database closes last.
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: IndexService(library: library)), .init(service: controlServer)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            logger.critical("mediapeerd stopped on an error", metadata: ["error": "\(error)"])
+            throw ExitCode.failure
+        }
+        logger.info("mediapeerd stopped")
+    }
+}
+
+/// Runs the library for as long as the service group runs.
+struct IndexService: Service {
+    let library: MediaLibrary
+
+    func run() async throws {
+        library.start()
+        try? await gracefulShutdown()
+        library.shutdown()
+    }
+}

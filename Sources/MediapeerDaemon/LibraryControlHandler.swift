@@ -1,0 +1,56 @@
+import ControlAPI
+import Foundation
+import MediaIndex
+import MediaProbe
+
+/// Answers the control API from the media library and the daemon's own facts.
+struct LibraryControlHandler: ControlHandler {
+    let library: MediaLibrary
+    let name: String
+    let configPath: String
+    let mediaFolders: [String]
+    let stateDirectory: String
+    let startedAt: ContinuousClock.Instant
+
+    func status() async throws -> DaemonStatus {
+        let statistics = try library.statistics()
+        let hashed = library.hashingStatistics
+        let seconds = Double(hashed.nanoseconds) / 1e9
+        return DaemonStatus(
+            name: name, version: MediapeerVersion.string, pid: getpid(),
+            uptimeSeconds: Int((ContinuousClock.now - startedAt).components.seconds),
+            configPath: configPath, mediaFolders: mediaFolders, stateDirectory: stateDirectory,
+            library: statistics, scan: library.scanProgress,
+            hashing: HashingStatus(
+                pendingFiles: statistics.awaitingHash, filesHashed: hashed.filesHashed, bytesHashed: hashed.bytesHashed,
+                bytesPerSecond: seconds > 0 ? Int64(Double(hashed.bytesHashed) / seconds) : nil),
+            residentBytes: Self.residentBytes())
+    }
+
+    func list(kind: MediaKind?, limit: Int, offset: Int) async throws -> LibraryPage {
+        LibraryPage(items: try library.list(kind: kind, limit: limit, offset: offset), total: try library.count(kind: kind), offset: offset)
+    }
+
+    func search(_ text: String, kind: MediaKind?, limit: Int) async throws -> LibraryPage {
+        let items = try library.search(text, kind: kind, limit: limit)
+        return LibraryPage(items: items, total: items.count, offset: 0)
+    }
+
+    func item(_ reference: String) async throws -> MediaItem? {
+        try library.item(reference)
+    }
+
+    func requestScan() async throws -> ScanTicket {
+        ScanTicket(scanNumber: library.requestScan())
+    }
+
+    /// VmRSS from /proc/self/status, in bytes.
+    static func residentBytes() -> Int64? {
+        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+            let digits = line.split(separator: " ").dropFirst().first.flatMap { Int64($0) }
+            return digits.map { $0 * 1024 }
+        }
+        return nil
+    }
+}
