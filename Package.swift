@@ -67,7 +67,7 @@ let package = Package(
         .testTarget(name: "MediaProbeTests", dependencies: ["MediaProbe"]),
         .testTarget(name: "ContentIDTests", dependencies: ["ContentID"]),
         .testTarget(name: "MediapeerConfigTests", dependencies: ["MediapeerConfig"]),
-        .testTarget(name: "MediaIndexTests", dependencies: ["MediaIndex"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["ControlAPI"]),
+        .testTarget(name: "MediaIndexTests", dependencies: ["MediaIndex", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "IntegrationTests", dependencies: ["ControlAPI", "MediaIndex"]),
     ]
 )

@@ -108,7 +108,7 @@ public final class MediaLibrary: Sendable {
             hasher.stop()
         }
         do {
-            try pool.close()
+            try IndexDatabase.close(pool)
         } catch {
             logger.error("cannot close the index database cleanly", metadata: ["error": "\(error)"])
         }

@@ -86,7 +86,7 @@ struct TreeWalker {
                         skip(.brokenSymlink, relativePath)
                         continue
                     }
-                    guard target.hasPrefix(rootRealPath + "/") else {
+                    guard target == rootRealPath || target.hasPrefix(rootRealPath + "/") else {
                         skip(.symlinkLeavesRoot, relativePath)
                         continue
                     }

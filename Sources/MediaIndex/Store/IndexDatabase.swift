@@ -82,6 +82,13 @@ enum IndexDatabase {
         return pool
     }
 
+    /// Checkpoints the WAL into the main file and closes every connection, so a clean stop leaves one
+    /// self-contained database file.
+    static func close(_ pool: DatabasePool) throws {
+        try pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
+        try pool.close()
+    }
+
     private static func isCorruption(_ error: DatabaseError) -> Bool {
         [.SQLITE_CORRUPT, .SQLITE_NOTADB].contains(error.resultCode)
     }
