@@ -1,0 +1,104 @@
+import ControlAPI
+import Foundation
+import MediaIndex
+
+/// One box for a test: its own media folder, state, config and control socket under a temporary folder, and a
+/// real `mediapeerd` started in a loopback-only network namespace (`unshare -n`), driven by the real `mediapeerctl`.
+final class TestBox {
+    let folder: String
+    var media: String { folder + "/media" }
+    var state: String { folder + "/state" }
+    var socket: String { folder + "/control.sock" }
+    var configPath: String { folder + "/mediapeer.toml" }
+    var logPath: String { folder + "/mediapeerd.log" }
+    private(set) var daemon: Process?
+    private var logHandle: FileHandle?
+
+    init(name: String = "Test Box") throws {
+        folder = NSTemporaryDirectory() + "mediapeer-it-" + UUID().uuidString.prefix(8).lowercased()
+        try FileManager.default.createDirectory(atPath: media, withIntermediateDirectories: true)
+        try writeConfig("""
+            name = "\(name)"
+            media_dirs = ["\(media)"]
+            state_dir = "\(state)"
+            cache_dir = "\(folder)/cache"
+            control_socket = "\(socket)"
+            log_level = "debug"
+            """)
+    }
+
+    deinit {
+        if let daemon, daemon.isRunning {
+            kill(daemon.processIdentifier, SIGKILL)
+            daemon.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(atPath: folder)
+    }
+
+    func writeConfig(_ text: String) throws {
+        try text.write(toFile: configPath, atomically: true, encoding: .utf8)
+    }
+
+    /// Starts the daemon and waits until its control API answers.
+    func start(environment: [String: String] = [:]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+        process.arguments = ["-n", "/bin/sh", "-c", #"ip link set lo up && exec "$0" "$@""#, Binaries.daemon, "--config", configPath]
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        FileManager.default.createFile(atPath: logPath, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        handle.seekToEndOfFile()
+        process.standardError = handle
+        process.standardOutput = handle
+        try process.run()
+        daemon = process
+        logHandle = handle
+        try eventually("mediapeerd answers on \(socket)\n\(log)") {
+            guard process.isRunning else { throw TestFailure("mediapeerd exited with \(process.terminationStatus):\n\(log)") }
+            return (try? ctl(["status"]).status) == 0
+        }
+    }
+
+    /// Stops the daemon with `signal` and returns its exit status.
+    @discardableResult
+    func stop(signal: Int32 = SIGTERM) throws -> Int32 {
+        guard let daemon else { return 0 }
+        kill(daemon.processIdentifier, signal)
+        try eventually("mediapeerd exits after signal \(signal)") { !daemon.isRunning }
+        self.daemon = nil
+        try logHandle?.close()
+        return daemon.terminationStatus
+    }
+
+    var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    @discardableResult
+    func ctl(_ arguments: [String], environment: [String: String] = [:]) throws -> CommandResult {
+        try Command.run(Binaries.control, ["--socket", socket] + arguments, environment: environment)
+    }
+
+    /// Runs `mediapeerctl … --json` and decodes its output.
+    func ctlJSON<T: Decodable>(_ type: T.Type, _ arguments: [String]) throws -> T {
+        let result = try ctl(arguments + ["--json"])
+        guard result.status == 0 else { throw TestFailure("mediapeerctl \(arguments) failed (\(result.status)): \(result.stderr)") }
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(result.stdout.utf8))
+        } catch {
+            throw TestFailure("mediapeerctl \(arguments) printed undecodable JSON: \(error)\n\(result.stdout)")
+        }
+    }
+
+    func status() throws -> DaemonStatus { try ctlJSON(DaemonStatus.self, ["status"]) }
+
+    func items() throws -> [MediaItem] { try ctlJSON(LibraryPage.self, ["library", "list", "--limit", "10000"]).items }
+
+    func item(at path: String) throws -> MediaItem? { try items().first { $0.path == path } }
+
+    /// Waits for the scan requested at start to finish and for every file to have its content id.
+    func waitUntilIndexed(hashed: Bool = true) throws {
+        try eventually("the first scan finishes") {
+            let status = try status()
+            return status.scan.completedScans >= 1 && status.scan.phase == .idle && (!hashed || status.hashing.pendingFiles == 0)
+        }
+    }
+}
