@@ -49,9 +49,15 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // The peer HTTP API other boxes talk to.
+        .target(name: "PeerProtocol", dependencies: [
+            "ContentID",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // The daemon: wires the services together and runs them until SIGTERM.
         .target(name: "MediapeerDaemon", dependencies: [
-            "MediapeerConfig", "MediaIndex", "ControlAPI",
+            "MediapeerConfig", "MediaIndex", "ControlAPI", "PeerProtocol",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

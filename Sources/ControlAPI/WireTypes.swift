@@ -13,6 +13,10 @@ public enum ControlRoute {
 /// `GET /v1/status`.
 public struct DaemonStatus: Sendable, Codable, Equatable {
     public var name: String
+    /// The stable id other boxes know this one by.
+    public var peerID: String
+    /// The port of the peer HTTP API.
+    public var httpPort: Int
     public var version: String
     public var pid: Int32
     public var uptimeSeconds: Int
@@ -25,10 +29,12 @@ public struct DaemonStatus: Sendable, Codable, Equatable {
     /// Resident memory of the daemon, from /proc/self/status.
     public var residentBytes: Int64?
 
-    public init(name: String, version: String, pid: Int32, uptimeSeconds: Int, configPath: String,
+    public init(name: String, peerID: String, httpPort: Int, version: String, pid: Int32, uptimeSeconds: Int, configPath: String,
                 mediaFolders: [String], stateDirectory: String, library: LibraryStatistics, scan: ScanProgress,
                 hashing: HashingStatus, residentBytes: Int64?) {
         self.name = name
+        self.peerID = peerID
+        self.httpPort = httpPort
         self.version = version
         self.pid = pid
         self.uptimeSeconds = uptimeSeconds

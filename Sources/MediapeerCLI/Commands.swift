@@ -31,6 +31,7 @@ struct Status: AsyncParsableCommand {
         if options.json { return try Output.json(status) }
         var lines = [
             "name:        \(status.name)",
+            "peer id:     \(status.peerID), peer API on port \(status.httpPort)",
             "version:     \(status.version) (pid \(status.pid), up \(Format.age(seconds: status.uptimeSeconds)))",
             "media:       " + (status.mediaFolders.isEmpty ? "(no media_dirs configured)" : status.mediaFolders.joined(separator: ", ")),
             "library:     " + describe(status.library),

@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import MediaIndex
 import MediapeerConfig
+import PeerProtocol
 import ServiceLifecycle
 
 /// `mediapeerd`: indexes the box's media folders and serves the control API until SIGTERM or SIGINT.
@@ -46,9 +47,20 @@ public struct Daemon: AsyncParsableCommand {
             logger.critical("cannot open the media index", metadata: ["error": "\(error)"])
             throw ExitCode.failure
         }
+        let peerID: String
+        do {
+            peerID = try PeerIdentity.loadOrCreate(stateDirectory: settings.stateDir)
+        } catch {
+            logger.critical("cannot read or create the peer id", metadata: ["state_dir": "\(settings.stateDir)", "error": "\(error)"])
+            library.shutdown()
+            throw ExitCode.failure
+        }
         let handler = LibraryControlHandler(
-            library: library, name: settings.name, configPath: configPath, mediaFolders: settings.mediaDirs,
-            stateDirectory: settings.stateDir, startedAt: .now)
+            library: library, name: settings.name, peerID: peerID, httpPort: settings.httpPort, configPath: configPath,
+            mediaFolders: settings.mediaDirs, stateDirectory: settings.stateDir, startedAt: .now)
+        let peerServer = PeerServer.makeApplication(
+            port: settings.httpPort, handler: handler, logger: logger,
+            onListening: { port in logger.info("peer API listening", metadata: ["port": "\(port)"]) })
         let controlServer: any Service
         do {
             controlServer = try ControlServer.makeApplication(
@@ -61,13 +73,15 @@ public struct Daemon: AsyncParsableCommand {
         }
 
         logger.info("mediapeerd starting", metadata: [
-            "version": "\(MediapeerVersion.string)", "name": "\(settings.name)", "config": "\(configPath)",
+            "version": "\(MediapeerVersion.string)", "name": "\(settings.name)", "peer_id": "\(peerID)", "config": "\(configPath)",
             "media_dirs": "\(settings.mediaDirs.joined(separator: ","))", "state_dir": "\(settings.stateDir)",
         ])
         // Services stop in reverse order: the control API first, then the index, whose database closes last.
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: IndexService(library: library)), .init(service: controlServer)],
+                services: [
+                    .init(service: IndexService(library: library)), .init(service: peerServer), .init(service: controlServer),
+                ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         do {

@@ -2,11 +2,14 @@ import ControlAPI
 import Foundation
 import MediaIndex
 import MediaProbe
+import PeerProtocol
 
-/// Answers the control API from the media library and the daemon's own facts.
-struct LibraryControlHandler: ControlHandler {
+/// Answers the control API and the peers' requests from the media library and the daemon's own facts.
+struct LibraryControlHandler: ControlHandler, PeerRequestHandler {
     let library: MediaLibrary
     let name: String
+    let peerID: String
+    let httpPort: Int
     let configPath: String
     let mediaFolders: [String]
     let stateDirectory: String
@@ -17,7 +20,7 @@ struct LibraryControlHandler: ControlHandler {
         let hashed = library.hashingStatistics
         let seconds = Double(hashed.nanoseconds) / 1e9
         return DaemonStatus(
-            name: name, version: MediapeerVersion.string, pid: getpid(),
+            name: name, peerID: peerID, httpPort: httpPort, version: MediapeerVersion.string, pid: getpid(),
             uptimeSeconds: Int((ContinuousClock.now - startedAt).components.seconds),
             configPath: configPath, mediaFolders: mediaFolders, stateDirectory: stateDirectory,
             library: statistics, scan: library.scanProgress,
@@ -25,6 +28,10 @@ struct LibraryControlHandler: ControlHandler {
                 pendingFiles: statistics.awaitingHash, filesHashed: hashed.filesHashed, bytesHashed: hashed.bytesHashed,
                 bytesPerSecond: seconds > 0 ? Int64(Double(hashed.bytesHashed) / seconds) : nil),
             residentBytes: Self.residentBytes())
+    }
+
+    func info() async throws -> PeerInfo {
+        PeerInfo(id: peerID, name: name, version: MediapeerVersion.string, generation: try library.generation())
     }
 
     func list(kind: MediaKind?, limit: Int, offset: Int) async throws -> LibraryPage {

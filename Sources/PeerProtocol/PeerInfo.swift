@@ -1,0 +1,26 @@
+/// The version of the peer protocol this build speaks. A box ignores peers announcing another major version.
+public enum PeerProtocolVersion {
+    public static let current = 1
+}
+
+/// `GET /v1/info`: who a box is. Cheap enough to serve as the health check between boxes.
+public struct PeerInfo: Sendable, Codable, Equatable {
+    /// The stable peer id: 32 lowercase hex digits, generated on first start and kept in `state_dir`.
+    public var id: String
+    /// The friendly name from the configuration (the mDNS instance name may differ after a collision).
+    public var name: String
+    /// The software version.
+    public var version: String
+    /// The peer protocol version (``PeerProtocolVersion/current``).
+    public var protocolVersion: Int
+    /// The catalog generation: it changes whenever the box's shareable content changes.
+    public var generation: Int64
+
+    public init(id: String, name: String, version: String, protocolVersion: Int = PeerProtocolVersion.current, generation: Int64) {
+        self.id = id
+        self.name = name
+        self.version = version
+        self.protocolVersion = protocolVersion
+        self.generation = generation
+    }
+}
