@@ -314,6 +314,10 @@ public final class MediaLibrary: Sendable {
 
     /// Indexes one file completely (record, metadata) in one transaction: what a live update needs to show a new
     /// file with its metadata within milliseconds of its writer closing it.
+    ///
+    /// A file whose size, mtime and inode match its row is left alone. Besides sparing writes, this ends the echo
+    /// of readers that open files read-write without writing (TagLib's C API does, which makes inotify report a
+    /// close-after-write for every tag read).
     private func indexOneFile(root: String, rootID: Int64, path: String) throws {
         let absolute = root + "/" + path
         guard let (facts, isRegular, _) = TreeWalker.facts(ofFileAt: absolute), isRegular,
@@ -322,6 +326,8 @@ public final class MediaLibrary: Sendable {
             _ = try pool.write { db in try IndexWriter.delete(db, rootID: rootID, relativePath: path) }
             return
         }
+        let known = try pool.read { db in try IndexWriter.facts(db, rootID: rootID, relativePath: path) }
+        if let known, known.facts == facts, known.metadataRead { return }
         let metadata = MediaProbe.metadata(path: absolute, sniffed: sniffed)
         try pool.write { db in
             try IndexWriter.upsert(db, rootID: rootID, files: [.init(relativePath: path, sniffed: sniffed, facts: facts)])

@@ -29,6 +29,25 @@ enum IndexWriter {
         try Int64.fetchOne(db, sql: "UPDATE meta SET value = value + 1 WHERE key = 'generation' RETURNING value") ?? 0
     }
 
+    /// Runs `body` with the next generation, and records that generation only if `body` changed rows: a
+    /// transaction that turns out to change nothing leaves the generation (which peers watch) alone.
+    static func withNextGeneration(_ db: Database, _ body: (Int64) throws -> Void) throws {
+        let next = (try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'generation'") ?? 0) + 1
+        let before = db.totalChangesCount
+        try body(next)
+        if db.totalChangesCount != before {
+            try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'generation'", arguments: [next])
+        }
+    }
+
+    /// The recorded facts of one file, and whether its metadata was read.
+    static func facts(_ db: Database, rootID: Int64, relativePath: String) throws -> (facts: FileFacts, metadataRead: Bool)? {
+        try Row.fetchOne(db, sql: "SELECT size, mtime_ns, inode, metadata_state FROM media WHERE root_id = ? AND rel_path = ?",
+                         arguments: [rootID, relativePath]).map {
+            (FileFacts(size: $0[0], mtimeNanoseconds: $0[1], inode: $0[2]), ($0[3] as Int) == 1)
+        }
+    }
+
     static func rootID(_ db: Database, path: String) throws -> Int64 {
         try db.execute(sql: "INSERT INTO root(path) VALUES (?) ON CONFLICT(path) DO NOTHING", arguments: [path])
         return try Int64.fetchOne(db, sql: "SELECT id FROM root WHERE path = ?", arguments: [path])!
@@ -56,7 +75,7 @@ enum IndexWriter {
     /// metadata again.
     static func upsert(_ db: Database, rootID: Int64, files: [Found]) throws {
         guard !files.isEmpty else { return }
-        let generation = try nextGeneration(db)
+        try withNextGeneration(db) { generation in
         let statement = try db.cachedStatement(sql: """
             INSERT INTO media(root_id, rel_path, kind, mime, size, mtime_ns, inode, metadata_state, generation)
             VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)
@@ -71,6 +90,7 @@ enum IndexWriter {
                 rootID, file.relativePath, file.sniffed.kind.rawValue, file.sniffed.mimeType,
                 file.facts.size, file.facts.mtimeNanoseconds, file.facts.inode, generation,
             ])
+        }
         }
     }
 
@@ -106,28 +126,34 @@ enum IndexWriter {
 
     /// A rename inside the tree: the row, its metadata and its content id move with the file, nothing is re-read.
     static func rename(_ db: Database, rootID: Int64, from: String, to: String) throws -> Bool {
-        try db.execute(sql: "DELETE FROM media WHERE root_id = ? AND rel_path = ?", arguments: [rootID, to])
-        let generation = try nextGeneration(db)
-        try db.execute(sql: "UPDATE media SET rel_path = ?, generation = ? WHERE root_id = ? AND rel_path = ?",
-                       arguments: [to, generation, rootID, from])
-        return db.changesCount > 0
+        var renamed = false
+        try withNextGeneration(db) { generation in
+            try db.execute(sql: "DELETE FROM media WHERE root_id = ? AND rel_path = ?", arguments: [rootID, to])
+            try db.execute(sql: "UPDATE media SET rel_path = ?, generation = ? WHERE root_id = ? AND rel_path = ?",
+                           arguments: [to, generation, rootID, from])
+            renamed = db.changesCount > 0
+        }
+        return renamed
     }
 
     /// A folder renamed inside the tree: every row below it changes prefix.
     static func renameFolder(_ db: Database, rootID: Int64, from: String, to: String) throws -> Int {
-        let generation = try nextGeneration(db)
-        let oldPrefix = from + "/"
-        try db.execute(sql: """
-            UPDATE media SET rel_path = ? || substr(rel_path, ?), generation = ?
-            WHERE root_id = ? AND substr(rel_path, 1, ?) = ?
-            """, arguments: [to + "/", oldPrefix.utf8.count + 1, generation, rootID, oldPrefix.utf8.count, oldPrefix])
-        return db.changesCount
+        var count = 0
+        try withNextGeneration(db) { generation in
+            let oldPrefix = from + "/"
+            try db.execute(sql: """
+                UPDATE media SET rel_path = ? || substr(rel_path, ?), generation = ?
+                WHERE root_id = ? AND substr(rel_path, 1, ?) = ?
+                """, arguments: [to + "/", oldPrefix.utf8.count + 1, generation, rootID, oldPrefix.utf8.count, oldPrefix])
+            count = db.changesCount
+        }
+        return count
     }
 
     /// Stores metadata read for rows that still wait for it (a row changed again meanwhile is re-queued anyway).
     static func storeMetadata(_ db: Database, results: [MetadataResult]) throws {
         guard !results.isEmpty else { return }
-        let generation = try nextGeneration(db)
+        try withNextGeneration(db) { generation in
         let statement = try db.cachedStatement(sql: """
             UPDATE media SET metadata_state = 1, generation = ?,
                 title = ?, artist = ?, album = ?, genre = ?, track = ?, year = ?, duration_ms = ?, width = ?,
@@ -143,6 +169,7 @@ enum IndexWriter {
                 result.id,
             ])
         }
+        }
     }
 
     struct HashResult: Sendable {
@@ -153,7 +180,7 @@ enum IndexWriter {
 
     /// Records content ids, each only if its row still describes the file that was hashed.
     static func storeContentIDs(_ db: Database, _ results: [HashResult]) throws {
-        let generation = try nextGeneration(db)
+        try withNextGeneration(db) { generation in
         let insertManifest = try db.cachedStatement(sql: """
             INSERT INTO manifest(content_id, file_size, chunk_size, chunk_hashes) VALUES (?, ?, ?, ?)
             ON CONFLICT(content_id) DO NOTHING
@@ -174,6 +201,7 @@ enum IndexWriter {
                     AND NOT EXISTS (SELECT 1 FROM media WHERE content_id = ?1)
                     """, arguments: [contentID])
             }
+        }
         }
     }
 
