@@ -1,5 +1,6 @@
 import CSystemShims
 import Logging
+import Dispatch
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -38,7 +39,7 @@ final class InotifyWatcher: Sendable {
     private let logger: Logger
     private let deliver: @Sendable ([FileSystemChange]) -> Void
     private let onLimitReached: @Sendable () -> Void
-    private let finished = Mutex<Bool>(false)
+    private let finished = DispatchSemaphore(value: 0)
 
     /// - parameter maxWatches: a cap below the kernel's `max_user_watches`, for tests of the fallback.
     init(maxWatches: Int?, logger: Logger,
@@ -113,18 +114,20 @@ final class InotifyWatcher: Sendable {
 
     /// Runs the event loop on a new thread until ``stop()``.
     func start() {
-        startThread(name: "inotify") { [self] in run() }
+        startThread(name: "inotify") { [self] in
+            run()
+            finished.signal()
+        }
     }
 
     /// Wakes the event loop and waits for it to end.
     func stop() {
         var one: UInt64 = 1
         _ = write(wakeFD, &one, 8)
-        while !finished.withLock({ $0 }) { usleep(1000) }
+        finished.wait()
     }
 
     private func run() {
-        defer { finished.withLock { $0 = true } }
         let bufferSize = 64 * 1024
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: bufferSize, alignment: 8)
         defer { buffer.deallocate() }
