@@ -24,6 +24,7 @@ let package = Package(
         // C libraries from Debian (libexif-dev, libtagc0-dev).
         .systemLibrary(name: "CExif", pkgConfig: "libexif", providers: [.apt(["libexif-dev"])]),
         .systemLibrary(name: "CTagLib", pkgConfig: "taglib_c", providers: [.apt(["libtagc0-dev"])]),
+        .systemLibrary(name: "CAvahi", pkgConfig: "avahi-client", providers: [.apt(["libavahi-client-dev"])]),
 
         // The few Linux calls Swift cannot make directly (variadic syscall, inotify event layout).
         .target(name: "CSystemShims"),
@@ -40,9 +41,11 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Finding the other boxes: mDNS/DNS-SD through avahi-daemon, and the table of known peers.
+        .target(name: "Discovery", dependencies: ["CAvahi", .product(name: "Logging", package: "swift-log")]),
         // The local control API (HTTP/JSON over a Unix socket): wire types, server routes, client.
         .target(name: "ControlAPI", dependencies: [
-            "MediaIndex",
+            "MediaIndex", "Discovery",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -57,14 +60,15 @@ let package = Package(
         ]),
         // The daemon: wires the services together and runs them until SIGTERM.
         .target(name: "MediapeerDaemon", dependencies: [
-            "MediapeerConfig", "MediaIndex", "ControlAPI", "PeerProtocol",
+            "MediapeerConfig", "MediaIndex", "ControlAPI", "PeerProtocol", "Discovery",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // The control CLI.
         .target(name: "MediapeerCLI", dependencies: [
-            "ControlAPI", "MediapeerConfig",
+            "ControlAPI", "MediapeerConfig", "Discovery",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "mediapeerd", dependencies: ["MediapeerDaemon"]),
@@ -74,6 +78,7 @@ let package = Package(
         .testTarget(name: "ContentIDTests", dependencies: ["ContentID"]),
         .testTarget(name: "MediapeerConfigTests", dependencies: ["MediapeerConfig"]),
         .testTarget(name: "MediaIndexTests", dependencies: ["MediaIndex", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "DiscoveryTests", dependencies: ["Discovery"]),
         .testTarget(name: "IntegrationTests", dependencies: ["ControlAPI", "MediaIndex"]),
     ]
 )
