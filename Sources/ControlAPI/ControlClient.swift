@@ -60,6 +60,10 @@ public struct ControlClient: Sendable {
         try await request(.POST, ControlRoute.scan)
     }
 
+    public func peers() async throws(ControlClientError) -> PeerList {
+        try await request(.GET, ControlRoute.peers)
+    }
+
     private func request<T: Decodable>(_ method: HTTPMethod, _ path: String, query: [(String, String)] = []) async throws(ControlClientError) -> T {
         var info = stat()
         guard stat(socketPath, &info) == 0 else { throw .daemonNotRunning(socket: socketPath) }
@@ -87,12 +91,12 @@ public struct ControlClient: Sendable {
         }
         let data = Data(buffer: body)
         guard (200..<300).contains(status) else {
-            let message = (try? JSONDecoder().decode(ControlErrorBody.self, from: data))?.error.message
+            let message = (try? ControlJSON.decoder().decode(ControlErrorBody.self, from: data))?.error.message
                 ?? String(decoding: data.prefix(500), as: UTF8.self)
             throw .requestFailed(status: status, message: message)
         }
         do {
-            return try JSONDecoder().decode(T.self, from: data)
+            return try ControlJSON.decoder().decode(T.self, from: data)
         } catch {
             throw .unreadableResponse("\(error)")
         }

@@ -12,6 +12,7 @@ public protocol ControlHandler: Sendable {
     func search(_ text: String, kind: MediaKind?, limit: Int) async throws -> LibraryPage
     func item(_ reference: String) async throws -> MediaItem?
     func requestScan() async throws -> ScanTicket
+    func peers() async throws -> PeerList
 }
 
 /// The control API server: Hummingbird on a Unix socket.
@@ -50,6 +51,7 @@ public enum ControlServer {
             return item
         }
         router.post(RouterPath(ControlRoute.scan)) { _, _ in try await handler.requestScan() }
+        router.get(RouterPath(ControlRoute.peers)) { _, _ in try await handler.peers() }
 
         return Application(
             router: router,
@@ -84,6 +86,7 @@ extension DaemonStatus: ResponseEncodable {}
 extension LibraryPage: ResponseEncodable {}
 extension MediaItem: ResponseEncodable {}
 extension ScanTicket: ResponseEncodable {}
+extension PeerList: ResponseEncodable {}
 
 /// Logs unexpected failures (not client mistakes) once, with the route.
 struct ErrorLoggingMiddleware<Context: RequestContext>: RouterMiddleware {

@@ -1,3 +1,5 @@
+import Discovery
+import Foundation
 import MediaIndex
 
 /// The routes of the control API. It speaks HTTP/1.1 and JSON over the daemon's Unix socket; access is governed
@@ -8,6 +10,18 @@ public enum ControlRoute {
     public static let search = "/v1/library/search"
     public static let items = "/v1/library/items"
     public static let scan = "/v1/scan"
+    public static let peers = "/v1/peers"
+}
+
+/// `GET /v1/peers`: the other boxes this one knows, and the state of its own announcement.
+public struct PeerList: Sendable, Codable, Equatable {
+    public var peers: [PeerSnapshot]
+    public var mdns: DiscoveryState
+
+    public init(peers: [PeerSnapshot], mdns: DiscoveryState) {
+        self.peers = peers
+        self.mdns = mdns
+    }
 }
 
 /// `GET /v1/status`.
@@ -28,10 +42,14 @@ public struct DaemonStatus: Sendable, Codable, Equatable {
     public var hashing: HashingStatus
     /// Resident memory of the daemon, from /proc/self/status.
     public var residentBytes: Int64?
+    /// The mDNS announcement: the name in use (it differs from ``name`` after a collision) and whether
+    /// avahi-daemon is up.
+    public var mdns: DiscoveryState
+    public var peerCount: Int
 
     public init(name: String, peerID: String, httpPort: Int, version: String, pid: Int32, uptimeSeconds: Int, configPath: String,
                 mediaFolders: [String], stateDirectory: String, library: LibraryStatistics, scan: ScanProgress,
-                hashing: HashingStatus, residentBytes: Int64?) {
+                hashing: HashingStatus, residentBytes: Int64?, mdns: DiscoveryState, peerCount: Int) {
         self.name = name
         self.peerID = peerID
         self.httpPort = httpPort
@@ -45,6 +63,8 @@ public struct DaemonStatus: Sendable, Codable, Equatable {
         self.scan = scan
         self.hashing = hashing
         self.residentBytes = residentBytes
+        self.mdns = mdns
+        self.peerCount = peerCount
     }
 }
 
@@ -93,4 +113,20 @@ public struct ControlErrorBody: Sendable, Codable, Equatable {
 /// The version both commands report, and the daemon in its status.
 public enum MediapeerVersion {
     public static let string = "0.1.0"
+}
+
+/// JSON as the control API writes it: dates in ISO 8601, as Hummingbird encodes them.
+public enum ControlJSON {
+    public static func decoder() -> JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }
+
+    public static func encoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
 }

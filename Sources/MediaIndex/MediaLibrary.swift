@@ -165,6 +165,26 @@ public final class MediaLibrary: Sendable {
         try read { db in try LibraryQueries.generation(db) }
     }
 
+    /// The catalog generation now and after every change (GRDB `ValueObservation`, which wakes only on commits
+    /// that touch `meta`): what the daemon puts in its mDNS TXT record so neighbours know when to re-sync.
+    public func generationUpdates() -> AsyncStream<Int64> {
+        let observation = ValueObservation.tracking { db in try LibraryQueries.generation(db) }.removeDuplicates()
+        let pool = self.pool
+        let logger = self.logger
+        return AsyncStream { continuation in
+            let task = Task {
+                do {
+                    for try await generation in observation.values(in: pool) { continuation.yield(generation) }
+                } catch is CancellationError {
+                } catch {
+                    logger.error("generation observation stopped", metadata: ["error": "\(error)"])
+                }
+                continuation.finish()
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
     private func read<T>(_ body: (Database) throws -> T) throws(IndexError) -> T {
         do {
             return try pool.read(body)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ControlAPI
+import Discovery
 import Foundation
 import MediaIndex
 import MediaProbe
@@ -11,7 +12,7 @@ public struct MediapeerCtl: AsyncParsableCommand {
         commandName: "mediapeerctl",
         abstract: "Control and query the mediapeer daemon on this box.",
         version: MediapeerVersion.string,
-        subcommands: [Status.self, Library.self, Scan.self, Config.self])
+        subcommands: [Status.self, Library.self, Peers.self, Scan.self, Config.self])
 
     // Declared here too so `mediapeerctl --socket PATH status` parses; each subcommand reads the same group.
     @OptionGroup var options: GlobalOptions
@@ -32,6 +33,7 @@ struct Status: AsyncParsableCommand {
         var lines = [
             "name:        \(status.name)",
             "peer id:     \(status.peerID), peer API on port \(status.httpPort)",
+            "mdns:        " + describe(status.mdns) + ", \(status.peerCount) peer\(status.peerCount == 1 ? "" : "s")",
             "version:     \(status.version) (pid \(status.pid), up \(Format.age(seconds: status.uptimeSeconds)))",
             "media:       " + (status.mediaFolders.isEmpty ? "(no media_dirs configured)" : status.mediaFolders.joined(separator: ", ")),
             "library:     " + describe(status.library),
@@ -46,6 +48,12 @@ struct Status: AsyncParsableCommand {
             lines.append("warning:     inotify watch limit reached; periodic rescans stand in for live updates")
         }
         print(lines.joined(separator: "\n"))
+    }
+
+    private func describe(_ mdns: DiscoveryState) -> String {
+        guard mdns.daemonRunning else { return "down (avahi-daemon is not running; static_peers still work)" }
+        return (mdns.registered ? "announced as" : "announcing as") + " \"\(mdns.nameInUse)\""
+            + (mdns.hostName.map { " on \($0)" } ?? "")
     }
 
     private func describe(_ library: LibraryStatistics) -> String {
@@ -65,6 +73,32 @@ struct Status: AsyncParsableCommand {
         let skipped = scan.skipped.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }
         if !skipped.isEmpty { text += "; skipped: " + skipped.joined(separator: ", ") }
         return text
+    }
+}
+
+struct Peers: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the other boxes this one has found.")
+    @OptionGroup var options: GlobalOptions
+
+    func run() async throws {
+        let client = options.client
+        let list = try await talkingToDaemon { () async throws(ControlClientError) in try await client.peers() }
+        if options.json { return try Output.json(list) }
+        let known = list.peers.filter { $0.id != nil }
+        guard !known.isEmpty else {
+            return print(list.mdns.daemonRunning ? "no peers found yet" : "no peers (mDNS is down: avahi-daemon is not running)")
+        }
+        var table = Table([("NAME", .left), ("ID", .left), ("ADDRESS", .left), ("SEEN", .right), ("GEN", .right), ("STATE", .left)])
+        let now = Date()
+        for peer in known.sorted(by: { $0.name < $1.name }) {
+            let address = peer.addresses.sorted { !$0.contains(":") && $1.contains(":") }.first.map {
+                ($0.contains(":") ? "[\($0)]" : $0) + ":\(peer.port)"
+            } ?? "-"
+            table.add([peer.name, String(peer.id!.prefix(12)), address,
+                       Format.age(seconds: max(0, Int(now.timeIntervalSince(peer.lastSeen)))) + " ago",
+                       peer.generation.map(String.init) ?? "-", peer.reachable ? "reachable" : "unreachable"])
+        }
+        print(table.render())
     }
 }
 

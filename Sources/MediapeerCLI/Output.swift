@@ -17,9 +17,7 @@ struct GlobalOptions: ParsableArguments {
 
 enum Output {
     static func json<T: Encodable>(_ value: T) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        print(String(decoding: try encoder.encode(value), as: UTF8.self))
+        print(String(decoding: try ControlJSON.encoder().encode(value), as: UTF8.self))
     }
 
     static var isTerminal: Bool { isatty(STDOUT_FILENO) == 1 }

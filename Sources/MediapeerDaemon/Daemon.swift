@@ -1,5 +1,6 @@
 import ArgumentParser
 import ControlAPI
+import Discovery
 import Foundation
 import Logging
 import MediaIndex
@@ -55,9 +56,20 @@ public struct Daemon: AsyncParsableCommand {
             library.shutdown()
             throw ExitCode.failure
         }
+        let network: PeerNetwork
+        do {
+            let healthMilliseconds = ProcessInfo.processInfo.environment["MEDIAPEER_HEALTH_INTERVAL_MS"].flatMap { Int($0) }
+            network = try PeerNetwork(
+                name: settings.name, peerID: peerID, port: settings.httpPort, staticPeers: settings.staticPeers,
+                healthInterval: healthMilliseconds.map { .milliseconds($0) } ?? .seconds(5), library: library, logger: logger)
+        } catch {
+            logger.critical("cannot set up discovery", metadata: ["error": "\(error)"])
+            library.shutdown()
+            throw ExitCode.failure
+        }
         let handler = LibraryControlHandler(
             library: library, name: settings.name, peerID: peerID, httpPort: settings.httpPort, configPath: configPath,
-            mediaFolders: settings.mediaDirs, stateDirectory: settings.stateDir, startedAt: .now)
+            mediaFolders: settings.mediaDirs, stateDirectory: settings.stateDir, startedAt: .now, network: network)
         let peerServer = PeerServer.makeApplication(
             port: settings.httpPort, handler: handler, logger: logger,
             onListening: { port in logger.info("peer API listening", metadata: ["port": "\(port)"]) })
@@ -80,7 +92,8 @@ public struct Daemon: AsyncParsableCommand {
         let group = ServiceGroup(
             configuration: .init(
                 services: [
-                    .init(service: IndexService(library: library)), .init(service: peerServer), .init(service: controlServer),
+                    .init(service: IndexService(library: library)), .init(service: peerServer), .init(service: network),
+                    .init(service: controlServer),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))

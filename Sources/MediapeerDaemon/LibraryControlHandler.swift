@@ -1,4 +1,5 @@
 import ControlAPI
+import Discovery
 import Foundation
 import MediaIndex
 import MediaProbe
@@ -14,6 +15,7 @@ struct LibraryControlHandler: ControlHandler, PeerRequestHandler {
     let mediaFolders: [String]
     let stateDirectory: String
     let startedAt: ContinuousClock.Instant
+    let network: PeerNetwork
 
     func status() async throws -> DaemonStatus {
         let statistics = try library.statistics()
@@ -27,11 +29,12 @@ struct LibraryControlHandler: ControlHandler, PeerRequestHandler {
             hashing: HashingStatus(
                 pendingFiles: statistics.awaitingHash, filesHashed: hashed.filesHashed, bytesHashed: hashed.bytesHashed,
                 bytesPerSecond: seconds > 0 ? Int64(Double(hashed.bytesHashed) / seconds) : nil),
-            residentBytes: Self.residentBytes())
+            residentBytes: Self.residentBytes(), mdns: network.state,
+            peerCount: await network.table.snapshot().filter { $0.id != nil }.count)
     }
 
-    func info() async throws -> PeerInfo {
-        PeerInfo(id: peerID, name: name, version: MediapeerVersion.string, generation: try library.generation())
+    func info() async throws -> PeerProtocol.PeerInfo {
+        PeerProtocol.PeerInfo(id: peerID, name: name, version: MediapeerVersion.string, generation: try library.generation())
     }
 
     func list(kind: MediaKind?, limit: Int, offset: Int) async throws -> LibraryPage {
@@ -45,6 +48,10 @@ struct LibraryControlHandler: ControlHandler, PeerRequestHandler {
 
     func item(_ reference: String) async throws -> MediaItem? {
         try library.item(reference)
+    }
+
+    func peers() async throws -> PeerList {
+        PeerList(peers: await network.table.snapshot(), mdns: network.state)
     }
 
     func requestScan() async throws -> ScanTicket {

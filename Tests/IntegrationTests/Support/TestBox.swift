@@ -82,7 +82,7 @@ final class TestBox {
         let result = try ctl(arguments + ["--json"])
         guard result.status == 0 else { throw TestFailure("mediapeerctl \(arguments) failed (\(result.status)): \(result.stderr)") }
         do {
-            return try JSONDecoder().decode(T.self, from: Data(result.stdout.utf8))
+            return try ControlJSON.decoder().decode(T.self, from: Data(result.stdout.utf8))
         } catch {
             throw TestFailure("mediapeerctl \(arguments) printed undecodable JSON: \(error)\n\(result.stdout)")
         }

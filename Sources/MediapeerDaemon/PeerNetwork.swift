@@ -1,0 +1,96 @@
+import AsyncHTTPClient
+import Discovery
+import Foundation
+import Logging
+import MediaIndex
+import MediapeerConfig
+import NIOCore
+import PeerProtocol
+import ServiceLifecycle
+
+/// Announces this box on the home network, follows the other boxes, and keeps the table of peers honest with
+/// `/v1/info` health checks.
+final class PeerNetwork: Service, Sendable {
+    let discovery: MDNSDiscovery
+    let table: PeerTable
+    private let library: MediaLibrary
+    private let logger: Logger
+
+    init(name: String, peerID: String, port: Int, staticPeers: [PeerAddress], healthInterval: Duration,
+         library: MediaLibrary, logger: Logger) throws(DiscoveryError) {
+        let generation = (try? library.generation()) ?? 0
+        discovery = try MDNSDiscovery(
+            configuration: DiscoveryConfiguration(friendlyName: name, peerID: peerID, port: UInt16(port),
+                                                  txt: [MediapeerTXT.generation: String(generation)]),
+            logger: logger)
+        table = try PeerTable(
+            configuration: .init(
+                ownID: peerID, staticPeers: staticPeers.map { StaticPeer(host: $0.host, port: UInt16($0.port)) },
+                healthInterval: healthInterval, healthTimeout: .seconds(3),
+                // Two misses in a row, so one lost packet on Wi-Fi does not drop a live box.
+                failuresBeforeDrop: 2, healthCheck: Self.checkHealth),
+            logger: logger)
+        self.library = library
+        self.logger = logger
+    }
+
+    func run() async throws {
+        try discovery.start()
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.table.consume(self.discovery.events) }
+            group.addTask { await self.drainChanges() }
+            group.addTask { await self.publishGenerations() }
+            try? await gracefulShutdown()
+            // Goodbye packets first, so the neighbours drop this box at once rather than after a health check.
+            discovery.stop()
+            await table.shutdown()
+            group.cancelAll()
+        }
+    }
+
+    var state: DiscoveryState { discovery.state }
+
+    /// The table logs arrivals and departures itself; its change stream buffers without bound, so it is drained
+    /// here until later work (catalog sync) reacts to it.
+    private func drainChanges() async {
+        for await _ in table.changes {}
+    }
+
+    /// Puts the catalog generation in the TXT record whenever the index changes (the discovery layer rate-limits
+    /// the updates, latest value winning).
+    private func publishGenerations() async {
+        for await generation in library.generationUpdates() {
+            do {
+                try discovery.updateTXT([MediapeerTXT.generation: String(generation)])
+            } catch {
+                logger.warning("cannot update the mDNS TXT record", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// Asks a peer who it is at each of its addresses in turn, IPv4 first.
+    @Sendable static func checkHealth(_ peer: PeerSnapshot) async -> HealthResult {
+        let addresses = peer.addresses.sorted { !$0.contains(":") && $1.contains(":") }
+        var lastProblem = "no address"
+        for address in addresses {
+            // A link-local IPv6 zone (fe80::1%3) is written %25 in a URL (RFC 6874).
+            let host = address.contains(":") ? "[" + address.replacingOccurrences(of: "%", with: "%25") + "]" : address
+            var request = HTTPClientRequest(url: "http://\(host):\(peer.port)/v1/info")
+            request.method = .GET
+            do {
+                let response = try await HTTPClient.shared.execute(request, timeout: .seconds(3))
+                let body = try await response.body.collect(upTo: 64 << 10)
+                guard response.status == .ok else {
+                    lastProblem = "\(address): HTTP \(response.status.code)"
+                    continue
+                }
+                let info = try JSONDecoder().decode(PeerProtocol.PeerInfo.self, from: Data(buffer: body))
+                return .healthy(Discovery.PeerInfo(id: info.id, name: info.name, generation: UInt64(clamping: info.generation),
+                                                   protocolVersion: String(info.protocolVersion)))
+            } catch {
+                lastProblem = "\(address): \(error)"
+            }
+        }
+        return .unhealthy(lastProblem)
+    }
+}

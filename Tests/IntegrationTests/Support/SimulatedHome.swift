@@ -1,0 +1,109 @@
+import ControlAPI
+import Foundation
+
+/// A simulated home from `scripts/home-sim`: N boxes, each with its own network namespace, avahi-daemon and a real
+/// `mediapeerd`, driven from the host by the real `mediapeerctl` through each box's control socket.
+final class SimulatedHome {
+    let prefix: String
+    let folder: String
+    let count: Int
+    static let script: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        while url.path != "/" {
+            url.deleteLastPathComponent()
+            if FileManager.default.isExecutableFile(atPath: url.path + "/scripts/home-sim") { return url.path + "/scripts/home-sim" }
+        }
+        return FileManager.default.currentDirectoryPath + "/scripts/home-sim"
+    }()
+
+    /// Brings up `count` boxes; `names[i]` is box i+1's friendly name (default "Box N").
+    init(boxes count: Int, tag: String) throws {
+        prefix = "it\(getpid() % 10000)\(tag)"
+        self.count = count
+        let up = try Command.run(Self.script, ["up", String(count), "--prefix", prefix], timeout: .seconds(120))
+        guard up.status == 0 else {
+            _ = try? Command.run(Self.script, ["down", "--prefix", prefix])
+            throw TestFailure("home-sim up failed: \(up.stderr)")
+        }
+        folder = try Command.run(Self.script, ["dir", "--prefix", prefix]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    deinit {
+        _ = try? Command.run(Self.script, ["down", "--prefix", prefix], timeout: .seconds(60))
+    }
+
+    func box(_ index: Int) -> String { folder + "/box\(index)" }
+    func socket(_ index: Int) -> String { box(index) + "/control.sock" }
+
+    /// Writes box `index`'s configuration and starts its daemon inside the box.
+    func startDaemon(_ index: Int, name: String? = nil, healthIntervalMilliseconds: Int = 1000, extraConfig: String = "") throws {
+        let box = box(index)
+        try FileManager.default.createDirectory(atPath: box + "/media", withIntermediateDirectories: true)
+        try """
+            name = "\(name ?? "Box \(index)")"
+            media_dirs = ["\(box)/media"]
+            state_dir = "\(box)/state"
+            cache_dir = "\(box)/cache"
+            control_socket = "\(socket(index))"
+            log_level = "debug"
+            \(extraConfig)
+            """.write(toFile: box + "/mediapeer.toml", atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.script)
+        process.arguments = ["exec", "--prefix", prefix, String(index), Binaries.daemon, "--config", box + "/mediapeer.toml"]
+        process.environment = ProcessInfo.processInfo.environment.merging(["MEDIAPEER_HEALTH_INTERVAL_MS": String(healthIntervalMilliseconds)]) { $1 }
+        FileManager.default.createFile(atPath: box + "/mediapeerd.log", contents: nil)
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: box + "/mediapeerd.log"))
+        log.seekToEndOfFile()
+        process.standardOutput = log
+        process.standardError = log
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        try eventually("box \(index)'s mediapeerd answers\n\(self.log(index))") {
+            (try? ctl(index, ["status"]).status) == 0
+        }
+    }
+
+    func log(_ index: Int) -> String { (try? String(contentsOfFile: box(index) + "/mediapeerd.log", encoding: .utf8)) ?? "" }
+
+    @discardableResult
+    func ctl(_ index: Int, _ arguments: [String]) throws -> CommandResult {
+        try Command.run(Binaries.control, ["--socket", socket(index)] + arguments)
+    }
+
+    func status(_ index: Int) throws -> DaemonStatus {
+        try decode(DaemonStatus.self, index, ["status"])
+    }
+
+    func peers(_ index: Int) throws -> PeerList {
+        try decode(PeerList.self, index, ["peers"])
+    }
+
+    /// The names of the peers box `index` knows by id.
+    func peerNames(_ index: Int) throws -> Set<String> {
+        Set(try peers(index).peers.filter { $0.id != nil }.map(\.name))
+    }
+
+    private func decode<T: Decodable>(_ type: T.Type, _ index: Int, _ arguments: [String]) throws -> T {
+        let result = try ctl(index, arguments + ["--json"])
+        guard result.status == 0 else { throw TestFailure("box \(index): mediapeerctl \(arguments) failed: \(result.stderr)") }
+        return try ControlJSON.decoder().decode(T.self, from: Data(result.stdout.utf8))
+    }
+
+    /// Runs a command inside box `index`.
+    @discardableResult
+    func exec(_ index: Int, _ command: [String], timeout: Duration = .seconds(60)) throws -> CommandResult {
+        try Command.run(Self.script, ["exec", "--prefix", prefix, String(index)] + command, timeout: timeout)
+    }
+
+    func avahi(_ action: String, _ index: Int) throws {
+        let result = try Command.run(Self.script, ["avahi", action, "--prefix", prefix, String(index)], timeout: .seconds(60))
+        guard result.status == 0 else { throw TestFailure("home-sim avahi \(action) \(index) failed: \(result.stderr)") }
+    }
+
+    func signalDaemon(_ index: Int, _ signal: Int32) throws {
+        let pid = try status(index).pid
+        kill(pid, signal)
+        try eventually("box \(index)'s mediapeerd exits") { kill(pid, 0) != 0 }
+    }
+}
