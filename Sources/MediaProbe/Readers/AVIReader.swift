@@ -11,11 +11,19 @@ struct AVIReader {
 
     func read() -> MediaMetadata {
         var metadata = MediaMetadata()
-        // RIFF size 'AVI ', then chunks; hdrl is required to be the first LIST.
-        guard let list = reader.bytes(at: 12, count: 12), list.matches(0, "LIST"), list.matches(8, "hdrl"),
-              let listSize = list.u32le(4), listSize >= 4,
-              let hdrl = reader.bytes(upTo: Int(min(listSize - 4, UInt32(Self.maxHeaderList))), at: 24)
-        else { return metadata }
+        // RIFF size 'AVI ', then chunks; hdrl should be the first, but some
+        // writers put a JUNK chunk (padding) before it.
+        var offset: Int64 = 12
+        var headerList: ArraySlice<UInt8>?
+        for _ in 0..<8 {
+            guard let chunk = reader.bytes(at: offset, count: 12), let size = chunk.u32le(4) else { break }
+            if chunk.matches(0, "LIST"), chunk.matches(8, "hdrl"), size >= 4 {
+                headerList = reader.bytes(upTo: Int(min(size - 4, UInt32(Self.maxHeaderList))), at: offset + 12)
+                break
+            }
+            offset += 8 + Int64(size) + Int64(size & 1)
+        }
+        guard let hdrl = headerList else { return metadata }
 
         var microsecondsPerFrame: UInt32 = 0
         var totalFrames: UInt32 = 0

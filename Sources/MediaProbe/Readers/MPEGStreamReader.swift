@@ -5,6 +5,9 @@
 struct MPEGStreamReader {
     /// Bytes sampled at each end of the file.
     static let window = 256 << 10
+    /// Bytes sampled at the start of a transport stream: the program tables
+    /// repeat about every 100 ms, which is 256 KiB of a 20 Mbit/s broadcast.
+    static let transportStreamHead = 1 << 20
     /// PTS ticks per second.
     static let clock: UInt64 = 90_000
     /// PTS is a 33-bit counter that wraps (every 26.5 hours).
@@ -20,7 +23,7 @@ struct MPEGStreamReader {
 
     func readTransportStream() -> MediaMetadata {
         var metadata = MediaMetadata()
-        guard let head = reader.bytes(upTo: Self.window, at: 0) else { return metadata }
+        guard let head = reader.bytes(upTo: Self.transportStreamHead, at: 0) else { return metadata }
         // 188-byte packets, or 192 with a 4-byte timestamp first (M2TS).
         let layout: (size: Int, sync: Int)
         if head.u8(0) == 0x47, head.u8(188) == 0x47 || head.count <= 188 {
