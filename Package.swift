@@ -45,17 +45,26 @@ let package = Package(
         .target(name: "Discovery", dependencies: ["CAvahi", .product(name: "Logging", package: "swift-log")]),
         // The local control API (HTTP/JSON over a Unix socket): wire types, server routes, client.
         .target(name: "ControlAPI", dependencies: [
-            "MediaIndex", "Discovery",
+            "MediaIndex", "Discovery", "HTTPService",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Hummingbird routers served as services without periodic timers (both HTTP APIs use it).
+        .target(name: "HTTPService", dependencies: [
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
         // The peer HTTP API other boxes talk to.
         .target(name: "PeerProtocol", dependencies: [
-            "ContentID",
+            "ContentID", "HTTPService",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The daemon: wires the services together and runs them until SIGTERM.

@@ -1,9 +1,11 @@
 import Foundation
+import HTTPService
 import Hummingbird
 import Logging
 import MediaIndex
 import MediaProbe
 import NIOCore
+import ServiceLifecycle
 
 /// What the daemon answers to the control API. The server only routes and validates; the daemon decides.
 public protocol ControlHandler: Sendable {
@@ -23,7 +25,7 @@ public enum ControlServer {
     public static func makeApplication(
         socketPath: String, handler: some ControlHandler, logger: Logger,
         onListening: @escaping @Sendable () async -> Void = {}
-    ) throws(ControlSocketError) -> some ApplicationProtocol {
+    ) throws(ControlSocketError) -> some Service {
         try ControlSocket.prepare(path: socketPath)
         let router = Router()
         router.middlewares.add(ErrorLoggingMiddleware(logger: logger))
@@ -53,16 +55,14 @@ public enum ControlServer {
         router.post(RouterPath(ControlRoute.scan)) { _, _ in try await handler.requestScan() }
         router.get(RouterPath(ControlRoute.peers)) { _, _ in try await handler.peers() }
 
-        return Application(
-            router: router,
-            configuration: .init(address: .unixDomainSocket(path: socketPath), serverName: nil),
+        return HTTPService(
+            router: router, address: .unixDomainSocket(path: socketPath), logger: logger,
             onServerRunning: { _ in
                 // 0660: the daemon's user and the `mediapeer` group may talk to it, nobody else.
                 chmod(socketPath, 0o660)
                 if let group = getgrnam("mediapeer") { chown(socketPath, getuid(), group.pointee.gr_gid) }
                 await onListening()
-            },
-            logger: logger)
+            })
     }
 
     private static func kind(_ text: String?) throws -> MediaKind? {

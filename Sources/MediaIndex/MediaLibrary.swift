@@ -273,6 +273,7 @@ public final class MediaLibrary: Sendable {
         } catch {
             logger.error("reading metadata failed", metadata: ["error": "\(error)"])
         }
+        IndexDatabase.compactWAL(pool, logger: logger)
         let elapsed = ContinuousClock.now - started
         let snapshot = progress.update { progress -> ScanProgress in
             progress.phase = .idle

@@ -1,4 +1,6 @@
+import HTTPService
 import Hummingbird
+import ServiceLifecycle
 import Logging
 
 /// What a box answers to its peers.
@@ -13,14 +15,12 @@ public enum PeerServer {
     public static func makeApplication(
         port: Int, handler: some PeerRequestHandler, logger: Logger,
         onListening: @escaping @Sendable (Int) async -> Void = { _ in }
-    ) -> some ApplicationProtocol {
+    ) -> some Service {
         let router = Router()
         router.get("/v1/info") { _, _ in try await handler.info() }
-        return Application(
-            router: router,
-            configuration: .init(address: .hostname("::", port: port), serverName: "mediapeer/\(PeerProtocolVersion.current)"),
-            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) },
-            logger: logger)
+        return HTTPService(
+            router: router, address: .hostname("::", port: port), serverName: "mediapeer/\(PeerProtocolVersion.current)",
+            logger: logger, onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) })
     }
 }
 

@@ -65,6 +65,7 @@ final class BackgroundHasher: Sendable {
             }
             guard let last = batch.last else {
                 // Everything up to the end was tried; sleep until the scanner or watcher records changes.
+                if lastID != 0 { IndexDatabase.compactWAL(pool, logger: logger) }
                 lastID = 0
                 wake.wait()
                 continue

@@ -55,6 +55,8 @@ enum IndexDatabase {
             // A cache of 2 MiB is plenty for an index this size; SQLite's default would be fine too, but make it
             // explicit for the RSS budget.
             try db.execute(sql: "PRAGMA cache_size = -2048")
+            // After a checkpoint, SQLite truncates the WAL back to this size instead of leaving it at its peak.
+            try db.execute(sql: "PRAGMA journal_size_limit = 1048576")
         }
         let pool: DatabasePool
         do {
@@ -82,10 +84,20 @@ enum IndexDatabase {
         return pool
     }
 
+    /// Folds the WAL into the main file and truncates it, so an index at rest is one file and its size is honest.
+    /// Called when a burst of writes (a scan, a hashing backlog) is over, never on a hot path.
+    static func compactWAL(_ pool: DatabasePool, logger: Logger) {
+        do {
+            _ = try pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
+        } catch {
+            logger.debug("WAL checkpoint postponed", metadata: ["error": "\(error)"])
+        }
+    }
+
     /// Checkpoints the WAL into the main file and closes every connection, so a clean stop leaves one
     /// self-contained database file.
     static func close(_ pool: DatabasePool) throws {
-        try pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
+        _ = try pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
         try pool.close()
     }
 
