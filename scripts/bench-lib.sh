@@ -17,7 +17,7 @@
 #   bench_proc_snapshot PID                  "rss_kb hwm_kb ticks cticks vcs nvcs read_b write_b"
 #   bench_sample_start VAR PID FILE [SECS]   background sampler of PID and its children -> TSV
 #   bench_sample_stop SAMPLER_PID
-#   bench_sample_peak FILE [PID]             max VmHWM (kB) seen in a sample file (for a PID)
+#   bench_sample_peak FILE [PID|ROLE]        max VmHWM (kB) in a sample file (PID or main|child)
 #   bench_idle_window PID SECONDS            "secs ticks vcs nvcs wakeups_per_s ticks_per_s"
 #   bench_drop_caches / bench_warm_tree DIR  cold or warm page cache (sets BENCH_CACHE)
 #   bench_write_bytes PID                    /proc/PID/io write_bytes
@@ -42,6 +42,7 @@
 if [[ -n "${BENCH_LIB_LOADED:-}" ]]; then return 0; fi
 BENCH_LIB_LOADED=1
 BENCH_CACHE="${BENCH_CACHE:-unknown}"
+# shellcheck disable=SC2034  # used by the scripts that source this file
 BENCH_CLK_TCK="$(getconf CLK_TCK)"
 
 bench_log() { printf '[%s %(%H:%M:%S)T] %s\n' "${BENCH_NAME:-bench}" -1 "$*" >&2; }
@@ -314,9 +315,10 @@ EOF
 #   bench_logwatch_start VAR RESULT LOG REGEX FROM_BYTE MAINPID_FILE TIMEOUT
 #   ...spawn the server...; echo "$pid" >MAINPID_FILE
 #   bench_logwatch_wait "$VAR" RESULT    -> "t_marker t_worker_exit worker_pid line"
-# Times are wall clock (same clock as bench_now). The worker is the first child of the
-# main PID running the same executable (a fork without exec); t_worker_exit is when it exited or became a zombie (= t_marker and pid 0 if
-# no child was ever seen). Polls every 2 ms; fails if the main PID exits first.
+# Times are wall clock (same clock as bench_now). The worker is the child of the main
+# PID that runs main's own executable (a fork without exec) and exits last;
+# t_worker_exit is when it exited or became a zombie (= t_marker and pid 0 if no such
+# child was seen). Polls every 2 ms; fails if the main PID exits before the marker.
 bench_logwatch_start() {
     local -n _wpid=$1
     local result=$2 log=$3 regex=$4 from=$5 pidfile=$6 timeout=$7
@@ -338,16 +340,28 @@ def gone(p):
     st, _ = state(p)
     return st is None or st in (b"Z", b"X")
 
+def exe(p):
+    try:
+        return os.readlink(f"/proc/{p}/exe")
+    except OSError:
+        return None
+
 def fail(msg):
     with open(result + ".tmp", "w") as fh:
         fh.write("ERROR " + msg + "\n")
     os.rename(result + ".tmp", result)
     sys.exit(1)
 
+# Candidates are children of main that run main's executable when first seen. Helpers
+# that system() runs (minidlnad does `sh -c "rm -rf ..."`) also start as forks of main
+# and keep its exe until they exec, so a candidate seen later with another exe is
+# dropped, and at the end the worker is the candidate that exits last (the helper is
+# long gone when a scan ends). /proc is listed every 2 ms for the first 2 s after the
+# main PID is known, then every 20 ms, and only PIDs above main's are examined.
 open(result + ".ready", "w").close()
-main = child = 0
-cands = {}
-buf, fh, seen, t_exit = b"", None, None, None
+main, main_exe, t_main = 0, None, None
+cands = {}   # pid -> [bad, t_exit]
+buf, fh, seen, last_scan = b"", None, None, 0.0
 while True:
     now = time.time()
     if not main:
@@ -355,32 +369,22 @@ while True:
             main = int(open(pidfile).read().strip() or 0)
         except (OSError, ValueError):
             main = 0
-    if main and not child and t_exit is None:
-        # The worker is a fork of main that keeps main's executable. Helpers that
-        # system() runs (minidlnad does `sh -c "rm -rf ..."`) also start as forks of
-        # main until they exec, so a candidate must be seen with main's exe on two
-        # polls in a row and never with another exe. Scanning /proc stops once found.
-        try:
-            main_exe = os.readlink(f"/proc/{main}/exe")
-        except OSError:
-            main_exe = None
+        if main:
+            main_exe, t_main = exe(main), now
+    if main and seen is None and now - last_scan >= (0.002 if now - t_main < 2 else 0.02):
+        last_scan = now
         for d in os.listdir("/proc"):
-            if not d.isdigit() or int(d) <= main or state(d)[1] != main:
-                continue
-            try:
-                same = os.readlink(f"/proc/{d}/exe") == main_exe
-            except OSError:
-                continue
-            c = cands.setdefault(int(d), [0, False])
-            if same:
-                c[0] += 1
-            else:
-                c[1] = True
-            if c[0] >= 2 and not c[1]:
-                child = int(d)
-                break
-    if child and t_exit is None and gone(child):
-        t_exit = now
+            if d.isdigit() and int(d) > main and int(d) not in cands and state(d)[1] == main:
+                e = exe(d)
+                cands[int(d)] = [e is not None and e != main_exe, None]
+    for pid, c in cands.items():
+        if c[1] is None:
+            if gone(pid):
+                c[1] = now
+            elif not c[0]:
+                e = exe(pid)   # readlink can fail transiently: only a real other exe counts
+                if e is not None and e != main_exe:
+                    c[0] = True
     if fh is None:
         try:
             fh = open(path, "rb"); fh.seek(off)
@@ -397,13 +401,17 @@ while True:
                     seen = (time.time(), text)
             if seen is None:
                 continue
-    if seen is not None and (t_exit is not None or not child):
-        with open(result + ".tmp", "w") as out:
-            out.write(f"{seen[0]:.6f} {(t_exit or seen[0]):.6f} {child} {seen[1]}\n")
-        os.rename(result + ".tmp", result)
-        sys.exit(0)
+    if seen is not None:
+        good = {p: c for p, c in cands.items() if not c[0]}
+        if all(c[1] is not None for c in good.values()):
+            worker = max(good, key=lambda p: good[p][1]) if good else 0
+            t_exit = good[worker][1] if good else seen[0]
+            with open(result + ".tmp", "w") as out:
+                out.write(f"{seen[0]:.6f} {t_exit:.6f} {worker} {seen[1]}\n")
+            os.rename(result + ".tmp", result)
+            sys.exit(0)
     if time.monotonic() > deadline:
-        fail(f"timeout after {timeout}s (marker seen: {seen is not None}, worker {child})")
+        fail(f"timeout after {timeout}s (marker seen: {seen is not None}, candidates {cands})")
     if main and seen is None and gone(main):
         fail(f"main pid {main} exited before /{rx.pattern}/ appeared in {path}")
     time.sleep(0.002)
@@ -472,5 +480,5 @@ print(json.dumps(out, ensure_ascii=False))
 EOF
 }
 
-bench_median() { python3 -c 'import statistics,sys; print(statistics.median(map(float, sys.argv[1:])))' "$@"; }
+bench_median() { python3 -c 'import statistics,sys; print(round(statistics.median(map(float, sys.argv[1:])), 6))' "$@"; }
 bench_calc() { python3 -c "import sys; print(eval(sys.argv[1], {}, {}))" "$1"; }
