@@ -73,11 +73,16 @@ public struct Daemon: AsyncParsableCommand {
         let peerServer = PeerServer.makeApplication(
             port: settings.httpPort, handler: handler, logger: logger,
             onListening: { port in logger.info("peer API listening", metadata: ["port": "\(port)"]) })
+        let notifier = SystemdNotifier()
         let controlServer: any Service
         do {
             controlServer = try ControlServer.makeApplication(
                 socketPath: settings.controlSocket, handler: handler, logger: logger,
-                onListening: { logger.info("control API listening", metadata: ["socket": "\(settings.controlSocket)"]) })
+                onListening: {
+                    logger.info("control API listening", metadata: ["socket": "\(settings.controlSocket)"])
+                    // The index is open and the control socket answers: ready, as far as systemd is concerned.
+                    notifier.notify("READY=1\nSTATUS=indexing the media folders")
+                })
         } catch {
             logger.critical("cannot start the control API", metadata: ["error": "\(error)"])
             library.shutdown()
@@ -88,10 +93,17 @@ public struct Daemon: AsyncParsableCommand {
             "version": "\(MediapeerVersion.string)", "name": "\(settings.name)", "peer_id": "\(peerID)", "config": "\(configPath)",
             "media_dirs": "\(settings.mediaDirs.joined(separator: ","))", "state_dir": "\(settings.stateDir)",
         ])
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if notifier.isActive, let interval = SystemdNotifier.watchdogInterval() {
+            services.append(.init(service: SystemdWatchdogService(notifier: notifier, interval: interval) {
+                guard let status = try? await handler.status() else { return nil }
+                return "\(status.library.files) files, \(status.peerCount) peers, scan \(status.scan.phase.rawValue)"
+            }))
+        }
         // Services stop in reverse order: the control API first, then the index, whose database closes last.
         let group = ServiceGroup(
             configuration: .init(
-                services: [
+                services: services + [
                     .init(service: IndexService(library: library)), .init(service: peerServer), .init(service: network),
                     .init(service: controlServer),
                 ],
@@ -103,6 +115,7 @@ public struct Daemon: AsyncParsableCommand {
             logger.critical("mediapeerd stopped on an error", metadata: ["error": "\(error)"])
             throw ExitCode.failure
         }
+        notifier.notify("STOPPING=1")
         logger.info("mediapeerd stopped")
     }
 }
