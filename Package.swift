@@ -69,7 +69,7 @@ let package = Package(
         ]),
         // The daemon: wires the services together and runs them until SIGTERM.
         .target(name: "MediapeerDaemon", dependencies: [
-            "MediapeerConfig", "MediaIndex", "ControlAPI", "PeerProtocol", "Discovery",
+            "MediapeerConfig", "MediaIndex", "ControlAPI", "PeerProtocol", "Discovery", "CSystemShims",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),

@@ -6,6 +6,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <string.h>
+#include <malloc.h>
 
 #define IOPRIO_CLASS_IDLE 3
 #define IOPRIO_CLASS_SHIFT 13
@@ -22,6 +23,10 @@ int mediapeer_set_thread_io_idle(void) {
 void mediapeer_set_thread_name(const char *name) { prctl(PR_SET_NAME, name, 0, 0, 0); }
 
 int mediapeer_eventfd(void) { return eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); }
+
+int mediapeer_limit_malloc_arenas(int arenas) { return mallopt(M_ARENA_MAX, arenas); }
+
+int mediapeer_release_free_heap(void) { return malloc_trim(0); }
 
 pid_t mediapeer_gettid(void) { return (pid_t)syscall(SYS_gettid); }
 

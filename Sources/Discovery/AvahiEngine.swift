@@ -51,11 +51,12 @@ final class AvahiEngine: @unchecked Sendable {
     private var lastTXTApplied: ContinuousClock.Instant?
     private var txtTimer: OpaquePointer?
     private var reconnectTimer: OpaquePointer?
-    private var reconnectDelay: Duration = .seconds(1)
+    private var reconnectDelay: Duration = AvahiEngine.initialReconnectDelay
     /// Nil until the first state is known, so the first `daemonUp`/`daemonDown` is always reported.
     private var daemonUp: Bool?
     private var stopping = false
 
+    private static let initialReconnectDelay: Duration = .seconds(1)
     private static let maximumReconnectDelay: Duration = .seconds(30)
 
     init(configuration: DiscoveryConfiguration, logger: Logger,
@@ -135,7 +136,10 @@ final class AvahiEngine: @unchecked Sendable {
         client = created
         if created == nil {
             let delay = reconnectDelay
-            logger.warning("cannot connect to the system D-Bus to reach avahi-daemon; retrying in \(delay)", metadata: [
+            // Said once at warning level; the retries that follow go to debug, so a box without a system bus does
+            // not write a log line (to flash) every half minute forever.
+            let level: Logger.Level = reconnectDelay == Self.initialReconnectDelay ? .warning : .debug
+            logger.log(level: level, "cannot connect to the system D-Bus to reach avahi-daemon; retrying in \(delay)", metadata: [
                 "error": "\(Self.describe(error))",
             ])
             markDaemon(up: false)
@@ -150,7 +154,7 @@ final class AvahiEngine: @unchecked Sendable {
         if client == nil { client = c }
         switch state {
         case AVAHI_CLIENT_S_RUNNING:
-            reconnectDelay = .seconds(1)
+            reconnectDelay = Self.initialReconnectDelay
             let host = avahi_client_get_host_name_fqdn(c).map { String(cString: $0) }
             published.withLock { $0.hostName = host }
             markDaemon(up: true)

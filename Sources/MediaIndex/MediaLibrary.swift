@@ -267,6 +267,10 @@ public final class MediaLibrary: Sendable {
         }
         let walked = ContinuousClock.now - started
         progress.update { $0.phase = .readingMetadata }
+        logger.info("scan walked the media folders; every file is listed", metadata: [
+            "files": "\(progress.value.filesSeen)", "new_or_changed": "\(totals.recorded)",
+            "walk_ms": "\(walked.components.seconds * 1000 + walked.components.attoseconds / 1_000_000_000_000_000)",
+        ])
         var metadataRead = 0
         do {
             metadataRead = try scanner.readPendingMetadata()

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CSystemShims
 import ControlAPI
 import Discovery
 import Foundation
@@ -21,6 +22,8 @@ public struct Daemon: AsyncParsableCommand {
     public init() {}
 
     public func run() async throws {
+        // Two arenas are plenty for a daemon whose threads mostly sleep, and keep bursts from staying resident.
+        _ = mediapeer_limit_malloc_arenas(2)
         let configPath = config ?? MediapeerConfiguration.defaultPath
         let settings: MediapeerConfiguration
         do {

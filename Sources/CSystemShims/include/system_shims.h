@@ -13,6 +13,13 @@ void mediapeer_set_thread_name(const char *name);
 /// A non-blocking, close-on-exec eventfd, used to wake a thread sleeping in poll().
 int mediapeer_eventfd(void);
 
+/// Caps glibc's malloc arenas (one per thread by default, up to 8 per core), which otherwise keep freed memory of
+/// short-lived bursts resident. Returns what mallopt returns (1 on success).
+int mediapeer_limit_malloc_arenas(int arenas);
+
+/// Returns free heap memory to the kernel (malloc_trim); 1 if memory was released.
+int mediapeer_release_free_heap(void);
+
 /// The kernel id of the calling thread (for per-thread nice values).
 pid_t mediapeer_gettid(void);
 

@@ -1,3 +1,4 @@
+import CSystemShims
 import GRDB
 import Logging
 #if canImport(Glibc)
@@ -92,6 +93,10 @@ enum IndexDatabase {
         } catch {
             logger.debug("WAL checkpoint postponed", metadata: ["error": "\(error)"])
         }
+        // The burst is over: drop SQLite's page caches and idle reader connections, and hand the freed heap back to
+        // the kernel, so the idle daemon's memory is what it needs at rest rather than its peak.
+        pool.releaseMemory()
+        _ = mediapeer_release_free_heap()
     }
 
     /// Checkpoints the WAL into the main file and closes every connection, so a clean stop leaves one
