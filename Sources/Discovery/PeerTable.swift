@@ -188,6 +188,27 @@ public actor PeerTable {
     // MARK: - Output
 
     /// Every peer, identified ones by name then id, then static ones still waiting for their first answer.
+    /// A peer said over HTTP that it is leaving. Accepted only from one of the addresses the peer is known at, so a
+    /// box can say goodbye for itself alone; static peers stay listed (marked unreachable), as they are never
+    /// dropped. Returns whether the peer was dropped.
+    @discardableResult
+    public func departed(id: String, from address: String) -> Bool {
+        guard var record = peers[.id(id)] else { return false }
+        let known = record.snapshot.addresses.map { $0.split(separator: "%").first.map(String.init) ?? $0 }
+        guard known.contains(address.split(separator: "%").first.map(String.init) ?? address) else {
+            logger.debug("ignored a goodbye from an address the peer is not known at", metadata: ["peer": "\(id)", "address": "\(address)"])
+            return false
+        }
+        guard record.staticEntries.isEmpty else {
+            let before = record
+            record.reachable = false
+            store(record, at: .id(id), before: before)
+            return false
+        }
+        drop(.id(id), reason: .goodbye)
+        return true
+    }
+
     public func snapshot() -> [PeerSnapshot] {
         peers.values.map(\.snapshot).sorted { ($0.id == nil ? 1 : 0, $0.name, $0.id ?? "") < ($1.id == nil ? 1 : 0, $1.name, $1.id ?? "") }
     }

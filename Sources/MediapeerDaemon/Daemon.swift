@@ -64,7 +64,7 @@ public struct Daemon: AsyncParsableCommand {
             let healthMilliseconds = ProcessInfo.processInfo.environment["MEDIAPEER_HEALTH_INTERVAL_MS"].flatMap { Int($0) }
             network = try PeerNetwork(
                 name: settings.name, peerID: peerID, port: settings.httpPort, staticPeers: settings.staticPeers,
-                healthInterval: healthMilliseconds.map { .milliseconds($0) } ?? .seconds(5), library: library, logger: logger)
+                healthInterval: healthMilliseconds.map { .milliseconds($0) } ?? .seconds(10), library: library, logger: logger)
         } catch {
             logger.critical("cannot set up discovery", metadata: ["error": "\(error)"])
             library.shutdown()

@@ -37,6 +37,10 @@ struct LibraryControlHandler: ControlHandler, PeerRequestHandler {
         PeerProtocol.PeerInfo(id: peerID, name: name, version: MediapeerVersion.string, generation: try library.generation())
     }
 
+    func peerDeparted(id: String, address: String) async {
+        await network.peerDeparted(id: id, address: address)
+    }
+
     func list(kind: MediaKind?, limit: Int, offset: Int) async throws -> LibraryPage {
         LibraryPage(items: try library.list(kind: kind, limit: limit, offset: offset), total: try library.count(kind: kind), offset: offset)
     }

@@ -15,6 +15,7 @@ final class PeerNetwork: Service, Sendable {
     let table: PeerTable
     private let library: MediaLibrary
     private let logger: Logger
+    private let peerID: String
 
     init(name: String, peerID: String, port: Int, staticPeers: [PeerAddress], healthInterval: Duration,
          library: MediaLibrary, logger: Logger) throws(DiscoveryError) {
@@ -32,6 +33,7 @@ final class PeerNetwork: Service, Sendable {
             logger: logger)
         self.library = library
         self.logger = logger
+        self.peerID = peerID
     }
 
     func run() async throws {
@@ -41,7 +43,9 @@ final class PeerNetwork: Service, Sendable {
             group.addTask { await self.drainChanges() }
             group.addTask { await self.publishGenerations() }
             try? await gracefulShutdown()
-            // Goodbye packets first, so the neighbours drop this box at once rather than after a health check.
+            // Goodbyes first, so the neighbours drop this box at once rather than after a health check: directly
+            // to each known peer (a round trip), then on mDNS (which receivers act on a second later).
+            await sayGoodbye()
             discovery.stop()
             await table.shutdown()
             group.cancelAll()
@@ -54,6 +58,40 @@ final class PeerNetwork: Service, Sendable {
     /// here until later work (catalog sync) reacts to it.
     private func drainChanges() async {
         for await _ in table.changes {}
+    }
+
+    /// Tells every reachable peer that this box is leaving, all at once, giving up on any after half a second.
+    private func sayGoodbye() async {
+        let peers = await table.snapshot().filter { $0.id != nil && $0.reachable }
+        guard !peers.isEmpty else { return }
+        let body = (try? JSONEncoder().encode(Goodbye(id: peerID))) ?? Data()
+        await withTaskGroup(of: Void.self) { group in
+            for peer in peers {
+                guard let url = Self.url(of: peer, path: "/v1/goodbye") else { continue }
+                group.addTask {
+                    var request = HTTPClientRequest(url: url)
+                    request.method = .POST
+                    request.headers.add(name: "Content-Type", value: "application/json")
+                    request.body = .bytes(ByteBuffer(bytes: body))
+                    _ = try? await HTTPClient.shared.execute(request, timeout: .milliseconds(500))
+                }
+            }
+        }
+    }
+
+    /// A peer said goodbye over HTTP.
+    func peerDeparted(id: String, address: String) async {
+        if await table.departed(id: id, from: address) {
+            logger.info("peer said goodbye", metadata: ["peer_id": "\(id)", "address": "\(address)"])
+        }
+    }
+
+    /// The URL of `path` at a peer's preferred address (IPv4 first); a link-local IPv6 zone is written %25
+    /// (RFC 6874).
+    static func url(of peer: PeerSnapshot, path: String, address: String? = nil) -> String? {
+        guard let address = address ?? peer.addresses.sorted(by: { !$0.contains(":") && $1.contains(":") }).first else { return nil }
+        let host = address.contains(":") ? "[" + address.replacingOccurrences(of: "%", with: "%25") + "]" : address
+        return "http://\(host):\(peer.port)\(path)"
     }
 
     /// Puts the catalog generation in the TXT record whenever the index changes (the discovery layer rate-limits
@@ -73,9 +111,8 @@ final class PeerNetwork: Service, Sendable {
         let addresses = peer.addresses.sorted { !$0.contains(":") && $1.contains(":") }
         var lastProblem = "no address"
         for address in addresses {
-            // A link-local IPv6 zone (fe80::1%3) is written %25 in a URL (RFC 6874).
-            let host = address.contains(":") ? "[" + address.replacingOccurrences(of: "%", with: "%25") + "]" : address
-            var request = HTTPClientRequest(url: "http://\(host):\(peer.port)/v1/info")
+            guard let url = url(of: peer, path: "/v1/info", address: address) else { continue }
+            var request = HTTPClientRequest(url: url)
             request.method = .GET
             do {
                 let response = try await HTTPClient.shared.execute(request, timeout: .seconds(3))

@@ -62,6 +62,17 @@ import Testing
         #expect(peer.reachable)
     }
 
+    @Test func aGoodbyeOverHTTPIsAcceptedOnlyFromThePeersOwnAddresses() async throws {
+        let table = try PeerTable(configuration: .init(ownID: Self.me))
+        await table.apply(Self.resolved(Self.alice, family: .ipv4, address: "10.77.0.2"))
+        await table.apply(Self.resolved(Self.alice, family: .ipv6, address: "fe80::2%2"))
+        #expect(await table.departed(id: Self.alice, from: "10.77.0.9") == false)
+        #expect(await table.snapshot().count == 1)
+        #expect(await table.departed(id: Self.bob, from: "10.77.0.2") == false)
+        #expect(await table.departed(id: Self.alice, from: "fe80::2") == true)
+        #expect(await table.snapshot().isEmpty)
+    }
+
     @Test func ourOwnIDIsIgnored() async throws {
         let table = try PeerTable(configuration: .init(ownID: Self.me))
         await table.apply(Self.resolved(Self.me, name: "Me"))
