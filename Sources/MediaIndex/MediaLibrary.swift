@@ -227,7 +227,6 @@ public final class MediaLibrary: Sendable {
             return try pool.write { db in
                 let removed = try IndexWriter.removeRoots(db, notIn: configuration.mediaFolders)
                 if removed > 0 {
-                    _ = try IndexWriter.nextGeneration(db)
                     logger.info("dropped media folders no longer configured", metadata: ["folders": "\(removed)"])
                 }
                 var ids: [String: Int64] = [:]
@@ -265,11 +264,10 @@ public final class MediaLibrary: Sendable {
                 logger.error("scan of a media folder failed", metadata: ["folder": "\(folder)", "error": "\(error)"])
             }
         }
-        let walked = ContinuousClock.now - started
+        let walkMilliseconds = (ContinuousClock.now - started).wholeMilliseconds
         progress.update { $0.phase = .readingMetadata }
         logger.info("scan walked the media folders; every file is listed", metadata: [
-            "files": "\(progress.value.filesSeen)", "new_or_changed": "\(totals.recorded)",
-            "walk_ms": "\(walked.components.seconds * 1000 + walked.components.attoseconds / 1_000_000_000_000_000)",
+            "files": "\(progress.value.filesSeen)", "new_or_changed": "\(totals.recorded)", "walk_ms": "\(walkMilliseconds)",
         ])
         var metadataRead = 0
         do {
@@ -278,18 +276,17 @@ public final class MediaLibrary: Sendable {
             logger.error("reading metadata failed", metadata: ["error": "\(error)"])
         }
         IndexDatabase.compactWAL(pool, logger: logger)
-        let elapsed = ContinuousClock.now - started
+        let totalMilliseconds = (ContinuousClock.now - started).wholeMilliseconds
         let snapshot = progress.update { progress -> ScanProgress in
             progress.phase = .idle
             progress.completedScans = max(progress.completedScans, target)
-            progress.lastScanMilliseconds = Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
+            progress.lastScanMilliseconds = Int(totalMilliseconds)
             return progress
         }
         var metadata: Logger.Metadata = [
             "files": "\(snapshot.filesSeen)", "new_or_changed": "\(totals.recorded)", "removed": "\(totals.deleted)",
             "unchanged": "\(totals.unchanged)", "metadata_read": "\(metadataRead)",
-            "walk_ms": "\(walked.components.seconds * 1000 + walked.components.attoseconds / 1_000_000_000_000_000)",
-            "total_ms": "\(snapshot.lastScanMilliseconds ?? 0)", "watches": "\(watcher.watchCount)",
+            "walk_ms": "\(walkMilliseconds)", "total_ms": "\(totalMilliseconds)", "watches": "\(watcher.watchCount)",
         ]
         for (reason, count) in snapshot.skipped { metadata["skipped." + reason] = "\(count)" }
         logger.info("scan finished", metadata: metadata)
@@ -314,11 +311,11 @@ public final class MediaLibrary: Sendable {
             try indexOneFile(root: root, rootID: rootID, path: path)
         case .fileRemoved(let root, let path):
             guard let rootID = rootIDs[root] else { return }
-            _ = try pool.write { db in try IndexWriter.delete(db, rootID: rootID, relativePath: path) }
+            try pool.write { db in try IndexWriter.delete(db, rootID: rootID, relativePath: path) }
         case .folderRemoved(let root, let path):
             guard let rootID = rootIDs[root] else { return }
             watcher.unwatch(root: root, folder: path)
-            _ = try pool.write { db in try IndexWriter.delete(db, rootID: rootID, folder: path) }
+            try pool.write { db in try IndexWriter.delete(db, rootID: rootID, folder: path) }
         case .folderAppeared(let root, let path):
             guard let rootID = rootIDs[root] else { return }
             let scanner = Scanner(pool: pool, logger: logger, progress: progress)
@@ -348,7 +345,7 @@ public final class MediaLibrary: Sendable {
         guard let (facts, isRegular, _) = TreeWalker.facts(ofFileAt: absolute), isRegular,
               TreeWalker.staysInside(absolute, root: root),
               let sniffed = try? MediaSniffer.sniff(path: absolute) else {
-            _ = try pool.write { db in try IndexWriter.delete(db, rootID: rootID, relativePath: path) }
+            try pool.write { db in try IndexWriter.delete(db, rootID: rootID, relativePath: path) }
             return
         }
         let known = try pool.read { db in try IndexWriter.facts(db, rootID: rootID, relativePath: path) }
@@ -361,6 +358,11 @@ public final class MediaLibrary: Sendable {
             try IndexWriter.storeMetadata(db, results: [.init(id: id, metadata: metadata)])
         }
     }
+}
+
+extension Duration {
+    /// Whole milliseconds, rounded down.
+    var wholeMilliseconds: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
 }
 
 /// The scan progress, shared between the worker and the query side.

@@ -78,10 +78,17 @@ import Testing
         try opened.pool.close()
     }
 
-    @Test func everyWriteBumpsTheGeneration() throws {
+    @Test func everyChangingWriteBumpsTheGenerationAndAnEmptyOneDoesNot() throws {
         let opened = try IndexDatabase.open(stateDirectory: folder, logger: logger)
-        let generations = try opened.pool.write { db in [try IndexWriter.nextGeneration(db), try IndexWriter.nextGeneration(db)] }
-        #expect(generations == [1, 2])
+        let generations = try opened.pool.write { db -> [Int64] in
+            var stamped: [Int64] = []
+            try IndexWriter.withNextGeneration(db) { stamped.append($0); _ = try IndexWriter.rootID(db, path: "/a") }
+            try IndexWriter.withNextGeneration(db) { stamped.append($0); _ = try IndexWriter.rootID(db, path: "/b") }
+            let changed = try IndexWriter.withNextGeneration(db) { _ in _ = try IndexWriter.rootID(db, path: "/a") }
+            #expect(!changed)
+            return stamped + [try LibraryQueries.generation(db)]
+        }
+        #expect(generations == [1, 2, 2])
         try opened.pool.close()
     }
 }

@@ -23,21 +23,24 @@ enum IndexWriter {
         var metadata: MediaMetadata
     }
 
-    /// Increments the catalog generation and returns the new value: the generation stamped on every row changed
-    /// in this transaction.
-    static func nextGeneration(_ db: Database) throws -> Int64 {
-        try Int64.fetchOne(db, sql: "UPDATE meta SET value = value + 1 WHERE key = 'generation' RETURNING value") ?? 0
-    }
-
-    /// Runs `body` with the next generation, and records that generation only if `body` changed rows: a
-    /// transaction that turns out to change nothing leaves the generation (which peers watch) alone.
-    static func withNextGeneration(_ db: Database, _ body: (Int64) throws -> Void) throws {
+    /// Runs `body` with the next catalog generation (to stamp on the rows it changes), and records that
+    /// generation only if `body` changed rows: a transaction that turns out to change nothing leaves the
+    /// generation (which peers watch) alone. Every write to the index goes through here.
+    ///
+    /// - returns: whether `body` changed anything.
+    @discardableResult
+    static func withNextGeneration(_ db: Database, _ body: (Int64) throws -> Void) throws -> Bool {
         let next = (try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'generation'") ?? 0) + 1
         let before = db.totalChangesCount
         try body(next)
-        if db.totalChangesCount != before {
-            try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'generation'", arguments: [next])
-        }
+        guard db.totalChangesCount != before else { return false }
+        try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'generation'", arguments: [next])
+        return true
+    }
+
+    /// Deletes rows through `body`; when any went, the generation moves and manifests no file refers to are dropped.
+    private static func deleting(_ db: Database, _ body: () throws -> Void) throws {
+        if try withNextGeneration(db, { _ in try body() }) { try deleteOrphanManifests(db) }
     }
 
     /// The recorded facts of one file, and whether its metadata was read.
@@ -54,11 +57,17 @@ enum IndexWriter {
     }
 
     /// Roots no longer configured are dropped with their rows.
+    ///
+    /// - returns: how many roots were dropped.
     static func removeRoots(_ db: Database, notIn paths: [String]) throws -> Int {
         let placeholders = paths.map { _ in "?" }.joined(separator: ",")
         let sql = paths.isEmpty ? "DELETE FROM root" : "DELETE FROM root WHERE path NOT IN (\(placeholders))"
-        try db.execute(sql: sql, arguments: StatementArguments(paths))
-        return db.changesCount
+        var removed = 0
+        try deleting(db) {
+            try db.execute(sql: sql, arguments: StatementArguments(paths))
+            removed = db.changesCount
+        }
+        return removed
     }
 
     /// The rows of a root, keyed by relative path, for the walk to compare against.
@@ -96,32 +105,24 @@ enum IndexWriter {
 
     static func delete(_ db: Database, ids: [Int64]) throws {
         guard !ids.isEmpty else { return }
-        _ = try nextGeneration(db)
-        let statement = try db.cachedStatement(sql: "DELETE FROM media WHERE id = ?")
-        for id in ids { try statement.execute(arguments: [id]) }
-        try deleteOrphanManifests(db)
+        try deleting(db) {
+            let statement = try db.cachedStatement(sql: "DELETE FROM media WHERE id = ?")
+            for id in ids { try statement.execute(arguments: [id]) }
+        }
     }
 
-    static func delete(_ db: Database, rootID: Int64, relativePath: String) throws -> Int {
-        try db.execute(sql: "DELETE FROM media WHERE root_id = ? AND rel_path = ?", arguments: [rootID, relativePath])
-        let count = db.changesCount
-        if count > 0 {
-            _ = try nextGeneration(db)
-            try deleteOrphanManifests(db)
+    static func delete(_ db: Database, rootID: Int64, relativePath: String) throws {
+        try deleting(db) {
+            try db.execute(sql: "DELETE FROM media WHERE root_id = ? AND rel_path = ?", arguments: [rootID, relativePath])
         }
-        return count
     }
 
     /// Deletes every row under a folder (its own path is not a file row, so only the prefix matters).
-    static func delete(_ db: Database, rootID: Int64, folder: String) throws -> Int {
-        try db.execute(sql: "DELETE FROM media WHERE root_id = ? AND substr(rel_path, 1, ?) = ?",
-                       arguments: [rootID, folder.utf8.count + 1, folder + "/"])
-        let count = db.changesCount
-        if count > 0 {
-            _ = try nextGeneration(db)
-            try deleteOrphanManifests(db)
+    static func delete(_ db: Database, rootID: Int64, folder: String) throws {
+        try deleting(db) {
+            try db.execute(sql: "DELETE FROM media WHERE root_id = ? AND substr(rel_path, 1, ?) = ?",
+                           arguments: [rootID, folder.utf8.count + 1, folder + "/"])
         }
-        return count
     }
 
     /// A rename inside the tree: the row, its metadata and its content id move with the file, nothing is re-read.
