@@ -56,12 +56,16 @@ struct HomeNetworkTests {
             let livingRoom = try Probe(sim, box: 1, ProbeConfig(name: "Living Room", id: Self.livingRoom, port: 8001, txt: ["gen": "3"]))
             try await livingRoom.wait(for: "registered") { $0.event == .registered(name: "Living Room") }
 
-            let browse = try await sim.run(box: 2, ["avahi-browse", "--resolve", "--parsable", "--terminate", "_mediapeer._tcp"])
-            #expect(browse.status == 0)
             // =;eth0;IPv4;Living\032Room;_mediapeer._tcp;local;HOST.local;10.77.0.1;8001;"name=Living Room" "gen=3" …
-            // (The IPv4/IPv6 column is how the record was found; the address may be of either family, so pick the
-            // line by its address.)
-            let resolved = browse.output.split(separator: "\n").map(String.init).filter { $0.hasPrefix("=") && $0.contains(";10.77.0.1;") }
+            // The IPv4/IPv6 column is how the record was found; avahi resolves it to an address of either family,
+            // its choice, so browse again (a few times at most) until it gives the IPv4 address.
+            var browse: (status: Int32, output: String) = (0, "")
+            var resolved: [String] = []
+            for _ in 0..<5 where resolved.isEmpty {
+                browse = try await sim.run(box: 2, ["avahi-browse", "--resolve", "--parsable", "--terminate", "_mediapeer._tcp"])
+                #expect(browse.status == 0)
+                resolved = browse.output.split(separator: "\n").map(String.init).filter { $0.hasPrefix("=") && $0.contains(";10.77.0.1;") }
+            }
             let line = try #require(resolved.first, "avahi-browse output:\n\(browse.output)")
             let fields = line.split(separator: ";", maxSplits: 9).map(String.init)
             #expect(fields[3] == #"Living\032Room"# && fields[6] == "\(sim.prefix)box1.local")
