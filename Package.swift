@@ -97,6 +97,10 @@ let package = Package(
         .testTarget(name: "MediapeerConfigTests", dependencies: ["MediapeerConfig"]),
         .testTarget(name: "MediaIndexTests", dependencies: ["MediaIndex", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "DiscoveryTests", dependencies: ["Discovery"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["ControlAPI", "MediaIndex"]),
+        .testTarget(name: "PeerProtocolTests", dependencies: [
+            "PeerProtocol", "ContentID", "MediaIndex", .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ]),
+        .testTarget(name: "ReplicationTests", dependencies: ["Replication", "ContentID", "MediaIndex", "PeerProtocol"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["ControlAPI", "MediaIndex", "Replication", "ContentID"]),
     ]
 )

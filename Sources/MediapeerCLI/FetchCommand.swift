@@ -78,3 +78,24 @@ struct Fetch: AsyncParsableCommand {
         }
     }
 }
+
+/// `mediapeerctl fetches`: what this box is fetching, and what it fetched since the daemon started.
+struct Fetches: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the fetches running, and those finished since the daemon started.")
+    @OptionGroup var options: GlobalOptions
+
+    func run() async throws {
+        let client = options.client
+        let list = try await talkingToDaemon { () async throws(ControlClientError) in try await client.fetches() }
+        if options.json { return try Output.json(list) }
+        guard !list.fetches.isEmpty else { return print("no fetches since the daemon started") }
+        var table = Table([("ID", .left), ("STATE", .left), ("DONE", .right), ("SIZE", .right), ("RATE", .right), ("SOURCES", .left), ("TITLE", .left)])
+        for fetch in list.fetches {
+            let percent = fetch.size == 0 ? 100 : Int(fetch.bytesDone * 100 / fetch.size)
+            let sources = fetch.sources.filter { $0.chunks > 0 || $0.active }.map { "\($0.name) \($0.chunks)" + ($0.badChunks > 0 ? " (\($0.badChunks) bad)" : "") }
+            table.add([String(fetch.id.hex.prefix(12)), fetch.state.rawValue, "\(percent)%", Format.bytes(fetch.size),
+                       fetch.isFinished ? "" : Format.bytes(fetch.bytesPerSecond) + "/s", sources.joined(separator: ", "), fetch.title])
+        }
+        print(table.render())
+    }
+}
