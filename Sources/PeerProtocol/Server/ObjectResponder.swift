@@ -2,6 +2,7 @@ import ContentID
 import Hummingbird
 import HummingbirdCore
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import _NIOFileSystem
 
@@ -102,14 +103,20 @@ struct ObjectResponder<Handler: PeerRequestHandler>: FileProvider {
             headers[.retryAfter] = "1"
             throw HTTPError(.serviceUnavailable, headers: headers, message: "too many transfers at once; retry shortly")
         }
-        return Response(status: status, headers: headers, body: body(of: object, range: range, slot: slot))
+        return Response(status: status, headers: headers, body: body(of: object, range: range, slot: slot, channel: context.channel))
     }
 
-    private func body(of object: ServableObject, range: ClosedRange<Int64>, slot: UploadLimiter.Slot) -> ResponseBody {
+    /// A client that takes longer than this to accept one block (256 KiB, so slower than about 9 kB/s) is cut
+    /// off: a stalled reader must not hold an upload slot forever.
+    static var blockDeadline: TimeAmount { .seconds(30) }
+
+    private func body(of object: ServableObject, range: ClosedRange<Int64>, slot: UploadLimiter.Slot, channel: (any Channel)? = nil) -> ResponseBody {
         let faults = self.faults
         let logger = self.logger
         return ResponseBody(contentLength: Int(range.upperBound - range.lowerBound + 1)) { writer in
             defer { withExtendedLifetime(slot) {} }
+            let watchdog = channel.map { StallWatchdog(channel: $0, deadline: Self.blockDeadline) }
+            defer { watchdog?.stop() }
             try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(object.path)) { handle in
                 // A media file edited since it was indexed no longer holds the object: stop rather than send
                 // bytes that do not match the id (the client verifies anyway, but need not waste the transfer).
@@ -122,6 +129,7 @@ struct ObjectResponder<Handler: PeerRequestHandler>: FileProvider {
                         let index = block.readerIndex + block.readableBytes / 2
                         block.setInteger(block.getInteger(at: index, as: UInt8.self)! ^ 0xFF, at: index)
                     }
+                    watchdog?.arm()
                     try await writer.write(block)
                 }
             }
@@ -153,4 +161,30 @@ struct ObjectResponder<Handler: PeerRequestHandler>: FileProvider {
 
 extension Substring {
     func trimmingCharacters() -> String { String(self).trimmingWhitespace() }
+}
+
+/// Closes a connection when a block write does not complete in time. Re-armed before every block; runs on the
+/// channel's event loop, so it costs a timer per block and nothing while idle.
+final class StallWatchdog: Sendable {
+    private let channel: any Channel
+    private let deadline: TimeAmount
+    private let timer = NIOLockedValueBox<Scheduled<Void>?>(nil)
+
+    init(channel: any Channel, deadline: TimeAmount) {
+        self.channel = channel
+        self.deadline = deadline
+    }
+
+    func arm() {
+        let channel = self.channel
+        let scheduled = channel.eventLoop.scheduleTask(in: deadline) { channel.close(promise: nil) }
+        timer.withLockedValue { previous in
+            previous?.cancel()
+            previous = scheduled
+        }
+    }
+
+    func stop() {
+        timer.withLockedValue { $0?.cancel(); $0 = nil }
+    }
 }

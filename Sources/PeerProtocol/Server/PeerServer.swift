@@ -36,9 +36,12 @@ public struct PeerRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// The peer's IP address, without the IPv4-mapped prefix of a dual-stack socket.
     public let remoteIP: String?
+    /// The connection, so that a transfer to a client that stopped reading can be cut off.
+    let channel: any Channel
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
+        channel = source.channel
         remoteIP = source.channel.remoteAddress?.ipAddress.map { address in
             address.hasPrefix("::ffff:") && address.contains(".") ? String(address.dropFirst(7)) : address
         }

@@ -87,8 +87,9 @@ public actor Fetcher {
         return result.sorted { $0.startedAt < $1.startedAt }
     }
 
-    /// Resumes every partial replica: fetches interrupted by a stop, a crash or a power cut.
+    /// Makes the cache and its records agree after a crash or a power cut, then resumes every partial replica.
     public func resumeUnfinished() async {
+        CacheRecovery(catalog: catalog, layout: layout, logger: logger).run()
         guard let replicas = try? catalog.replicas() else { return }
         for replica in replicas where !replica.complete {
             let title = (try? catalog.remoteDescription(of: replica.id))??.displayTitle ?? replica.id.hex
