@@ -101,7 +101,9 @@ let package = Package(
         .testTarget(name: "PeerProtocolTests", dependencies: [
             "PeerProtocol", "ContentID", "MediaIndex", .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
-        .testTarget(name: "ReplicationTests", dependencies: ["Replication", "ContentID", "MediaIndex", "PeerProtocol"]),
+        .testTarget(name: "ReplicationTests", dependencies: [
+            "Replication", "ContentID", "MediaIndex", "PeerProtocol", .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "IntegrationTests", dependencies: ["ControlAPI", "MediaIndex", "Replication", "ContentID"]),
     ]
 )

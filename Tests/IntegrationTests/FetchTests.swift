@@ -145,6 +145,34 @@ import Testing
         #expect(try sha256(home.replicaPath(id, in: 1)) == (try sha256(original)))
     }
 
+    @Test func aStalledHolderLosesItsChunksToTheOtherHolder() throws {
+        let home = try SimulatedHome(boxes: 3, tag: "t")
+        let original = try home.addLargeVideo("stall.mkv", megabytes: 24, to: [2, 3])
+        // A short chunk deadline, so that the test need not wait the default 20 s for the stalled box.
+        try home.startDaemon(1, environment: ["MEDIAPEER_CHUNK_TIMEOUT_S": "3"])
+        for index in 2...3 { try home.startDaemon(index) }
+        let id = try home.contentID(of: "stall.mkv", in: 2)
+        _ = try home.contentID(of: "stall.mkv", in: 3)
+        try home.waitUntilListed(id, in: 1, heldBy: ["Box 2", "Box 3"])
+        try home.shape(2, rate: "40mbit")
+        try home.shape(3, rate: "40mbit")
+        let stalled = try home.status(3).pid
+        defer { kill(stalled, SIGCONT) }
+
+        #expect(try home.ctl(1, ["fetch", id.hex]).status == 0)
+        try eventually(timeout: .seconds(60), "a quarter arrived") {
+            guard let state = try home.fetchState(id, in: 1), state.chunkCount > 0 else { return false }
+            return state.chunksDone * 4 >= state.chunkCount
+        }
+        // SIGSTOP: the box keeps its connections open but answers nothing, as a hung box on the network would.
+        kill(stalled, SIGSTOP)
+        let final = try home.waitForFetch(id, in: 1, timeout: .seconds(90))
+        #expect(final.state == .complete)
+        let box3 = try #require(final.sources.first { $0.name == "Box 3" })
+        #expect(box3.failures > 0 && !box3.active)
+        #expect(try sha256(home.replicaPath(id, in: 1)) == (try sha256(original)))
+    }
+
     @Test func withNoHolderLeftTheFetchWaitsAndResumesWhenAHolderReturns() throws {
         let home = try SimulatedHome(boxes: 2, tag: "w")
         let original = try home.addLargeVideo("series.mkv", megabytes: 24, to: [2])

@@ -117,6 +117,24 @@ public struct PeerClient: Sendable {
         }
     }
 
+    /// Runs `body`, cancelling it when `timeout` passes first.
+    private static func withDeadline<T: Sendable>(_ timeout: TimeAmount, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await Task.sleep(nanoseconds: UInt64(max(0, timeout.nanoseconds)))
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let value = first else { throw DeadlineExceeded() }
+            return value
+        }
+    }
+
+    private struct DeadlineExceeded: Error, CustomStringConvertible {
+        var description: String { "no complete answer within the deadline" }
+    }
+
     private struct Answer {
         var status: Int
         var contentRange: String?
@@ -131,10 +149,13 @@ public struct PeerClient: Sendable {
         let contentRange: String?
         let body: ByteBuffer
         do {
-            let response = try await http.execute(request, timeout: timeout)
-            status = Int(response.status.code)
-            contentRange = response.headers.first(name: "Content-Range")
-            body = try await response.body.collect(upTo: max(maxBytes, 64 << 10))
+            // The deadline covers the body too (AsyncHTTPClient's covers only the response head): a box that stops
+            // sending half-way through a chunk must not hold the request forever.
+            (status, contentRange, body) = try await Self.withDeadline(timeout) { [http, request] in
+                let response = try await http.execute(request, timeout: timeout)
+                let body = try await response.body.collect(upTo: max(maxBytes, 64 << 10))
+                return (Int(response.status.code), response.headers.first(name: "Content-Range"), body)
+            }
         } catch let error as NIOTooManyBytesError {
             throw .invalidAnswer(peer: peer.description, reason: "answer longer than \(maxBytes) bytes: \(error)")
         } catch {

@@ -50,6 +50,11 @@ public struct ChunkPicker: Sendable {
             inFlight[best.index] = [source]
             return best.index
         }
+        // Not the endgame while some missing chunk is still unrequested (another source holds it): this source
+        // waits rather than duplicating work.
+        guard !(0..<chunkCount).contains(where: { !have.contains($0) && inFlight[$0] == nil && isHeldBySomeSource($0) }) else {
+            return nil
+        }
         // Endgame: help with the chunk in flight that has the fewest fetchers, if this source holds it.
         let candidate = inFlight
             .filter { !$0.value.contains(source) && $0.value.count < endgameCopies && chunks.contains($0.key) }
@@ -85,6 +90,10 @@ public struct ChunkPicker: Sendable {
     public mutating func remove(_ source: Source) {
         availability[source] = nil
         for index in inFlight.keys { abandoned(index, by: source) }
+    }
+
+    private func isHeldBySomeSource(_ index: Int) -> Bool {
+        availability.values.contains { $0.contains(index) }
     }
 
     /// True when no remaining source holds some missing chunk: the fetch must wait for another holder.

@@ -38,6 +38,10 @@ actor FetchJob {
     private var file: PartialFile?
     private var endpoints: [String: PeerEndpoint] = [:]
     private var consecutiveFailures: [String: Int] = [:]
+    /// When each dropped source was dropped: it is not asked again for a while, so a box that refuses connections
+    /// is not hammered in a loop.
+    private var droppedAt: [String: ContinuousClock.Instant] = [:]
+    static let dropPenalty: Duration = .seconds(5)
     private var rateSamples: [(ContinuousClock.Instant, Int64)] = []
     private var chunksSinceSpaceCheck = 0
 
@@ -154,6 +158,7 @@ actor FetchJob {
         guard let manifest = verifier?.manifest else { return }
         for holder in holders where endpoints[holder.peerID] == nil || !picker!.sources.contains(holder.peerID) {
             guard !picker!.banned.contains(holder.peerID), let endpoint = holder.endpoint else { continue }
+            if let dropped = droppedAt[holder.peerID], ContinuousClock.now - dropped < Self.dropPenalty { continue }
             var chunks = ChunkBitmap(chunkCount: manifest.chunkCount, full: true)
             if !holder.complete {
                 do {
@@ -243,6 +248,7 @@ actor FetchJob {
         if failures >= tuning.failuresBeforeDrop, picker?.sources.contains(source) == true {
             logger.warning("dropping a source that stopped answering", metadata: ["peer": "\(endpoints[source]?.description ?? source)", "error": "\(error)"])
             picker?.remove(source)
+            droppedAt[source] = .now
             updateSource(source) { $0.active = false }
         }
     }
