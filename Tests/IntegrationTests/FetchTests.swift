@@ -14,6 +14,9 @@ import Testing
         let id = try home.contentID(of: "holiday.mkv", in: 3)
         try home.waitUntilListed(id, in: 1, heldBy: ["Box 3"])
 
+        let search = try home.ctl(1, ["library", "search", "--all", "holiday"])
+        #expect(search.stdout.contains("Fixture Film") && search.stdout.contains("Box 3"), "\(search.stdout)")
+
         let fetch = try home.ctl(1, ["fetch", "holiday", "--wait"])
         #expect(fetch.status == 0, "\(fetch.stderr)")
         // Found by its file name; shown by its title tag.
@@ -22,6 +25,30 @@ import Testing
         // The replica joins box 1's catalog: the neighbours now list box 1 as a holder too.
         try home.waitUntilListed(id, in: 2, heldBy: ["Box 1", "Box 3"])
         #expect(!FileManager.default.fileExists(atPath: home.replicaPath(id, in: 1) + ".partial"))
+    }
+
+    @Test func aNeighboursCatalogIsFollowedThroughAdditionsRenamesAndRemovals() throws {
+        let home = try SimulatedHome(boxes: 2, tag: "c")
+        try home.addLargeVideo("first.mkv", megabytes: 1, to: [2])
+        for index in 1...2 { try home.startDaemon(index) }
+        let first = try home.contentID(of: "first.mkv", in: 2)
+        try home.waitUntilListed(first, in: 1, heldBy: ["Box 2"])
+
+        try MediaFixtures.copy(MediaFixtures.song, to: home.box(2) + "/media/.song.mp3")
+        try FileManager.default.moveItem(atPath: home.box(2) + "/media/.song.mp3", toPath: home.box(2) + "/media/song.mp3")
+        let song = try home.contentID(of: "song.mp3", in: 2)
+        try home.waitUntilListed(song, in: 1, heldBy: ["Box 2"])
+        #expect(try home.ctl(1, ["library", "search", "--all", "Bohemian"]).stdout.contains("Box 2"))
+
+        try FileManager.default.moveItem(atPath: home.box(2) + "/media/first.mkv", toPath: home.box(2) + "/media/renamed.mkv")
+        try eventually(timeout: .seconds(30), "box 1 sees the new path") {
+            try home.home(1).items.first { $0.id == first }?.path == "renamed.mkv"
+        }
+        try FileManager.default.removeItem(atPath: home.box(2) + "/media/renamed.mkv")
+        try eventually(timeout: .seconds(30), "box 1 no longer lists the removed file") {
+            try !home.home(1).items.contains { $0.id == first }
+        }
+        #expect(try home.home(1).items.contains { $0.id == song })
     }
 
     @Test func locateReferralLeadsAThroughBToCWhichAloneHoldsTheFile() throws {
