@@ -17,7 +17,8 @@ public struct ChunkBitmap: Sendable, Equatable, Hashable {
     /// Parses a bitmap from the network or the database. Nil when the length is wrong or a padding bit is set, so
     /// a malformed bitmap is never mistaken for a claim to hold chunks that do not exist.
     public init?(chunkCount: Int, bytes: [UInt8]) {
-        guard chunkCount >= 0, bytes.count == (chunkCount + 7) / 8 else { return nil }
+        // Checked before any arithmetic: a peer's count may be anything, and `chunkCount + 7` must not overflow.
+        guard chunkCount >= 0, chunkCount <= Int.max - 7, bytes.count == (chunkCount + 7) / 8 else { return nil }
         if chunkCount % 8 != 0, let last = bytes.last, last & (0xFF >> UInt8(chunkCount % 8)) != 0 { return nil }
         self.chunkCount = chunkCount
         self.bytes = bytes

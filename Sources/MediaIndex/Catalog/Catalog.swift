@@ -29,13 +29,20 @@ public final class Catalog: Sendable {
             let afterBlob = after.map { Data($0.bytes) }
             let position = afterBlob == nil ? "gen > :since" : "(gen > :since OR (gen = :since AND cid > :after))"
             // Objects (not files): a content id held by several files is one entry, stamped with its newest row's
-            // generation. A tombstone counts only while no file or replica holds the content any more.
+            // generation (or the generation one of its files went, if later). A tombstone counts as a removal only
+            // while no file or replica holds the content any more.
             let sql = """
                 SELECT * FROM (
-                    SELECT m.content_id AS cid, max(m.generation) AS gen, 0 AS removed, 1 AS complete, m.size, m.kind,
+                    SELECT m.content_id AS cid,
+                        max(max(m.generation), coalesce((SELECT generation FROM tombstone WHERE content_id = m.content_id), 0)) AS gen,
+                        0 AS removed, 1 AS complete, m.size, m.kind,
                         m.mime, m.rel_path AS path, m.title, m.artist, m.album, m.duration_ms, m.width, m.height
                     FROM media m
-                    WHERE m.content_id IN (SELECT content_id FROM media WHERE generation >= :since AND content_id IS NOT NULL)
+                    WHERE m.content_id IN (
+                        SELECT content_id FROM media WHERE generation >= :since AND content_id IS NOT NULL
+                        -- One of several files with this content went: the object is listed again, with a path
+                        -- that still exists.
+                        UNION SELECT content_id FROM tombstone WHERE generation >= :since)
                     GROUP BY m.content_id
                     UNION ALL
                     SELECT r.content_id, r.generation, 0, r.complete, r.size, r.kind, r.mime, r.name, r.title, r.artist,

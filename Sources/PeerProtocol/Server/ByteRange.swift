@@ -20,13 +20,14 @@ public enum ByteRangeRequest: Equatable, Sendable {
         guard let equals = trimmed.firstIndex(of: "=") else { self = .malformed; return }
         guard trimmed[..<equals].lowercased() == "bytes" else { self = .whole; return }
         let spec = String(trimmed[trimmed.index(after: equals)...]).trimmingWhitespace()
-        if spec.contains(",") {
-            // Each part must still be well-formed for the whole header to be worth ignoring.
-            let parts = spec.split(separator: ",", omittingEmptySubsequences: false)
-            self = parts.allSatisfy({ Self.parse(String($0).trimmingWhitespace(), size: size) != .malformed }) ? .whole : .malformed
-            return
+        // Empty list elements are allowed and ignored (RFC 9110 §5.6.1.2).
+        let parts = spec.split(separator: ",", omittingEmptySubsequences: false).map { String($0).trimmingWhitespace() }.filter { !$0.isEmpty }
+        switch parts.count {
+        case 0: self = .malformed
+        case 1: self = Self.parse(parts[0], size: size)
+        // Several ranges: served whole (a server may ignore Range), but only if every part is well-formed.
+        default: self = parts.allSatisfy({ Self.parse($0, size: size) != .malformed }) ? .whole : .malformed
         }
-        self = Self.parse(spec, size: size)
     }
 
     private static func parse(_ spec: String, size: Int64) -> ByteRangeRequest {

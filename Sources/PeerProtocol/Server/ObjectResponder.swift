@@ -65,7 +65,11 @@ struct ObjectResponder<Handler: PeerRequestHandler>: FileProvider {
         guard let object = try await getAttributes(id: id) else { throw HTTPError(.notFound, message: "no such object here") }
         let eTag = "\"\(id.hex)\""
         var headers: HTTPFields = [.eTag: eTag, .acceptRanges: "bytes", .contentType: object.mimeType]
-        if let match = request.headers[.ifNoneMatch], match == "*" || match.split(separator: ",").contains(where: { $0.trimmingCharacters() == eTag }) {
+        // If-None-Match compares weakly (RFC 9110 §13.1.2): W/"id" matches too.
+        if let match = request.headers[.ifNoneMatch], match == "*" || match.split(separator: ",").contains(where: { tag in
+            let trimmed = tag.trimmingCharacters()
+            return (trimmed.hasPrefix("W/") ? String(trimmed.dropFirst(2)) : trimmed) == eTag
+        }) {
             return Response(status: .notModified, headers: headers)
         }
         var rangeRequest = ByteRangeRequest(header: request.headers[.range], size: object.size)
@@ -100,9 +104,9 @@ struct ObjectResponder<Handler: PeerRequestHandler>: FileProvider {
             return Response(status: status, headers: headers)
         }
         guard let slot = limiter.acquire(client: context.remoteIP ?? "?") else {
-            headers[.retryAfter] = "1"
-            throw HTTPError(.serviceUnavailable, headers: headers, message: "too many transfers at once; retry shortly")
+            throw HTTPError(.serviceUnavailable, headers: [.retryAfter: "1"], message: "too many transfers at once; retry shortly")
         }
+        headers[.contentLength] = String(range.upperBound - range.lowerBound + 1)
         return Response(status: status, headers: headers, body: body(of: object, range: range, slot: slot, channel: context.channel))
     }
 
@@ -113,7 +117,9 @@ struct ObjectResponder<Handler: PeerRequestHandler>: FileProvider {
     private func body(of object: ServableObject, range: ClosedRange<Int64>, slot: UploadLimiter.Slot, channel: (any Channel)? = nil) -> ResponseBody {
         let faults = self.faults
         let logger = self.logger
-        return ResponseBody(contentLength: Int(range.upperBound - range.lowerBound + 1)) { writer in
+        // Int(exactly:): on a 32-bit box a range over 2 GiB has no Int length; the Content-Length header (set by
+        // the caller from the 64-bit range) still says it.
+        return ResponseBody(contentLength: Int(exactly: range.upperBound - range.lowerBound + 1)) { writer in
             defer { withExtendedLifetime(slot) {} }
             let watchdog = channel.map { StallWatchdog(channel: $0, deadline: Self.blockDeadline) }
             defer { watchdog?.stop() }
