@@ -72,7 +72,7 @@ public struct Daemon: AsyncParsableCommand {
         }
         let handler = LibraryControlHandler(
             library: library, name: settings.name, peerID: peerID, httpPort: settings.httpPort, configPath: configPath,
-            mediaFolders: settings.mediaDirs, stateDirectory: settings.stateDir, startedAt: .now, network: network)
+            stateDirectory: settings.stateDir, startedAt: .now, network: network)
         let peerServer = PeerServer.makeApplication(
             port: settings.httpPort, handler: handler, logger: logger,
             onListening: { port in logger.info("peer API listening", metadata: ["port": "\(port)"]) })
@@ -103,6 +103,8 @@ public struct Daemon: AsyncParsableCommand {
                 return "\(status.library.files) files, \(status.peerCount) peers, scan \(status.scan.phase.rawValue)"
             }))
         }
+        services.append(.init(service: ConfigReloader(
+            configPath: configPath, isExplicit: config != nil, running: settings, library: library, logger: logger)))
         // Services stop in reverse order: the control API first, then the index, whose database closes last.
         let group = ServiceGroup(
             configuration: .init(
