@@ -14,6 +14,7 @@ public struct Daemon: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "mediapeerd",
         abstract: "The mediapeer daemon: indexes this box's media and shares it with the other boxes of the home.",
+        discussion: Daemon.discussion,
         version: MediapeerVersion.string)
 
     @Option(name: .long, help: ArgumentHelp("The configuration file.", valueName: "path"))
