@@ -106,6 +106,7 @@ public struct Daemon: AsyncParsableCommand {
         }
         services.append(.init(service: ConfigReloader(
             configPath: configPath, isExplicit: config != nil, running: settings, library: library, logger: logger)))
+        services.append(.init(service: IdleMemoryTrimmer(library: library, logger: logger)))
         // Services stop in reverse order: the control API first, then the index, whose database closes last.
         let group = ServiceGroup(
             configuration: .init(
