@@ -8,6 +8,8 @@ let package = Package(
     products: [
         .executable(name: "mediapeerd", targets: ["mediapeerd"]),
         .executable(name: "mediapeerctl", targets: ["mediapeerctl"]),
+        // The packaged multi-call binary (mediapeerd and mediapeerctl are symlinks to it).
+        .executable(name: "mediapeer", targets: ["mediapeer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -92,6 +94,7 @@ let package = Package(
         ]),
         .executableTarget(name: "mediapeerd", dependencies: ["MediapeerDaemon"]),
         .executableTarget(name: "mediapeerctl", dependencies: ["MediapeerCLI"]),
+        .executableTarget(name: "mediapeer", dependencies: ["MediapeerDaemon", "MediapeerCLI"]),
 
         .testTarget(name: "MediaProbeTests", dependencies: ["MediaProbe"]),
         .testTarget(name: "ContentIDTests", dependencies: ["ContentID"]),

@@ -1,5 +1,9 @@
 #define _GNU_SOURCE
+// 64-bit off_t, ino_t and struct stat on 32-bit ARM too (see mediapeer_file_status).
+#define _FILE_OFFSET_BITS 64
 #include "system_shims.h"
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/inotify.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
@@ -42,4 +46,14 @@ long mediapeer_inotify_event_at(const char *buffer, long length, long offset,
     *cookie = event.cookie;
     *name = event.len > 0 ? buffer + offset + sizeof(struct inotify_event) : "";
     return next;
+}
+
+int mediapeer_fstatat(int dirfd, const char *path, int follow, struct mediapeer_file_status *status) {
+    struct stat info;
+    if (fstatat(dirfd, path, &info, follow ? 0 : AT_SYMLINK_NOFOLLOW) != 0) return -1;
+    status->size = (int64_t)info.st_size;
+    status->mtime_ns = (int64_t)info.st_mtim.tv_sec * 1000000000 + (int64_t)info.st_mtim.tv_nsec;
+    status->inode = (uint64_t)info.st_ino;
+    status->mode = (uint32_t)info.st_mode;
+    return 0;
 }

@@ -18,7 +18,7 @@ public enum FileHasher {
         chunkSize: Int = ChunkManifest.standardChunkSize,
         shouldContinue: () -> Bool = { true }
     ) throws(HashingError) -> ChunkManifest {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        let fd = open(path, O_RDONLY | O_CLOEXEC | largeFile)
         guard fd >= 0 else { throw .cannotRead(path: path, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
         #if os(Linux)
@@ -75,3 +75,13 @@ public enum HashingError: Error, Equatable, CustomStringConvertible {
         }
     }
 }
+
+/// O_LARGEFILE where Swift's Glibc module has 32-bit file offsets (32-bit ARM): without it, open() refuses a file
+/// past 2 GiB with EOVERFLOW. Sequential read() needs nothing more.
+#if canImport(Glibc) && arch(arm)
+private let largeFile: Int32 = 0o400000
+#elseif canImport(Glibc) && arch(i386)
+private let largeFile: Int32 = 0o100000
+#else
+private let largeFile: Int32 = 0
+#endif

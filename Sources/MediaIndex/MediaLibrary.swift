@@ -17,10 +17,15 @@ public struct LibraryConfiguration: Sendable {
     public var maxWatches: Int?
 
     public init(mediaFolders: [String], stateDirectory: String, rescanInterval: Duration? = nil, maxWatches: Int? = nil) {
-        self.mediaFolders = mediaFolders.map { $0.count > 1 && $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
+        self.mediaFolders = Self.normalized(mediaFolders)
         self.stateDirectory = stateDirectory
         self.rescanInterval = rescanInterval
         self.maxWatches = maxWatches
+    }
+
+    /// Without a trailing slash, so one folder is one root however it was written.
+    static func normalized(_ folders: [String]) -> [String] {
+        folders.map { $0.count > 1 && $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
     }
 }
 
@@ -30,6 +35,7 @@ public struct LibraryConfiguration: Sendable {
 /// ```swift
 /// let library = try MediaLibrary(configuration: config, logger: logger)
 /// library.start()              // initial (incremental) scan, live updates, hashing
+/// library.reconfigure(mediaFolders: ["/srv/media", "/mnt/usb"])   // a configuration reload
 /// let hits = try library.search("holiday", kind: .image, limit: 20)
 /// library.shutdown()           // stops the threads and closes the database
 /// ```
@@ -46,6 +52,8 @@ public final class MediaLibrary: Sendable {
     private let hasher: BackgroundHasher
     private let watcher: InotifyWatcher
     private let started = Atomic<Bool>(false)
+    /// The media folders in force; a reload replaces them while the worker runs.
+    private let folders: Mutex<[String]>
     private let databasePath: String
     /// Set when the database found at start was unusable and moved to this path before rebuilding.
     public let unusableDatabaseMovedTo: String?
@@ -57,6 +65,7 @@ public final class MediaLibrary: Sendable {
         struct Inbox {
             var changes: [FileSystemChange] = []
             var scanRequested = false
+            var foldersChanged = false
             var stopping = false
         }
         let inbox = Mutex(Inbox())
@@ -69,6 +78,7 @@ public final class MediaLibrary: Sendable {
     public init(configuration: LibraryConfiguration, logger: Logger) throws(IndexError) {
         self.configuration = configuration
         self.logger = logger
+        folders = Mutex(configuration.mediaFolders)
         if mkdir(configuration.stateDirectory, 0o755) != 0, errno != EEXIST {
             throw .cannotCreateDirectory(path: configuration.stateDirectory, reason: String(cString: strerror(errno)))
         }
@@ -131,6 +141,26 @@ public final class MediaLibrary: Sendable {
     }
 
     public var scanProgress: ScanProgress { progress.value }
+
+    /// The media folders in force.
+    public var mediaFolders: [String] { folders.withLock { $0 } }
+
+    /// Replaces the media folders without a restart (SIGHUP): the worker drops the rows of folders no longer listed
+    /// (and their inotify watches) and scans, which indexes the new folders and only `stat`s the unchanged ones.
+    ///
+    /// - returns: the number of that scan (see ``requestScan()``), or nil when the folders are the same as before.
+    @discardableResult
+    public func reconfigure(mediaFolders newFolders: [String]) -> Int? {
+        let newFolders = LibraryConfiguration.normalized(newFolders)
+        let changed = folders.withLock { folders -> Bool in
+            guard folders != newFolders else { return false }
+            folders = newFolders
+            return true
+        }
+        guard changed else { return nil }
+        mailbox.inbox.withLock { $0.foldersChanged = true }
+        return requestScan()
+    }
 
     /// Files and bytes hashed since start, and the time spent.
     public var hashingStatistics: (filesHashed: Int, bytesHashed: Int64, nanoseconds: UInt64) {
@@ -199,18 +229,26 @@ public final class MediaLibrary: Sendable {
     // MARK: Worker
 
     private func runWorker() {
-        let rootIDs = prepareRoots()
+        var activeFolders = mediaFolders
+        var rootIDs = prepareRoots(activeFolders)
         while true {
             let timeout: DispatchTime = periodicRescanInterval.map { .now() + .seconds(Int($0.components.seconds)) } ?? .distantFuture
             if wake.wait(timeout: timeout) == .timedOut {
                 logger.info("periodic rescan")
                 _ = requestScan()
             }
-            let (changes, scan, stopping) = mailbox.inbox.withLock { inbox in
-                defer { inbox.changes = []; inbox.scanRequested = false }
-                return (inbox.changes, inbox.scanRequested, inbox.stopping)
+            let (changes, scan, foldersChanged, stopping) = mailbox.inbox.withLock { inbox in
+                defer { inbox.changes = []; inbox.scanRequested = false; inbox.foldersChanged = false }
+                return (inbox.changes, inbox.scanRequested, inbox.foldersChanged, inbox.stopping)
             }
             if stopping { return }
+            if foldersChanged {
+                let newFolders = mediaFolders
+                // Changes already queued for a dropped folder find no root id below and are ignored.
+                for folder in activeFolders where !newFolders.contains(folder) { watcher.unwatch(root: folder, folder: "") }
+                activeFolders = newFolders
+                rootIDs = prepareRoots(activeFolders)
+            }
             if scan || changes.contains(.overflow) {
                 runScan(rootIDs: rootIDs)
             } else if !changes.isEmpty {
@@ -225,15 +263,15 @@ public final class MediaLibrary: Sendable {
         return progress.value.liveUpdatesDegraded ? .seconds(15 * 60) : nil
     }
 
-    private func prepareRoots() -> [String: Int64] {
+    private func prepareRoots(_ mediaFolders: [String]) -> [String: Int64] {
         do {
             return try pool.write { db in
-                let removed = try IndexWriter.removeRoots(db, notIn: configuration.mediaFolders)
+                let removed = try IndexWriter.removeRoots(db, notIn: mediaFolders)
                 if removed > 0 {
                     logger.info("dropped media folders no longer configured", metadata: ["folders": "\(removed)"])
                 }
                 var ids: [String: Int64] = [:]
-                for folder in configuration.mediaFolders { ids[folder] = try IndexWriter.rootID(db, path: folder) }
+                for folder in mediaFolders { ids[folder] = try IndexWriter.rootID(db, path: folder) }
                 return ids
             }
         } catch {
@@ -242,6 +280,8 @@ public final class MediaLibrary: Sendable {
         }
     }
 
+    /// Walks the folders in force that have a root id (one added by a reload after this iteration began waits for
+    /// the next).
     private func runScan(rootIDs: [String: Int64]) {
         let target = progress.value.requestedScans
         let started = ContinuousClock.now
@@ -254,7 +294,7 @@ public final class MediaLibrary: Sendable {
         }
         let scanner = Scanner(pool: pool, logger: logger, progress: progress)
         var totals = Scanner.WalkOutcome()
-        for folder in configuration.mediaFolders {
+        for folder in mediaFolders {
             guard let rootID = rootIDs[folder] else { continue }
             do {
                 let outcome = try scanner.walk(root: folder, rootID: rootID) { absolute, relative in

@@ -15,6 +15,7 @@ public struct Daemon: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "mediapeerd",
         abstract: "The mediapeer daemon: indexes this box's media and shares it with the other boxes of the home.",
+        discussion: Daemon.discussion,
         version: MediapeerVersion.string)
 
     @Option(name: .long, help: ArgumentHelp("The configuration file.", valueName: "path"))
@@ -78,8 +79,7 @@ public struct Daemon: AsyncParsableCommand {
             chunkTimeoutSeconds: environment["MEDIAPEER_CHUNK_TIMEOUT_S"].flatMap { Int64($0) } ?? 20, logger: logger)
         let handler = LibraryControlHandler(
             library: library, name: settings.name, peerID: peerID, httpPort: settings.httpPort, configPath: configPath,
-            mediaFolders: settings.mediaDirs, stateDirectory: settings.stateDir, startedAt: .now, network: network,
-            locator: locator, fetcher: fetcher)
+            stateDirectory: settings.stateDir, startedAt: .now, network: network, locator: locator, fetcher: fetcher)
         let peerServer = PeerServer.makeApplication(
             port: settings.httpPort, handler: handler, logger: logger, faults: Self.testFaults(environment, logger: logger),
             onListening: { port in logger.info("peer API listening", metadata: ["port": "\(port)"]) })
@@ -110,6 +110,9 @@ public struct Daemon: AsyncParsableCommand {
                 return "\(status.library.files) files, \(status.peerCount) peers, scan \(status.scan.phase.rawValue)"
             }))
         }
+        services.append(.init(service: ConfigReloader(
+            configPath: configPath, isExplicit: config != nil, running: settings, library: library, logger: logger)))
+        services.append(.init(service: IdleMemoryTrimmer(library: library, logger: logger)))
         // Services stop in reverse order: the control API first, then the index, whose database closes last.
         let group = ServiceGroup(
             configuration: .init(

@@ -14,7 +14,6 @@ struct LibraryControlHandler: ControlHandler, PeerRequestHandler {
     let peerID: String
     let httpPort: Int
     let configPath: String
-    let mediaFolders: [String]
     let stateDirectory: String
     let startedAt: ContinuousClock.Instant
     let network: PeerNetwork
@@ -30,7 +29,7 @@ struct LibraryControlHandler: ControlHandler, PeerRequestHandler {
         return DaemonStatus(
             name: name, peerID: peerID, httpPort: httpPort, version: MediapeerVersion.string, pid: getpid(),
             uptimeSeconds: Int((ContinuousClock.now - startedAt).components.seconds),
-            configPath: configPath, mediaFolders: mediaFolders, stateDirectory: stateDirectory,
+            configPath: configPath, mediaFolders: library.mediaFolders, stateDirectory: stateDirectory,
             library: statistics, scan: library.scanProgress,
             hashing: HashingStatus(
                 pendingFiles: statistics.awaitingHash, filesHashed: hashed.filesHashed, bytesHashed: hashed.bytesHashed,

@@ -23,6 +23,19 @@ int mediapeer_release_free_heap(void);
 /// The kernel id of the calling thread (for per-thread nice values).
 pid_t mediapeer_gettid(void);
 
+/// What the index records of a file. The fields are 64-bit on every architecture: Swift's Glibc module declares
+/// the 32-bit `struct stat` on armhf, where stat() fails with EOVERFLOW for a file past 2 GiB.
+struct mediapeer_file_status {
+    int64_t size;
+    int64_t mtime_ns;
+    uint64_t inode;
+    uint32_t mode;
+};
+
+/// fstatat(2) with 64-bit sizes (this file is compiled with _FILE_OFFSET_BITS=64); `follow` nonzero follows a
+/// final symlink. Returns 0, or -1 with errno set.
+int mediapeer_fstatat(int dirfd, const char *path, int follow, struct mediapeer_file_status *status);
+
 /// Fields of one `struct inotify_event` at `buffer + offset`; returns the offset of the next event, or -1 when
 /// the event would run past `length` (never the case for a well-behaved kernel, but checked anyway).
 long mediapeer_inotify_event_at(const char *buffer, long length, long offset,

@@ -1,3 +1,4 @@
+import CSystemShims
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -73,10 +74,10 @@ struct TreeWalker {
                     skip(.notRegularFile, relativePath)
                     continue
                 }
-                var info = stat()
-                guard fstatat(directoryFD, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
+                var info = mediapeer_file_status()
+                guard mediapeer_fstatat(directoryFD, name, 0, &info) == 0 else { continue }
                 let absolutePath = absoluteDirectory + "/" + name
-                switch info.st_mode & S_IFMT {
+                switch info.mode & S_IFMT {
                 case S_IFDIR:
                     pending.append(relativePath)
                 case S_IFREG:
@@ -90,12 +91,12 @@ struct TreeWalker {
                         skip(.symlinkLeavesRoot, relativePath)
                         continue
                     }
-                    var targetInfo = stat()
-                    guard stat(absolutePath, &targetInfo) == 0 else {
+                    var targetInfo = mediapeer_file_status()
+                    guard mediapeer_fstatat(AT_FDCWD, absolutePath, 1, &targetInfo) == 0 else {
                         skip(.brokenSymlink, relativePath)
                         continue
                     }
-                    switch targetInfo.st_mode & S_IFMT {
+                    switch targetInfo.mode & S_IFMT {
                     case S_IFREG: file(File(relativePath: relativePath, absolutePath: absolutePath, facts: Self.facts(targetInfo)))
                     case S_IFDIR: skip(.symlinkedFolder, relativePath)
                     default: skip(.notRegularFile, relativePath)
@@ -107,18 +108,15 @@ struct TreeWalker {
         }
     }
 
-    static func facts(_ info: stat) -> FileFacts {
-        FileFacts(
-            size: Int64(info.st_size),
-            mtimeNanoseconds: Int64(info.st_mtim.tv_sec) &* 1_000_000_000 &+ Int64(info.st_mtim.tv_nsec),
-            inode: Int64(bitPattern: UInt64(info.st_ino)))
+    static func facts(_ info: mediapeer_file_status) -> FileFacts {
+        FileFacts(size: info.size, mtimeNanoseconds: info.mtime_ns, inode: Int64(bitPattern: info.inode))
     }
 
     /// `stat` of a path, following symlinks.
     static func facts(ofFileAt path: String) -> (facts: FileFacts, isRegularFile: Bool, isDirectory: Bool)? {
-        var info = stat()
-        guard stat(path, &info) == 0 else { return nil }
-        let type = info.st_mode & S_IFMT
+        var info = mediapeer_file_status()
+        guard mediapeer_fstatat(AT_FDCWD, path, 1, &info) == 0 else { return nil }
+        let type = info.mode & S_IFMT
         return (facts(info), type == S_IFREG, type == S_IFDIR)
     }
 

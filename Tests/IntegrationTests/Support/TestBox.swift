@@ -14,12 +14,20 @@ final class TestBox {
     private(set) var daemon: Process?
     private var logHandle: FileHandle?
 
+    let name: String
+
     init(name: String = "Test Box") throws {
+        self.name = name
         folder = NSTemporaryDirectory() + "mediapeer-it-" + UUID().uuidString.prefix(8).lowercased()
         try FileManager.default.createDirectory(atPath: media, withIntermediateDirectories: true)
+        try writeConfig(mediaFolders: [media])
+    }
+
+    /// The box's usual configuration with these media folders.
+    func writeConfig(mediaFolders: [String]) throws {
         try writeConfig("""
             name = "\(name)"
-            media_dirs = ["\(media)"]
+            media_dirs = [\(mediaFolders.map { "\"\($0)\"" }.joined(separator: ", "))]
             state_dir = "\(state)"
             cache_dir = "\(folder)/cache"
             control_socket = "\(socket)"
@@ -68,6 +76,12 @@ final class TestBox {
         self.daemon = nil
         try logHandle?.close()
         return daemon.terminationStatus
+    }
+
+    /// Sends SIGHUP, as `systemctl reload` does: the daemon reads its configuration again.
+    func reload() throws {
+        guard let daemon, daemon.isRunning else { throw TestFailure("mediapeerd is not running") }
+        kill(daemon.processIdentifier, SIGHUP)
     }
 
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }

@@ -1,0 +1,89 @@
+import Dispatch
+import Foundation
+import Logging
+import MediaIndex
+import MediapeerConfig
+import ServiceLifecycle
+
+/// `systemctl reload mediapeerd` (SIGHUP): reads the configuration file again and applies the media folders, so
+/// a folder added to `media_dirs` is scanned and one removed is dropped from the index without a restart. Other
+/// keys (name, ports, paths) are bound to open sockets and files: a change to them is reported as needing a
+/// restart. A file that no longer loads leaves the running configuration in place.
+struct ConfigReloader: Service {
+    let configPath: String
+    let isExplicit: Bool
+    let running: MediapeerConfiguration
+    let library: MediaLibrary
+    let logger: Logger
+    /// Created with the reloader, before the service group runs and so before READY=1, after which systemd may
+    /// send SIGHUP: from here on the signal no longer terminates the daemon.
+    private let hangups = Self.hangups()
+
+    init(configPath: String, isExplicit: Bool, running: MediapeerConfiguration, library: MediaLibrary, logger: Logger) {
+        self.configPath = configPath
+        self.isExplicit = isExplicit
+        self.running = running
+        self.library = library
+        self.logger = logger
+    }
+
+    func run() async throws {
+        for await _ in hangups.cancelOnGracefulShutdown() {
+            reload()
+        }
+    }
+
+    func reload() {
+        logger.info("SIGHUP: reloading the configuration", metadata: ["config": "\(configPath)"])
+        let settings: MediapeerConfiguration
+        do {
+            settings = try MediapeerConfiguration.loadOrDefault(path: configPath, isExplicit: isExplicit)
+        } catch {
+            logger.error("the configuration no longer loads; keeping the running one", metadata: ["problems": "\(error.description)"])
+            return
+        }
+        for warning in settings.warnings { logger.warning("\(warning.description)") }
+        let needRestart = Self.keysNeedingRestart(running: running, loaded: settings)
+        if !needRestart.isEmpty {
+            logger.warning("changed settings take effect at the next restart", metadata: ["keys": "\(needRestart.joined(separator: ","))"])
+        }
+        if let scan = library.reconfigure(mediaFolders: settings.mediaDirs) {
+            logger.info("media folders changed; scanning", metadata: [
+                "media_dirs": "\(settings.mediaDirs.joined(separator: ","))", "scan": "\(scan)",
+            ])
+        } else {
+            logger.info("media folders unchanged")
+        }
+    }
+
+    /// The keys a reload cannot apply whose value differs from the one the daemon started with.
+    static func keysNeedingRestart(running: MediapeerConfiguration, loaded: MediapeerConfiguration) -> [String] {
+        var keys: [String] = []
+        if running.name != loaded.name { keys.append("name") }
+        if running.stateDir != loaded.stateDir { keys.append("state_dir") }
+        if running.cacheDir != loaded.cacheDir { keys.append("cache_dir") }
+        if running.cacheMax != loaded.cacheMax { keys.append("cache_max") }
+        if running.httpPort != loaded.httpPort { keys.append("http_port") }
+        if running.controlSocket != loaded.controlSocket { keys.append("control_socket") }
+        if running.logLevel != loaded.logLevel { keys.append("log_level") }
+        if running.staticPeers != loaded.staticPeers { keys.append("static_peers") }
+        if running.rescanInterval != loaded.rescanInterval { keys.append("rescan_interval") }
+        return keys
+    }
+
+    /// SIGHUP as a stream, once Dispatch has installed its handler (registration is asynchronous; until it is
+    /// done the default action, terminate, is still in force).
+    private static func hangups() -> AsyncStream<Void> {
+        let registered = DispatchSemaphore(value: 0)
+        let stream = AsyncStream<Void>(bufferingPolicy: .bufferingNewest(1)) { continuation in
+            // Dispatch sources are thread-safe; the SDK just does not mark them Sendable.
+            nonisolated(unsafe) let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+            source.setRegistrationHandler { registered.signal() }
+            source.setEventHandler { continuation.yield() }
+            continuation.onTermination = { _ in source.cancel() }
+            source.resume()
+        }
+        registered.wait()
+        return stream
+    }
+}
