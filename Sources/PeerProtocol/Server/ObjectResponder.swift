@@ -47,7 +47,8 @@ public struct ServingFaults: Sendable, Equatable {
 
 /// Serves object bytes by content id through Hummingbird's `FileProvider` seam: `GET`/`HEAD /v1/objects/ID` with
 /// a single `Range`, a strong ETag (the content id: the bytes can never change under it), `If-None-Match` and
-/// `If-Range`. The file is streamed in 256 KiB blocks with back-pressure, never loaded whole.
+/// `If-Range`. The file is streamed in 1 MiB blocks (one per chunk the fetchers ask for) with back-pressure, never
+/// loaded whole.
 struct ObjectResponder<Handler: PeerRequestHandler>: FileProvider {
     typealias FileIdentifier = ContentID
     typealias FileAttributes = ServableObject
@@ -56,7 +57,7 @@ struct ObjectResponder<Handler: PeerRequestHandler>: FileProvider {
     let limiter: UploadLimiter
     let faults: ServingFaults
     let logger: Logger
-    static var blockLength: Int { 256 << 10 }
+    static var blockLength: Int { 1 << 20 }
 
     func respond(to request: Request, context: PeerRequestContext) async throws -> Response {
         guard let text = context.parameters.get("id"), let id = getFileIdentifier(text) else {
@@ -110,7 +111,7 @@ struct ObjectResponder<Handler: PeerRequestHandler>: FileProvider {
         return Response(status: status, headers: headers, body: body(of: object, range: range, slot: slot, channel: context.channel))
     }
 
-    /// A client that takes longer than this to accept one block (256 KiB, so slower than about 9 kB/s) is cut
+    /// A client that takes longer than this to accept one block (1 MiB, so slower than about 35 kB/s) is cut
     /// off: a stalled reader must not hold an upload slot forever.
     static var blockDeadline: TimeAmount { .seconds(30) }
 

@@ -217,14 +217,22 @@ actor FetchJob {
                 transportFailed(chunk, source: source, error: error)
                 continue
             }
-            let good = bytes.withUnsafeReadableBytes { verifier.verify(chunk: chunk, bytes: $0) }
-            guard good else {
+            guard try await Self.verifyAndWrite(bytes, chunk: chunk, at: range.lowerBound, verifier: verifier, file: file) else {
                 rejected(chunk, source: source, bytes: Int64(bytes.readableBytes))
                 return
             }
-            try bytes.withUnsafeReadableBytes { buffer throws(ReplicationError) in try file.write(buffer, at: range.lowerBound) }
             try accepted(chunk, source: source, bytes: Int64(bytes.readableBytes))
         }
+    }
+
+    /// Checks a chunk against the manifest and, if good, writes it into the partial file. Runs off the actor (a
+    /// nonisolated async function runs on the global executor), so chunks from several requests are hashed and
+    /// written on several cores at once while the actor only does the bookkeeping.
+    private nonisolated static func verifyAndWrite(_ bytes: ByteBuffer, chunk: Int, at offset: Int64, verifier: ChunkVerifier,
+                                                   file: PartialFile) async throws(ReplicationError) -> Bool {
+        guard bytes.withUnsafeReadableBytes({ verifier.verify(chunk: chunk, bytes: $0) }) else { return false }
+        try bytes.withUnsafeReadableBytes { buffer throws(ReplicationError) in try file.write(buffer, at: offset) }
+        return true
     }
 
     /// The next chunk for a source: nil when the source is done (dropped, banned, or the object complete);
