@@ -168,6 +168,31 @@ enum Schema {
                 END;
                 """)
         }
+        migrator.registerMigration("v3: tombstone triggers that do not depend on conflict resolution") { db in
+            // v2's triggers used INSERT OR REPLACE, but SQLite lets the outer statement's conflict handling override
+            // a trigger's: under the scanner's upsert, re-tombstoning a content id failed with a UNIQUE error.
+            try db.execute(sql: """
+                DROP TRIGGER media_tombstone_delete;
+                DROP TRIGGER media_tombstone_update;
+                DROP TRIGGER replica_tombstone_delete;
+                CREATE TRIGGER media_tombstone_delete AFTER DELETE ON media WHEN old.content_id IS NOT NULL BEGIN
+                    DELETE FROM tombstone WHERE content_id = old.content_id;
+                    INSERT INTO tombstone(content_id, generation)
+                    VALUES (old.content_id, (SELECT value FROM meta WHERE key = 'generation') + 1);
+                END;
+                CREATE TRIGGER media_tombstone_update AFTER UPDATE OF content_id ON media
+                WHEN old.content_id IS NOT NULL AND new.content_id IS NOT old.content_id BEGIN
+                    DELETE FROM tombstone WHERE content_id = old.content_id;
+                    INSERT INTO tombstone(content_id, generation)
+                    VALUES (old.content_id, (SELECT value FROM meta WHERE key = 'generation') + 1);
+                END;
+                CREATE TRIGGER replica_tombstone_delete AFTER DELETE ON replica BEGIN
+                    DELETE FROM tombstone WHERE content_id = old.content_id;
+                    INSERT INTO tombstone(content_id, generation)
+                    VALUES (old.content_id, (SELECT value FROM meta WHERE key = 'generation') + 1);
+                END;
+                """)
+        }
         return migrator
     }
 }
