@@ -21,6 +21,7 @@ struct LibraryControlHandler: ControlHandler, PeerRequestHandler {
     let fetcher: Fetcher
 
     private var catalog: Catalog { library.catalog }
+    let servableCache = ServableObjectCache()
 
     func status() async throws -> DaemonStatus {
         let statistics = try library.statistics()
@@ -78,6 +79,14 @@ struct LibraryControlHandler: ControlHandler, PeerRequestHandler {
     }
 
     func servableObject(_ id: ContentID) async throws -> ServableObject? {
+        if let cached = servableCache.lookup(id) { return cached }
+        let object = try lookUpServableObject(id)
+        // Only complete objects: a partial replica's chunks change by the second.
+        if let object, object.available.isComplete { servableCache.store(object) }
+        return object
+    }
+
+    private func lookUpServableObject(_ id: ContentID) throws -> ServableObject? {
         guard let object = try catalog.localObject(id), let manifest = try catalog.manifest(of: id) else { return nil }
         switch object {
         case .mediaFile(let path, let size, let mimeType):

@@ -104,15 +104,15 @@ struct ObjectResponder<Handler: PeerRequestHandler>: FileProvider {
             headers[.contentLength] = String(range.upperBound - range.lowerBound + 1)
             return Response(status: status, headers: headers)
         }
-        guard let slot = limiter.acquire(client: context.remoteIP ?? "?") else {
+        guard let slot = await limiter.acquire(client: context.remoteIP ?? "?") else {
             throw HTTPError(.serviceUnavailable, headers: [.retryAfter: "1"], message: "too many transfers at once; retry shortly")
         }
         headers[.contentLength] = String(range.upperBound - range.lowerBound + 1)
         return Response(status: status, headers: headers, body: body(of: object, range: range, slot: slot, channel: context.channel))
     }
 
-    /// A client that takes longer than this to accept one block (1 MiB, so slower than about 35 kB/s) is cut
-    /// off: a stalled reader must not hold an upload slot forever.
+    /// A client that takes longer than this to accept one block or region (1 MiB, so slower than about 35 kB/s)
+    /// is cut off: a stalled reader must not hold an upload slot forever.
     static var blockDeadline: TimeAmount { .seconds(30) }
 
     private func body(of object: ServableObject, range: ClosedRange<Int64>, slot: UploadLimiter.Slot, channel: (any Channel)? = nil) -> ResponseBody {
@@ -124,6 +124,12 @@ struct ObjectResponder<Handler: PeerRequestHandler>: FileProvider {
             defer { withExtendedLifetime(slot) {} }
             let watchdog = channel.map { StallWatchdog(channel: $0, deadline: Self.blockDeadline) }
             defer { watchdog?.stop() }
+            if let channel, let watchdog, !faults.corruptBodies, FileRegionSender.canSend(range, on: channel) {
+                try await FileRegionSender.send(path: object.path, expectedSize: object.size, range: range, channel: channel,
+                                                beforeEachRegion: { watchdog.arm() })
+                try await writer.finish(nil)
+                return
+            }
             try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(object.path)) { handle in
                 // A media file edited since it was indexed no longer holds the object: stop rather than send
                 // bytes that do not match the id (the client verifies anyway, but need not waste the transfer).
@@ -153,7 +159,7 @@ struct ObjectResponder<Handler: PeerRequestHandler>: FileProvider {
     func loadFile(id: ContentID, context: some RequestContext) async throws -> ResponseBody {
         guard let object = try await getAttributes(id: id), object.available.isComplete else { throw HTTPError(.notFound) }
         guard object.size > 0 else { return ResponseBody() }
-        guard let slot = limiter.acquire(client: "local") else { throw HTTPError(.serviceUnavailable) }
+        guard let slot = await limiter.acquire(client: "local") else { throw HTTPError(.serviceUnavailable) }
         return body(of: object, range: 0...(object.size - 1), slot: slot)
     }
 
@@ -161,7 +167,7 @@ struct ObjectResponder<Handler: PeerRequestHandler>: FileProvider {
         guard let object = try await getAttributes(id: id), object.size > 0 else { throw HTTPError(.notFound) }
         let clamped = Int64(range.lowerBound)...min(Int64(range.upperBound), object.size - 1)
         guard object.available.containsAll(object.chunks(covering: clamped)) else { throw HTTPError(.rangeNotSatisfiable) }
-        guard let slot = limiter.acquire(client: "local") else { throw HTTPError(.serviceUnavailable) }
+        guard let slot = await limiter.acquire(client: "local") else { throw HTTPError(.serviceUnavailable) }
         return body(of: object, range: clamped, slot: slot)
     }
 }
