@@ -227,4 +227,21 @@ private func picker(chunks: Int, have: [Int] = [], sources: [String: [Int]]) -> 
         #expect(picker.isComplete)
         #expect(counts["fast", default: 0] >= 2 * counts["slow", default: 0])
     }
+
+    @Test func aRunExtendsOverConsecutiveUnrequestedChunksTheSourceHolds() {
+        var picker = picker(chunks: 10, sources: ["a": Array(0..<10), "b": [4]])
+        // Chunk 4 is held by both, so a rarest-first pick for "a" starts at 0 and runs to the length limit.
+        #expect(picker.nextRun(for: "a", maxLength: 3) == 0..<3)
+        #expect(picker.nextRun(for: "b", maxLength: 3) == 4..<5)
+        // "a" continues after what is in flight, and stops before chunk 4 (in flight for "b").
+        #expect(picker.nextRun(for: "a", maxLength: 8) == 3..<4)
+        #expect(picker.nextRun(for: "a", maxLength: 8) == 5..<10)
+    }
+
+    @Test func aRunStopsAtAChunkTheSourceDoesNotHold() {
+        var picker = picker(chunks: 6, sources: ["a": [0, 1, 3, 4, 5]])
+        #expect(picker.nextRun(for: "a", maxLength: 8) == 0..<2)
+        #expect(picker.nextRun(for: "a", maxLength: 8) == 3..<6)
+    }
 }
+

@@ -104,10 +104,17 @@ struct ObjectResponder<Handler: PeerRequestHandler>: FileProvider {
             headers[.contentLength] = String(range.upperBound - range.lowerBound + 1)
             return Response(status: status, headers: headers)
         }
-        guard let slot = await limiter.acquire(client: context.remoteIP ?? "?") else {
-            throw HTTPError(.serviceUnavailable, headers: [.retryAfter: "1"], message: "too many transfers at once; retry shortly")
+        let length = range.upperBound - range.lowerBound + 1
+        // Slots bound the long transfers. A small object (a photo, a subtitle) goes out in one sendfile and holds
+        // nothing while it does, so it needs none: a burst of thumbnails is served at once rather than queued.
+        var slot: UploadLimiter.Slot?
+        if length > Self.smallObjectLength {
+            guard let granted = await limiter.acquire(client: context.remoteIP ?? "?") else {
+                throw HTTPError(.serviceUnavailable, headers: [.retryAfter: "1"], message: "too many transfers at once; retry shortly")
+            }
+            slot = granted
         }
-        headers[.contentLength] = String(range.upperBound - range.lowerBound + 1)
+        headers[.contentLength] = String(length)
         return Response(status: status, headers: headers, body: body(of: object, range: range, slot: slot, channel: context.channel))
     }
 
@@ -115,7 +122,10 @@ struct ObjectResponder<Handler: PeerRequestHandler>: FileProvider {
     /// is cut off: a stalled reader must not hold an upload slot forever.
     static var blockDeadline: TimeAmount { .seconds(30) }
 
-    private func body(of object: ServableObject, range: ClosedRange<Int64>, slot: UploadLimiter.Slot, channel: (any Channel)? = nil) -> ResponseBody {
+    /// Responses up to this length need no upload slot.
+    static var smallObjectLength: Int64 { 256 << 10 }
+
+    private func body(of object: ServableObject, range: ClosedRange<Int64>, slot: UploadLimiter.Slot?, channel: (any Channel)? = nil) -> ResponseBody {
         let faults = self.faults
         let logger = self.logger
         // Int(exactly:): on a 32-bit box a range over 2 GiB has no Int length; the Content-Length header (set by

@@ -64,6 +64,20 @@ public struct ChunkPicker: Sendable {
         return candidate.key
     }
 
+    /// The next run of consecutive chunks for `source`, at most `maxLength` long: the chunk ``next(for:)`` picks,
+    /// extended forward over chunks nobody has requested that the source holds. One request then fetches the run,
+    /// which spares both boxes the cost of a request per chunk. Endgame duplicates stay single chunks.
+    public mutating func nextRun(for source: Source, maxLength: Int) -> Range<Int>? {
+        guard let first = next(for: source) else { return nil }
+        guard inFlight[first] == [source], let chunks = availability[source] else { return first..<(first + 1) }
+        var end = first + 1
+        while end - first < maxLength, end < chunkCount, !have.contains(end), inFlight[end] == nil, chunks.contains(end) {
+            inFlight[end] = [source]
+            end += 1
+        }
+        return first..<end
+    }
+
     /// A verified chunk arrived from `source`. Returns false if another source's copy was already counted.
     @discardableResult
     public mutating func completed(_ index: Int, by source: Source) -> Bool {

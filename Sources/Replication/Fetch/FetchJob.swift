@@ -12,7 +12,10 @@ actor FetchJob {
     struct Tuning: Sendable {
         /// Requests in flight per source (pipelining over keep-alive connections).
         var requestsPerSource = 4
-        /// Deadline of one chunk request: a stalled source loses its chunk after this.
+        /// Consecutive chunks one request may ask for: fewer requests cost both boxes less, and memory stays at
+        /// one chunk per request because the body is verified and written chunk by chunk as it streams in.
+        var chunksPerRequest = 8
+        /// How long a request may go without receiving a byte: a stalled source loses its chunks after this.
         var chunkTimeout: TimeAmount = .seconds(20)
         /// Transport failures in a row before a source is dropped.
         var failuresBeforeDrop = 2
@@ -200,29 +203,55 @@ actor FetchJob {
         while true {
             try Task.checkCancellation()
             guard let step = assign(source) else { return }
-            guard let chunk = step else {
+            guard let run = step else {
                 try await Task.sleep(for: .milliseconds(20))
                 continue
             }
-            let range = verifier.manifest.byteRange(ofChunk: chunk)
-            let bytes: ByteBuffer
+            let manifest = verifier.manifest
+            let bytes = manifest.byteRange(ofChunk: run.lowerBound).lowerBound..<manifest.byteRange(ofChunk: run.upperBound - 1).upperBound
+            let assembler = ChunkAssembler(run: run, manifest: manifest)
             do {
-                bytes = try await client.bytes(endpoint, id: id, range: range, timeout: tuning.chunkTimeout)
+                try await client.streamBytes(endpoint, id: id, range: bytes, idleTimeout: tuning.chunkTimeout) { part in
+                    await self.consume(part, into: assembler, source: source, verifier: verifier, file: file)
+                }
             } catch .busy {
-                abandon(chunk, by: source)
+                for chunk in assembler.remaining { abandon(chunk, by: source) }
                 try await Task.sleep(for: .milliseconds(250))
                 continue
             } catch {
                 if Task.isCancelled { throw CancellationError() }
-                transportFailed(chunk, source: source, error: error)
+                let remaining = assembler.remaining
+                if let first = remaining.first { transportFailed(first, source: source, error: error) }
+                for chunk in remaining.dropFirst() { abandon(chunk, by: source) }
                 continue
             }
-            guard try await Self.verifyAndWrite(bytes, chunk: chunk, at: range.lowerBound, verifier: verifier, file: file) else {
-                rejected(chunk, source: source, bytes: Int64(bytes.readableBytes))
-                return
-            }
-            try accepted(chunk, source: source, bytes: Int64(bytes.readableBytes))
+            if let failure = assembler.writeFailure { throw failure }
+            if assembler.rejected { return }
         }
+    }
+
+    /// Feeds one part of a response into the run's current chunk; each chunk complete is verified and written off
+    /// the actor, then counted. Returns false to stop the response (a bad chunk, or a write that failed).
+    private nonisolated func consume(_ part: ByteBuffer, into assembler: ChunkAssembler, source: String,
+                                     verifier: ChunkVerifier, file: PartialFile) async -> Bool {
+        var part = part
+        while part.readableBytes > 0 {
+            guard let (chunk, bytes) = assembler.take(&part) else { continue }
+            do {
+                guard try await Self.verifyAndWrite(bytes, chunk: chunk, at: verifier.manifest.byteRange(ofChunk: chunk).lowerBound,
+                                                    verifier: verifier, file: file) else {
+                    assembler.rejected = true
+                    await rejected(chunk, source: source, bytes: Int64(bytes.readableBytes))
+                    for other in assembler.remaining { await abandon(other, by: source) }
+                    return false
+                }
+                try await accepted(chunk, source: source, bytes: Int64(bytes.readableBytes))
+            } catch {
+                assembler.writeFailure = error
+                return false
+            }
+        }
+        return true
     }
 
     /// Checks a chunk against the manifest and, if good, writes it into the partial file. Runs off the actor (a
@@ -235,12 +264,12 @@ actor FetchJob {
         return true
     }
 
-    /// The next chunk for a source: nil when the source is done (dropped, banned, or the object complete);
-    /// `.some(nil)` when it should wait a moment (every chunk it holds is in flight elsewhere).
-    private func assign(_ source: String) -> Int?? {
+    /// The next run of chunks for a source: nil when the source is done (dropped, banned, or the object
+    /// complete); `.some(nil)` when it should wait a moment (every chunk it holds is in flight elsewhere).
+    private func assign(_ source: String) -> Range<Int>?? {
         guard var picker, picker.sources.contains(source), !picker.isComplete else { return nil }
         defer { self.picker = picker }
-        if let chunk = picker.next(for: source) { return .some(chunk) }
+        if let run = picker.nextRun(for: source, maxLength: tuning.chunksPerRequest) { return .some(run) }
         return picker.inFlightCount > 0 ? .some(nil) : nil
     }
 
@@ -354,5 +383,42 @@ actor FetchJob {
         progress.message = "\(error)"
         progress.finishedAt = Date()
         for index in progress.sources.indices { progress.sources[index].active = false }
+    }
+}
+
+/// Cuts a streamed run of chunks into whole chunks. Used by one response stream at a time, part after part.
+final class ChunkAssembler: @unchecked Sendable {
+    private let manifest: ChunkManifest
+    private var buffer: ByteBuffer
+    private var current: Int
+    private let end: Int
+    var rejected = false
+    var writeFailure: ReplicationError?
+
+    init(run: Range<Int>, manifest: ChunkManifest) {
+        self.manifest = manifest
+        current = run.lowerBound
+        end = run.upperBound
+        buffer = ByteBufferAllocator().buffer(capacity: manifest.chunkSize)
+    }
+
+    /// Chunks of the run not complete yet.
+    var remaining: Range<Int> { current..<end }
+
+    /// Moves bytes from `part` into the current chunk; returns the chunk once its last byte is in.
+    func take(_ part: inout ByteBuffer) -> (Int, ByteBuffer)? {
+        guard current < end else {
+            part.moveReaderIndex(forwardBy: part.readableBytes)
+            return nil
+        }
+        let range = manifest.byteRange(ofChunk: current)
+        let needed = Int(range.upperBound - range.lowerBound) - buffer.readableBytes
+        var slice = part.readSlice(length: min(needed, part.readableBytes))!
+        buffer.writeBuffer(&slice)
+        guard buffer.readableBytes == Int(range.upperBound - range.lowerBound) else { return nil }
+        let chunk = buffer
+        buffer = ByteBufferAllocator().buffer(capacity: manifest.chunkSize)
+        defer { current += 1 }
+        return (current, chunk)
     }
 }
