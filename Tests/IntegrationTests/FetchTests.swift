@@ -128,12 +128,13 @@ import Testing
         for index in 1...2 { try home.startDaemon(index) }
         let id = try home.contentID(of: "long.mkv", in: 2)
         try home.waitUntilListed(id, in: 1, heldBy: ["Box 2"])
-        try home.shape(2, rate: "40mbit")  // about 7 s for the file
+        try home.shape(2, rate: "20mbit")  // about 14 s for the file: the kill lands well before the end
 
         #expect(try home.ctl(1, ["fetch", id.hex]).status == 0)
-        try eventually(timeout: .seconds(60), "half of the file arrived") {
+        // Two thirds verified, so that at least half is recorded as durable (records lag by up to a second).
+        try eventually(timeout: .seconds(60), "two thirds of the file arrived") {
             guard let state = try home.fetchState(id, in: 1), state.chunkCount > 0 else { return false }
-            return state.chunksDone * 2 >= state.chunkCount
+            return state.chunksDone * 3 >= state.chunkCount * 2
         }
         try home.signalDaemon(1, SIGKILL)
         #expect(FileManager.default.fileExists(atPath: home.replicaPath(id, in: 1) + ".partial"))
@@ -195,8 +196,10 @@ import Testing
         kill(stalled, SIGSTOP)
         let final = try home.waitForFetch(id, in: 1, timeout: .seconds(90))
         #expect(final.state == .complete)
+        // Box 3's chunks went to box 2: by the endgame, or when box 3's requests timed out.
         let box3 = try #require(final.sources.first { $0.name == "Box 3" })
-        #expect(box3.failures > 0 && !box3.active)
+        let box2 = try #require(final.sources.first { $0.name == "Box 2" })
+        #expect(!box3.active && box2.chunks > box3.chunks, "\(final.sources)")
         #expect(try sha256(home.replicaPath(id, in: 1)) == (try sha256(original)))
     }
 

@@ -1,8 +1,6 @@
 import AsyncHTTPClient
 import ContentID
-import Dispatch
 import Foundation
-import Synchronization
 import MediaIndex
 import NIOCore
 import NIOHTTP1
@@ -110,75 +108,6 @@ public struct PeerClient: Sendable {
         return answer.body
     }
 
-    /// Streams the bytes `range` of object `id` to `consume`, part by part as they arrive, so that a request can
-    /// span several chunks while only one chunk's worth is held: the caller verifies and writes each chunk as soon
-    /// as its last byte is in. `consume` returns false to stop early. The request fails if no byte arrives for
-    /// `idleTimeout`, or if the answer is not exactly `range` (status, `Content-Range`, length).
-    public func streamBytes(_ peer: PeerEndpoint, id: ContentID, range: Range<Int64>, idleTimeout: TimeAmount,
-                            consume: @escaping @Sendable (ByteBuffer) async -> Bool) async throws(PeerClientError) {
-        var request = HTTPClientRequest(url: peer.baseURL + "/v1/objects/\(id.hex)")
-        request.method = .GET
-        request.headers.add(name: "Range", value: "bytes=\(range.lowerBound)-\(range.upperBound - 1)")
-        let expected = "bytes \(range.lowerBound)-\(range.upperBound - 1)/"
-        let length = range.upperBound - range.lowerBound
-        let outcome: StreamOutcome
-        do {
-            outcome = try await Self.withIdleDeadline(idleTimeout) { [http, request] progressed in
-                let response = try await http.execute(request, timeout: idleTimeout)
-                let status = Int(response.status.code)
-                guard status == 206, response.headers.first(name: "Content-Range")?.hasPrefix(expected) == true else {
-                    let body = try? await response.body.collect(upTo: 64 << 10)
-                    return .status(status, body.map { String(buffer: $0) } ?? "")
-                }
-                var received: Int64 = 0
-                for try await part in response.body {
-                    progressed()
-                    received += Int64(part.readableBytes)
-                    guard received <= length else { return .wrongLength(received) }
-                    guard await consume(part) else { return .stopped }
-                }
-                return received == length ? .complete : .wrongLength(received)
-            }
-        } catch {
-            throw .unreachable(peer: peer.description, reason: "\(error)")
-        }
-        switch outcome {
-        case .complete, .stopped: return
-        case .wrongLength(let received):
-            throw .invalidAnswer(peer: peer.description, reason: "asked for \(length) bytes at \(range.lowerBound), got \(received)")
-        case .status(404, _): throw .notFound(peer: peer.description)
-        case .status(503, _): throw .busy(peer: peer.description)
-        case .status(let status, let body):
-            throw .refused(peer: peer.description, status: status, message: String(body.prefix(300)))
-        }
-    }
-
-    private enum StreamOutcome: Sendable {
-        case complete, stopped
-        case wrongLength(Int64)
-        case status(Int, String)
-    }
-
-    /// Runs `body`, cancelling it when it reports no progress for `idle`.
-    private static func withIdleDeadline<T: Sendable>(
-        _ idle: TimeAmount, _ body: @escaping @Sendable (_ progressed: @escaping @Sendable () -> Void) async throws -> T
-    ) async throws -> T {
-        let lastProgress = ProgressClock()
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { try await body { lastProgress.touch() } }
-            group.addTask {
-                // Wakes only while a transfer runs, four times per idle period.
-                while lastProgress.idleNanoseconds < UInt64(max(0, idle.nanoseconds)) {
-                    try await Task.sleep(nanoseconds: UInt64(max(1, idle.nanoseconds / 4)))
-                }
-                return nil
-            }
-            defer { group.cancelAll() }
-            guard let first = try await group.next(), let value = first else { throw DeadlineExceeded() }
-            return value
-        }
-    }
-
     private func json<T: Decodable>(_ peer: PeerEndpoint, _ path: String, timeout: TimeAmount, maxBytes: Int = 1 << 20) async throws(PeerClientError) -> T {
         let body = try await get(peer, path, timeout: timeout, maxBytes: maxBytes).body
         do {
@@ -241,11 +170,3 @@ public struct PeerClient: Sendable {
     }
 }
 
-/// When a transfer last made progress.
-private final class ProgressClock: Sendable {
-    private let last = Atomic<UInt64>(DispatchTime.now().uptimeNanoseconds)
-
-    func touch() { last.store(DispatchTime.now().uptimeNanoseconds, ordering: .relaxed) }
-
-    var idleNanoseconds: UInt64 { DispatchTime.now().uptimeNanoseconds &- last.load(ordering: .relaxed) }
-}

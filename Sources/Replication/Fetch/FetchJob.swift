@@ -11,11 +11,11 @@ import PeerProtocol
 actor FetchJob {
     struct Tuning: Sendable {
         /// Requests in flight per source (pipelining over keep-alive connections).
-        var requestsPerSource = 4
-        /// Consecutive chunks one request may ask for: fewer requests cost both boxes less, and memory stays at
-        /// one chunk per request because the body is verified and written chunk by chunk as it streams in.
-        var chunksPerRequest = 8
-        /// How long a request may go without receiving a byte: a stalled source loses its chunks after this.
+        var requestsPerSource = 3
+        /// Consecutive chunks one request may ask for: fewer requests cost both boxes less. With 3 requests in
+        /// flight, at most 12 MiB per source is held while it is verified and written.
+        var chunksPerRequest = 4
+        /// Deadline per chunk of a request: a stalled source loses its chunks after this.
         var chunkTimeout: TimeAmount = .seconds(20)
         /// Transport failures in a row before a source is dropped.
         var failuresBeforeDrop = 2
@@ -183,17 +183,23 @@ actor FetchJob {
         let sources = picker!.sources
         let verifier = self.verifier!
         let file = self.file!
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await self.flushPeriodically() }
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask { try await self.flushPeriodically(); return false }
+            // Ends the round as soon as no source is left, without waiting for the requests still open to sources
+            // that were dropped (a dead box's connection may take its whole deadline to fail).
+            group.addTask { try await self.superviseSources(); return false }
             for source in sources {
                 guard let endpoint = endpoints[source] else { continue }
                 for _ in 0..<tuning.requestsPerSource {
-                    group.addTask { try await self.work(source: source, endpoint: endpoint, verifier: verifier, file: file) }
+                    group.addTask { try await self.work(source: source, endpoint: endpoint, verifier: verifier, file: file); return true }
                 }
             }
             // Every worker returns when its source can do nothing more; then the flusher is stopped.
             var remaining = sources.count * tuning.requestsPerSource
-            while remaining > 0, try await group.next() != nil { remaining -= 1 }
+            while remaining > 0, let isWorker = try await group.next() {
+                guard isWorker else { break }
+                remaining -= 1
+            }
             group.cancelAll()
         }
         await flush()
@@ -208,50 +214,32 @@ actor FetchJob {
                 continue
             }
             let manifest = verifier.manifest
-            let bytes = manifest.byteRange(ofChunk: run.lowerBound).lowerBound..<manifest.byteRange(ofChunk: run.upperBound - 1).upperBound
-            let assembler = ChunkAssembler(run: run, manifest: manifest)
+            let start = manifest.byteRange(ofChunk: run.lowerBound).lowerBound
+            let bytes: ByteBuffer
             do {
-                try await client.streamBytes(endpoint, id: id, range: bytes, idleTimeout: tuning.chunkTimeout) { part in
-                    await self.consume(part, into: assembler, source: source, verifier: verifier, file: file)
-                }
+                bytes = try await client.bytes(endpoint, id: id, range: start..<manifest.byteRange(ofChunk: run.upperBound - 1).upperBound,
+                                               timeout: tuning.chunkTimeout * Int64(run.count))
             } catch .busy {
-                for chunk in assembler.remaining { abandon(chunk, by: source) }
+                for chunk in run { abandon(chunk, by: source) }
                 try await Task.sleep(for: .milliseconds(250))
                 continue
             } catch {
                 if Task.isCancelled { throw CancellationError() }
-                let remaining = assembler.remaining
-                if let first = remaining.first { transportFailed(first, source: source, error: error) }
-                for chunk in remaining.dropFirst() { abandon(chunk, by: source) }
+                transportFailed(run.lowerBound, source: source, error: error)
+                for chunk in run.dropFirst() { abandon(chunk, by: source) }
                 continue
             }
-            if let failure = assembler.writeFailure { throw failure }
-            if assembler.rejected { return }
-        }
-    }
-
-    /// Feeds one part of a response into the run's current chunk; each chunk complete is verified and written off
-    /// the actor, then counted. Returns false to stop the response (a bad chunk, or a write that failed).
-    private nonisolated func consume(_ part: ByteBuffer, into assembler: ChunkAssembler, source: String,
-                                     verifier: ChunkVerifier, file: PartialFile) async -> Bool {
-        var part = part
-        while part.readableBytes > 0 {
-            guard let (chunk, bytes) = assembler.take(&part) else { continue }
-            do {
-                guard try await Self.verifyAndWrite(bytes, chunk: chunk, at: verifier.manifest.byteRange(ofChunk: chunk).lowerBound,
-                                                    verifier: verifier, file: file) else {
-                    assembler.rejected = true
-                    await rejected(chunk, source: source, bytes: Int64(bytes.readableBytes))
-                    for other in assembler.remaining { await abandon(other, by: source) }
-                    return false
+            for chunk in run {
+                let range = manifest.byteRange(ofChunk: chunk)
+                let slice = bytes.getSlice(at: bytes.readerIndex + Int(range.lowerBound - start), length: Int(range.upperBound - range.lowerBound))!
+                guard try await Self.verifyAndWrite(slice, chunk: chunk, at: range.lowerBound, verifier: verifier, file: file) else {
+                    rejected(chunk, source: source, bytes: Int64(slice.readableBytes))
+                    for other in (chunk + 1)..<run.upperBound { abandon(other, by: source) }
+                    return
                 }
-                try await accepted(chunk, source: source, bytes: Int64(bytes.readableBytes))
-            } catch {
-                assembler.writeFailure = error
-                return false
+                try accepted(chunk, source: source, bytes: Int64(slice.readableBytes))
             }
         }
-        return true
     }
 
     /// Checks a chunk against the manifest and, if good, writes it into the partial file. Runs off the actor (a
@@ -333,6 +321,13 @@ actor FetchJob {
         }
     }
 
+    /// Returns once the object is complete or no source is left.
+    private func superviseSources() async throws {
+        while let picker, !picker.isComplete, !picker.sources.isEmpty {
+            try await Task.sleep(for: .milliseconds(250))
+        }
+    }
+
     private func flushPeriodically() async throws {
         while true {
             try await Task.sleep(for: tuning.flushInterval)
@@ -386,39 +381,3 @@ actor FetchJob {
     }
 }
 
-/// Cuts a streamed run of chunks into whole chunks. Used by one response stream at a time, part after part.
-final class ChunkAssembler: @unchecked Sendable {
-    private let manifest: ChunkManifest
-    private var buffer: ByteBuffer
-    private var current: Int
-    private let end: Int
-    var rejected = false
-    var writeFailure: ReplicationError?
-
-    init(run: Range<Int>, manifest: ChunkManifest) {
-        self.manifest = manifest
-        current = run.lowerBound
-        end = run.upperBound
-        buffer = ByteBufferAllocator().buffer(capacity: manifest.chunkSize)
-    }
-
-    /// Chunks of the run not complete yet.
-    var remaining: Range<Int> { current..<end }
-
-    /// Moves bytes from `part` into the current chunk; returns the chunk once its last byte is in.
-    func take(_ part: inout ByteBuffer) -> (Int, ByteBuffer)? {
-        guard current < end else {
-            part.moveReaderIndex(forwardBy: part.readableBytes)
-            return nil
-        }
-        let range = manifest.byteRange(ofChunk: current)
-        let needed = Int(range.upperBound - range.lowerBound) - buffer.readableBytes
-        var slice = part.readSlice(length: min(needed, part.readableBytes))!
-        buffer.writeBuffer(&slice)
-        guard buffer.readableBytes == Int(range.upperBound - range.lowerBound) else { return nil }
-        let chunk = buffer
-        buffer = ByteBufferAllocator().buffer(capacity: manifest.chunkSize)
-        defer { current += 1 }
-        return (current, chunk)
-    }
-}
