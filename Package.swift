@@ -47,7 +47,7 @@ let package = Package(
         .target(name: "Discovery", dependencies: ["CAvahi", .product(name: "Logging", package: "swift-log")]),
         // The local control API (HTTP/JSON over a Unix socket): wire types, server routes, client.
         .target(name: "ControlAPI", dependencies: [
-            "MediaIndex", "Discovery", "HTTPService",
+            "MediaIndex", "Discovery", "HTTPService", "Replication",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -64,14 +64,24 @@ let package = Package(
         ]),
         // The peer HTTP API other boxes talk to.
         .target(name: "PeerProtocol", dependencies: [
-            "ContentID", "HTTPService",
+            "ContentID", "HTTPService", "MediaIndex",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "_NIOFileSystem", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Replication: the neighbours' catalogs, locating holders, and verified multi-source fetches into the cache.
+        .target(name: "Replication", dependencies: [
+            "ContentID", "MediaIndex", "PeerProtocol", "MediapeerConfig",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The daemon: wires the services together and runs them until SIGTERM.
         .target(name: "MediapeerDaemon", dependencies: [
-            "MediapeerConfig", "MediaIndex", "ControlAPI", "PeerProtocol", "Discovery", "CSystemShims",
+            "MediapeerConfig", "MediaIndex", "ControlAPI", "PeerProtocol", "Replication", "Discovery", "CSystemShims",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
@@ -79,7 +89,7 @@ let package = Package(
         ]),
         // The control CLI.
         .target(name: "MediapeerCLI", dependencies: [
-            "ControlAPI", "MediapeerConfig", "Discovery",
+            "ControlAPI", "MediapeerConfig", "Discovery", "Replication", "ContentID",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "mediapeerd", dependencies: ["MediapeerDaemon"]),
@@ -91,6 +101,12 @@ let package = Package(
         .testTarget(name: "MediapeerConfigTests", dependencies: ["MediapeerConfig"]),
         .testTarget(name: "MediaIndexTests", dependencies: ["MediaIndex", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "DiscoveryTests", dependencies: ["Discovery"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["ControlAPI", "MediaIndex"]),
+        .testTarget(name: "PeerProtocolTests", dependencies: [
+            "PeerProtocol", "ContentID", "MediaIndex", .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ]),
+        .testTarget(name: "ReplicationTests", dependencies: [
+            "Replication", "ContentID", "MediaIndex", "PeerProtocol", .product(name: "Logging", package: "swift-log"),
+        ]),
+        .testTarget(name: "IntegrationTests", dependencies: ["ControlAPI", "MediaIndex", "Replication", "ContentID"]),
     ]
 )

@@ -7,6 +7,9 @@ import Crypto
 /// large enough read for slow SD cards and HTTP requests, and is small enough that a player waiting for the next
 /// verified chunk waits a fraction of a second on home Wi-Fi.
 public struct ChunkManifest: Sendable, Equatable {
+    /// The largest file a manifest may describe (1 PiB).
+    public static let maximumFileSize: Int64 = 1 << 50
+
     /// The chunk size every manifest this version creates uses.
     public static let standardChunkSize = 1 << 20
 
@@ -23,10 +26,14 @@ public struct ChunkManifest: Sendable, Equatable {
     /// Creates a manifest, checking that the hash list has exactly one 32-byte hash per chunk.
     public init(fileSize: Int64, chunkSize: Int, packedChunkHashes: [UInt8]) throws(ManifestError) {
         guard chunkSize > 0, chunkSize <= 64 << 20 else { throw .invalidChunkSize(chunkSize) }
-        guard fileSize >= 0 else { throw .invalidFileSize(fileSize) }
-        let expected = Self.chunkCount(fileSize: fileSize, chunkSize: chunkSize)
-        guard packedChunkHashes.count == expected * SHA256.byteCount else {
-            throw .hashCountMismatch(expected: expected, found: packedChunkHashes.count / SHA256.byteCount)
+        // 1 PiB is beyond any media file, and keeps every size computation below far from overflowing on a
+        // manifest a peer made up.
+        guard fileSize >= 0, fileSize <= Self.maximumFileSize else { throw .invalidFileSize(fileSize) }
+        // In 64 bits: on a 32-bit box the count a made-up size implies may not fit an Int; once it matches the
+        // hashes actually present, it does.
+        let expected = (fileSize + Int64(chunkSize) - 1) / Int64(chunkSize)
+        guard Int64(packedChunkHashes.count) == expected * Int64(SHA256.byteCount) else {
+            throw .hashCountMismatch(expected: Int(clamping: expected), found: packedChunkHashes.count / SHA256.byteCount)
         }
         self.fileSize = fileSize
         self.chunkSize = chunkSize

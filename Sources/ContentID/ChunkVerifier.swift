@@ -38,7 +38,8 @@ extension ChunkManifest {
         let size = BigEndian.uint64(bytes[4..<12])
         let chunk = BigEndian.uint32(bytes[12..<16])
         guard size <= UInt64(Int64.max) else { throw .invalidFileSize(-1) }
-        try self.init(fileSize: Int64(size), chunkSize: Int(chunk), packedChunkHashes: Array(bytes[header...]))
+        guard let chunkSize = Int(exactly: chunk) else { throw .invalidChunkSize(-1) }
+        try self.init(fileSize: Int64(size), chunkSize: chunkSize, packedChunkHashes: Array(bytes[header...]))
     }
 
     static let magic = Array("MPM1".utf8)

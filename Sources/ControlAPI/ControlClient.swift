@@ -3,6 +3,8 @@ import Foundation
 import MediaIndex
 import MediaProbe
 import NIOCore
+import Replication
+import ContentID
 import NIOHTTP1
 
 /// Why a control request failed, worded for the person at the terminal.
@@ -64,7 +66,37 @@ public struct ControlClient: Sendable {
         try await request(.GET, ControlRoute.peers)
     }
 
-    private func request<T: Decodable>(_ method: HTTPMethod, _ path: String, query: [(String, String)] = []) async throws(ControlClientError) -> T {
+    public func listHome(kind: MediaKind?, limit: Int, offset: Int) async throws(ControlClientError) -> HomePage {
+        var query = [("limit", String(limit)), ("offset", String(offset))]
+        if let kind { query.append(("kind", kind.rawValue)) }
+        return try await request(.GET, ControlRoute.home, query: query)
+    }
+
+    public func searchHome(_ text: String, kind: MediaKind?, limit: Int) async throws(ControlClientError) -> HomePage {
+        var query = [("q", text), ("limit", String(limit))]
+        if let kind { query.append(("kind", kind.rawValue)) }
+        return try await request(.GET, ControlRoute.homeSearch, query: query)
+    }
+
+    public func fetch(_ reference: String) async throws(ControlClientError) -> FetchProgress {
+        let body: Data
+        do {
+            body = try ControlJSON.encoder().encode(FetchRequest(reference: reference))
+        } catch {
+            throw .unreadableResponse("\(error)")
+        }
+        return try await request(.POST, ControlRoute.fetches, body: body)
+    }
+
+    public func fetchProgress(_ id: ContentID) async throws(ControlClientError) -> FetchProgress {
+        try await request(.GET, ControlRoute.fetches + "/" + id.hex)
+    }
+
+    public func fetches() async throws(ControlClientError) -> FetchList {
+        try await request(.GET, ControlRoute.fetches)
+    }
+
+    private func request<T: Decodable>(_ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body requestBody: Data? = nil) async throws(ControlClientError) -> T {
         var info = stat()
         guard stat(socketPath, &info) == 0 else { throw .daemonNotRunning(socket: socketPath) }
         guard access(socketPath, R_OK | W_OK) == 0 else { throw .permissionDenied(socket: socketPath) }
@@ -77,6 +109,10 @@ public struct ControlClient: Sendable {
         }
         var request = HTTPClientRequest(url: url.absoluteString)
         request.method = method
+        if let requestBody {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: requestBody))
+        }
         let body: ByteBuffer
         let status: Int
         do {

@@ -5,6 +5,8 @@ import Logging
 import MediaIndex
 import MediaProbe
 import NIOCore
+import Replication
+import ContentID
 import ServiceLifecycle
 
 /// What the daemon answers to the control API. The server only routes and validates; the daemon decides.
@@ -15,6 +17,13 @@ public protocol ControlHandler: Sendable {
     func item(_ reference: String) async throws -> MediaItem?
     func requestScan() async throws -> ScanTicket
     func peers() async throws -> PeerList
+    /// Objects anywhere in the home (this box and its online neighbours).
+    func listHome(kind: MediaKind?, limit: Int, offset: Int) async throws -> HomePage
+    func searchHome(_ text: String, kind: MediaKind?, limit: Int) async throws -> HomePage
+    /// Starts fetching an object named by content id, content-id prefix or title.
+    func fetch(_ reference: String) async throws -> FetchProgress
+    func fetchProgress(_ id: ContentID) async throws -> FetchProgress?
+    func fetches() async throws -> FetchList
 }
 
 /// The control API server: Hummingbird on a Unix socket.
@@ -38,10 +47,7 @@ public enum ControlServer {
         }
         router.get(RouterPath(ControlRoute.search)) { request, _ in
             let query = request.uri.queryParameters
-            guard let text = query.get("q"), !text.trimmingCharacters(in: .whitespaces).isEmpty else {
-                throw HTTPError(.badRequest, message: "missing search text (q)")
-            }
-            guard text.utf8.count <= 512 else { throw HTTPError(.badRequest, message: "search text longer than 512 bytes") }
+            let text = try searchText(query.get("q"))
             return try await handler.search(text, kind: try kind(query.get("kind")),
                                             limit: try bounded(query.get("limit"), name: "limit", default: 100, max: 10_000))
         }
@@ -54,6 +60,34 @@ public enum ControlServer {
         }
         router.post(RouterPath(ControlRoute.scan)) { _, _ in try await handler.requestScan() }
         router.get(RouterPath(ControlRoute.peers)) { _, _ in try await handler.peers() }
+        router.get(RouterPath(ControlRoute.home)) { request, _ in
+            let query = request.uri.queryParameters
+            return try await handler.listHome(
+                kind: try kind(query.get("kind")), limit: try bounded(query.get("limit"), name: "limit", default: 100, max: 10_000),
+                offset: try bounded(query.get("offset"), name: "offset", default: 0, max: Int(Int32.max)))
+        }
+        router.get(RouterPath(ControlRoute.homeSearch)) { request, _ in
+            let query = request.uri.queryParameters
+            let text = try searchText(query.get("q"))
+            return try await handler.searchHome(text, kind: try kind(query.get("kind")),
+                                                limit: try bounded(query.get("limit"), name: "limit", default: 100, max: 10_000))
+        }
+        router.post(RouterPath(ControlRoute.fetches)) { request, context in
+            let body = try await request.decode(as: FetchRequest.self, context: context)
+            guard !body.reference.isEmpty, body.reference.utf8.count <= 512 else {
+                throw HTTPError(.badRequest, message: "give a content id, an id prefix of 8+ hex digits, or a title (up to 512 bytes)")
+            }
+            return try await handler.fetch(body.reference)
+        }
+        router.get(RouterPath(ControlRoute.fetches)) { _, _ in try await handler.fetches() }
+        router.get(RouterPath(ControlRoute.fetches + "/:id")) { _, context in
+            let text = try context.parameters.require("id")
+            guard let id = ContentID(hex: text) else { throw HTTPError(.badRequest, message: "not a content id (64 hex digits)") }
+            guard let progress = try await handler.fetchProgress(id) else {
+                throw HTTPError(.notFound, message: "no fetch of \(text) since the daemon started")
+            }
+            return progress
+        }
 
         return HTTPService(
             router: router, address: .unixDomainSocket(path: socketPath), logger: logger,
@@ -63,6 +97,14 @@ public enum ControlServer {
                 if let group = getgrnam("mediapeer") { chown(socketPath, getuid(), group.pointee.gr_gid) }
                 await onListening()
             })
+    }
+
+    private static func searchText(_ text: String?) throws -> String {
+        guard let text, !text.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw HTTPError(.badRequest, message: "missing search text (q)")
+        }
+        guard text.utf8.count <= 512 else { throw HTTPError(.badRequest, message: "search text longer than 512 bytes") }
+        return text
     }
 
     private static func kind(_ text: String?) throws -> MediaKind? {
@@ -87,6 +129,24 @@ extension LibraryPage: ResponseEncodable {}
 extension MediaItem: ResponseEncodable {}
 extension ScanTicket: ResponseEncodable {}
 extension PeerList: ResponseEncodable {}
+extension HomePage: ResponseEncodable {}
+extension FetchProgress: ResponseEncodable {}
+extension FetchList: ResponseEncodable {}
+
+/// A request the daemon refuses for a reason the user can fix; the message is shown as is.
+public enum ControlRefusal: Error, Equatable {
+    case badRequest(String)
+    case notFound(String)
+    case conflict(String)
+
+    var httpError: HTTPError {
+        switch self {
+        case .badRequest(let message): HTTPError(.badRequest, message: message)
+        case .notFound(let message): HTTPError(.notFound, message: message)
+        case .conflict(let message): HTTPError(.conflict, message: message)
+        }
+    }
+}
 
 /// Logs unexpected failures (not client mistakes) once, with the route.
 struct ErrorLoggingMiddleware<Context: RequestContext>: RouterMiddleware {
@@ -97,6 +157,8 @@ struct ErrorLoggingMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         } catch let error as HTTPError {
             throw error
+        } catch let refusal as ControlRefusal {
+            throw refusal.httpError
         } catch {
             logger.error("control request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
             throw HTTPError(.internalServerError, message: "\(error)")

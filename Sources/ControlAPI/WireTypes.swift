@@ -1,6 +1,7 @@
 import Discovery
 import Foundation
 import MediaIndex
+import Replication
 
 /// The routes of the control API. It speaks HTTP/1.1 and JSON over the daemon's Unix socket; access is governed
 /// by the socket's file permissions (0660, group `mediapeer`).
@@ -11,6 +12,9 @@ public enum ControlRoute {
     public static let items = "/v1/library/items"
     public static let scan = "/v1/scan"
     public static let peers = "/v1/peers"
+    public static let home = "/v1/home"
+    public static let homeSearch = "/v1/home/search"
+    public static let fetches = "/v1/fetches"
 }
 
 /// `GET /v1/peers`: the other boxes this one knows, and the state of its own announcement.
@@ -129,4 +133,29 @@ public enum ControlJSON {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return encoder
     }
+}
+
+/// `GET /v1/home` and `GET /v1/home/search`: objects anywhere in the home.
+public struct HomePage: Sendable, Codable, Equatable {
+    public var items: [HomeItem]
+    public var total: Int
+    public var offset: Int
+
+    public init(items: [HomeItem], total: Int, offset: Int) {
+        self.items = items
+        self.total = total
+        self.offset = offset
+    }
+}
+
+/// `POST /v1/fetches`: fetch an object by content id, content-id prefix, or title.
+public struct FetchRequest: Sendable, Codable, Equatable {
+    public var reference: String
+    public init(reference: String) { self.reference = reference }
+}
+
+/// `GET /v1/fetches`.
+public struct FetchList: Sendable, Codable, Equatable {
+    public var fetches: [FetchProgress]
+    public init(fetches: [FetchProgress]) { self.fetches = fetches }
 }

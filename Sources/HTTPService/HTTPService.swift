@@ -16,17 +16,19 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
     let responder: Responder
     let address: BindAddress
     let serverName: String?
+    let idleTimeout: TimeAmount?
     let logger: Logger
     let onServerRunning: @Sendable (any Channel) async -> Void
 
     /// - parameter onServerRunning: called once the server accepts connections, with its listening channel.
     public init<Builder: HTTPResponderBuilder>(
-        router: Builder, address: BindAddress, serverName: String? = nil, logger: Logger,
+        router: Builder, address: BindAddress, serverName: String? = nil, idleTimeout: TimeAmount? = nil, logger: Logger,
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) where Builder.Responder == Responder {
         self.responder = router.buildResponder()
         self.address = address
         self.serverName = serverName
+        self.idleTimeout = idleTimeout
         self.logger = logger
         self.onServerRunning = onServerRunning
     }
@@ -35,7 +37,7 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
         let responder = self.responder
         let logger = self.logger
         let serverName = self.serverName
-        let server = try HTTPServerBuilder.http1().buildServer(
+        let server = try HTTPServerBuilder.http1(configuration: .init(idleTimeout: idleTimeout)).buildServer(
             configuration: ServerConfiguration(address: address, serverName: serverName),
             eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
             logger: logger

@@ -57,6 +57,8 @@ public final class MediaLibrary: Sendable {
     private let databasePath: String
     /// Set when the database found at start was unusable and moved to this path before rebuilding.
     public let unusableDatabaseMovedTo: String?
+    /// The shareable side of the index: catalog deltas, manifests, replicas and the neighbours' catalogs.
+    public let catalog: Catalog
 
     /// Work for the worker thread, and the semaphore it sleeps on.
     private final class Mailbox: Sendable {
@@ -85,6 +87,7 @@ public final class MediaLibrary: Sendable {
         unusableDatabaseMovedTo = opened.movedAsideTo
         databasePath = configuration.stateDirectory + "/" + IndexDatabase.fileName
         hasher = BackgroundHasher(pool: pool, logger: logger)
+        catalog = Catalog(pool: pool)
         let progress = self.progress
         let mailbox = self.mailbox
         watcher = try InotifyWatcher(

@@ -12,7 +12,7 @@ public struct MediapeerCtl: AsyncParsableCommand {
         commandName: "mediapeerctl",
         abstract: "Control and query the mediapeer daemon on this box.",
         version: MediapeerVersion.string,
-        subcommands: [Status.self, Library.self, Peers.self, Scan.self, Config.self])
+        subcommands: [Status.self, Library.self, Peers.self, Fetch.self, Fetches.self, Scan.self, Config.self])
 
     // Declared here too so `mediapeerctl --socket PATH status` parses; each subcommand reads the same group.
     @OptionGroup var options: GlobalOptions
@@ -104,12 +104,13 @@ struct Peers: AsyncParsableCommand {
 
 struct Library: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "List, search and inspect the media this box holds.",
+        abstract: "List, search and inspect the media this box holds (--all: the whole home).",
         subcommands: [List.self, Search.self, Show.self])
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the indexed media.")
         @OptionGroup var options: GlobalOptions
+        @Flag(help: "List everything in the home: this box and the catalogs of the boxes online.") var all = false
         @Option(help: "Only this kind: video, audio or image.") var kind: MediaKind?
         @Option(help: "At most this many items.") var limit = 100
         @Option(help: "Skip this many items first.") var offset = 0
@@ -121,6 +122,17 @@ struct Library: AsyncParsableCommand {
 
         func run() async throws {
             let client = options.client
+            if all {
+                let page = try await talkingToDaemon { () async throws(ControlClientError) in
+                    try await client.listHome(kind: kind, limit: limit, offset: offset)
+                }
+                if options.json { return try Output.json(page) }
+                print(homeTable(page.items))
+                if page.total > page.offset + page.items.count {
+                    print("(\(page.offset + 1)–\(page.offset + page.items.count) of \(Format.count(page.total)); --offset \(page.offset + page.items.count) for more)")
+                }
+                return
+            }
             let page = try await talkingToDaemon { () async throws(ControlClientError) in
                 try await client.list(kind: kind, limit: limit, offset: offset)
             }
@@ -136,6 +148,7 @@ struct Library: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Find media by title, artist, album or file name.")
         @OptionGroup var options: GlobalOptions
         @Argument(help: "Words to look for; each must start a word of the title, artist, album or path.") var words: [String]
+        @Flag(help: "Search the whole home: this box and the catalogs of the boxes online.") var all = false
         @Option(help: "Only this kind: video, audio or image.") var kind: MediaKind?
         @Option(help: "At most this many results.") var limit = 50
 
@@ -147,6 +160,14 @@ struct Library: AsyncParsableCommand {
         func run() async throws {
             let client = options.client
             let text = words.joined(separator: " ")
+            if all {
+                let page = try await talkingToDaemon { () async throws(ControlClientError) in
+                    try await client.searchHome(text, kind: kind, limit: limit)
+                }
+                if options.json { return try Output.json(page) }
+                if page.items.isEmpty { return print("nothing in the home matches \"\(text)\"") }
+                return print(homeTable(page.items))
+            }
             let page = try await talkingToDaemon { () async throws(ControlClientError) in
                 try await client.search(text, kind: kind, limit: limit)
             }
@@ -195,6 +216,20 @@ func itemTable(_ items: [MediaItem]) -> String {
         let length = m.durationMilliseconds.map { Format.duration(milliseconds: $0) }
             ?? m.width.flatMap { w in m.height.map { "\(w)×\($0)" } } ?? ""
         table.add([String(item.id), item.kind.rawValue, Format.bytes(item.size), length, item.displayTitle, who, item.path])
+    }
+    return table.render()
+}
+
+/// Objects anywhere in the home, with where they are.
+func homeTable(_ items: [HomeItem]) -> String {
+    var table = Table([("ID", .left), ("KIND", .left), ("SIZE", .right), ("LENGTH", .right), ("TITLE", .left), ("WHERE", .left)])
+    for item in items {
+        let length = item.durationMilliseconds.map { Format.duration(milliseconds: $0) }
+            ?? item.width.flatMap { w in item.height.map { "\(w)×\($0)" } } ?? ""
+        var places = item.local ? ["this box"] : []
+        places += item.holderNames
+        table.add([item.id.map { String($0.hex.prefix(12)) } ?? "(hashing)", item.kind.rawValue, Format.bytes(item.size), length,
+                   item.displayTitle, places.isEmpty ? "(partial copies only)" : places.joined(separator: ", ")])
     }
     return table.render()
 }

@@ -7,6 +7,7 @@ import Logging
 import MediaIndex
 import MediapeerConfig
 import PeerProtocol
+import Replication
 import ServiceLifecycle
 
 /// `mediapeerd`: indexes the box's media folders and serves the control API until SIGTERM or SIGINT.
@@ -40,6 +41,7 @@ public struct Daemon: AsyncParsableCommand {
             logger.warning("\(warning.description)")
         }
 
+        let environment = ProcessInfo.processInfo.environment
         let library: MediaLibrary
         do {
             library = try MediaLibrary(
@@ -71,11 +73,15 @@ public struct Daemon: AsyncParsableCommand {
             library.shutdown()
             throw ExitCode.failure
         }
+        let locator = Locator(ownID: peerID, ownName: settings.name, catalog: library.catalog, neighbourhood: network, logger: logger)
+        let fetcher = Fetcher(
+            catalog: library.catalog, cacheDirectory: settings.cacheDir, cacheLimit: settings.cacheMax, directory: locator,
+            chunkTimeoutSeconds: environment["MEDIAPEER_CHUNK_TIMEOUT_S"].flatMap { Int64($0) } ?? 20, logger: logger)
         let handler = LibraryControlHandler(
             library: library, name: settings.name, peerID: peerID, httpPort: settings.httpPort, configPath: configPath,
-            stateDirectory: settings.stateDir, startedAt: .now, network: network)
+            stateDirectory: settings.stateDir, startedAt: .now, network: network, locator: locator, fetcher: fetcher)
         let peerServer = PeerServer.makeApplication(
-            port: settings.httpPort, handler: handler, logger: logger,
+            port: settings.httpPort, handler: handler, logger: logger, faults: Self.testFaults(environment, logger: logger),
             onListening: { port in logger.info("peer API listening", metadata: ["port": "\(port)"]) })
         let notifier = SystemdNotifier()
         let controlServer: any Service
@@ -112,7 +118,7 @@ public struct Daemon: AsyncParsableCommand {
             configuration: .init(
                 services: services + [
                     .init(service: IndexService(library: library)), .init(service: peerServer), .init(service: network),
-                    .init(service: controlServer),
+                    .init(service: ReplicationService(fetcher: fetcher)), .init(service: controlServer),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
@@ -124,6 +130,28 @@ public struct Daemon: AsyncParsableCommand {
         }
         notifier.notify("STOPPING=1")
         logger.info("mediapeerd stopped")
+    }
+}
+
+extension Daemon {
+    /// `MEDIAPEER_TEST_FAULTS=corrupt-objects` makes this box send corrupted object bytes: the test suite's lying
+    /// peer. It is logged loudly, so it cannot go unnoticed on a real box.
+    static func testFaults(_ environment: [String: String], logger: Logger) -> ServingFaults {
+        guard let value = environment["MEDIAPEER_TEST_FAULTS"] else { return .none }
+        let faults = ServingFaults(corruptBodies: value.split(separator: ",").contains("corrupt-objects"))
+        logger.warning("TEST FAULTS ENABLED: this box serves corrupted objects", metadata: ["MEDIAPEER_TEST_FAULTS": "\(value)"])
+        return faults
+    }
+}
+
+/// Resumes unfinished fetches at start, and stops every fetch (recording its verified chunks) at shutdown.
+struct ReplicationService: Service {
+    let fetcher: Fetcher
+
+    func run() async throws {
+        await fetcher.resumeUnfinished()
+        try? await gracefulShutdown()
+        await fetcher.shutdown()
     }
 }
 

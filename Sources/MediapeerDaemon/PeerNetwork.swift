@@ -6,13 +6,15 @@ import MediaIndex
 import MediapeerConfig
 import NIOCore
 import PeerProtocol
+import Replication
 import ServiceLifecycle
 
 /// Announces this box on the home network, follows the other boxes, and keeps the table of peers honest with
 /// `/v1/info` health checks.
-final class PeerNetwork: Service, Sendable {
+final class PeerNetwork: Service, Neighbourhood, Sendable {
     let discovery: MDNSDiscovery
     let table: PeerTable
+    let catalogSync: CatalogSync
     private let library: MediaLibrary
     private let logger: Logger
     private let peerID: String
@@ -34,13 +36,14 @@ final class PeerNetwork: Service, Sendable {
         self.library = library
         self.logger = logger
         self.peerID = peerID
+        catalogSync = CatalogSync(catalog: library.catalog, logger: logger)
     }
 
     func run() async throws {
         try discovery.start()
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.table.consume(self.discovery.events) }
-            group.addTask { await self.drainChanges() }
+            group.addTask { await self.followChanges() }
             group.addTask { await self.publishGenerations() }
             try? await gracefulShutdown()
             // Goodbyes first, so the neighbours drop this box at once rather than after a health check: directly
@@ -54,10 +57,28 @@ final class PeerNetwork: Service, Sendable {
 
     var state: DiscoveryState { discovery.state }
 
-    /// The table logs arrivals and departures itself; its change stream buffers without bound, so it is drained
-    /// here until later work (catalog sync) reacts to it.
-    private func drainChanges() async {
-        for await _ in table.changes {}
+    /// Syncs a neighbour's catalog when it arrives and whenever its generation changes (the table logs arrivals
+    /// and departures itself).
+    private func followChanges() async {
+        for await change in table.changes {
+            switch change {
+            case .added(let peer), .updated(let peer):
+                if let neighbour = Self.neighbour(peer) { await catalogSync.neighbourChanged(neighbour) }
+            case .removed:
+                break
+            }
+        }
+    }
+
+    /// The identified peers whose latest health check succeeded.
+    func neighbours() async -> [Neighbour] {
+        await table.snapshot().compactMap(Self.neighbour)
+    }
+
+    private static func neighbour(_ peer: PeerSnapshot) -> Neighbour? {
+        guard let id = peer.id, peer.reachable else { return nil }
+        return Neighbour(peerID: id, name: peer.name, addresses: peer.addresses.sorted { !$0.contains(":") && $1.contains(":") },
+                         port: Int(peer.port), generation: peer.generation.map { Int64(clamping: $0) })
     }
 
     /// Tells every reachable peer that this box is leaving, all at once, giving up on any after half a second.

@@ -200,15 +200,17 @@ enum IndexWriter {
                 try db.execute(sql: """
                     DELETE FROM manifest WHERE content_id = ?1
                     AND NOT EXISTS (SELECT 1 FROM media WHERE content_id = ?1)
+                    AND NOT EXISTS (SELECT 1 FROM replica WHERE content_id = ?1)
                     """, arguments: [contentID])
             }
         }
         }
     }
 
-    private static func deleteOrphanManifests(_ db: Database) throws {
+    static func deleteOrphanManifests(_ db: Database) throws {
         try db.execute(sql: """
             DELETE FROM manifest WHERE NOT EXISTS (SELECT 1 FROM media WHERE media.content_id = manifest.content_id)
+            AND NOT EXISTS (SELECT 1 FROM replica WHERE replica.content_id = manifest.content_id)
             """)
     }
 }

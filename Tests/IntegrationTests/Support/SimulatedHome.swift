@@ -36,7 +36,8 @@ final class SimulatedHome {
     func socket(_ index: Int) -> String { box(index) + "/control.sock" }
 
     /// Writes box `index`'s configuration and starts its daemon inside the box.
-    func startDaemon(_ index: Int, name: String? = nil, healthIntervalMilliseconds: Int = 1000, extraConfig: String = "") throws {
+    func startDaemon(_ index: Int, name: String? = nil, healthIntervalMilliseconds: Int = 1000, extraConfig: String = "",
+                     environment: [String: String] = [:]) throws {
         let box = box(index)
         try FileManager.default.createDirectory(atPath: box + "/media", withIntermediateDirectories: true)
         try """
@@ -51,7 +52,9 @@ final class SimulatedHome {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.script)
         process.arguments = ["exec", "--prefix", prefix, String(index), Binaries.daemon, "--config", box + "/mediapeer.toml"]
-        process.environment = ProcessInfo.processInfo.environment.merging(["MEDIAPEER_HEALTH_INTERVAL_MS": String(healthIntervalMilliseconds)]) { $1 }
+        process.environment = ProcessInfo.processInfo.environment
+            .merging(["MEDIAPEER_HEALTH_INTERVAL_MS": String(healthIntervalMilliseconds)]) { $1 }
+            .merging(environment) { $1 }
         FileManager.default.createFile(atPath: box + "/mediapeerd.log", contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: box + "/mediapeerd.log"))
         log.seekToEndOfFile()
@@ -84,7 +87,7 @@ final class SimulatedHome {
         Set(try peers(index).peers.filter { $0.id != nil }.map(\.name))
     }
 
-    private func decode<T: Decodable>(_ type: T.Type, _ index: Int, _ arguments: [String]) throws -> T {
+    func decode<T: Decodable>(_ type: T.Type, _ index: Int, _ arguments: [String]) throws -> T {
         let result = try ctl(index, arguments + ["--json"])
         guard result.status == 0 else { throw TestFailure("box \(index): mediapeerctl \(arguments) failed: \(result.stderr)") }
         return try ControlJSON.decoder().decode(T.self, from: Data(result.stdout.utf8))

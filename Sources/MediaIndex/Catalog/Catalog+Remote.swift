@@ -1,0 +1,163 @@
+import ContentID
+import Foundation
+import GRDB
+import MediaProbe
+
+/// The neighbours' catalogs, kept in SQLite so that listing and searching the whole home is a local query, and so
+/// that a restart syncs only what changed.
+extension Catalog {
+    public func remoteSyncState(peerID: String) throws(IndexError) -> RemoteSyncState? {
+        try read { db in
+            try Row.fetchOne(db, sql: "SELECT epoch, synced_generation FROM remote_peer WHERE peer_id = ?", arguments: [peerID])
+                .map { RemoteSyncState(epoch: $0[0], syncedGeneration: $0[1]) }
+        }
+    }
+
+    /// Applies one page of a neighbour's catalog delta in one transaction.
+    ///
+    /// - parameter restart: drop what is known of the peer first (its epoch changed, or it went backwards).
+    /// - Once a page says no more entries follow, the peer counts as synced up to the page's generation.
+    public func applyRemoteDelta(peerID: String, name: String, delta: CatalogDelta, restart: Bool) throws(IndexError) {
+        try write { db in
+            try db.execute(sql: """
+                INSERT INTO remote_peer(peer_id, name) VALUES (?, ?) ON CONFLICT(peer_id) DO UPDATE SET name = excluded.name
+                """, arguments: [peerID, name])
+            if restart {
+                try db.execute(sql: "DELETE FROM remote_object WHERE peer_id = ?", arguments: [peerID])
+                try db.execute(sql: "UPDATE remote_peer SET synced_generation = 0, epoch = NULL WHERE peer_id = ?", arguments: [peerID])
+            }
+            let delete = try db.cachedStatement(sql: "DELETE FROM remote_object WHERE peer_id = ? AND content_id = ?")
+            let upsert = try db.cachedStatement(sql: """
+                INSERT INTO remote_object(peer_id, content_id, complete, size, kind, mime, name, title, artist, album,
+                    duration_ms, width, height)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(peer_id, content_id) DO UPDATE SET
+                    complete = excluded.complete, size = excluded.size, kind = excluded.kind, mime = excluded.mime,
+                    name = excluded.name, title = excluded.title, artist = excluded.artist, album = excluded.album,
+                    duration_ms = excluded.duration_ms, width = excluded.width, height = excluded.height
+                """)
+            for entry in delta.entries {
+                let id = Data(entry.id.bytes)
+                guard !entry.removed, let kind = entry.kind else {
+                    try delete.execute(arguments: [peerID, id])
+                    continue
+                }
+                try upsert.execute(arguments: [
+                    peerID, id, entry.complete, max(0, entry.size), kind.rawValue,
+                    String((entry.mimeType ?? "application/octet-stream").prefix(255)),
+                    String((entry.path ?? entry.id.hex).prefix(4096)), entry.title.map { String($0.prefix(1024)) },
+                    entry.artist.map { String($0.prefix(1024)) }, entry.album.map { String($0.prefix(1024)) },
+                    entry.durationMilliseconds, entry.width, entry.height,
+                ])
+            }
+            if !delta.more {
+                try db.execute(sql: """
+                    UPDATE remote_peer SET epoch = ?, synced_generation = ?, synced_at = ? WHERE peer_id = ?
+                    """, arguments: [delta.epoch, delta.generation, Int64(time(nil)), peerID])
+            }
+        }
+    }
+
+    /// The neighbours whose catalogs list an object, complete holders first.
+    public func remoteHolders(of id: ContentID) throws(IndexError) -> [(peerID: String, complete: Bool)] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT peer_id, complete FROM remote_object WHERE content_id = ? ORDER BY complete DESC, peer_id",
+                             arguments: [Data(id.bytes)]).map { ($0[0], ($0[1] as Int) == 1) }
+        }
+    }
+
+    /// How a neighbour's catalog describes an object (for the replica's own catalog entry).
+    public func remoteDescription(of id: ContentID) throws(IndexError) -> CatalogEntry? {
+        try read { db in
+            try Row.fetchOne(db, sql: """
+                SELECT content_id AS cid, 0 AS gen, 0 AS removed, complete, size, kind, mime, name AS path, title, artist,
+                    album, duration_ms, width, height
+                FROM remote_object WHERE content_id = ? ORDER BY complete DESC LIMIT 1
+                """, arguments: [Data(id.bytes)]).flatMap(Self.entry(from:))
+        }
+    }
+
+    /// Content ids known in the home (here or at a neighbour) that start with `prefix` (at least 8 hex digits).
+    public func contentIDs(withPrefix prefix: String, limit: Int = 2) throws(IndexError) -> [ContentID] {
+        let hex = prefix.lowercased()
+        guard hex.count >= 8, hex.count <= 64, hex.allSatisfy(\.isHexDigit) else { return [] }
+        return try read { db in
+            try Data.fetchAll(db, sql: """
+                SELECT DISTINCT content_id FROM (
+                    SELECT content_id FROM media WHERE content_id IS NOT NULL
+                    UNION ALL SELECT content_id FROM replica
+                    UNION ALL SELECT content_id FROM remote_object)
+                WHERE hex(content_id) LIKE ? LIMIT ?
+                """, arguments: [hex.uppercased() + "%", limit]).compactMap { ContentID(bytes: $0) }
+        }
+    }
+
+    /// Every object in the home: this box's files and complete replicas, and what the `online` neighbours' catalogs
+    /// list, one entry per content, ordered by title.
+    public func listHome(kind: MediaKind?, limit: Int, offset: Int, online: [String]) throws(IndexError) -> (items: [HomeItem], total: Int) {
+        try read { db in
+            var (objects, arguments) = try Self.homeObjects(online: online, kind: kind)
+            let total = try Int.fetchOne(db, sql: "SELECT count(DISTINCT key) FROM (\(objects))", arguments: StatementArguments(arguments)) ?? 0
+            arguments["limit"] = limit
+            arguments["offset"] = offset
+            let rows = try Row.fetchAll(db, sql: Self.homeGrouping(objects) + " ORDER BY lower(coalesce(title, path)), key LIMIT :limit OFFSET :offset",
+                                        arguments: StatementArguments(arguments))
+            return (rows.compactMap(Self.homeItem(from:)), total)
+        }
+    }
+
+    /// Full-text search over this box and the `online` neighbours' catalogs (titles, artists, albums, paths).
+    public func searchHome(_ text: String, kind: MediaKind?, limit: Int, online: [String]) throws(IndexError) -> [HomeItem] {
+        guard let match = LibraryQueries.ftsQuery(text) else { return [] }
+        return try read { db in
+            var (objects, arguments) = try Self.homeObjects(online: online, kind: kind, match: match)
+            arguments["limit"] = limit
+            let rows = try Row.fetchAll(db, sql: Self.homeGrouping(objects) + " ORDER BY lower(coalesce(title, path)), key LIMIT :limit",
+                                        arguments: StatementArguments(arguments))
+            return rows.compactMap(Self.homeItem(from:))
+        }
+    }
+
+    private static func homeObjects(online: [String], kind: MediaKind?, match: String? = nil) throws -> (String, [String: (any DatabaseValueConvertible)?]) {
+        let onlineJSON = String(decoding: try JSONEncoder().encode(online), as: UTF8.self)
+        let columns = "kind, mime, size, title, artist, album, duration_ms, width, height"
+        let kindFilter = kind == nil ? "" : " AND kind = :kind"
+        let localMatch = match == nil ? "" : " AND id IN (SELECT rowid FROM media_search WHERE media_search MATCH :match)"
+        let remoteMatch = match == nil ? "" : " AND id IN (SELECT rowid FROM remote_search WHERE remote_search MATCH :match)"
+        let replicaMatch = match == nil ? " AND 1" : " AND 0"  // replicas are found through the holders' catalogs
+        let sql = """
+            SELECT coalesce(hex(content_id), 'local:' || id) AS key, content_id, rel_path AS path, \(columns),
+                1 AS local, NULL AS holder
+            FROM media WHERE 1\(kindFilter)\(localMatch)
+            UNION ALL
+            SELECT hex(content_id), content_id, name, \(columns), 1, NULL
+            FROM replica WHERE complete = 1\(kindFilter)\(replicaMatch)
+            UNION ALL
+            SELECT hex(content_id), content_id, name, \(columns), 0, CASE complete WHEN 1 THEN peer_id END
+            FROM remote_object WHERE peer_id IN (SELECT value FROM json_each(:online))\(kindFilter)\(remoteMatch)
+            """
+        var arguments: [String: (any DatabaseValueConvertible)?] = ["online": onlineJSON]
+        if let kind { arguments["kind"] = kind.rawValue }
+        if let match { arguments["match"] = match }
+        return (sql, arguments)
+    }
+
+    private static func homeGrouping(_ objects: String) -> String {
+        """
+        SELECT key, content_id, max(local) AS local, group_concat(DISTINCT holder) AS holders,
+            min(path) AS path, kind, mime, size, max(title) AS title, max(artist) AS artist, max(album) AS album,
+            max(duration_ms) AS duration_ms, max(width) AS width, max(height) AS height
+        FROM (\(objects)) GROUP BY key
+        """
+    }
+
+    private static func homeItem(from row: Row) -> HomeItem? {
+        guard let kind = MediaKind(rawValue: row["kind"]) else { return nil }
+        let id = (row["content_id"] as Data?).flatMap { ContentID(bytes: $0) }
+        let holders = (row["holders"] as String?).map { $0.split(separator: ",").map(String.init).sorted() } ?? []
+        return HomeItem(
+            id: id, kind: kind, mimeType: row["mime"], size: row["size"], path: row["path"], title: row["title"],
+            artist: row["artist"], album: row["album"], durationMilliseconds: row["duration_ms"], width: row["width"],
+            height: row["height"], local: (row["local"] as Int) == 1, holders: holders)
+    }
+}

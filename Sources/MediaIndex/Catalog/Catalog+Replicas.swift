@@ -1,0 +1,100 @@
+import ContentID
+import Foundation
+import GRDB
+
+/// Replicas: objects fetched from peers into the cache. Their rows say which chunks are verified and durable, so a
+/// fetch resumes after a restart or a crash without downloading them again.
+extension Catalog {
+    public func replica(_ id: ContentID) throws(IndexError) -> ReplicaRecord? {
+        try read { db in try Self.replica(db, id: id) }
+    }
+
+    static func replica(_ db: Database, id: ContentID) throws -> ReplicaRecord? {
+        guard let row = try Row.fetchOne(db, sql: """
+            SELECT r.complete, r.have, r.size, r.last_used_at, m.file_size, m.chunk_size, r.mime FROM replica r
+            JOIN manifest m ON m.content_id = r.content_id WHERE r.content_id = ?
+            """, arguments: [Data(id.bytes)]) else { return nil }
+        let chunkCount = Int(((row[4] as Int64) + Int64(row[5] as Int) - 1) / Int64(row[5] as Int))
+        guard let have = ChunkBitmap(chunkCount: chunkCount, bytes: [UInt8](row[1] as Data)) else { return nil }
+        return ReplicaRecord(id: id, complete: (row[0] as Int) == 1, have: have, size: row[2], mimeType: row[6], lastUsed: row[3])
+    }
+
+    /// Every replica, least recently used first.
+    public func replicas() throws(IndexError) -> [ReplicaRecord] {
+        try read { db in
+            let ids = try Data.fetchAll(db, sql: "SELECT content_id FROM replica ORDER BY last_used_at, content_id")
+            return try ids.compactMap { ContentID(bytes: $0) }.compactMap { try Self.replica(db, id: $0) }
+        }
+    }
+
+    /// Bytes the replicas take (or will take once complete) in the cache.
+    public func replicaBytes() throws(IndexError) -> Int64 {
+        try read { db in try Int64.fetchOne(db, sql: "SELECT coalesce(sum(size), 0) FROM replica") ?? 0 }
+    }
+
+    /// Starts a replica with a verified manifest and the description from a holder's catalog. An existing replica
+    /// of the same object is kept as it is (a fetch resuming).
+    public func beginReplica(manifest: ChunkManifest, description: CatalogEntry) throws(IndexError) {
+        let id = manifest.contentID
+        let now = Int64(time(nil))
+        try write { db in
+            try IndexWriter.withNextGeneration(db) { generation in
+                try db.execute(sql: """
+                    INSERT INTO manifest(content_id, file_size, chunk_size, chunk_hashes) VALUES (?, ?, ?, ?)
+                    ON CONFLICT(content_id) DO NOTHING
+                    """, arguments: [Data(id.bytes), manifest.fileSize, manifest.chunkSize, Data(manifest.packedChunkHashes)])
+                try db.execute(sql: """
+                    INSERT INTO replica(content_id, complete, have, size, kind, mime, name, title, artist, album,
+                        duration_ms, width, height, generation, created_at, last_used_at)
+                    VALUES (?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT(content_id) DO NOTHING
+                    """, arguments: [
+                        Data(id.bytes), Data(ChunkBitmap(chunkCount: manifest.chunkCount).bytes), manifest.fileSize,
+                        (description.kind ?? .video).rawValue, description.mimeType ?? "application/octet-stream",
+                        description.path ?? id.hex, description.title, description.artist, description.album,
+                        description.durationMilliseconds, description.width, description.height, generation, now, now,
+                    ])
+            }
+        }
+    }
+
+    /// Records chunks as verified and durable (the caller has made the bytes durable first). The catalog
+    /// generation does not move: neighbours learn of a partial replica's chunks from `/v1/have`, not by re-syncing.
+    public func recordChunks(of id: ContentID, have: ChunkBitmap) throws(IndexError) {
+        try write { db in
+            try db.execute(sql: "UPDATE replica SET have = ?, last_used_at = ? WHERE content_id = ?",
+                           arguments: [Data(have.bytes), Int64(time(nil)), Data(id.bytes)])
+        }
+    }
+
+    /// Marks a replica complete (its file renamed into place and synced): it joins the catalog as a full copy.
+    public func completeReplica(_ id: ContentID) throws(IndexError) {
+        try write { db in
+            try IndexWriter.withNextGeneration(db) { generation in
+                try db.execute(sql: """
+                    UPDATE replica SET complete = 1, have = ?, generation = ?, last_used_at = ? WHERE content_id = ?
+                    """, arguments: [
+                        Data(ChunkBitmap(chunkCount: try Self.manifest(db, id: id)?.chunkCount ?? 0, full: true).bytes),
+                        generation, Int64(time(nil)), Data(id.bytes),
+                    ])
+            }
+        }
+    }
+
+    /// Notes that a replica was read (served or played), for least-recently-used eviction.
+    public func touchReplica(_ id: ContentID) throws(IndexError) {
+        try write { db in
+            try db.execute(sql: "UPDATE replica SET last_used_at = ? WHERE content_id = ?", arguments: [Int64(time(nil)), Data(id.bytes)])
+        }
+    }
+
+    /// Forgets a replica (its file is the caller's to delete). Its manifest goes too unless a media file shares it.
+    public func deleteReplica(_ id: ContentID) throws(IndexError) {
+        try write { db in
+            try IndexWriter.withNextGeneration(db) { _ in
+                try db.execute(sql: "DELETE FROM replica WHERE content_id = ?", arguments: [Data(id.bytes)])
+            }
+            try IndexWriter.deleteOrphanManifests(db)
+        }
+    }
+}

@@ -1,0 +1,128 @@
+import ContentID
+import Foundation
+import GRDB
+import MediaProbe
+
+/// The shareable side of the index: this box's catalog as peers see it (deltas by generation, manifests, the
+/// object behind a content id), the replicas fetched into the cache, and the catalogs of the neighbours.
+///
+/// It shares the index's database: a replica or a removal moves the same catalog generation that the media
+/// folders do, so one number in the mDNS TXT record tells neighbours when to sync.
+public final class Catalog: Sendable {
+    let pool: DatabasePool
+
+    init(pool: DatabasePool) {
+        self.pool = pool
+    }
+
+    /// The random id of this database; it changes only when the index is rebuilt.
+    public func epoch() throws(IndexError) -> String {
+        try read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'catalog_epoch'") ?? "" }
+    }
+
+    /// The entries changed after (`since`, `after`) in (generation, id) order, at most `limit` of them.
+    ///
+    /// - parameter after: nil to start after every entry of generation `since`; otherwise the id of the last
+    ///   entry received, whose generation was `since`.
+    public func delta(since: Int64, after: ContentID?, limit: Int) throws(IndexError) -> CatalogDelta {
+        try read { db in
+            let afterBlob = after.map { Data($0.bytes) }
+            let position = afterBlob == nil ? "gen > :since" : "(gen > :since OR (gen = :since AND cid > :after))"
+            // Objects (not files): a content id held by several files is one entry, stamped with its newest row's
+            // generation (or the generation one of its files went, if later). A tombstone counts as a removal only
+            // while no file or replica holds the content any more.
+            let sql = """
+                SELECT * FROM (
+                    SELECT m.content_id AS cid,
+                        max(max(m.generation), coalesce((SELECT generation FROM tombstone WHERE content_id = m.content_id), 0)) AS gen,
+                        0 AS removed, 1 AS complete, m.size, m.kind,
+                        m.mime, m.rel_path AS path, m.title, m.artist, m.album, m.duration_ms, m.width, m.height
+                    FROM media m
+                    WHERE m.content_id IN (
+                        SELECT content_id FROM media WHERE generation >= :since AND content_id IS NOT NULL
+                        -- One of several files with this content went: the object is listed again, with a path
+                        -- that still exists.
+                        UNION SELECT content_id FROM tombstone WHERE generation >= :since)
+                    GROUP BY m.content_id
+                    UNION ALL
+                    SELECT r.content_id, r.generation, 0, r.complete, r.size, r.kind, r.mime, r.name, r.title, r.artist,
+                        r.album, r.duration_ms, r.width, r.height
+                    FROM replica r
+                    WHERE r.generation >= :since AND NOT EXISTS (SELECT 1 FROM media WHERE content_id = r.content_id)
+                    UNION ALL
+                    SELECT t.content_id, t.generation, 1, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+                    FROM tombstone t
+                    WHERE t.generation >= :since
+                        AND NOT EXISTS (SELECT 1 FROM media WHERE content_id = t.content_id)
+                        AND NOT EXISTS (SELECT 1 FROM replica WHERE content_id = t.content_id)
+                )
+                WHERE \(position)
+                ORDER BY gen, cid
+                LIMIT :limit
+                """
+            var arguments: [String: (any DatabaseValueConvertible)?] = ["since": since, "limit": limit + 1]
+            if let afterBlob { arguments["after"] = afterBlob }
+            let rows = try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments))
+            let entries = rows.prefix(limit).compactMap(Self.entry(from:))
+            return CatalogDelta(
+                epoch: try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'catalog_epoch'") ?? "",
+                generation: try LibraryQueries.generation(db), entries: entries, more: rows.count > limit)
+        }
+    }
+
+    static func entry(from row: Row) -> CatalogEntry? {
+        guard let id = ContentID(bytes: row["cid"] as Data) else { return nil }
+        let removed = (row["removed"] as Int) == 1
+        if removed { return CatalogEntry(id: id, generation: row["gen"], removed: true, complete: false) }
+        return CatalogEntry(
+            id: id, generation: row["gen"], complete: (row["complete"] as Int) == 1, size: row["size"],
+            kind: (row["kind"] as String?).flatMap(MediaKind.init(rawValue:)), mimeType: row["mime"], path: row["path"],
+            title: row["title"], artist: row["artist"], album: row["album"], durationMilliseconds: row["duration_ms"],
+            width: row["width"], height: row["height"])
+    }
+
+    /// The chunk manifest of an object this box holds (a media file or a replica, partial ones too).
+    public func manifest(of id: ContentID) throws(IndexError) -> ChunkManifest? {
+        try read { db in try Self.manifest(db, id: id) }
+    }
+
+    static func manifest(_ db: Database, id: ContentID) throws -> ChunkManifest? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT file_size, chunk_size, chunk_hashes FROM manifest WHERE content_id = ?",
+                                         arguments: [Data(id.bytes)]) else { return nil }
+        return try? ChunkManifest(fileSize: row[0], chunkSize: row[1], packedChunkHashes: [UInt8](row[2] as Data))
+    }
+
+    /// What this box holds of an object: a media file whose size, mtime and inode still match the hashed ones
+    /// (checked with `stat` now, so an edited file is never served under its old id), else a replica.
+    public func localObject(_ id: ContentID) throws(IndexError) -> LocalObject? {
+        let (files, replica) = try read { db in
+            let files = try Row.fetchAll(db, sql: """
+                SELECT r.path || '/' || m.rel_path AS path, m.size, m.mtime_ns, m.inode, m.mime FROM media m
+                JOIN root r ON r.id = m.root_id WHERE m.content_id = ? LIMIT 8
+                """, arguments: [Data(id.bytes)]).map { (path: $0["path"] as String, mime: $0["mime"] as String, facts: FileFacts(size: $0["size"], mtimeNanoseconds: $0["mtime_ns"], inode: $0["inode"])) }
+            return (files, try Self.replica(db, id: id))
+        }
+        for file in files {
+            if let current = TreeWalker.facts(ofFileAt: file.path), current.isRegularFile, current.facts == file.facts {
+                return .mediaFile(path: file.path, size: file.facts.size, mimeType: file.mime)
+            }
+        }
+        return replica.map(LocalObject.replica)
+    }
+
+    func read<T>(_ body: (Database) throws -> T) throws(IndexError) -> T {
+        do {
+            return try pool.read(body)
+        } catch {
+            throw .database("\(error)")
+        }
+    }
+
+    func write<T>(_ body: (Database) throws -> T) throws(IndexError) -> T {
+        do {
+            return try pool.write(body)
+        } catch {
+            throw .database("\(error)")
+        }
+    }
+}

@@ -1,0 +1,171 @@
+import AsyncHTTPClient
+import ContentID
+import Foundation
+import MediaIndex
+import NIOCore
+import NIOHTTP1
+
+/// Where a peer's API answers.
+public struct PeerEndpoint: Sendable, Hashable, CustomStringConvertible {
+    public var peerID: String
+    public var name: String
+    /// `http://host:port` with an IPv6 host in brackets and its zone written `%25` (RFC 6874).
+    public var baseURL: String
+
+    public init(peerID: String, name: String, baseURL: String) {
+        self.peerID = peerID
+        self.name = name
+        self.baseURL = baseURL
+    }
+
+    /// The endpoint at the preferred address (IPv4 first); nil without an address.
+    public init?(peerID: String, name: String, addresses: [String], port: Int) {
+        guard let address = addresses.sorted(by: { !$0.contains(":") && $1.contains(":") }).first else { return nil }
+        let host = address.contains(":") ? "[" + address.replacingOccurrences(of: "%", with: "%25") + "]" : address
+        self.init(peerID: peerID, name: name, baseURL: "http://\(host):\(port)")
+    }
+
+    public var description: String { "\(name) (\(baseURL))" }
+}
+
+/// Why a request to a peer failed.
+public enum PeerClientError: Error, CustomStringConvertible, Equatable {
+    /// No answer: connection refused, reset, or the deadline passed.
+    case unreachable(peer: String, reason: String)
+    /// The peer does not hold what was asked.
+    case notFound(peer: String)
+    /// The peer is busy (503): ask again later or elsewhere.
+    case busy(peer: String)
+    case refused(peer: String, status: Int, message: String)
+    /// The peer answered with something that breaks the protocol (wrong length, bad JSON, a manifest that does not
+    /// hash to the id asked for).
+    case invalidAnswer(peer: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .unreachable(let peer, let reason): "\(peer) is unreachable: \(reason)"
+        case .notFound(let peer): "\(peer) does not hold it"
+        case .busy(let peer): "\(peer) is busy"
+        case .refused(let peer, let status, let message): "\(peer) refused (HTTP \(status)): \(message)"
+        case .invalidAnswer(let peer, let reason): "\(peer) sent an invalid answer: \(reason)"
+        }
+    }
+}
+
+/// A client of the peer API: every answer is bounded in size and checked before it is believed.
+public struct PeerClient: Sendable {
+    private let http: HTTPClient
+
+    public init(http: HTTPClient = .shared) {
+        self.http = http
+    }
+
+    public func info(_ peer: PeerEndpoint, timeout: TimeAmount = .seconds(3)) async throws(PeerClientError) -> PeerInfo {
+        try await json(peer, "/v1/info", timeout: timeout)
+    }
+
+    public func catalog(_ peer: PeerEndpoint, since: Int64, after: ContentID?) async throws(PeerClientError) -> CatalogDelta {
+        var path = "/v1/catalog?since=\(since)"
+        if let after { path += "&after=\(after.hex)" }
+        return try await json(peer, path, timeout: .seconds(30), maxBytes: 16 << 20)
+    }
+
+    /// The manifest of `id`, accepted only if it hashes to `id`.
+    public func manifest(_ peer: PeerEndpoint, id: ContentID) async throws(PeerClientError) -> ChunkVerifier {
+        // 64 MiB of hashes describe a 2 TiB file: any longer answer is not a manifest.
+        let body = try await get(peer, "/v1/objects/\(id.hex)/manifest", timeout: .seconds(30), maxBytes: 64 << 20).body
+        do {
+            return try ChunkVerifier(manifest: ChunkManifest(serialized: Array(buffer: body)), expected: id)
+        } catch {
+            throw .invalidAnswer(peer: peer.description, reason: "manifest: \(error)")
+        }
+    }
+
+    /// Which chunks of `id` the peer holds.
+    public func have(_ peer: PeerEndpoint, id: ContentID, chunkCount: Int) async throws(PeerClientError) -> ChunkBitmap {
+        let map: HaveMap = try await json(peer, "/v1/have/\(id.hex)", timeout: .seconds(5))
+        guard map.id == id, map.chunkCount == chunkCount, let chunks = map.chunks else {
+            throw .invalidAnswer(peer: peer.description, reason: "have-map does not fit the manifest")
+        }
+        return chunks
+    }
+
+    public func locate(_ peer: PeerEndpoint, id: ContentID, ttl: Int, queryID: String, timeout: TimeAmount = .seconds(5)) async throws(PeerClientError) -> LocateAnswer {
+        let answer: LocateAnswer = try await json(peer, "/v1/locate/\(id.hex)?ttl=\(ttl)&qid=\(queryID)", timeout: timeout)
+        guard answer.id == id else { throw .invalidAnswer(peer: peer.description, reason: "locate answered for another object") }
+        return answer
+    }
+
+    /// Exactly the bytes `range` of object `id`, or an error (a short or over-long body is an error, never data).
+    public func bytes(_ peer: PeerEndpoint, id: ContentID, range: Range<Int64>, timeout: TimeAmount) async throws(PeerClientError) -> ByteBuffer {
+        let length = Int(range.upperBound - range.lowerBound)
+        let answer = try await get(peer, "/v1/objects/\(id.hex)", headers: [("Range", "bytes=\(range.lowerBound)-\(range.upperBound - 1)")],
+                                   timeout: timeout, maxBytes: length)
+        guard answer.status == 206, answer.body.readableBytes == length,
+              answer.contentRange == "bytes \(range.lowerBound)-\(range.upperBound - 1)/" + (answer.contentRange?.split(separator: "/").last.map(String.init) ?? "") else {
+            throw .invalidAnswer(peer: peer.description, reason: "asked for \(length) bytes at \(range.lowerBound), got HTTP \(answer.status) with \(answer.body.readableBytes)")
+        }
+        return answer.body
+    }
+
+    private func json<T: Decodable>(_ peer: PeerEndpoint, _ path: String, timeout: TimeAmount, maxBytes: Int = 1 << 20) async throws(PeerClientError) -> T {
+        let body = try await get(peer, path, timeout: timeout, maxBytes: maxBytes).body
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(buffer: body))
+        } catch {
+            throw .invalidAnswer(peer: peer.description, reason: "\(path): \(error)")
+        }
+    }
+
+    /// Runs `body`, cancelling it when `timeout` passes first.
+    private static func withDeadline<T: Sendable>(_ timeout: TimeAmount, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await Task.sleep(nanoseconds: UInt64(max(0, timeout.nanoseconds)))
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let value = first else { throw DeadlineExceeded() }
+            return value
+        }
+    }
+
+    private struct DeadlineExceeded: Error, CustomStringConvertible {
+        var description: String { "no complete answer within the deadline" }
+    }
+
+    private struct Answer {
+        var status: Int
+        var contentRange: String?
+        var body: ByteBuffer
+    }
+
+    private func get(_ peer: PeerEndpoint, _ path: String, headers: [(String, String)] = [], timeout: TimeAmount, maxBytes: Int) async throws(PeerClientError) -> Answer {
+        var request = HTTPClientRequest(url: peer.baseURL + path)
+        request.method = .GET
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        let status: Int
+        let contentRange: String?
+        let body: ByteBuffer
+        do {
+            // The deadline covers the body too (AsyncHTTPClient's covers only the response head): a box that stops
+            // sending half-way through a chunk must not hold the request forever.
+            (status, contentRange, body) = try await Self.withDeadline(timeout) { [http, request] in
+                let response = try await http.execute(request, timeout: timeout)
+                let body = try await response.body.collect(upTo: max(maxBytes, 64 << 10))
+                return (Int(response.status.code), response.headers.first(name: "Content-Range"), body)
+            }
+        } catch let error as NIOTooManyBytesError {
+            throw .invalidAnswer(peer: peer.description, reason: "answer longer than \(maxBytes) bytes: \(error)")
+        } catch {
+            throw .unreachable(peer: peer.description, reason: "\(error)")
+        }
+        switch status {
+        case 200...299: return Answer(status: status, contentRange: contentRange, body: body)
+        case 404: throw .notFound(peer: peer.description)
+        case 503: throw .busy(peer: peer.description)
+        default: throw .refused(peer: peer.description, status: status, message: String(buffer: body).prefix(300).description)
+        }
+    }
+}

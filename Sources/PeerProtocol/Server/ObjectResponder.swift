@@ -1,0 +1,197 @@
+import ContentID
+import Hummingbird
+import HummingbirdCore
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import _NIOFileSystem
+
+/// An object this box can serve: a file and which of its chunks are good to send.
+public struct ServableObject: Sendable, Equatable {
+    public var id: ContentID
+    /// The file to read: a media file, a complete replica, or a partial replica's `.partial` file.
+    public var path: String
+    public var size: Int64
+    public var mimeType: String
+    public var chunkSize: Int
+    /// The chunks held; full unless this is a partial replica.
+    public var available: ChunkBitmap
+
+    public init(id: ContentID, path: String, size: Int64, mimeType: String, chunkSize: Int, available: ChunkBitmap) {
+        self.id = id
+        self.path = path
+        self.size = size
+        self.mimeType = mimeType
+        self.chunkSize = chunkSize
+        self.available = available
+    }
+
+    /// The chunks that overlap a byte range.
+    func chunks(covering range: ClosedRange<Int64>) -> Range<Int> {
+        Int(range.lowerBound / Int64(chunkSize))..<Int(range.upperBound / Int64(chunkSize) + 1)
+    }
+}
+
+/// Test-only misbehaviour of the object server, switched on by the daemon's `MEDIAPEER_TEST_FAULTS`, so the
+/// suite can check that fetching boxes survive lying peers.
+public struct ServingFaults: Sendable, Equatable {
+    /// Flip one byte in every block of object data sent.
+    public var corruptBodies = false
+
+    public static let none = ServingFaults()
+
+    public init(corruptBodies: Bool = false) {
+        self.corruptBodies = corruptBodies
+    }
+}
+
+/// Serves object bytes by content id through Hummingbird's `FileProvider` seam: `GET`/`HEAD /v1/objects/ID` with
+/// a single `Range`, a strong ETag (the content id: the bytes can never change under it), `If-None-Match` and
+/// `If-Range`. The file is streamed in 1 MiB blocks (one per chunk the fetchers ask for) with back-pressure, never
+/// loaded whole.
+struct ObjectResponder<Handler: PeerRequestHandler>: FileProvider {
+    typealias FileIdentifier = ContentID
+    typealias FileAttributes = ServableObject
+
+    let handler: Handler
+    let limiter: UploadLimiter
+    let faults: ServingFaults
+    let logger: Logger
+    static var blockLength: Int { 1 << 20 }
+
+    func respond(to request: Request, context: PeerRequestContext) async throws -> Response {
+        guard let text = context.parameters.get("id"), let id = getFileIdentifier(text) else {
+            throw HTTPError(.badRequest, message: "not a content id (64 hex digits)")
+        }
+        guard let object = try await getAttributes(id: id) else { throw HTTPError(.notFound, message: "no such object here") }
+        let eTag = "\"\(id.hex)\""
+        var headers: HTTPFields = [.eTag: eTag, .acceptRanges: "bytes", .contentType: object.mimeType]
+        // If-None-Match compares weakly (RFC 9110 §13.1.2): W/"id" matches too.
+        if let match = request.headers[.ifNoneMatch], match == "*" || match.split(separator: ",").contains(where: { tag in
+            let trimmed = tag.trimmingCharacters()
+            return (trimmed.hasPrefix("W/") ? String(trimmed.dropFirst(2)) : trimmed) == eTag
+        }) {
+            return Response(status: .notModified, headers: headers)
+        }
+        var rangeRequest = ByteRangeRequest(header: request.headers[.range], size: object.size)
+        if let ifRange = request.headers[.ifRange], ifRange != eTag { rangeRequest = .whole }
+        let range: ClosedRange<Int64>?
+        switch rangeRequest {
+        case .malformed:
+            throw HTTPError(.badRequest, message: "malformed Range header")
+        case .unsatisfiable:
+            headers[.contentRange] = "bytes */\(object.size)"
+            return Response(status: .rangeNotSatisfiable, headers: headers)
+        case .whole:
+            guard object.available.isComplete else {
+                throw HTTPError(.notFound, message: "this box holds only some chunks of the object; ask /v1/have/\(id.hex) and request ranges")
+            }
+            range = object.size > 0 ? 0...(object.size - 1) : nil
+        case .partial(let requested):
+            guard object.available.containsAll(object.chunks(covering: requested)) else {
+                headers[.contentRange] = "bytes */\(object.size)"
+                return Response(status: .rangeNotSatisfiable, headers: headers)
+            }
+            range = requested
+            headers[.contentRange] = "bytes \(requested.lowerBound)-\(requested.upperBound)/\(object.size)"
+        }
+        let status: HTTPResponse.Status = headers[.contentRange] == nil ? .ok : .partialContent
+        guard let range else {
+            headers[.contentLength] = "0"
+            return Response(status: status, headers: headers)
+        }
+        if request.method == .head {
+            headers[.contentLength] = String(range.upperBound - range.lowerBound + 1)
+            return Response(status: status, headers: headers)
+        }
+        guard let slot = limiter.acquire(client: context.remoteIP ?? "?") else {
+            throw HTTPError(.serviceUnavailable, headers: [.retryAfter: "1"], message: "too many transfers at once; retry shortly")
+        }
+        headers[.contentLength] = String(range.upperBound - range.lowerBound + 1)
+        return Response(status: status, headers: headers, body: body(of: object, range: range, slot: slot, channel: context.channel))
+    }
+
+    /// A client that takes longer than this to accept one block (1 MiB, so slower than about 35 kB/s) is cut
+    /// off: a stalled reader must not hold an upload slot forever.
+    static var blockDeadline: TimeAmount { .seconds(30) }
+
+    private func body(of object: ServableObject, range: ClosedRange<Int64>, slot: UploadLimiter.Slot, channel: (any Channel)? = nil) -> ResponseBody {
+        let faults = self.faults
+        let logger = self.logger
+        // Int(exactly:): on a 32-bit box a range over 2 GiB has no Int length; the Content-Length header (set by
+        // the caller from the 64-bit range) still says it.
+        return ResponseBody(contentLength: Int(exactly: range.upperBound - range.lowerBound + 1)) { writer in
+            defer { withExtendedLifetime(slot) {} }
+            let watchdog = channel.map { StallWatchdog(channel: $0, deadline: Self.blockDeadline) }
+            defer { watchdog?.stop() }
+            try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(object.path)) { handle in
+                // A media file edited since it was indexed no longer holds the object: stop rather than send
+                // bytes that do not match the id (the client verifies anyway, but need not waste the transfer).
+                guard try await handle.info().size == object.size else {
+                    logger.warning("object file changed size since it was hashed; not serving it", metadata: ["path": "\(object.path)"])
+                    throw HTTPError(.notFound)
+                }
+                for try await var block in handle.readChunks(in: range.lowerBound..<(range.upperBound + 1), chunkLength: .bytes(Int64(Self.blockLength))) {
+                    if faults.corruptBodies, block.readableBytes > 0 {
+                        let index = block.readerIndex + block.readableBytes / 2
+                        block.setInteger(block.getInteger(at: index, as: UInt8.self)! ^ 0xFF, at: index)
+                    }
+                    watchdog?.arm()
+                    try await writer.write(block)
+                }
+            }
+            try await writer.finish(nil)
+        }
+    }
+
+    // MARK: FileProvider
+
+    func getFileIdentifier(_ path: String) -> ContentID? { ContentID(hex: path) }
+
+    func getAttributes(id: ContentID) async throws -> ServableObject? { try await handler.servableObject(id) }
+
+    func loadFile(id: ContentID, context: some RequestContext) async throws -> ResponseBody {
+        guard let object = try await getAttributes(id: id), object.available.isComplete else { throw HTTPError(.notFound) }
+        guard object.size > 0 else { return ResponseBody() }
+        guard let slot = limiter.acquire(client: "local") else { throw HTTPError(.serviceUnavailable) }
+        return body(of: object, range: 0...(object.size - 1), slot: slot)
+    }
+
+    func loadFile(id: ContentID, range: ClosedRange<Int>, context: some RequestContext) async throws -> ResponseBody {
+        guard let object = try await getAttributes(id: id), object.size > 0 else { throw HTTPError(.notFound) }
+        let clamped = Int64(range.lowerBound)...min(Int64(range.upperBound), object.size - 1)
+        guard object.available.containsAll(object.chunks(covering: clamped)) else { throw HTTPError(.rangeNotSatisfiable) }
+        guard let slot = limiter.acquire(client: "local") else { throw HTTPError(.serviceUnavailable) }
+        return body(of: object, range: clamped, slot: slot)
+    }
+}
+
+extension Substring {
+    func trimmingCharacters() -> String { String(self).trimmingWhitespace() }
+}
+
+/// Closes a connection when a block write does not complete in time. Re-armed before every block; runs on the
+/// channel's event loop, so it costs a timer per block and nothing while idle.
+final class StallWatchdog: Sendable {
+    private let channel: any Channel
+    private let deadline: TimeAmount
+    private let timer = NIOLockedValueBox<Scheduled<Void>?>(nil)
+
+    init(channel: any Channel, deadline: TimeAmount) {
+        self.channel = channel
+        self.deadline = deadline
+    }
+
+    func arm() {
+        let channel = self.channel
+        let scheduled = channel.eventLoop.scheduleTask(in: deadline) { channel.close(promise: nil) }
+        timer.withLockedValue { previous in
+            previous?.cancel()
+            previous = scheduled
+        }
+    }
+
+    func stop() {
+        timer.withLockedValue { $0?.cancel(); $0 = nil }
+    }
+}

@@ -1,0 +1,151 @@
+import ContentID
+import HTTPService
+import Hummingbird
+import HummingbirdCore
+import Logging
+import MediaIndex
+import NIOCore
+import ServiceLifecycle
+
+/// What a box answers to its peers. The server validates and bounds every request; the handler decides.
+public protocol PeerRequestHandler: Sendable {
+    func info() async throws -> PeerInfo
+    /// A peer says it is shutting down. `address` is where the request came from, so a box can only say goodbye
+    /// for itself.
+    func peerDeparted(id: String, address: String) async
+    /// This box's catalog entries after (`since`, `after`), at most `limit`.
+    func catalog(since: Int64, after: ContentID?, limit: Int) async throws -> CatalogDelta
+    /// The manifest of an object this box holds, wholly or in part.
+    func manifest(of id: ContentID) async throws -> ChunkManifest?
+    /// The file behind an object, if this box holds any of it.
+    func servableObject(_ id: ContentID) async throws -> ServableObject?
+    /// Who holds an object: this box, the neighbours whose catalogs list it, or (when none) what its own
+    /// neighbours answer, `ttl` hops further. `askedBy` is the address of the asking box.
+    func locate(_ id: ContentID, ttl: Int, queryID: String, askedBy: String?) async throws -> LocateAnswer
+}
+
+/// `POST /v1/goodbye`: sent by a box to the peers it knows when it stops. mDNS goodbyes alone take a second to
+/// act on (RFC 6762 §10.1 has receivers keep the record one more second); this takes a round trip.
+public struct Goodbye: Sendable, Codable, Equatable {
+    public var id: String
+    public init(id: String) { self.id = id }
+}
+
+/// The request context of the peer API: Hummingbird's basic context plus the address the request came from.
+public struct PeerRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// The peer's IP address, without the IPv4-mapped prefix of a dual-stack socket.
+    public let remoteIP: String?
+    /// The connection, so that a transfer to a client that stopped reading can be cut off.
+    let channel: any Channel
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        channel = source.channel
+        remoteIP = source.channel.remoteAddress?.ipAddress.map { address in
+            address.hasPrefix("::ffff:") && address.contains(".") ? String(address.dropFirst(7)) : address
+        }
+    }
+
+    /// Requests here carry no bodies but a goodbye's few bytes.
+    public var maxUploadSize: Int { 4096 }
+}
+
+/// The peer HTTP API (`/v1/…` on `http_port`), served to the other boxes of the home. `docs/PROTOCOL.md` is its
+/// specification.
+public enum PeerServer {
+    /// Builds the server as a service for the daemon's service group. It listens on every address, IPv4 and IPv6
+    /// (`::` is dual-stack on Linux), because peers reach it at whatever address mDNS gave them.
+    public static func makeApplication(
+        port: Int, handler: some PeerRequestHandler, logger: Logger, limits: UploadLimits = .init(),
+        faults: ServingFaults = .none, onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> some Service {
+        HTTPService(
+            router: makeRouter(handler: handler, limits: limits, faults: faults, logger: logger),
+            address: .hostname("::", port: port), serverName: "mediapeer/\(PeerProtocolVersion.current)",
+            // A client that keeps a connection open without asking anything is let go after 30 s.
+            idleTimeout: .seconds(30), logger: logger,
+            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) })
+    }
+
+    static func makeRouter(handler: some PeerRequestHandler, limits: UploadLimits, faults: ServingFaults, logger: Logger) -> Router<PeerRequestContext> {
+        let router = Router(context: PeerRequestContext.self)
+        router.get("/v1/info") { _, _ in try await handler.info() }
+        router.post("/v1/goodbye") { request, context -> HTTPResponse.Status in
+            let goodbye = try await request.decode(as: Goodbye.self, context: context)
+            guard let address = context.remoteIP else { return .badRequest }
+            await handler.peerDeparted(id: goodbye.id, address: address)
+            return .noContent
+        }
+        router.get("/v1/catalog") { request, _ in
+            let query = request.uri.queryParameters
+            let since = try parameter(query.get("since"), name: "since", default: 0)
+            let limit = try parameter(query.get("limit"), name: "limit", default: Int64(PeerLimits.catalogPageSize))
+            let after: ContentID? = try query.get("after").map { text in
+                guard let id = ContentID(hex: text) else { throw HTTPError(.badRequest, message: "after: not a content id") }
+                return id
+            }
+            return try await handler.catalog(since: since, after: after, limit: Int(min(max(limit, 1), Int64(PeerLimits.catalogPageSize))))
+        }
+        router.get("/v1/objects/:id/manifest") { _, context -> Response in
+            let id = try contentID(context)
+            guard let manifest = try await handler.manifest(of: id) else { throw HTTPError(.notFound, message: "no such object here") }
+            return Response(
+                status: .ok,
+                headers: [.contentType: ManifestMediaType.value, .eTag: "\"\(id.hex)\"", .cacheControl: "max-age=31536000, immutable"],
+                body: .init(byteBuffer: ByteBuffer(bytes: manifest.serialized())))
+        }
+        router.get("/v1/have/:id") { _, context -> HaveMap in
+            let id = try contentID(context)
+            guard let object = try await handler.servableObject(id) else { throw HTTPError(.notFound, message: "no such object here") }
+            return HaveMap(id: id, have: object.available)
+        }
+        router.get("/v1/locate/:id") { request, context -> LocateAnswer in
+            let id = try contentID(context)
+            let query = request.uri.queryParameters
+            let ttl = Int(try parameter(query.get("ttl"), name: "ttl", default: 2))
+            guard ttl <= PeerLimits.maxLocateTTL else {
+                throw HTTPError(.badRequest, message: "ttl must be at most \(PeerLimits.maxLocateTTL)")
+            }
+            let queryID = query.get("qid") ?? QueryID.make()
+            guard PeerLimits.isValidQueryID(queryID) else { throw HTTPError(.badRequest, message: "qid: 1 to 64 of [A-Za-z0-9_-]") }
+            return try await handler.locate(id, ttl: ttl, queryID: queryID, askedBy: context.remoteIP)
+        }
+        let objects = ObjectResponder(handler: handler, limiter: UploadLimiter(limits: limits), faults: faults, logger: logger)
+        router.get("/v1/objects/:id") { request, context in try await objects.respond(to: request, context: context) }
+        router.head("/v1/objects/:id") { request, context in try await objects.respond(to: request, context: context) }
+        return router
+    }
+
+    /// The object id in the path: exactly 64 hex digits, so no request can name anything but content.
+    static func contentID(_ context: PeerRequestContext) throws -> ContentID {
+        guard let text = context.parameters.get("id"), let id = ContentID(hex: text) else {
+            throw HTTPError(.badRequest, message: "not a content id (64 hex digits)")
+        }
+        return id
+    }
+
+    private static func parameter(_ text: String?, name: String, default value: Int64) throws -> Int64 {
+        guard let text else { return value }
+        guard let number = Int64(text), number >= 0 else { throw HTTPError(.badRequest, message: "\(name) must be a whole number ≥ 0") }
+        return number
+    }
+}
+
+/// The media type of a serialized ``ChunkManifest``.
+public enum ManifestMediaType {
+    public static let value = "application/vnd.mediapeer.manifest"
+}
+
+/// Fresh query ids for locate.
+public enum QueryID {
+    public static func make() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<2).map { _ in String(generator.next() as UInt64, radix: 36) }.joined(separator: "-")
+    }
+}
+
+extension PeerInfo: ResponseEncodable {}
+extension CatalogDelta: ResponseEncodable {}
+extension HaveMap: ResponseEncodable {}
+extension LocateAnswer: ResponseEncodable {}

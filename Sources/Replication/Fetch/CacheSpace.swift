@@ -1,0 +1,33 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import MediapeerConfig
+
+/// The cache's room: the `cache_max` quota (bytes, or a share of the file system) and the disk's free space,
+/// checked before a fetch starts and while it runs, so a fetch that cannot fit fails early and cleanly.
+struct CacheSpace: Sendable {
+    let folder: String
+    let limit: CacheLimit
+    /// Space left free on the file system for everything else on the box.
+    static let reserve: Int64 = 64 << 20
+
+    /// - parameter objectSize: the object to fit; `otherReplicas`: bytes the other replicas take;
+    ///   `stillToWrite`: bytes of this object not on disk yet.
+    func check(objectSize: Int64, otherReplicas: Int64, stillToWrite: Int64) throws(ReplicationError) {
+        var info = statvfs()
+        guard statvfs(folder, &info) == 0 else {
+            throw .cache("cannot read the free space of \(folder): \(String(cString: strerror(errno)))")
+        }
+        let blockSize = Int64(info.f_frsize)
+        let quota = limit.resolved(filesystemSize: Int64(info.f_blocks) * blockSize)
+        if otherReplicas + objectSize > quota {
+            throw .doesNotFit(needed: objectSize, available: max(0, quota - otherReplicas),
+                              reason: "cache_max (\(limit), \(quota) bytes here) with \(otherReplicas) bytes of other replicas")
+        }
+        let free = Int64(info.f_bavail) * blockSize
+        if stillToWrite + Self.reserve > free {
+            throw .doesNotFit(needed: stillToWrite, available: max(0, free - Self.reserve),
+                              reason: "the free disk space of \(folder) (keeping \(Self.reserve >> 20) MiB spare)")
+        }
+    }
+}

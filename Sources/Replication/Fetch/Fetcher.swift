@@ -1,0 +1,105 @@
+import ContentID
+import Logging
+import MediaIndex
+import MediapeerConfig
+import PeerProtocol
+
+/// Fetches objects from the other boxes into the cache, several at once, and resumes unfinished fetches when the
+/// daemon starts.
+///
+/// ```swift
+/// let fetcher = Fetcher(catalog: library.catalog, cacheDirectory: "/var/cache/mediapeer", cacheLimit: .percentOfFilesystem(20),
+///                       directory: holders, logger: logger)
+/// let progress = try await fetcher.fetch(id, title: "Holiday.mkv")
+/// ```
+public actor Fetcher {
+    private let catalog: Catalog
+    private let layout: ReplicaLayout
+    private let space: CacheSpace
+    private let directory: any HolderDirectory
+    private let client: PeerClient
+    private let logger: Logger
+    private let tuning: FetchJob.Tuning
+    private var jobs: [ContentID: (job: FetchJob, task: Task<Void, Never>)] = [:]
+    private var finished: [ContentID: FetchProgress] = [:]
+
+    public init(catalog: Catalog, cacheDirectory: String, cacheLimit: CacheLimit, directory: any HolderDirectory,
+                client: PeerClient = PeerClient(), chunkTimeoutSeconds: Int64 = 20, logger: Logger) {
+        self.catalog = catalog
+        layout = ReplicaLayout(cacheDirectory: cacheDirectory)
+        space = CacheSpace(folder: cacheDirectory, limit: cacheLimit)
+        self.directory = directory
+        self.client = client
+        self.logger = logger
+        var tuning = FetchJob.Tuning()
+        tuning.chunkTimeout = .seconds(chunkTimeoutSeconds)
+        self.tuning = tuning
+    }
+
+    public nonisolated var replicaLayout: ReplicaLayout { layout }
+
+    /// Starts fetching `id` (or returns the fetch already running). An object this box already holds completes at
+    /// once.
+    public func fetch(_ id: ContentID, title: String) async throws(ReplicationError) -> FetchProgress {
+        if let running = jobs[id] { return await running.job.progress }
+        do {
+            if case .mediaFile(_, let size, _)? = try catalog.localObject(id) {
+                return Self.alreadyHeld(id, title: title, size: size, message: "already in this box's media folders")
+            }
+            if let replica = try catalog.replica(id), replica.complete {
+                return Self.alreadyHeld(id, title: title, size: replica.size, message: "already in this box's cache")
+            }
+        } catch {
+            throw .index("\(error)")
+        }
+        let job = FetchJob(id: id, title: title, catalog: catalog, layout: layout, space: space, directory: directory,
+                           client: client, tuning: tuning, logger: logger)
+        logger.info("fetch started", metadata: ["object": "\(id.hex.prefix(16))", "title": "\(title)"])
+        let task = Task {
+            await job.run()
+            await self.jobEnded(id)
+        }
+        jobs[id] = (job, task)
+        finished[id] = nil
+        return await job.progress
+    }
+
+    private static func alreadyHeld(_ id: ContentID, title: String, size: Int64, message: String) -> FetchProgress {
+        FetchProgress(id: id, title: title, state: .complete, size: size, chunkCount: 0, chunksDone: 0, chunksResumed: 0,
+                      bytesDone: size, bytesReceived: 0, bytesPerSecond: 0, sources: [], message: message,
+                      startedAt: .now, finishedAt: .now)
+    }
+
+    private func jobEnded(_ id: ContentID) async {
+        guard let entry = jobs.removeValue(forKey: id) else { return }
+        finished[id] = await entry.job.progress
+    }
+
+    public func progress(_ id: ContentID) async -> FetchProgress? {
+        if let running = jobs[id] { return await running.job.progress }
+        return finished[id]
+    }
+
+    /// Running fetches and those finished since the daemon started.
+    public func all() async -> [FetchProgress] {
+        var result = Array(finished.values)
+        for entry in jobs.values { result.append(await entry.job.progress) }
+        return result.sorted { $0.startedAt < $1.startedAt }
+    }
+
+    /// Makes the cache and its records agree after a crash or a power cut, then resumes every partial replica.
+    public func resumeUnfinished() async {
+        CacheRecovery(catalog: catalog, layout: layout, logger: logger).run()
+        guard let replicas = try? catalog.replicas() else { return }
+        for replica in replicas where !replica.complete {
+            let title = (try? catalog.remoteDescription(of: replica.id))??.displayTitle ?? replica.id.hex
+            _ = try? await fetch(replica.id, title: title)
+        }
+    }
+
+    /// Stops every fetch; each records what it has verified, so the next start resumes.
+    public func shutdown() async {
+        for entry in jobs.values { entry.task.cancel() }
+        for entry in jobs.values { await entry.task.value }
+    }
+}

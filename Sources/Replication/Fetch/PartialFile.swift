@@ -1,0 +1,89 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ContentID
+
+/// The cache's files for one object: `objects/<id>.partial` while chunks arrive, `objects/<id>` once complete.
+///
+/// A reader only ever sees a complete, verified object under its final name: the partial file is written in
+/// place, made durable before its chunks are recorded as held, and renamed after a final `fsync`, with the folder
+/// synced too so that the rename survives a power cut.
+public struct ReplicaLayout: Sendable {
+    public let objectsFolder: String
+
+    public init(cacheDirectory: String) {
+        objectsFolder = cacheDirectory + "/objects"
+    }
+
+    public func completePath(_ id: ContentID) -> String { objectsFolder + "/" + id.hex }
+    public func partialPath(_ id: ContentID) -> String { objectsFolder + "/" + id.hex + ".partial" }
+
+    public func prepare() throws(ReplicationError) {
+        for folder in [parentFolder(of: objectsFolder), objectsFolder] where mkdir(folder, 0o755) != 0 && errno != EEXIST {
+            throw .cache("cannot create \(folder): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// Deletes both files of an object (never anything outside the cache's objects folder).
+    public func remove(_ id: ContentID) {
+        unlink(partialPath(id))
+        unlink(completePath(id))
+    }
+}
+
+/// Writes verified chunks into `<id>.partial`.
+final class PartialFile: @unchecked Sendable {
+    // The descriptor is only used through pwrite/fdatasync, which are safe to call from several threads.
+    private let fd: Int32
+    let path: String
+
+    /// Opens (or creates, sized to `size`, sparse) the partial file.
+    init(path: String, size: Int64) throws(ReplicationError) {
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw .cache("cannot open \(path): \(String(cString: strerror(errno)))") }
+        self.path = path
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { close(fd); throw .cache("cannot stat \(path): \(String(cString: strerror(errno)))") }
+        if Int64(info.st_size) != size, ftruncate(fd, off_t(size)) != 0 {
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            throw .cache("cannot size \(path) to \(size) bytes: \(reason)")
+        }
+    }
+
+    deinit { close(fd) }
+
+    func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(ReplicationError) {
+        var done = 0
+        while done < bytes.count {
+            let written = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset + Int64(done)))
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw .cache("cannot write \(path): \(String(cString: strerror(errno)))")
+            }
+            done += written
+        }
+    }
+
+    /// Makes every chunk written so far durable (called before recording them as held).
+    func sync() throws(ReplicationError) {
+        guard fdatasync(fd) == 0 else { throw .cache("cannot sync \(path): \(String(cString: strerror(errno)))") }
+    }
+
+    /// fsync, rename to the final name, fsync the folder: the object appears complete or not at all.
+    func publish(as finalPath: String) throws(ReplicationError) {
+        guard fsync(fd) == 0 else { throw .cache("cannot sync \(path): \(String(cString: strerror(errno)))") }
+        guard rename(path, finalPath) == 0 else { throw .cache("cannot rename \(path): \(String(cString: strerror(errno)))") }
+        let folder = open(parentFolder(of: finalPath), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if folder >= 0 {
+            _ = fsync(folder)
+            close(folder)
+        }
+    }
+}
+
+/// The folder a path is in.
+func parentFolder(of path: String) -> String {
+    guard let slash = path.lastIndex(of: "/") else { return "." }
+    return slash == path.startIndex ? "/" : String(path[..<slash])
+}
