@@ -23,17 +23,15 @@ struct IdleMemoryTrimmer: Service {
         for await _ in library.generationUpdates().cancelOnGracefulShutdown() {
             pending?.cancel()
             pending = Task { [library, logger, quietPeriod] in
-                // Hashing does not move the generation: while it runs, look again at growing intervals (work is
-                // going on then anyway); once idle, trim and stop until the next commit.
-                var wait = quietPeriod
+                // Hashing does not move the generation: while it runs, look again every quiet period (work is going
+                // on then anyway); once idle, trim and stop until the next commit.
                 while true {
                     do {
-                        try await Task.sleep(for: wait)
+                        try await Task.sleep(for: quietPeriod)
                     } catch {
                         return  // another commit came first: wait for quiet again
                     }
                     if library.scanProgress.phase == .idle, (try? library.statistics().awaitingHash) == 0 { break }
-                    wait = min(wait * 2, .seconds(60))
                 }
                 let before = LibraryControlHandler.residentBytes() ?? 0
                 _ = mediapeer_release_free_heap()
