@@ -66,7 +66,7 @@ let package = Package(
         ]),
         // The peer HTTP API other boxes talk to.
         .target(name: "PeerProtocol", dependencies: [
-            "ContentID", "HTTPService", "MediaIndex",
+            "ContentID", "HTTPService", "MediaIndex", "CSystemShims",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "_NIOFileSystem", package: "swift-nio"),
@@ -78,7 +78,7 @@ let package = Package(
         ]),
         // Replication: the neighbours' catalogs, locating holders, and verified multi-source fetches into the cache.
         .target(name: "Replication", dependencies: [
-            "ContentID", "MediaIndex", "PeerProtocol", "MediapeerConfig",
+            "ContentID", "MediaIndex", "PeerProtocol", "MediapeerConfig", "CSystemShims",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),

@@ -57,3 +57,21 @@ int mediapeer_fstatat(int dirfd, const char *path, int follow, struct mediapeer_
     status->mode = (uint32_t)info.st_mode;
     return 0;
 }
+
+long mediapeer_pwrite(int fd, const void *buffer, unsigned long count, int64_t offset) {
+    return (long)pwrite(fd, buffer, (size_t)count, (off_t)offset);
+}
+
+int mediapeer_ftruncate(int fd, int64_t size) {
+    return ftruncate(fd, (off_t)size);
+}
+
+int64_t mediapeer_file_size(int fd) {
+    struct stat info;
+    if (fstat(fd, &info) != 0) return -1;
+    return (int64_t)info.st_size;
+}
+
+int mediapeer_open(const char *path, int flags, unsigned int mode) {
+    return open(path, flags, (mode_t)mode);
+}

@@ -36,6 +36,13 @@ struct mediapeer_file_status {
 /// final symlink. Returns 0, or -1 with errno set.
 int mediapeer_fstatat(int dirfd, const char *path, int follow, struct mediapeer_file_status *status);
 
+/// open(2) (large files allowed), pwrite(2), ftruncate(2) and the size of an open file with 64-bit offsets on every architecture (this file is
+/// compiled with _FILE_OFFSET_BITS=64; Swift's Glibc module has a 32-bit off_t on armhf).
+int mediapeer_open(const char *path, int flags, unsigned int mode);
+long mediapeer_pwrite(int fd, const void *buffer, unsigned long count, int64_t offset);
+int mediapeer_ftruncate(int fd, int64_t size);
+int64_t mediapeer_file_size(int fd);
+
 /// Fields of one `struct inotify_event` at `buffer + offset`; returns the offset of the next event, or -1 when
 /// the event would run past `length` (never the case for a well-behaved kernel, but checked anyway).
 long mediapeer_inotify_event_at(const char *buffer, long length, long offset,

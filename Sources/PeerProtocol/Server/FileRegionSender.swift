@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CSystemShims
 import NIOCore
 import NIOHTTP1
 import NIOHTTPTypesHTTP1
@@ -25,13 +26,12 @@ enum FileRegionSender {
     /// Sends `range` of the file at `path`, which must still be `expectedSize` bytes long.
     static func send(path: String, expectedSize: Int64, range: ClosedRange<Int64>, channel: any Channel,
                      beforeEachRegion: @Sendable () -> Void) async throws {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        let descriptor = mediapeer_open(path, O_RDONLY | O_CLOEXEC, 0)
         guard descriptor >= 0 else { throw SendError.cannotOpen(path: path, errno: errno) }
         let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: descriptor)
         defer { try? handle.close() }
         // The file may have been replaced or cut since it was looked up: never send a short or different body.
-        let end = lseek(descriptor, 0, SEEK_END)
-        guard Int64(end) == expectedSize else { throw SendError.changedSize(path: path) }
+        guard mediapeer_file_size(descriptor) == expectedSize else { throw SendError.changedSize(path: path) }
         var offset = Int(range.lowerBound)
         let upper = Int(range.upperBound) + 1
         while offset < upper {

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CSystemShims
 import ContentID
 import Logging
 import MediaIndex
@@ -50,8 +51,8 @@ struct CacheRecovery {
     }
 
     private static func size(of path: String) -> Int64? {
-        var info = stat()
-        return stat(path, &info) == 0 ? Int64(info.st_size) : nil
+        var status = mediapeer_file_status()
+        return mediapeer_fstatat(AT_FDCWD, path, 1, &status) == 0 ? status.size : nil
     }
 
     private static func names(in folder: String) -> [String] {

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CSystemShims
 import ContentID
 
 /// The cache's files for one object: `objects/<id>.partial` while chunks arrive, `objects/<id>` once complete.
@@ -39,12 +40,13 @@ final class PartialFile: @unchecked Sendable {
 
     /// Opens (or creates, sized to `size`, sparse) the partial file.
     init(path: String, size: Int64) throws(ReplicationError) {
-        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        fd = mediapeer_open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw .cache("cannot open \(path): \(String(cString: strerror(errno)))") }
         self.path = path
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { close(fd); throw .cache("cannot stat \(path): \(String(cString: strerror(errno)))") }
-        if Int64(info.st_size) != size, ftruncate(fd, off_t(size)) != 0 {
+        // 64-bit sizes and offsets through the C shim: on a 32-bit box the Glibc module's off_t is 32 bits.
+        let current = mediapeer_file_size(fd)
+        guard current >= 0 else { close(fd); throw .cache("cannot stat \(path): \(String(cString: strerror(errno)))") }
+        if current != size, mediapeer_ftruncate(fd, size) != 0 {
             let reason = String(cString: strerror(errno))
             close(fd)
             throw .cache("cannot size \(path) to \(size) bytes: \(reason)")
@@ -56,7 +58,7 @@ final class PartialFile: @unchecked Sendable {
     func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(ReplicationError) {
         var done = 0
         while done < bytes.count {
-            let written = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset + Int64(done)))
+            let written = mediapeer_pwrite(fd, bytes.baseAddress! + done, UInt(bytes.count - done), offset + Int64(done))
             if written < 0 {
                 if errno == EINTR { continue }
                 throw .cache("cannot write \(path): \(String(cString: strerror(errno)))")
