@@ -10,6 +10,8 @@ import Testing
     @Test func aFileHeldOnlyByBoxCIsFetchedByBoxAByteIdenticalAndThenServedByA() throws {
         let home = try SimulatedHome(boxes: 3, tag: "f")
         let original = try home.addLargeVideo("holiday.mkv", megabytes: 6, to: [3])
+        // Box 1's cache folder does not exist yet: the first fetch creates it.
+        try? FileManager.default.removeItem(atPath: home.box(1) + "/cache")
         for index in 1...3 { try home.startDaemon(index) }
         let id = try home.contentID(of: "holiday.mkv", in: 3)
         try home.waitUntilListed(id, in: 1, heldBy: ["Box 3"])

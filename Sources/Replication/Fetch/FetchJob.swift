@@ -137,12 +137,13 @@ actor FetchJob {
             let range = manifest.byteRange(ofChunk: index)
             return total + range.upperBound - range.lowerBound
         }
+        // The cache folder may not exist yet (a first fetch, a configured folder nobody created).
+        try layout.prepare()
         try space.check(objectSize: manifest.fileSize, otherReplicas: otherReplicas, stillToWrite: stillToWrite)
         if replica == nil {
             let description = try catalog.remoteDescription(of: id) ?? CatalogEntry(id: id, generation: 0, size: manifest.fileSize)
             try catalog.beginReplica(manifest: manifest, description: description)
         }
-        try layout.prepare()
         file = try PartialFile(path: layout.partialPath(id), size: manifest.fileSize)
         verifier = try ChunkVerifier(manifest: manifest, expected: id)
         picker = ChunkPicker(have: held)
