@@ -8,7 +8,7 @@ import Testing
 /// lying, vanishing and crashing boxes.
 @Suite(.serialized) struct FetchTests {
     @Test func aFileHeldOnlyByBoxCIsFetchedByBoxAByteIdenticalAndThenServedByA() throws {
-        let home = try SimulatedHome(boxes: 3, tag: "f")
+        let home = try SimulatedHome(boxes: 3, tag: "fo")
         let original = try home.addLargeVideo("holiday.mkv", megabytes: 6, to: [3])
         // Box 1's cache folder does not exist yet: the first fetch creates it.
         try? FileManager.default.removeItem(atPath: home.box(1) + "/cache")
@@ -30,7 +30,7 @@ import Testing
     }
 
     @Test func aNeighboursCatalogIsFollowedThroughAdditionsRenamesAndRemovals() throws {
-        let home = try SimulatedHome(boxes: 2, tag: "c")
+        let home = try SimulatedHome(boxes: 2, tag: "fn")
         try home.addLargeVideo("first.mkv", megabytes: 1, to: [2])
         for index in 1...2 { try home.startDaemon(index) }
         let first = try home.contentID(of: "first.mkv", in: 2)
