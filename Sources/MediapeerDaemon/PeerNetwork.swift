@@ -110,9 +110,8 @@ final class PeerNetwork: Service, Neighbourhood, Sendable {
     /// The URL of `path` at a peer's preferred address (IPv4 first); a link-local IPv6 zone is written %25
     /// (RFC 6874).
     static func url(of peer: PeerSnapshot, path: String, address: String? = nil) -> String? {
-        guard let address = address ?? peer.addresses.sorted(by: { !$0.contains(":") && $1.contains(":") }).first else { return nil }
-        let host = address.contains(":") ? "[" + address.replacingOccurrences(of: "%", with: "%25") + "]" : address
-        return "http://\(host):\(peer.port)\(path)"
+        PeerEndpoint(peerID: peer.id ?? "", name: peer.name, addresses: address.map { [$0] } ?? peer.addresses, port: Int(peer.port))
+            .map { $0.baseURL + path }
     }
 
     /// Puts the catalog generation in the TXT record whenever the index changes (the discovery layer rate-limits

@@ -81,13 +81,6 @@ extension Catalog {
         }
     }
 
-    /// Notes that a replica was read (served or played), for least-recently-used eviction.
-    public func touchReplica(_ id: ContentID) throws(IndexError) {
-        try write { db in
-            try db.execute(sql: "UPDATE replica SET last_used_at = ? WHERE content_id = ?", arguments: [Int64(time(nil)), Data(id.bytes)])
-        }
-    }
-
     /// Forgets a replica (its file is the caller's to delete). Its manifest goes too unless a media file shares it.
     public func deleteReplica(_ id: ContentID) throws(IndexError) {
         try write { db in

@@ -45,10 +45,7 @@ public struct CatalogEntry: Sendable, Codable, Equatable {
     }
 
     /// The title tag, or the file name.
-    public var displayTitle: String {
-        if let title, !title.isEmpty { return title }
-        return path.flatMap { $0.split(separator: "/").last.map(String.init) } ?? id.hex
-    }
+    public var displayTitle: String { DisplayTitle.of(title: title, path: path) ?? id.hex }
 }
 
 /// A page of a catalog delta: `GET /v1/catalog?since=G[&after=ID]`.
@@ -93,10 +90,7 @@ public struct HomeItem: Sendable, Codable, Equatable {
     /// Their friendly names, in the same order (filled in by the daemon, which knows the names).
     public var holderNames: [String] = []
 
-    public var displayTitle: String {
-        if let title, !title.isEmpty { return title }
-        return path.split(separator: "/").last.map(String.init) ?? path
-    }
+    public var displayTitle: String { DisplayTitle.of(title: title, path: path) ?? path }
 }
 
 /// What this box holds of an object, for serving it.

@@ -21,10 +21,7 @@ public struct MediaItem: Sendable, Codable, Equatable {
     public var metadata: MediaMetadata
 
     /// The title tag, or the file name when there is none.
-    public var displayTitle: String {
-        if let title = metadata.title, !title.isEmpty { return title }
-        return path.split(separator: "/").last.map(String.init) ?? path
-    }
+    public var displayTitle: String { DisplayTitle.of(title: metadata.title, path: path) ?? path }
 }
 
 /// Counts for `mediapeerctl status`.
@@ -85,5 +82,13 @@ public enum IndexError: Error, CustomStringConvertible, Equatable {
         case .database(let message): "index database error: \(message)"
         case .invalidQuery(let message): "invalid query: \(message)"
         }
+    }
+}
+
+/// What a listing shows for an item: its title tag, or else its file name.
+enum DisplayTitle {
+    static func of(title: String?, path: String?) -> String? {
+        if let title, !title.isEmpty { return title }
+        return path.flatMap { $0.split(separator: "/").last.map(String.init) }
     }
 }

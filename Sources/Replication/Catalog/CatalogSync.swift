@@ -31,9 +31,6 @@ public actor CatalogSync {
         Task { await self.syncRepeatedly(neighbour) }
     }
 
-    /// True while a neighbour's sync is running (tests and status).
-    public var syncing: Set<String> { running }
-
     private func syncRepeatedly(_ first: Neighbour) async {
         var neighbour = first
         while true {
