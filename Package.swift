@@ -100,17 +100,19 @@ let package = Package(
         .executableTarget(name: "mediapeerctl", dependencies: ["MediapeerCLI"]),
         .executableTarget(name: "mediapeer", dependencies: ["MediapeerDaemon", "MediapeerCLI"]),
 
-        .testTarget(name: "MediaProbeTests", dependencies: ["MediaProbe"]),
+        // posix_spawn children for the test harnesses (Foundation's Process crashed the runner under load).
+        .target(name: "TestChildProcess", path: "Tests/TestChildProcess"),
+        .testTarget(name: "MediaProbeTests", dependencies: ["MediaProbe", "TestChildProcess"]),
         .testTarget(name: "ContentIDTests", dependencies: ["ContentID"]),
         .testTarget(name: "MediapeerConfigTests", dependencies: ["MediapeerConfig"]),
         .testTarget(name: "MediaIndexTests", dependencies: ["MediaIndex", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "DiscoveryTests", dependencies: ["Discovery"]),
+        .testTarget(name: "DiscoveryTests", dependencies: ["Discovery", "TestChildProcess"]),
         .testTarget(name: "PeerProtocolTests", dependencies: [
             "PeerProtocol", "ContentID", "MediaIndex", .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
         .testTarget(name: "ReplicationTests", dependencies: [
             "Replication", "ContentID", "MediaIndex", "PeerProtocol", .product(name: "Logging", package: "swift-log"),
         ]),
-        .testTarget(name: "IntegrationTests", dependencies: ["ControlAPI", "MediaIndex", "Replication", "ContentID"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["ControlAPI", "MediaIndex", "Replication", "ContentID", "TestChildProcess"]),
     ]
 )

@@ -16,7 +16,7 @@ import Testing
         try MediaFixtures.copy(MediaFixtures.song, to: extra + "/Music/b.mp3")
         try box.start()
         try box.waitUntilIndexed()
-        let pid = try #require(box.daemon?.processIdentifier)
+        let pid = try #require(box.daemon?.pid)
 
         try box.writeConfig(mediaFolders: [box.media, extra])
         try box.reload()

@@ -177,15 +177,18 @@ import Testing
 
     @Test func aStalledHolderLosesItsChunksToTheOtherHolder() throws {
         let home = try SimulatedHome(boxes: 3, tag: "t")
-        let original = try home.addLargeVideo("stall.mkv", megabytes: 24, to: [2, 3])
+        let original = try home.addLargeVideo("stall.mkv", megabytes: 48, to: [2, 3])
         // A short chunk deadline, so that the test need not wait the default 20 s for the stalled box.
         try home.startDaemon(1, environment: ["MEDIAPEER_CHUNK_TIMEOUT_S": "3"])
         for index in 2...3 { try home.startDaemon(index) }
         let id = try home.contentID(of: "stall.mkv", in: 2)
         _ = try home.contentID(of: "stall.mkv", in: 3)
         try home.waitUntilListed(id, in: 1, heldBy: ["Box 2", "Box 3"])
-        try home.shape(2, rate: "40mbit")
-        try home.shape(3, rate: "40mbit")
+        // Slow enough (about 2.5 s to the first quarter, 5 s to half) that the stall lands well before half even
+        // when the machine is busy and polling lags; fast enough that box 2's three runs of 4 chunks at once stay
+        // well inside their 12 s deadline.
+        try home.shape(2, rate: "20mbit")
+        try home.shape(3, rate: "20mbit")
         let stalled = try home.status(3).pid
         defer { kill(stalled, SIGCONT) }
 

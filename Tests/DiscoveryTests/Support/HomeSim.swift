@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import TestChildProcess
 
 /// A simulated home network (`scripts/home-sim`) for one test: its own prefix, so tests run side by side.
 ///
@@ -73,49 +74,23 @@ struct HomeSim: Sendable {
     }
 
     /// Starts a command inside a box without waiting for it (its output is discarded).
-    func spawn(box: Int, _ command: [String]) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.script)
-        process.arguments = ["exec", "--prefix", prefix, "box\(box)"] + command
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        return process
+    func spawn(box: Int, _ command: [String]) throws -> ChildProcess {
+        try ChildProcess(Self.script, ["exec", "--prefix", prefix, "box\(box)"] + command)
     }
 
     /// Runs `scripts/home-sim` with its output in a file (no pipe to drain) and awaits its exit.
     static func run(_ arguments: [String], timeout: TimeInterval) async throws -> (status: Int32, output: String) {
         let outputPath = NSTemporaryDirectory() + "home-sim-\(UUID().uuidString).out"
-        guard FileManager.default.createFile(atPath: outputPath, contents: nil),
-              let output = FileHandle(forWritingAtPath: outputPath)
-        else { throw SimError.command("creating \(outputPath)", "") }
-        defer {
-            try? output.close()
-            try? FileManager.default.removeItem(atPath: outputPath)
-        }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: script)
-        process.arguments = arguments
-        process.standardOutput = output
-        process.standardError = output
-        process.standardInput = FileHandle.nullDevice
-        // A hung command is terminated rather than hanging the whole test run.
-        let watchdog = Task { [process] in
-            try? await Task.sleep(for: .seconds(timeout))
-            if !Task.isCancelled, process.isRunning { process.terminate() }
-        }
-        defer { watchdog.cancel() }
-        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-            do {
-                try process.run()
-            } catch {
-                continuation.resume(throwing: error)
-            }
+        defer { try? FileManager.default.removeItem(atPath: outputPath) }
+        let process = try ChildProcess(script, arguments, stdout: .file(outputPath), stderr: .file(outputPath))
+        // A hung command is killed rather than hanging the whole test run.
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning {
+            if Date() > deadline { process.signal(SIGKILL) }
+            try? await Task.sleep(for: .milliseconds(10))
         }
         let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
-        return (status, text)
+        return (process.waitUntilExit(), text)
     }
 }
 

@@ -1,5 +1,6 @@
 import Discovery
 import Foundation
+import TestChildProcess
 import Logging
 import Synchronization
 import Testing
@@ -168,9 +169,7 @@ final class Probe: @unchecked Sendable {
     // Touched only by the test that owns the probe; `lines` is shared with the reader thread.
     let label: String
     let config: ProbeConfig
-    private let process = Process()
-    private let input = Pipe()
-    private let output = Pipe()
+    private let process: ChildProcess
     private let lines = Lines()
 
     private final class Lines: Sendable {
@@ -184,18 +183,13 @@ final class Probe: @unchecked Sendable {
         signal(SIGPIPE, SIG_IGN)
         label = "box\(box)"
         self.config = config
-        process.executableURL = URL(fileURLWithPath: HomeSim.script)
-        process.arguments = ["exec", "--prefix", sim.prefix, "box\(box)", ProbeMode.testBinary] + ProbeMode.helperArguments
         var environment = ProcessInfo.processInfo.environment
         environment[ProbeMode.variable] = String(decoding: try JSONEncoder().encode(config), as: UTF8.self)
-        process.environment = environment
-        process.standardInput = input
-        process.standardOutput = output
         let logPath = sim.directory(box: box) + "/probe-\(config.name.filter(\.isLetter)).log"
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        process.standardError = FileHandle(forWritingAtPath: logPath)
-        try process.run()
-        let handle = output.fileHandleForReading
+        process = try ChildProcess(HomeSim.script, ["exec", "--prefix", sim.prefix, "box\(box)", ProbeMode.testBinary] + ProbeMode.helperArguments,
+                                   environment: environment, stdin: .pipe, stdout: .pipe, stderr: .file(logPath))
+        let handle = process.stdoutReader!
         let lines = self.lines
         Thread.detachNewThread {
             var buffer = Data()
@@ -222,7 +216,7 @@ final class Probe: @unchecked Sendable {
     var all: [ProbeLine] { lines.withLock { $0 } }
 
     func send(_ command: String) {
-        try? input.fileHandleForWriting.write(contentsOf: Data((command + "\n").utf8))
+        try? process.stdinWriter?.write(contentsOf: Data((command + "\n").utf8))
     }
 
     /// Waits for the first line (after `after` lines) that matches.

@@ -1,4 +1,5 @@
 import Foundation
+@_exported import TestChildProcess
 
 /// Where the built `mediapeerd` and `mediapeerctl` are: `$MEDIAPEER_BIN_DIR` (set by scripts/test), else next to
 /// the test bundle, which SwiftPM builds into the same folder.
@@ -17,48 +18,12 @@ enum Binaries {
     static var control: String { folder + "/mediapeerctl" }
 }
 
-/// The result of running a command to completion.
-struct CommandResult {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-}
-
 enum Command {
     /// Runs a command with a hard time limit, so a hung child fails the test instead of hanging the suite.
     @discardableResult
     static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
                     timeout: Duration = .seconds(60)) throws -> CommandResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        // Drain both pipes while the child runs, so a chatty child cannot block on a full pipe.
-        let outData = DataBox(), errData = DataBox()
-        let group = DispatchGroup()
-        for (pipe, box) in [(out, outData), (err, errData)] {
-            group.enter()
-            DispatchQueue.global().async {
-                box.data = pipe.fileHandleForReading.readDataToEndOfFile()
-                group.leave()
-            }
-        }
-        let deadline = ContinuousClock.now + timeout
-        while process.isRunning {
-            if ContinuousClock.now > deadline {
-                process.terminate()
-                throw TestFailure("\(executable) \(arguments.joined(separator: " ")) did not finish within \(timeout)")
-            }
-            usleep(2000)
-        }
-        group.wait()
-        return CommandResult(status: process.terminationStatus, stdout: String(decoding: outData.data, as: UTF8.self),
-                             stderr: String(decoding: errData.data, as: UTF8.self))
+        try ChildProcess.run(executable, arguments, environment: environment, timeout: timeout)
     }
 
     static func which(_ name: String) -> String? {
@@ -68,8 +33,6 @@ enum Command {
         return nil
     }
 }
-
-private final class DataBox: @unchecked Sendable { var data = Data() }
 
 struct TestFailure: Error, CustomStringConvertible {
     var description: String

@@ -7,6 +7,8 @@ final class SimulatedHome {
     let prefix: String
     let folder: String
     let count: Int
+    /// The `home-sim exec` wrappers of the daemons started, reaped (and killed if still there) with the home.
+    private var launched: [ChildProcess] = []
     static let script: String = {
         var url = URL(fileURLWithPath: #filePath)
         while url.path != "/" {
@@ -49,19 +51,13 @@ final class SimulatedHome {
             log_level = "debug"
             \(extraConfig)
             """.write(toFile: box + "/mediapeer.toml", atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.script)
-        process.arguments = ["exec", "--prefix", prefix, String(index), Binaries.daemon, "--config", box + "/mediapeer.toml"]
-        process.environment = ProcessInfo.processInfo.environment
-            .merging(["MEDIAPEER_HEALTH_INTERVAL_MS": String(healthIntervalMilliseconds)]) { $1 }
-            .merging(environment) { $1 }
-        FileManager.default.createFile(atPath: box + "/mediapeerd.log", contents: nil)
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: box + "/mediapeerd.log"))
-        log.seekToEndOfFile()
-        process.standardOutput = log
-        process.standardError = log
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+        let log = box + "/mediapeerd.log"
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        launched.append(try ChildProcess(Self.script, ["exec", "--prefix", prefix, String(index), Binaries.daemon, "--config", box + "/mediapeer.toml"],
+                                         environment: ProcessInfo.processInfo.environment
+                                             .merging(["MEDIAPEER_HEALTH_INTERVAL_MS": String(healthIntervalMilliseconds)]) { $1 }
+                                             .merging(environment) { $1 },
+                                         stdout: .file(log), stderr: .file(log)))
         try eventually("box \(index)'s mediapeerd answers\n\(self.log(index))") {
             (try? ctl(index, ["status"]).status) == 0
         }

@@ -11,8 +11,7 @@ final class TestBox {
     var socket: String { folder + "/control.sock" }
     var configPath: String { folder + "/mediapeer.toml" }
     var logPath: String { folder + "/mediapeerd.log" }
-    private(set) var daemon: Process?
-    private var logHandle: FileHandle?
+    private(set) var daemon: ChildProcess?
 
     let name: String
 
@@ -37,7 +36,7 @@ final class TestBox {
 
     deinit {
         if let daemon, daemon.isRunning {
-            kill(daemon.processIdentifier, SIGKILL)
+            daemon.signal(SIGKILL)
             daemon.waitUntilExit()
         }
         try? FileManager.default.removeItem(atPath: folder)
@@ -49,20 +48,15 @@ final class TestBox {
 
     /// Starts the daemon and waits until its control API answers.
     func start(environment: [String: String] = [:]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
-        process.arguments = ["-n", "/bin/sh", "-c", #"ip link set lo up && exec "$0" "$@""#, Binaries.daemon, "--config", configPath]
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        FileManager.default.createFile(atPath: logPath, contents: nil)
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        handle.seekToEndOfFile()
-        process.standardError = handle
-        process.standardOutput = handle
-        try process.run()
+        // Each start begins a fresh log, so a test reads only what this run printed.
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        let process = try ChildProcess("/usr/bin/unshare",
+                                       ["-n", "/bin/sh", "-c", #"ip link set lo up && exec "$0" "$@""#, Binaries.daemon, "--config", configPath],
+                                       environment: ProcessInfo.processInfo.environment.merging(environment) { $1 },
+                                       stdout: .file(logPath), stderr: .file(logPath))
         daemon = process
-        logHandle = handle
         try eventually("mediapeerd answers on \(socket)\n\(log)") {
-            guard process.isRunning else { throw TestFailure("mediapeerd exited with \(process.terminationStatus):\n\(log)") }
+            guard process.isRunning else { throw TestFailure("mediapeerd exited with \(process.terminationStatus ?? -1):\n\(log)") }
             return (try? ctl(["status"]).status) == 0
         }
     }
@@ -71,17 +65,16 @@ final class TestBox {
     @discardableResult
     func stop(signal: Int32 = SIGTERM) throws -> Int32 {
         guard let daemon else { return 0 }
-        kill(daemon.processIdentifier, signal)
+        daemon.signal(signal)
         try eventually("mediapeerd exits after signal \(signal)") { !daemon.isRunning }
         self.daemon = nil
-        try logHandle?.close()
-        return daemon.terminationStatus
+        return daemon.terminationStatus ?? -1
     }
 
     /// Sends SIGHUP, as `systemctl reload` does: the daemon reads its configuration again.
     func reload() throws {
         guard let daemon, daemon.isRunning else { throw TestFailure("mediapeerd is not running") }
-        kill(daemon.processIdentifier, SIGHUP)
+        daemon.signal(SIGHUP)
     }
 
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }

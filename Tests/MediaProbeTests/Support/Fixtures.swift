@@ -1,4 +1,5 @@
 import Foundation
+import TestChildProcess
 import Testing
 
 struct FixtureError: Error, CustomStringConvertible {
@@ -23,19 +24,10 @@ enum FFmpeg {
         guard FileManager.default.isExecutableFile(atPath: path) else {
             throw FixtureError(description: "ffmpeg is not installed at \(path): the MediaProbe tests generate their media fixtures with it (apt-get install ffmpeg)")
         }
-        // ffmpeg's messages go to a file, not a Pipe: Foundation's pipe reading
-        // traps on EINTR, which other tests' child processes make likely.
         let log = NSTemporaryDirectory() + "mediaprobe-ffmpeg-" + UUID().uuidString + ".log"
-        _ = FileManager.default.createFile(atPath: log, contents: nil)
         defer { try? FileManager.default.removeItem(atPath: log) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = ["-nostdin", "-hide_banner", "-loglevel", "error", "-y"] + arguments
-        process.standardError = FileHandle(forWritingAtPath: log)
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
+        let process = try ChildProcess(path, ["-nostdin", "-hide_banner", "-loglevel", "error", "-y"] + arguments, stderr: .file(log))
+        guard process.waitUntilExit() == 0 else {
             let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
             throw FixtureError(description: "ffmpeg \(arguments.joined(separator: " ")) failed: \(output)")
         }
