@@ -103,6 +103,10 @@ final class SimulatedHome {
     func signalDaemon(_ index: Int, _ signal: Int32) throws {
         let pid = try status(index).pid
         kill(pid, signal)
-        try eventually("box \(index)'s mediapeerd exits") { kill(pid, 0) != 0 }
+        try eventually("box \(index)'s mediapeerd exits") {
+            // `home-sim exec` execs all the way down: the daemon is our child, and stays a zombie until reaped.
+            for child in launched { _ = child.isRunning }
+            return kill(pid, 0) != 0
+        }
     }
 }
