@@ -96,16 +96,86 @@ public struct PeerClient: Sendable {
         return answer
     }
 
-    /// Exactly the bytes `range` of object `id`, or an error (a short or over-long body is an error, never data).
-    public func bytes(_ peer: PeerEndpoint, id: ContentID, range: Range<Int64>, timeout: TimeAmount) async throws(PeerClientError) -> ByteBuffer {
-        let length = Int(range.upperBound - range.lowerBound)
-        let answer = try await get(peer, "/v1/objects/\(id.hex)", headers: [("Range", "bytes=\(range.lowerBound)-\(range.upperBound - 1)")],
-                                   timeout: timeout, maxBytes: length)
-        guard answer.status == 206, answer.body.readableBytes == length,
-              answer.contentRange == "bytes \(range.lowerBound)-\(range.upperBound - 1)/" + (answer.contentRange?.split(separator: "/").last.map(String.init) ?? "") else {
-            throw .invalidAnswer(peer: peer.description, reason: "asked for \(length) bytes at \(range.lowerBound), got HTTP \(answer.status) with \(answer.body.readableBytes)")
+    /// Streams the bytes `range` of object `id`, handing them to `deliver` in consecutive pieces of `pieceLength`
+    /// bytes (the last may be shorter), numbered from 0, as each piece arrives whole. Only one piece is buffered at
+    /// a time, so a long range costs no more memory than a short one; `deliver` returns false to stop early.
+    ///
+    /// `pieceTimeout` bounds the wait for each piece, not the whole range: a peer that stops sending loses the
+    /// request within one piece's deadline, however long the range. A body longer or shorter than asked for is an
+    /// error, never data; the pieces delivered before it stay delivered.
+    ///
+    /// - Returns: how many pieces were delivered.
+    @discardableResult
+    public func pieces(_ peer: PeerEndpoint, id: ContentID, range: Range<Int64>, pieceLength: Int, pieceTimeout: TimeAmount,
+                       deliver: @escaping @Sendable (_ index: Int, _ piece: ByteBuffer) async throws -> Bool) async throws -> Int {
+        precondition(pieceLength > 0 && !range.isEmpty)
+        let total = range.upperBound - range.lowerBound
+        var request = HTTPClientRequest(url: peer.baseURL + "/v1/objects/\(id.hex)")
+        request.method = .GET
+        request.headers.add(name: "Range", value: "bytes=\(range.lowerBound)-\(range.upperBound - 1)")
+        let deadline = ProgressDeadline(timeout: pieceTimeout)
+        do {
+            return try await deadline.run { [http, request] in
+                let response = try await http.execute(request, timeout: pieceTimeout)
+                guard response.status == .partialContent else {
+                    let body = try await response.body.collect(upTo: 64 << 10)
+                    throw Self.error(status: Int(response.status.code), body: body, peer: peer)
+                }
+                let contentRange = response.headers.first(name: "Content-Range")
+                guard contentRange?.hasPrefix("bytes \(range.lowerBound)-\(range.upperBound - 1)/") == true else {
+                    throw PeerClientError.invalidAnswer(peer: peer.description, reason: "asked for bytes \(range.lowerBound)-\(range.upperBound - 1), got Content-Range \(contentRange ?? "none")")
+                }
+                var piece = ByteBufferAllocator().buffer(capacity: Int(min(Int64(pieceLength), total)))
+                var received: Int64 = 0
+                var delivered = 0
+                for try await var part in response.body {
+                    received += Int64(part.readableBytes)
+                    guard received <= total else {
+                        throw PeerClientError.invalidAnswer(peer: peer.description, reason: "sent more than the \(total) bytes asked for")
+                    }
+                    while part.readableBytes > 0 {
+                        let pieceStart = Int64(delivered) * Int64(pieceLength)
+                        let pieceSize = Int(min(pieceStart + Int64(pieceLength), total) - pieceStart)
+                        var taken = part.readSlice(length: min(pieceSize - piece.readableBytes, part.readableBytes))!
+                        piece.writeBuffer(&taken)
+                        guard piece.readableBytes == pieceSize else { continue }
+                        deadline.extend()
+                        let goOn: Bool
+                        do {
+                            goOn = try await deliver(delivered, piece)
+                        } catch {
+                            throw DeliveryFailed(underlying: error)
+                        }
+                        delivered += 1
+                        guard goOn else { return delivered }
+                        piece.clear()
+                    }
+                }
+                guard received == total else {
+                    throw PeerClientError.invalidAnswer(peer: peer.description, reason: "sent \(received) of the \(total) bytes asked for")
+                }
+                return delivered
+            }
+        } catch let error as PeerClientError {
+            throw error
+        } catch let failure as DeliveryFailed {
+            // Not the peer's fault (the partial file could not be written): passed on as it is.
+            throw failure.underlying
+        } catch {
+            throw PeerClientError.unreachable(peer: peer.description, reason: "\(error)")
         }
-        return answer.body
+    }
+
+    private struct DeliveryFailed: Error {
+        var underlying: any Error
+    }
+
+    private static func error(status: Int, body: ByteBuffer, peer: PeerEndpoint) -> PeerClientError {
+        switch status {
+        case 404: .notFound(peer: peer.description)
+        case 503: .busy(peer: peer.description)
+        default: .refused(peer: peer.description, status: status, message: String(buffer: body).prefix(300).description)
+        }
     }
 
     private func json<T: Decodable>(_ peer: PeerEndpoint, _ path: String, timeout: TimeAmount, maxBytes: Int = 1 << 20) async throws(PeerClientError) -> T {
@@ -115,24 +185,6 @@ public struct PeerClient: Sendable {
         } catch {
             throw .invalidAnswer(peer: peer.description, reason: "\(path): \(error)")
         }
-    }
-
-    /// Runs `body`, cancelling it when `timeout` passes first.
-    private static func withDeadline<T: Sendable>(_ timeout: TimeAmount, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { try await body() }
-            group.addTask {
-                try await Task.sleep(nanoseconds: UInt64(max(0, timeout.nanoseconds)))
-                return nil
-            }
-            defer { group.cancelAll() }
-            guard let first = try await group.next(), let value = first else { throw DeadlineExceeded() }
-            return value
-        }
-    }
-
-    private struct DeadlineExceeded: Error, CustomStringConvertible {
-        var description: String { "no complete answer within the deadline" }
     }
 
     private struct Answer {
@@ -151,7 +203,7 @@ public struct PeerClient: Sendable {
         do {
             // The deadline covers the body too (AsyncHTTPClient's covers only the response head): a box that stops
             // sending half-way through a chunk must not hold the request forever.
-            (status, contentRange, body) = try await Self.withDeadline(timeout) { [http, request] in
+            (status, contentRange, body) = try await ProgressDeadline(timeout: timeout).run { [http, request] in
                 let response = try await http.execute(request, timeout: timeout)
                 let body = try await response.body.collect(upTo: max(maxBytes, 64 << 10))
                 return (Int(response.status.code), response.headers.first(name: "Content-Range"), body)
@@ -161,12 +213,8 @@ public struct PeerClient: Sendable {
         } catch {
             throw .unreachable(peer: peer.description, reason: "\(error)")
         }
-        switch status {
-        case 200...299: return Answer(status: status, contentRange: contentRange, body: body)
-        case 404: throw .notFound(peer: peer.description)
-        case 503: throw .busy(peer: peer.description)
-        default: throw .refused(peer: peer.description, status: status, message: String(buffer: body).prefix(300).description)
-        }
+        guard (200...299).contains(status) else { throw Self.error(status: status, body: body, peer: peer) }
+        return Answer(status: status, contentRange: contentRange, body: body)
     }
 }
 

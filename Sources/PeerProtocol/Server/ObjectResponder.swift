@@ -135,8 +135,9 @@ struct ObjectResponder<Handler: PeerRequestHandler>: FileProvider {
             let watchdog = channel.map { StallWatchdog(channel: $0, deadline: Self.blockDeadline) }
             defer { watchdog?.stop() }
             if let channel, let watchdog, !faults.corruptBodies, FileRegionSender.canSend(range, on: channel) {
+                watchdog.arm()
                 try await FileRegionSender.send(path: object.path, expectedSize: object.size, range: range, channel: channel,
-                                                beforeEachRegion: { watchdog.arm() })
+                                                regionSent: { watchdog.arm() })
                 try await writer.finish(nil)
                 return
             }

@@ -12,10 +12,11 @@ actor FetchJob {
     struct Tuning: Sendable {
         /// Requests in flight per source (pipelining over keep-alive connections).
         var requestsPerSource = 3
-        /// Consecutive chunks one request may ask for: fewer requests cost both boxes less. With 3 requests in
-        /// flight, at most 12 MiB per source is held while it is verified and written.
-        var chunksPerRequest = 4
-        /// Deadline per chunk of a request: a stalled source loses its chunks after this.
+        /// Consecutive chunks one request may ask for: fewer requests cost both boxes less (a request costs the
+        /// serving box about as much CPU as a megabyte sent). Chunks are verified as they arrive, so a longer run
+        /// costs no memory: one chunk per request is held.
+        var chunksPerRequest = 16
+        /// How long a request may go without delivering a whole chunk: a stalled source loses its chunks after this.
         var chunkTimeout: TimeAmount = .seconds(20)
         /// Transport failures in a row before a source is dropped.
         var failuresBeforeDrop = 2
@@ -215,31 +216,33 @@ actor FetchJob {
                 continue
             }
             let manifest = verifier.manifest
-            let start = manifest.byteRange(ofChunk: run.lowerBound).lowerBound
-            let bytes: ByteBuffer
+            let range = manifest.byteRange(ofChunk: run.lowerBound).lowerBound..<manifest.byteRange(ofChunk: run.upperBound - 1).upperBound
+            var busy = false
             do {
-                bytes = try await client.bytes(endpoint, id: id, range: start..<manifest.byteRange(ofChunk: run.upperBound - 1).upperBound,
-                                               timeout: tuning.chunkTimeout * Int64(run.count))
-            } catch .busy {
-                for chunk in run { abandon(chunk, by: source) }
-                try await Task.sleep(for: .milliseconds(250))
-                continue
-            } catch {
-                if Task.isCancelled { throw CancellationError() }
-                transportFailed(run.lowerBound, source: source, error: error)
-                for chunk in run.dropFirst() { abandon(chunk, by: source) }
-                continue
-            }
-            for chunk in run {
-                let range = manifest.byteRange(ofChunk: chunk)
-                let slice = bytes.getSlice(at: bytes.readerIndex + Int(range.lowerBound - start), length: Int(range.upperBound - range.lowerBound))!
-                guard try await Self.verifyAndWrite(slice, chunk: chunk, at: range.lowerBound, verifier: verifier, file: file) else {
-                    rejected(chunk, source: source, bytes: Int64(slice.readableBytes))
-                    for other in (chunk + 1)..<run.upperBound { abandon(other, by: source) }
-                    return
+                // Each chunk is verified and written as soon as it has arrived whole, while the rest of the run
+                // is still on the wire: one request per run, one chunk in memory per request.
+                try await client.pieces(endpoint, id: id, range: range, pieceLength: manifest.chunkSize,
+                                        pieceTimeout: tuning.chunkTimeout) { index, bytes in
+                    let chunk = run.lowerBound + index
+                    let offset = manifest.byteRange(ofChunk: chunk).lowerBound
+                    guard try await Self.verifyAndWrite(bytes, chunk: chunk, at: offset, verifier: verifier, file: file) else {
+                        await self.rejected(chunk, source: source, bytes: Int64(bytes.readableBytes))
+                        return false
+                    }
+                    try await self.accepted(chunk, source: source, bytes: Int64(bytes.readableBytes))
+                    return true
                 }
-                try accepted(chunk, source: source, bytes: Int64(slice.readableBytes))
+            } catch PeerClientError.busy {
+                busy = true
+            } catch let error as PeerClientError {
+                if Task.isCancelled { throw CancellationError() }
+                transportFailed(source: source, error: error)
             }
+            // Whatever of the run did not arrive (a failure, a bad chunk, a busy peer) is free for others again;
+            // chunks that arrived are no longer in flight, so this leaves them be.
+            for chunk in run { abandon(chunk, by: source) }
+            guard picker?.sources.contains(source) == true else { return }
+            if busy { try await Task.sleep(for: .milliseconds(250)) }
         }
     }
 
@@ -266,8 +269,7 @@ actor FetchJob {
         picker?.abandoned(chunk, by: source)
     }
 
-    private func transportFailed(_ chunk: Int, source: String, error: PeerClientError) {
-        picker?.abandoned(chunk, by: source)
+    private func transportFailed(source: String, error: PeerClientError) {
         let failures = consecutiveFailures[source, default: 0] + 1
         consecutiveFailures[source] = failures
         updateSource(source) { $0.failures += 1 }
