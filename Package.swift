@@ -81,6 +81,7 @@ let package = Package(
             "ContentID", "MediaIndex", "PeerProtocol", "MediapeerConfig", "CSystemShims",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The daemon: wires the services together and runs them until SIGTERM.

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import CSystemShims
 import ContentID
+import NIOConcurrencyHelpers
 
 /// The cache's files for one object: `objects/<id>.partial` while chunks arrive, `objects/<id>` once complete.
 ///
@@ -37,6 +38,10 @@ final class PartialFile: @unchecked Sendable {
     // The descriptor is only used through pwrite/fdatasync, which are safe to call from several threads.
     private let fd: Int32
     let path: String
+    /// One write at a time: concurrent writes to one file contend for its inode lock in the kernel, whose waiters
+    /// spin on the CPU (11 % of a fetch's CPU in a profile). This lock's waiters sleep: a plain pthread mutex
+    /// (`Synchronization.Mutex` is a priority-inheritance futex on Linux, whose waiters spin in the kernel too).
+    private let writing = NIOLock()
 
     /// Opens (or creates, sized to `size`, sparse) the partial file.
     init(path: String, size: Int64) throws(ReplicationError) {
@@ -56,6 +61,12 @@ final class PartialFile: @unchecked Sendable {
     deinit { close(fd) }
 
     func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(ReplicationError) {
+        writing.lock()
+        defer { writing.unlock() }
+        try writeAll(bytes, at: offset)
+    }
+
+    private func writeAll(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(ReplicationError) {
         var done = 0
         while done < bytes.count {
             let written = mediapeer_pwrite(fd, bytes.baseAddress! + done, UInt(bytes.count - done), offset + Int64(done))
