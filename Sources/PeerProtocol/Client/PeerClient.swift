@@ -97,8 +97,9 @@ public struct PeerClient: Sendable {
     }
 
     /// Streams the bytes `range` of object `id`, handing them to `deliver` in consecutive pieces of `pieceLength`
-    /// bytes (the last may be shorter), numbered from 0, as each piece arrives whole. Only one piece is buffered at
-    /// a time, so a long range costs no more memory than a short one; `deliver` returns false to stop early.
+    /// bytes (the last may be shorter), numbered from 0, in order, as each piece arrives whole. At most two pieces
+    /// are held (one being delivered, one arriving), so a long range costs no more memory than a short one.
+    /// `deliver` returns false to stop: no later piece is delivered.
     ///
     /// `pieceTimeout` bounds the wait for each piece, not the whole range: a peer that stops sending loses the
     /// request within one piece's deadline, however long the range. A body longer or shorter than asked for is an
@@ -125,36 +126,49 @@ public struct PeerClient: Sendable {
                 guard contentRange?.hasPrefix("bytes \(range.lowerBound)-\(range.upperBound - 1)/") == true else {
                     throw PeerClientError.invalidAnswer(peer: peer.description, reason: "asked for bytes \(range.lowerBound)-\(range.upperBound - 1), got Content-Range \(contentRange ?? "none")")
                 }
-                var piece = ByteBufferAllocator().buffer(capacity: Int(min(Int64(pieceLength), total)))
-                var received: Int64 = 0
-                var delivered = 0
-                for try await var part in response.body {
-                    received += Int64(part.readableBytes)
-                    guard received <= total else {
-                        throw PeerClientError.invalidAnswer(peer: peer.description, reason: "sent more than the \(total) bytes asked for")
-                    }
-                    while part.readableBytes > 0 {
-                        let pieceStart = Int64(delivered) * Int64(pieceLength)
-                        let pieceSize = Int(min(pieceStart + Int64(pieceLength), total) - pieceStart)
-                        var taken = part.readSlice(length: min(pieceSize - piece.readableBytes, part.readableBytes))!
-                        piece.writeBuffer(&taken)
-                        guard piece.readableBytes == pieceSize else { continue }
-                        deadline.extend()
-                        let goOn: Bool
-                        do {
-                            goOn = try await deliver(delivered, piece)
-                        } catch {
-                            throw DeliveryFailed(underlying: error)
+                let capacity = Int(min(Int64(pieceLength), total))
+                return try await withThrowingTaskGroup(of: Bool.self) { deliveries in
+                    // The previous piece is delivered (verified, written) while the next one arrives: one piece
+                    // in delivery and one arriving at most, and the connection never waits for the disk.
+                    var delivering = false
+                    var piece = ByteBufferAllocator().buffer(capacity: capacity)
+                    var received: Int64 = 0
+                    var delivered = 0
+                    for try await var part in response.body {
+                        received += Int64(part.readableBytes)
+                        guard received <= total else {
+                            throw PeerClientError.invalidAnswer(peer: peer.description, reason: "sent more than the \(total) bytes asked for")
                         }
-                        delivered += 1
-                        guard goOn else { return delivered }
-                        piece.clear()
+                        while part.readableBytes > 0 {
+                            let pieceStart = Int64(delivered) * Int64(pieceLength)
+                            let pieceSize = Int(min(pieceStart + Int64(pieceLength), total) - pieceStart)
+                            var taken = part.readSlice(length: min(pieceSize - piece.readableBytes, part.readableBytes))!
+                            piece.writeBuffer(&taken)
+                            guard piece.readableBytes == pieceSize else { continue }
+                            deadline.extend()
+                            if delivering {
+                                delivering = false
+                                guard try await deliveries.next()! else { return delivered }
+                            }
+                            let (index, whole) = (delivered, piece)
+                            deliveries.addTask {
+                                do {
+                                    return try await deliver(index, whole)
+                                } catch {
+                                    throw DeliveryFailed(underlying: error)
+                                }
+                            }
+                            delivering = true
+                            delivered += 1
+                            piece = ByteBufferAllocator().buffer(capacity: capacity)
+                        }
                     }
+                    if delivering { _ = try await deliveries.next() }
+                    guard received == total else {
+                        throw PeerClientError.invalidAnswer(peer: peer.description, reason: "sent \(received) of the \(total) bytes asked for")
+                    }
+                    return delivered
                 }
-                guard received == total else {
-                    throw PeerClientError.invalidAnswer(peer: peer.description, reason: "sent \(received) of the \(total) bytes asked for")
-                }
-                return delivered
             }
         } catch let error as PeerClientError {
             throw error
