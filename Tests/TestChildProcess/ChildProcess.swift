@@ -67,7 +67,9 @@ public final class ChildProcess: @unchecked Sendable {
                 // Close-on-exec from creation: a child spawned by another thread at the same moment must not inherit
                 // this end and keep it open past this child's exit. (A socket pair: Glibc's pipe2 is not imported.)
                 guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) == 0 else {
-                    throw ChildProcessError.spawn(executable, errno)
+                    let code = errno
+                    for fd in parentEnds.values { close(fd) }
+                    throw ChildProcessError.spawn(executable, code)
                 }
                 let (parentEnd, childEnd) = target == 0 ? (fds[1], fds[0]) : (fds[0], fds[1])
                 parentEnds[target] = parentEnd
@@ -98,7 +100,7 @@ public final class ChildProcess: @unchecked Sendable {
     /// Kills a child still running when its owner lets go of it, so no test leaves one behind.
     deinit {
         if isRunning {
-            Glibc.kill(pid, SIGKILL)
+            kill(pid, SIGKILL)
             _ = waitUntilExit()
         }
     }
@@ -118,7 +120,7 @@ public final class ChildProcess: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         // Once reaped, the pid may belong to someone else.
-        if exitStatus == nil { Glibc.kill(pid, signal) }
+        if exitStatus == nil { kill(pid, signal) }
     }
 
     public func terminate() { signal(SIGTERM) }
@@ -131,6 +133,11 @@ public final class ChildProcess: @unchecked Sendable {
         while true {
             let result = waitpid(pid, &status, blocking ? 0 : WNOHANG)
             if result == -1 && errno == EINTR { continue }
+            if result == -1 {
+                // ECHILD: reaped elsewhere. Not running, status unknown; and never signalled again.
+                exitStatus = -1
+                return exitStatus
+            }
             guard result == pid else { return nil }
             break
         }
@@ -180,7 +187,10 @@ extension ChildProcess {
         let deadline = ContinuousClock.now + timeout
         var buffer = [UInt8](repeating: 0, count: 65536)
         var exited = false
-        while !open.isEmpty {
+        // After the child's exit, what is already in the pipes is read, a bounded number of times: a daemon it
+        // left behind may go on writing to them.
+        var drainsAfterExit = 0
+        while !open.isEmpty, drainsAfterExit < 64 {
             let remaining = deadline - ContinuousClock.now
             guard remaining > .zero else {
                 child.signal(SIGKILL)
@@ -189,6 +199,7 @@ extension ChildProcess {
             // Once the child has exited, only what is already in the pipes is read: a daemon it left behind may
             // hold them open for good.
             exited = exited || !child.isRunning
+            if exited { drainsAfterExit += 1 }
             var polled = open.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
             let ready = poll(&polled, nfds_t(polled.count), exited ? 0 : 20)
             if ready < 0 && errno != EINTR { throw ChildProcessError.spawn(executable, errno) }

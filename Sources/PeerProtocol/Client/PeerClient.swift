@@ -119,7 +119,9 @@ public struct PeerClient: Sendable {
             return try await deadline.run { [http, request] in
                 let response = try await http.execute(request, timeout: pieceTimeout)
                 guard response.status == .partialContent else {
-                    let body = try await response.body.collect(upTo: 64 << 10)
+                    // Classified by status: a peer that ignored the Range and sends the whole object is refusing,
+                    // not unreachable, however long its body.
+                    let body = (try? await response.body.collect(upTo: 64 << 10)) ?? ByteBuffer()
                     throw Self.error(status: Int(response.status.code), body: body, peer: peer)
                 }
                 let contentRange = response.headers.first(name: "Content-Range")
@@ -149,6 +151,8 @@ public struct PeerClient: Sendable {
                             if delivering {
                                 delivering = false
                                 guard try await deliveries.next()! else { return delivered }
+                                // Time spent waiting for our own disk is not the peer's.
+                                deadline.extend()
                             }
                             let (index, whole) = (delivered, piece)
                             deliveries.addTask {

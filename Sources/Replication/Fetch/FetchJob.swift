@@ -229,8 +229,9 @@ actor FetchJob {
                         await self.rejected(chunk, source: source, bytes: Int64(bytes.readableBytes))
                         return false
                     }
-                    try await self.accepted(chunk, source: source, bytes: Int64(bytes.readableBytes))
-                    return true
+                    // A source dropped or banned meanwhile (by another of its requests) stops here: its chunks are
+                    // already back in the pool.
+                    return try await self.accepted(chunk, source: source, bytes: Int64(bytes.readableBytes))
                 }
             } catch PeerClientError.busy {
                 busy = true
@@ -247,12 +248,22 @@ actor FetchJob {
     }
 
     /// Checks a chunk against the manifest and, if good, writes it into the partial file. Runs off the actor (a
-    /// nonisolated async function runs on the global executor), so chunks from several requests are hashed and
-    /// written on several cores at once while the actor only does the bookkeeping.
+    /// nonisolated async function runs on the global executor), so chunks from several requests are hashed on
+    /// several cores at once while the actor only does the bookkeeping. The write goes to NIO's thread pool for
+    /// blocking I/O: a slow card or a write waiting its turn blocks one of those threads, not one of Swift's few
+    /// cooperative ones, which serve the requests and timers of the whole daemon.
     private nonisolated static func verifyAndWrite(_ bytes: ByteBuffer, chunk: Int, at offset: Int64, verifier: ChunkVerifier,
                                                    file: PartialFile) async throws(ReplicationError) -> Bool {
         guard bytes.withUnsafeReadableBytes({ verifier.verify(chunk: chunk, bytes: $0) }) else { return false }
-        try bytes.withUnsafeReadableBytes { buffer throws(ReplicationError) in try file.write(buffer, at: offset) }
+        do {
+            try await NIOThreadPool.singleton.runIfActive {
+                try bytes.withUnsafeReadableBytes { buffer throws(ReplicationError) in try file.write(buffer, at: offset) }
+            }
+        } catch let error as ReplicationError {
+            throw error
+        } catch {
+            throw .cache("cannot write \(file.path): \(error)")
+        }
         return true
     }
 
@@ -290,10 +301,13 @@ actor FetchJob {
         updateSource(source) { $0.badChunks += 1; $0.active = false }
     }
 
-    private func accepted(_ chunk: Int, source: String, bytes: Int64) throws(ReplicationError) {
-        consecutiveFailures[source] = 0
+    /// Counts a verified chunk; returns whether `source` is still one to fetch from.
+    private func accepted(_ chunk: Int, source: String, bytes: Int64) throws(ReplicationError) -> Bool {
+        let stillUsed = picker?.sources.contains(source) == true
+        if stillUsed { consecutiveFailures[source] = 0 }
         progress.bytesReceived += bytes
-        guard picker?.completed(chunk, by: source) == true else { return }
+        // A good chunk is kept whoever sent it.
+        guard picker?.completed(chunk, by: source) == true else { return stillUsed }
         progress.chunksDone += 1
         progress.bytesDone += bytes
         updateSource(source) { $0.chunks += 1; $0.bytes += bytes }
@@ -311,6 +325,7 @@ actor FetchJob {
             let otherReplicas = ((try? catalog.replicaBytes()) ?? 0) - manifest.fileSize
             try space.check(objectSize: manifest.fileSize, otherReplicas: otherReplicas, stillToWrite: manifest.fileSize - progress.bytesDone)
         }
+        return stillUsed
     }
 
     private func updateSource(_ peerID: String, _ change: (inout FetchProgress.Source) -> Void) {
