@@ -92,6 +92,23 @@ import Testing
         }
     }
 
+    @Test func timeSpentDeliveringIsNotHeldAgainstThePeer() async throws {
+        let (count, received) = try await withPeerServer { port in
+            let received = Received()
+            let peer = PeerEndpoint(peerID: "p", name: "test peer", baseURL: "http://127.0.0.1:\(port)")
+            // Each delivery takes longer than the peer's deadline, as a write to a slow card may.
+            let count = try await PeerClient().pieces(peer, id: self.file.id, range: 0..<Int64(self.file.bytes.count),
+                                                      pieceLength: self.chunk, pieceTimeout: .milliseconds(300)) { index, piece in
+                try await Task.sleep(for: .milliseconds(700))
+                received.pieces.withLock { $0.append((index, Array(buffer: piece))) }
+                return true
+            }
+            return (count, received)
+        }
+        #expect(count == 5)
+        #expect(received.all.flatMap(\.1) == file.bytes)
+    }
+
     // MARK: Misbehaving peers
 
     /// A peer that answers every object request with `status`, `contentRange` and a body of `bodyLength` bytes,

@@ -147,13 +147,13 @@ public struct PeerClient: Sendable {
                             var taken = part.readSlice(length: min(pieceSize - piece.readableBytes, part.readableBytes))!
                             piece.writeBuffer(&taken)
                             guard piece.readableBytes == pieceSize else { continue }
-                            deadline.extend()
                             if delivering {
                                 delivering = false
-                                guard try await deliveries.next()! else { return delivered }
                                 // Time spent waiting for our own disk is not the peer's.
-                                deadline.extend()
+                                deadline.pause()
+                                guard try await deliveries.next()! else { return delivered }
                             }
+                            deadline.extend()
                             let (index, whole) = (delivered, piece)
                             deliveries.addTask {
                                 do {
@@ -167,7 +167,10 @@ public struct PeerClient: Sendable {
                             piece = ByteBufferAllocator().buffer(capacity: capacity)
                         }
                     }
-                    if delivering { _ = try await deliveries.next() }
+                    if delivering {
+                        deadline.pause()
+                        _ = try await deliveries.next()
+                    }
                     guard received == total else {
                         throw PeerClientError.invalidAnswer(peer: peer.description, reason: "sent \(received) of the \(total) bytes asked for")
                     }

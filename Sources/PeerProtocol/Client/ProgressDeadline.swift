@@ -9,16 +9,24 @@ final class ProgressDeadline: Sendable {
     }
 
     private let timeout: TimeAmount
-    private let due: NIOLockedValueBox<NIODeadline>
+    /// When the deadline passes, and whether it is stopped (the work waits on something of its own, not on the
+    /// party the deadline is for).
+    private let state: NIOLockedValueBox<(due: NIODeadline, paused: Bool)>
 
     init(timeout: TimeAmount) {
         self.timeout = timeout
-        due = NIOLockedValueBox(.now() + timeout)
+        state = NIOLockedValueBox((.now() + timeout, false))
     }
 
-    /// Progress was made: the deadline is `timeout` from now.
+    /// Progress was made: the deadline is `timeout` from now (and runs again if it was paused).
     func extend() {
-        due.withLockedValue { $0 = .now() + timeout }
+        state.withLockedValue { $0 = (.now() + timeout, false) }
+    }
+
+    /// Stops the deadline until the next ``extend()``: the time the work now spends waiting on itself (our own
+    /// disk) is not held against the peer.
+    func pause() {
+        state.withLockedValue { $0.paused = true }
     }
 
     /// Runs `body`, cancelling it and throwing ``Exceeded`` once the deadline passes before it returns.
@@ -27,7 +35,9 @@ final class ProgressDeadline: Sendable {
             group.addTask { try await body() }
             group.addTask {
                 while true {
-                    let remaining = self.due.withLockedValue { $0 } - .now()
+                    let (due, paused) = self.state.withLockedValue { $0 }
+                    // While paused, look again a timeout later: a pause ends with an extension.
+                    let remaining = paused ? self.timeout : due - .now()
                     guard remaining > .zero else { return nil }
                     try await Task.sleep(nanoseconds: UInt64(remaining.nanoseconds))
                 }

@@ -14,7 +14,7 @@ actor FetchJob {
         var requestsPerSource = 3
         /// Consecutive chunks one request may ask for: fewer requests cost both boxes less (a request costs the
         /// serving box about as much CPU as a megabyte sent). Chunks are verified as they arrive, so a longer run
-        /// costs no memory: one chunk per request is held.
+        /// costs no memory: two chunks per request are held at most (one being written, one arriving).
         var chunksPerRequest = 16
         /// How long a request may go without delivering a whole chunk: a stalled source loses its chunks after this.
         var chunkTimeout: TimeAmount = .seconds(20)
@@ -220,7 +220,7 @@ actor FetchJob {
             var busy = false
             do {
                 // Each chunk is verified and written as soon as it has arrived whole, while the rest of the run
-                // is still on the wire: one request per run, one chunk in memory per request.
+                // is still on the wire: one request per run, two chunks in memory per request at most.
                 try await client.pieces(endpoint, id: id, range: range, pieceLength: manifest.chunkSize,
                                         pieceTimeout: tuning.chunkTimeout) { index, bytes in
                     let chunk = run.lowerBound + index
