@@ -52,7 +52,7 @@ struct AudioMetadataTests {
     }
 
     @Test func garbageBehindAnAudioSignatureGivesEmptyMetadata() throws {
-        var generator = SeededGenerator(state: 7)
+        var generator = SeededGenerator.forTest("garbageBehindAnAudioSignature", seed: 7)
         let metadata = try withTemporaryDirectory { dir in
             let path = dir + "/broken.mp3"
             try writeBytes(Array("ID3".utf8) + [4, 0, 0] + (0..<4096).map { _ in UInt8.random(in: 0...255, using: &generator) }, to: path)

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Builders for the byte structures the tests hand-craft: TIFF/EXIF
 /// blocks, ISO boxes, EBML elements.
 
@@ -113,6 +115,18 @@ func ebmlFloat(_ id: UInt32, _ value: Double) -> [UInt8] { ebml(id, be64(value.b
 /// A small, deterministic generator so random-input tests are reproducible.
 struct SeededGenerator: RandomNumberGenerator {
     var state: UInt64
+
+    init(state: UInt64) {
+        self.state = state
+    }
+
+    /// A generator for one test: seeded with `seed`, or with `MEDIAPEER_TEST_SEED` when set (to replay a run or
+    /// try other inputs). The seed is printed, so a failure can be replayed exactly.
+    static func forTest(_ test: String, seed: UInt64) -> SeededGenerator {
+        let chosen = ProcessInfo.processInfo.environment["MEDIAPEER_TEST_SEED"].flatMap { UInt64($0) } ?? seed
+        print("\(test): random seed \(chosen) (replay with MEDIAPEER_TEST_SEED=\(chosen))")
+        return SeededGenerator(state: chosen)
+    }
 
     mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
