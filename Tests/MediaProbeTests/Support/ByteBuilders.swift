@@ -116,10 +116,6 @@ func ebmlFloat(_ id: UInt32, _ value: Double) -> [UInt8] { ebml(id, be64(value.b
 struct SeededGenerator: RandomNumberGenerator {
     var state: UInt64
 
-    init(state: UInt64) {
-        self.state = state
-    }
-
     /// A generator for one test: seeded with `seed`, or with `MEDIAPEER_TEST_SEED` when set (to replay a run or
     /// try other inputs). The seed is printed, so a failure can be replayed exactly.
     static func forTest(_ test: String, seed: UInt64) -> SeededGenerator {
