@@ -45,14 +45,12 @@ public struct ServingFaults: Sendable, Equatable {
     }
 }
 
-/// Serves object bytes by content id through Hummingbird's `FileProvider` seam: `GET`/`HEAD /v1/objects/ID` with
-/// a single `Range`, a strong ETag (the content id: the bytes can never change under it), `If-None-Match` and
-/// `If-Range`. The file is streamed in 1 MiB blocks (one per chunk the fetchers ask for) with back-pressure, never
-/// loaded whole.
-struct ObjectResponder<Handler: PeerRequestHandler>: FileProvider {
-    typealias FileIdentifier = ContentID
-    typealias FileAttributes = ServableObject
-
+/// Serves object bytes by content id: `GET`/`HEAD /v1/objects/ID` with a single `Range`, a strong ETag (the
+/// content id: the bytes can never change under it), `If-None-Match` and `If-Range`. The body goes out with
+/// `sendfile` (``FileRegionSender``, below Hummingbird's codec); where that path cannot be taken (a test channel,
+/// offsets beyond `Int` on a 32-bit box, the test-only corrupting fault) the file is read in 1 MiB blocks with
+/// back-pressure. A file is never loaded whole.
+struct ObjectResponder<Handler: PeerRequestHandler>: Sendable {
     let handler: Handler
     let limiter: UploadLimiter
     let faults: ServingFaults
@@ -60,10 +58,12 @@ struct ObjectResponder<Handler: PeerRequestHandler>: FileProvider {
     static var blockLength: Int { 1 << 20 }
 
     func respond(to request: Request, context: PeerRequestContext) async throws -> Response {
-        guard let text = context.parameters.get("id"), let id = getFileIdentifier(text) else {
+        guard let text = context.parameters.get("id"), let id = ContentID(hex: text) else {
             throw HTTPError(.badRequest, message: "not a content id (64 hex digits)")
         }
-        guard let object = try await getAttributes(id: id) else { throw HTTPError(.notFound, message: "no such object here") }
+        guard let object = try await handler.servableObject(id) else {
+            throw HTTPError(.notFound, message: "no such object here")
+        }
         let eTag = "\"\(id.hex)\""
         var headers: HTTPFields = [.eTag: eTag, .acceptRanges: "bytes", .contentType: object.mimeType]
         // If-None-Match compares weakly (RFC 9110 §13.1.2): W/"id" matches too.
@@ -159,27 +159,6 @@ struct ObjectResponder<Handler: PeerRequestHandler>: FileProvider {
             }
             try await writer.finish(nil)
         }
-    }
-
-    // MARK: FileProvider
-
-    func getFileIdentifier(_ path: String) -> ContentID? { ContentID(hex: path) }
-
-    func getAttributes(id: ContentID) async throws -> ServableObject? { try await handler.servableObject(id) }
-
-    func loadFile(id: ContentID, context: some RequestContext) async throws -> ResponseBody {
-        guard let object = try await getAttributes(id: id), object.available.isComplete else { throw HTTPError(.notFound) }
-        guard object.size > 0 else { return ResponseBody() }
-        guard let slot = await limiter.acquire(client: "local") else { throw HTTPError(.serviceUnavailable) }
-        return body(of: object, range: 0...(object.size - 1), slot: slot)
-    }
-
-    func loadFile(id: ContentID, range: ClosedRange<Int>, context: some RequestContext) async throws -> ResponseBody {
-        guard let object = try await getAttributes(id: id), object.size > 0 else { throw HTTPError(.notFound) }
-        let clamped = Int64(range.lowerBound)...min(Int64(range.upperBound), object.size - 1)
-        guard object.available.containsAll(object.chunks(covering: clamped)) else { throw HTTPError(.rangeNotSatisfiable) }
-        guard let slot = await limiter.acquire(client: "local") else { throw HTTPError(.serviceUnavailable) }
-        return body(of: object, range: clamped, slot: slot)
     }
 }
 
