@@ -114,6 +114,14 @@ let package = Package(
         .testTarget(name: "ReplicationTests", dependencies: [
             "Replication", "ContentID", "MediaIndex", "PeerProtocol", .product(name: "Logging", package: "swift-log"),
         ]),
+        .testTarget(name: "HTTPServiceTests", dependencies: [
+            "HTTPService",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "IntegrationTests", dependencies: ["ControlAPI", "MediaIndex", "Replication", "ContentID", "TestChildProcess"]),
     ]
 )
