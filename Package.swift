@@ -23,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.10.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.0.0"),
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
+        // Test clocks only: production code takes any Clock<Duration> and is given ContinuousClock.
+        .package(url: "https://github.com/pointfreeco/swift-clocks.git", from: "1.0.0"),
     ],
     targets: [
         // C libraries from Debian (libexif-dev, libtagc0-dev).
@@ -110,6 +112,7 @@ let package = Package(
         .testTarget(name: "DiscoveryTests", dependencies: ["Discovery", "TestChildProcess"]),
         .testTarget(name: "PeerProtocolTests", dependencies: [
             "PeerProtocol", "ContentID", "MediaIndex", .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "Clocks", package: "swift-clocks"),
         ]),
         .testTarget(name: "ReplicationTests", dependencies: [
             "Replication", "ContentID", "MediaIndex", "PeerProtocol", .product(name: "Logging", package: "swift-log"),

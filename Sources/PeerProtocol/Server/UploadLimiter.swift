@@ -43,13 +43,22 @@ final class UploadLimiter: Sendable {
             total += 1
             perClient[client, default: 0] += 1
         }
+
+        /// Takes a waiter out of the queue, if it is still in it (granted, expired and cancelled race for it).
+        mutating func removeWaiter(_ id: UInt64) -> Waiter? {
+            guard let index = waiters.firstIndex(where: { $0.id == id }) else { return nil }
+            return waiters.remove(at: index)
+        }
     }
 
     private let limits: UploadLimits
+    private let clock: any Clock<Duration>
     private let state = Mutex(State())
 
-    init(limits: UploadLimits) {
+    /// - parameter clock: Times how long a request waits for a slot (tests pass a clock they advance).
+    init(limits: UploadLimits, clock: any Clock<Duration> = ContinuousClock()) {
         self.limits = limits
+        self.clock = clock
     }
 
     /// One transfer in progress; it ends when the slot is released (the response body finished or was dropped).
@@ -75,28 +84,44 @@ final class UploadLimiter: Sendable {
         return granted ? Slot(limiter: self, client: client) : nil
     }
 
-    /// A slot, waiting up to ``UploadLimits/maximumWait`` for one; nil when none came in time.
+    /// A slot, waiting up to ``UploadLimits/maximumWait`` for one; nil when none came in time, when too many are
+    /// waiting already, or when the request is cancelled (its client went away) while it waits.
     func acquire(client: String) async -> Slot? {
         if let slot = tryAcquire(client: client) { return slot }
-        let limits = self.limits
-        let granted = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
-            let id: UInt64? = state.withLock { state in
-                guard state.waiters.count < limits.maximumWaiting else { return nil }
-                state.nextWaiterID += 1
-                state.waiters.append(Waiter(id: state.nextWaiterID, client: client, continuation: continuation))
-                return state.nextWaiterID
+        let id = state.withLock { state in
+            state.nextWaiterID += 1
+            return state.nextWaiterID
+        }
+        // The wait's timer is a child of this request's task: it ends with the wait, granted or not, and leaves
+        // nothing running behind it.
+        let granted = await withTaskGroup(of: Void.self) { timer in
+            timer.addTask {
+                guard (try? await self.clock.sleep(for: self.limits.maximumWait)) != nil else { return }
+                self.dequeue(id)
             }
-            guard let id else { return continuation.resume(returning: false) }
-            Task { [self] in
-                try? await Task.sleep(for: limits.maximumWait)
-                let expired = state.withLock { state -> Waiter? in
-                    guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
-                    return state.waiters.remove(at: index)
+            let granted = await withTaskCancellationHandler {
+                await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+                    let queued = state.withLock { state in
+                        // Checked under the lock that the cancellation handler takes too: a request cancelled
+                        // before it is queued is never queued, one cancelled after is taken out by the handler.
+                        guard !Task.isCancelled, state.waiters.count < limits.maximumWaiting else { return false }
+                        state.waiters.append(Waiter(id: id, client: client, continuation: continuation))
+                        return true
+                    }
+                    if !queued { continuation.resume(returning: false) }
                 }
-                expired?.continuation.resume(returning: false)
+            } onCancel: {
+                dequeue(id)
             }
+            timer.cancelAll()
+            return granted
         }
         return granted ? Slot(limiter: self, client: client) : nil
+    }
+
+    /// Takes a waiter out of the queue, refusing it, unless it was granted a slot already.
+    private func dequeue(_ id: UInt64) {
+        state.withLock { $0.removeWaiter(id) }?.continuation.resume(returning: false)
     }
 
     private func release(client: String) {
