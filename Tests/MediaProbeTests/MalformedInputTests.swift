@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import WireVocabulary
 @testable import MediaProbe
 
 /// Hostile and broken files: never a trap, always quick, nothing invented.

@@ -1,6 +1,8 @@
 import ContentID
 import Foundation
+import PeerWire
 import Testing
+import WireVocabulary
 @testable import PeerProtocol
 
 @Suite struct HaveMapTests {

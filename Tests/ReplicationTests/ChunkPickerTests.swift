@@ -1,5 +1,6 @@
 import ContentID
 import Testing
+import WireVocabulary
 @testable import Replication
 
 /// A bitmap of `count` chunks holding `held`.

@@ -5,6 +5,7 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import _NIOFileSystem
+import WireVocabulary
 
 /// An object this box can serve: a file and which of its chunks are good to send.
 public struct ServableObject: Sendable, Equatable {

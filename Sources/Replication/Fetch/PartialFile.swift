@@ -4,6 +4,7 @@ import Glibc
 import CSystemShims
 import ContentID
 import NIOConcurrencyHelpers
+import WireVocabulary
 
 /// The cache's files for one object: `objects/<id>.partial` while chunks arrive, `objects/<id>` once complete.
 ///
