@@ -124,14 +124,14 @@ let package = Package(
         .testTarget(name: "MediaProbeTests", dependencies: ["MediaProbe", "WireVocabulary", "TestChildProcess"]),
         .testTarget(name: "ContentIDTests", dependencies: ["ContentID", "WireVocabulary"]),
         .testTarget(name: "MediapeerConfigTests", dependencies: ["MediapeerConfig"]),
-        .testTarget(name: "MediaIndexTests", dependencies: ["MediaIndex", "WireVocabulary", "PeerWire", "ControlWire", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "MediaIndexTests", dependencies: ["MediaIndex", "WireVocabulary", "PeerWire", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "DiscoveryTests", dependencies: ["Discovery", "ControlWire", "TestChildProcess"]),
         .testTarget(name: "PeerProtocolTests", dependencies: [
             "PeerProtocol", "PeerWire", "ContentID", "WireVocabulary",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
         .testTarget(name: "ReplicationTests", dependencies: [
-            "Replication", "ContentID", "WireVocabulary", "PeerWire", "ControlWire", "MediaIndex", "PeerProtocol",
+            "Replication", "ContentID", "WireVocabulary", "PeerWire", "MediaIndex", "PeerProtocol",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Drives the real executables; it needs only the control API's JSON to read what `mediapeerctl --json` prints.

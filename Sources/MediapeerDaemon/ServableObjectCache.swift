@@ -1,4 +1,3 @@
-import ContentID
 import PeerProtocol
 import Synchronization
 import WireVocabulary

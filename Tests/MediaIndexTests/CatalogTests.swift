@@ -2,7 +2,6 @@ import ContentID
 import Foundation
 import GRDB
 import Logging
-import MediaProbe
 import PeerWire
 import Testing
 import WireVocabulary

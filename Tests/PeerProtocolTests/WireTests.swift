@@ -1,4 +1,3 @@
-import ContentID
 import Foundation
 import PeerWire
 import Testing

@@ -1,4 +1,3 @@
-import ContentID
 import Testing
 import WireVocabulary
 @testable import Replication

@@ -1,4 +1,3 @@
-import ContentID
 import Hummingbird
 import HummingbirdCore
 import Logging

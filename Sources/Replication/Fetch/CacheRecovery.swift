@@ -2,7 +2,6 @@
 import Glibc
 #endif
 import CSystemShims
-import ContentID
 import Logging
 import MediaIndex
 import WireVocabulary

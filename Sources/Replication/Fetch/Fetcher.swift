@@ -1,4 +1,3 @@
-import ContentID
 import ControlWire
 import Logging
 import MediaIndex

@@ -1,4 +1,3 @@
-import ContentID
 import PeerProtocol
 import PeerWire
 import WireVocabulary

@@ -2,7 +2,6 @@
 import Glibc
 #endif
 import CSystemShims
-import ContentID
 import NIOConcurrencyHelpers
 import WireVocabulary
 

@@ -1,4 +1,3 @@
-import ContentID
 import Logging
 import MediaIndex
 import PeerProtocol
