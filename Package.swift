@@ -124,7 +124,10 @@ let package = Package(
         .testTarget(name: "MediaProbeTests", dependencies: ["MediaProbe", "WireVocabulary", "TestChildProcess"]),
         .testTarget(name: "ContentIDTests", dependencies: ["ContentID", "WireVocabulary"]),
         .testTarget(name: "MediapeerConfigTests", dependencies: ["MediapeerConfig"]),
-        .testTarget(name: "MediaIndexTests", dependencies: ["MediaIndex", "WireVocabulary", "PeerWire", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "MediaIndexTests", dependencies: [
+            "MediaIndex", "WireVocabulary", "PeerWire",
+            .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "DiscoveryTests", dependencies: ["Discovery", "ControlWire", "TestChildProcess"]),
         .testTarget(name: "PeerProtocolTests", dependencies: [
             "PeerProtocol", "PeerWire", "ContentID", "WireVocabulary",

@@ -25,7 +25,8 @@ public struct FetchProgress: Sendable, Codable, Equatable {
         public var failures: Int
         public var active: Bool
 
-        public init(peerID: String, name: String, chunks: Int, bytes: Int64, badChunks: Int, failures: Int, active: Bool) {
+        public init(peerID: String, name: String, chunks: Int, bytes: Int64, badChunks: Int, failures: Int,
+                    active: Bool) {
             self.peerID = peerID
             self.name = name
             self.chunks = chunks
