@@ -35,29 +35,45 @@ let package = Package(
         // The few Linux calls Swift cannot make directly (variadic syscall, inotify event layout).
         .target(name: "CSystemShims"),
 
+        // The values both HTTP APIs speak (content ids, have-bitmaps, media kinds and metadata): the standard
+        // library only, so the wire modules below stay free of hashing, C libraries and databases.
+        .target(name: "WireVocabulary"),
+        // The JSON of the peer protocol (info, catalog deltas, have-maps, locate answers, goodbyes) and its limits.
+        .target(name: "PeerWire", dependencies: ["WireVocabulary"]),
+        // The JSON of the control API (status, library and home pages, peers, fetches), its routes and coders:
+        // what mediapeerctl and the daemon share, so the CLI links no library the daemon's domain needs.
+        .target(name: "ControlWire", dependencies: ["WireVocabulary"]),
         // What a media file is: sniffing by magic bytes, photo/audio/video metadata readers.
-        .target(name: "MediaProbe", dependencies: ["CExif", "CTagLib"]),
-        // Content identity: chunk manifests, content ids and chunk verification.
-        .target(name: "ContentID", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "MediaProbe", dependencies: ["WireVocabulary", "CExif", "CTagLib"]),
+        // Content identity: chunk manifests, hashing content into ids, and chunk verification.
+        .target(name: "ContentID", dependencies: ["WireVocabulary", .product(name: "Crypto", package: "swift-crypto")]),
         // The TOML configuration file and its validation.
         .target(name: "MediapeerConfig", dependencies: ["TOMLKit"]),
         // The SQLite media index: schema, scanner, hasher, inotify watcher.
         .target(name: "MediaIndex", dependencies: [
-            "MediaProbe", "ContentID", "CSystemShims",
+            "MediaProbe", "ContentID", "WireVocabulary", "PeerWire", "ControlWire", "CSystemShims",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Finding the other boxes: mDNS/DNS-SD through avahi-daemon, and the table of known peers.
-        .target(name: "Discovery", dependencies: ["CAvahi", .product(name: "Logging", package: "swift-log")]),
-        // The local control API (HTTP/JSON over a Unix socket): wire types, server routes, client.
+        .target(name: "Discovery", dependencies: [
+            "ControlWire", "CAvahi", .product(name: "Logging", package: "swift-log"),
+        ]),
+        // The server of the local control API (HTTP/JSON over a Unix socket): routes, validation, `ControlHandler`.
         .target(name: "ControlAPI", dependencies: [
-            "MediaIndex", "Discovery", "HTTPService", "Replication",
+            "ControlWire", "WireVocabulary", "HTTPService",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // The client of the local control API, as mediapeerctl and the integration tests use it.
+        .target(name: "ControlAPIClient", dependencies: [
+            "ControlWire", "WireVocabulary",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
-            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOFoundationCompat", package: "swift-nio"),
         ]),
         // Hummingbird routers served as services without periodic timers (both HTTP APIs use it).
         .target(name: "HTTPService", dependencies: [
@@ -66,9 +82,9 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
-        // The peer HTTP API other boxes talk to.
+        // The peer HTTP API other boxes talk to: server and client (its JSON is in PeerWire).
         .target(name: "PeerProtocol", dependencies: [
-            "ContentID", "HTTPService", "MediaIndex", "CSystemShims",
+            "ContentID", "WireVocabulary", "PeerWire", "HTTPService", "CSystemShims",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "_NIOFileSystem", package: "swift-nio"),
@@ -80,7 +96,8 @@ let package = Package(
         ]),
         // Replication: the neighbours' catalogs, locating holders, and verified multi-source fetches into the cache.
         .target(name: "Replication", dependencies: [
-            "ContentID", "MediaIndex", "PeerProtocol", "MediapeerConfig", "CSystemShims",
+            "ContentID", "WireVocabulary", "PeerWire", "ControlWire", "MediaIndex", "PeerProtocol", "MediapeerConfig",
+            "CSystemShims",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -89,14 +106,15 @@ let package = Package(
         // The daemon: wires the services together and runs them until SIGTERM.
         .target(name: "MediapeerDaemon", dependencies: [
             "MediapeerConfig", "MediaIndex", "ControlAPI", "PeerProtocol", "Replication", "Discovery", "CSystemShims",
+            "ContentID", "WireVocabulary", "PeerWire", "ControlWire", "MediaProbe",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        // The control CLI.
+        // The control CLI: the control API's client and wire types, and the configuration for `config check`.
         .target(name: "MediapeerCLI", dependencies: [
-            "ControlAPI", "MediapeerConfig", "Discovery", "Replication", "ContentID",
+            "ControlAPIClient", "ControlWire", "WireVocabulary", "MediapeerConfig",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "mediapeerd", dependencies: ["MediapeerDaemon"]),
@@ -105,17 +123,22 @@ let package = Package(
 
         // posix_spawn children for the test harnesses (Foundation's Process crashed the runner under load).
         .target(name: "TestChildProcess", path: "Tests/TestChildProcess"),
-        .testTarget(name: "MediaProbeTests", dependencies: ["MediaProbe", "TestChildProcess"]),
-        .testTarget(name: "ContentIDTests", dependencies: ["ContentID"]),
+        .testTarget(name: "MediaProbeTests", dependencies: ["MediaProbe", "WireVocabulary", "TestChildProcess"]),
+        .testTarget(name: "ContentIDTests", dependencies: ["ContentID", "WireVocabulary"]),
         .testTarget(name: "MediapeerConfigTests", dependencies: ["MediapeerConfig"]),
-        .testTarget(name: "MediaIndexTests", dependencies: ["MediaIndex", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "DiscoveryTests", dependencies: ["Discovery", "TestChildProcess"]),
+        .testTarget(name: "MediaIndexTests", dependencies: [
+            "MediaIndex", "WireVocabulary", "PeerWire",
+            .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
+        ]),
+        .testTarget(name: "DiscoveryTests", dependencies: ["Discovery", "ControlWire", "TestChildProcess"]),
         .testTarget(name: "PeerProtocolTests", dependencies: [
-            "PeerProtocol", "ContentID", "MediaIndex", .product(name: "HummingbirdTesting", package: "hummingbird"),
+            "PeerProtocol", "PeerWire", "ContentID", "WireVocabulary",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "Clocks", package: "swift-clocks"),
         ]),
         .testTarget(name: "ReplicationTests", dependencies: [
-            "Replication", "ContentID", "MediaIndex", "PeerProtocol", .product(name: "Logging", package: "swift-log"),
+            "Replication", "ContentID", "WireVocabulary", "PeerWire", "MediaIndex", "PeerProtocol",
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "HTTPServiceTests", dependencies: [
             "HTTPService",
@@ -125,6 +148,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .testTarget(name: "IntegrationTests", dependencies: ["ControlAPI", "MediaIndex", "Replication", "ContentID", "TestChildProcess"]),
+        // Drives the real executables; it needs only the control API's JSON to read what `mediapeerctl --json` prints.
+        .testTarget(name: "IntegrationTests", dependencies: ["ControlWire", "WireVocabulary", "TestChildProcess"]),
     ]
 )

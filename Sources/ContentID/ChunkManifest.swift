@@ -1,4 +1,5 @@
 import Crypto
+import WireVocabulary
 
 /// The chunk hash list of one file: what a ``ContentID`` is computed from and what each chunk is verified against.
 ///

@@ -1,4 +1,5 @@
 import Crypto
+import WireVocabulary
 
 /// Verifies chunks received from untrusted peers against a manifest that was itself verified against the
 /// content id being fetched.

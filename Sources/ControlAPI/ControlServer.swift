@@ -1,13 +1,11 @@
+import ControlWire
 import Foundation
 import HTTPService
 import Hummingbird
 import Logging
-import MediaIndex
-import MediaProbe
 import NIOCore
-import Replication
-import ContentID
 import ServiceLifecycle
+import WireVocabulary
 
 /// What the daemon answers to the control API. The server only routes and validates; the daemon decides.
 public protocol ControlHandler: Sendable {

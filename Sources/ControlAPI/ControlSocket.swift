@@ -1,3 +1,4 @@
+import ControlWire
 import Foundation
 
 /// Why the control socket cannot be used.
@@ -32,23 +33,7 @@ enum ControlSocket {
         guard info.st_mode & S_IFMT == S_IFSOCK else {
             throw .cannotPrepare(path: path, reason: "a file that is not a socket is in the way; remove it or choose another control_socket")
         }
-        if isAcceptingConnections(path) { throw .alreadyInUse(path: path) }
+        if ControlSocketProbe.isAcceptingConnections(path) { throw .alreadyInUse(path: path) }
         guard unlink(path) == 0 else { throw .cannotPrepare(path: path, reason: "cannot remove the stale socket: \(String(cString: strerror(errno)))") }
-    }
-
-    static func isAcceptingConnections(_ path: String) -> Bool {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            let bytes = Array(path.utf8.prefix(raw.count - 1))
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
-        }
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0 }
-        }
     }
 }

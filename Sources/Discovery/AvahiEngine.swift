@@ -1,4 +1,5 @@
 import CAvahi
+import ControlWire
 import Logging
 import Synchronization
 

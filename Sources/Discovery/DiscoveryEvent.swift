@@ -1,29 +1,4 @@
-/// The IP version an mDNS answer came over, and of the address it resolved to.
-///
-/// Avahi browses and resolves each instance once per interface and per IP version, so a peer on a dual-stack LAN is
-/// usually reported twice: once ``ipv4`` with its IPv4 address and once ``ipv6`` with its IPv6 address.
-public enum IPFamily: String, Sendable, Hashable, Codable {
-    case ipv4
-    case ipv6
-}
-
-/// One DNS-SD instance as Avahi sees it: a service name on one interface over one IP version.
-///
-/// A goodbye removes exactly one of these; a peer is gone when all of its instances are.
-public struct ServiceInstance: Sendable, Hashable, Codable {
-    /// The DNS-SD instance name, such as `Living Room` or `Living Room #2`.
-    public var name: String
-    /// The interface index (`if_nametoindex`) the instance was seen on.
-    public var interfaceIndex: Int32
-    /// The IP version of the mDNS packets that announced it.
-    public var family: IPFamily
-
-    public init(name: String, interfaceIndex: Int32, family: IPFamily) {
-        self.name = name
-        self.interfaceIndex = interfaceIndex
-        self.family = family
-    }
-}
+import ControlWire
 
 /// A resolved instance of the browsed service type: where it runs and its TXT record.
 public struct ResolvedService: Sendable, Hashable, Codable {
@@ -73,24 +48,4 @@ public enum DiscoveryEvent: Sendable, Hashable, Codable {
     case registered(name: String)
     /// Our instance name collided with another one on the network and this one is used instead.
     case nameChanged(from: String, to: String)
-}
-
-/// What ``MDNSDiscovery/state`` reports: the name in use and whether mDNS works.
-public struct DiscoveryState: Sendable, Hashable, Codable {
-    /// The instance name we announce (or will announce): the friendly name, or an alternative such as
-    /// `Living Room #2` after a collision.
-    public var nameInUse: String
-    /// Whether avahi-daemon is reachable over the system bus.
-    public var daemonRunning: Bool
-    /// Whether our service is currently registered (probed and announced) on the network.
-    public var registered: Bool
-    /// The host name avahi-daemon announces, such as `box1.local`, once known.
-    public var hostName: String?
-
-    public init(nameInUse: String, daemonRunning: Bool, registered: Bool, hostName: String? = nil) {
-        self.nameInUse = nameInUse
-        self.daemonRunning = daemonRunning
-        self.registered = registered
-        self.hostName = hostName
-    }
 }

@@ -1,3 +1,4 @@
+import ControlWire
 import Logging
 import Synchronization
 

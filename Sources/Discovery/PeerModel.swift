@@ -1,43 +1,4 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
-
-/// A configured peer (`static_peers = ["nas.local:8737"]`), contacted without waiting for DNS-SD.
-public struct StaticPeer: Sendable, Hashable, Codable, LosslessStringConvertible {
-    /// A host name, an IPv4 address, or an IPv6 address without brackets (possibly with a `%zone`).
-    public var host: String
-    /// The peer's HTTP port.
-    public var port: UInt16
-
-    public init(host: String, port: UInt16) {
-        self.host = host
-        self.port = port
-    }
-
-    /// Parses `host:port` or `[ipv6]:port`; nil for anything else (the configuration explains why in detail).
-    public init?(_ text: String) {
-        let host: Substring
-        let port: Substring
-        if text.hasPrefix("[") {
-            guard let close = text.firstIndex(of: "]"), text[close...].hasPrefix("]:") else { return nil }
-            host = text[text.index(after: text.startIndex)..<close]
-            port = text[text.index(close, offsetBy: 2)...]
-        } else {
-            guard let colon = text.firstIndex(of: ":"), text.filter({ $0 == ":" }).count == 1 else { return nil }
-            host = text[..<colon]
-            port = text[text.index(after: colon)...]
-        }
-        guard !host.isEmpty, let number = UInt16(port), number != 0 else { return nil }
-        self.init(host: String(host), port: number)
-    }
-
-    /// `host:port`, or `[host]:port` for IPv6 addresses.
-    public var description: String {
-        host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
-    }
-}
+import ControlWire
 
 /// What a health check learnt from the peer itself (the daemon's `GET /v1/info`).
 public struct PeerInfo: Sendable, Hashable, Codable {
@@ -64,61 +25,6 @@ public enum HealthResult: Sendable, Hashable {
     case healthy(PeerInfo? = nil)
     /// The peer did not answer, or answered wrongly; the text says how (it is logged).
     case unhealthy(String)
-}
-
-/// One peer as ``PeerTable`` knows it: every way it was reached, merged under its peer id.
-public struct PeerSnapshot: Sendable, Hashable, Codable {
-    /// The peer id (TXT `id`). Nil only for a static peer whose health check has not answered yet.
-    public var id: String?
-    /// The friendly name (TXT `name`, else the instance name, else what the health check said).
-    public var name: String
-    /// The host name from the SRV record (`box2.local`), when discovered over mDNS.
-    public var hostName: String?
-    /// Every address the peer was seen at, and the hosts of its static entries: IPv4 first, then IPv6 (link-local
-    /// ones with `%ifindex`), then host names.
-    public var addresses: [String]
-    /// The HTTP port (from the SRV record, or from the static entry).
-    public var port: UInt16
-    /// The catalog generation (TXT `gen`, or the health check's), if known.
-    public var generation: UInt64?
-    /// The protocol version (TXT `v`), if known.
-    public var protocolVersion: String?
-    /// The latest TXT record.
-    public var txt: [String: String]
-    /// The DNS-SD instances (name × interface × IP version) currently announcing the peer.
-    public var instances: [ServiceInstance]
-    /// The `static_peers` entries that lead to this peer.
-    public var staticEntries: [StaticPeer]
-    /// When the peer was first seen.
-    public var firstSeen: Date
-    /// When the peer was last heard from: an mDNS announcement, or a successful health check.
-    public var lastSeen: Date
-    /// Whether the latest health check succeeded (true for a newly discovered peer until checked).
-    public var reachable: Bool
-    /// Health checks failed in a row.
-    public var consecutiveFailures: Int
-
-    public init(
-        id: String?, name: String, hostName: String? = nil, addresses: [String], port: UInt16,
-        generation: UInt64? = nil, protocolVersion: String? = nil, txt: [String: String] = [:],
-        instances: [ServiceInstance] = [], staticEntries: [StaticPeer] = [], firstSeen: Date, lastSeen: Date,
-        reachable: Bool, consecutiveFailures: Int = 0
-    ) {
-        self.id = id
-        self.name = name
-        self.hostName = hostName
-        self.addresses = addresses
-        self.port = port
-        self.generation = generation
-        self.protocolVersion = protocolVersion
-        self.txt = txt
-        self.instances = instances
-        self.staticEntries = staticEntries
-        self.firstSeen = firstSeen
-        self.lastSeen = lastSeen
-        self.reachable = reachable
-        self.consecutiveFailures = consecutiveFailures
-    }
 }
 
 /// Why a peer left the table.

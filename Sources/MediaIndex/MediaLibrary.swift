@@ -1,9 +1,11 @@
+import ControlWire
 import Dispatch
 import Foundation
 import GRDB
 import Logging
 import MediaProbe
 import Synchronization
+import WireVocabulary
 
 /// What the index needs to know of the configuration.
 public struct LibraryConfiguration: Sendable {

@@ -1,3 +1,5 @@
+import WireVocabulary
+
 /// Reads the metadata a media browser shows: duration, size, codecs, EXIF
 /// and audio tags.
 ///

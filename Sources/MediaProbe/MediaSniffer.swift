@@ -1,3 +1,5 @@
+import WireVocabulary
+
 /// Decides whether a file is media, and which kind, from its extension and
 /// its first bytes.
 ///

@@ -1,10 +1,9 @@
 import ArgumentParser
-import ControlAPI
-import Discovery
+import ControlAPIClient
+import ControlWire
 import Foundation
-import MediaIndex
-import MediaProbe
 import MediapeerConfig
+import WireVocabulary
 
 /// `mediapeerctl`: controls and queries the local mediapeerd.
 public struct MediapeerCtl: AsyncParsableCommand {

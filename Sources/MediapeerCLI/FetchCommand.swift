@@ -1,8 +1,7 @@
 import ArgumentParser
-import ContentID
-import ControlAPI
+import ControlAPIClient
+import ControlWire
 import Foundation
-import Replication
 
 /// `mediapeerctl fetch`: copy an object from the boxes that hold it into this box's cache.
 struct Fetch: AsyncParsableCommand {

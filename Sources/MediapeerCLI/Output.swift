@@ -1,5 +1,6 @@
 import ArgumentParser
-import ControlAPI
+import ControlAPIClient
+import ControlWire
 import Foundation
 
 /// Options every command takes.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ControlWire
 import CSystemShims
 import ControlAPI
 import Discovery

@@ -1,11 +1,14 @@
 import ContentID
 import ControlAPI
+import ControlWire
 import Discovery
 import Foundation
 import MediaIndex
 import MediaProbe
 import PeerProtocol
+import PeerWire
 import Replication
+import WireVocabulary
 
 /// Answers the control API and the peers' requests from the media library and the daemon's own facts.
 struct LibraryControlHandler: ControlHandler, PeerRequestHandler {
@@ -39,8 +42,8 @@ struct LibraryControlHandler: ControlHandler, PeerRequestHandler {
             peerCount: await network.table.snapshot().filter { $0.id != nil }.count)
     }
 
-    func info() async throws -> PeerProtocol.PeerInfo {
-        PeerProtocol.PeerInfo(id: peerID, name: name, version: MediapeerVersion.string, generation: try library.generation())
+    func info() async throws -> PeerWire.PeerInfo {
+        PeerWire.PeerInfo(id: peerID, name: name, version: MediapeerVersion.string, generation: try library.generation())
     }
 
     func peerDeparted(id: String, address: String) async {

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import ControlWire
 import Discovery
 import Foundation
 import Logging
@@ -6,6 +7,7 @@ import MediaIndex
 import MediapeerConfig
 import NIOCore
 import PeerProtocol
+import PeerWire
 import Replication
 import ServiceLifecycle
 
@@ -141,7 +143,7 @@ final class PeerNetwork: Service, Neighbourhood, Sendable {
                     lastProblem = "\(address): HTTP \(response.status.code)"
                     continue
                 }
-                let info = try JSONDecoder().decode(PeerProtocol.PeerInfo.self, from: Data(buffer: body))
+                let info = try JSONDecoder().decode(PeerWire.PeerInfo.self, from: Data(buffer: body))
                 return .healthy(Discovery.PeerInfo(id: info.id, name: info.name, generation: UInt64(clamping: info.generation),
                                                    protocolVersion: String(info.protocolVersion)))
             } catch {

@@ -1,6 +1,6 @@
-import ContentID
 import PeerProtocol
 import Synchronization
+import WireVocabulary
 
 /// Remembers for a second which file serves which object. A fetching box asks for one chunk after another, and a
 /// player for many small ranges: without this, every request would cost two SQLite queries and the decoding of

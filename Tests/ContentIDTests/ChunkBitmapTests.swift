@@ -1,5 +1,5 @@
 import Testing
-@testable import ContentID
+import WireVocabulary
 
 @Suite struct ChunkBitmapTests {
     @Test func anEmptyBitmapHoldsNothing() {

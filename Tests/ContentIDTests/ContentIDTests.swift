@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Testing
+import WireVocabulary
 @testable import ContentID
 
 @Suite struct ContentIDTests {

@@ -1,4 +1,5 @@
 @testable import Discovery
+import ControlWire
 import Foundation
 import Testing
 

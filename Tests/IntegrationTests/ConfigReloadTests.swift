@@ -1,6 +1,4 @@
-import ControlAPI
 import Foundation
-import MediaIndex
 import Testing
 
 /// SIGHUP (`systemctl reload`) applies a changed `media_dirs` without a restart.

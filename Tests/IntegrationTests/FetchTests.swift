@@ -1,7 +1,5 @@
-import ContentID
-import ControlAPI
+import ControlWire
 import Foundation
-import Replication
 import Testing
 
 /// The peer protocol between real daemons in a simulated home: catalogs, locate, and verified fetches that survive

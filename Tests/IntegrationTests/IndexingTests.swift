@@ -1,6 +1,5 @@
-import ControlAPI
+import ControlWire
 import Foundation
-import MediaIndex
 import Testing
 
 /// The real daemon on a real media folder, driven by the real CLI.

@@ -1,6 +1,4 @@
-import ControlAPI
 import Foundation
-import MediaIndex
 import Testing
 
 /// Changes made while the daemon runs show up without a rescan (inotify).

@@ -1,6 +1,5 @@
-import ControlAPI
+import ControlWire
 import Foundation
-import MediaIndex
 import Testing
 
 /// Restarts, crashes, broken databases and bad configurations.

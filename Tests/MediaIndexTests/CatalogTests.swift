@@ -2,8 +2,9 @@ import ContentID
 import Foundation
 import GRDB
 import Logging
-import MediaProbe
+import PeerWire
 import Testing
+import WireVocabulary
 @testable import MediaIndex
 
 /// The shareable side of the index, on a real database and real files. Scans and hashing are driven here step by

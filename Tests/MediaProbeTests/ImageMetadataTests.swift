@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import WireVocabulary
 @testable import MediaProbe
 
 /// Photos: pixel size from the image's own header, EXIF through libexif.

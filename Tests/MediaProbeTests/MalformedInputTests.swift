@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import WireVocabulary
 @testable import MediaProbe
 
 /// Hostile and broken files: never a trap, never more I/O than the reader's budget, nothing invented.

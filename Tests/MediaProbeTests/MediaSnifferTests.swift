@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import WireVocabulary
 @testable import MediaProbe
 
 struct MediaSnifferTests {

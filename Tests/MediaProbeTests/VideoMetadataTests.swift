@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import WireVocabulary
 @testable import MediaProbe
 
 /// Videos: the pure-Swift container readers, over real ffmpeg output and hand-built edge cases.

@@ -1,4 +1,3 @@
-import ContentID
 import Foundation
 import HTTPTypes
 import Hummingbird

@@ -3,9 +3,10 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
-import MediaIndex
 import NIOCore
+import PeerWire
 import Testing
+import WireVocabulary
 @testable import PeerProtocol
 
 /// The peer API as other boxes see it, driven in process through Hummingbird's router test client.

@@ -1,6 +1,7 @@
-import ContentID
 import Foundation
+import PeerWire
 import Testing
+import WireVocabulary
 @testable import PeerProtocol
 
 @Suite struct HaveMapTests {

@@ -2,7 +2,9 @@ import ContentID
 import Foundation
 import Logging
 import MediaIndex
+import PeerWire
 import Testing
+import WireVocabulary
 @testable import Replication
 
 /// What `CacheRecovery` makes of the cache after a crash or power cut at each step of a fetch.

@@ -1,5 +1,5 @@
-import ContentID
 import Testing
+import WireVocabulary
 @testable import Replication
 
 /// A bitmap of `count` chunks holding `held`.

@@ -1,7 +1,10 @@
 import ContentID
+import ControlWire
 import Foundation
 import GRDB
 import MediaProbe
+import PeerWire
+import WireVocabulary
 
 /// The neighbours' catalogs, kept in SQLite so that listing and searching the whole home is a local query, and so
 /// that a restart syncs only what changed.

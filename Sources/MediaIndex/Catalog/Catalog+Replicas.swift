@@ -1,6 +1,8 @@
 import ContentID
 import Foundation
 import GRDB
+import PeerWire
+import WireVocabulary
 
 /// Replicas: objects fetched from peers into the cache. Their rows say which chunks are verified and durable, so a
 /// fetch resumes after a restart or a crash without downloading them again.

@@ -2,6 +2,8 @@ import ContentID
 import Foundation
 import GRDB
 import MediaProbe
+import PeerWire
+import WireVocabulary
 
 /// The shareable side of the index: this box's catalog as peers see it (deltas by generation, manifests, the
 /// object behind a content id), the replicas fetched into the cache, and the catalogs of the neighbours.

@@ -2,6 +2,7 @@ import Dispatch
 import GRDB
 import Logging
 import MediaProbe
+import WireVocabulary
 
 /// Brings the index in line with the media folders: a fast walk that records new and changed files by name
 /// (stat and a magic-byte check only), then a metadata pass over what the walk found.

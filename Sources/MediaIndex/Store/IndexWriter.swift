@@ -2,6 +2,7 @@ import ContentID
 import Foundation
 import GRDB
 import MediaProbe
+import WireVocabulary
 
 /// A file as the walk found it: enough to decide whether it changed since the last scan.
 struct FileFacts: Sendable, Equatable {

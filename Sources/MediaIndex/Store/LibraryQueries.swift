@@ -1,7 +1,8 @@
 import ContentID
+import ControlWire
 import Foundation
 import GRDB
-import MediaProbe
+import WireVocabulary
 
 /// Read-only queries behind `mediapeerctl library …` and `status`.
 enum LibraryQueries {

@@ -1,4 +1,5 @@
 import CTagLib
+import WireVocabulary
 
 /// Audio tags and duration through TagLib's C API.
 enum AudioTagReader {

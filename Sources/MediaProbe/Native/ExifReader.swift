@@ -1,4 +1,5 @@
 import CExif
+import WireVocabulary
 
 /// The EXIF fields of a photo, read by libexif from the block the image
 /// reader found.

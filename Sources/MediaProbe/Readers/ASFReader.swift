@@ -1,3 +1,5 @@
+import WireVocabulary
+
 /// Duration, dimensions, codecs and title of an ASF (WMV) file from its
 /// Header Object, which precedes all media data.
 struct ASFReader {

@@ -1,3 +1,5 @@
+import WireVocabulary
+
 /// Duration, dimensions and codecs of an AVI file from its `hdrl` list
 /// (`avih`, the stream headers and formats, and OpenDML's `dmlh`).
 struct AVIReader {

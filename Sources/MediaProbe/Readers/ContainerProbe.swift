@@ -1,3 +1,5 @@
+import WireVocabulary
+
 /// Picks the reader for a file from its first bytes and runs it.
 ///
 /// The choice is made on content, not on the caller's ``SniffResult``, so a

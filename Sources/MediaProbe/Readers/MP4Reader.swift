@@ -1,3 +1,5 @@
+import WireVocabulary
+
 /// Duration, dimensions, codecs and title of an MP4 / QuickTime / 3GP movie,
 /// from its `moov` box.
 ///

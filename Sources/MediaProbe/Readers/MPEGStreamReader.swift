@@ -1,3 +1,5 @@
+import WireVocabulary
+
 /// Duration and codecs of MPEG transport streams (`.ts`, `.m2ts`) and
 /// program streams (`.mpg`), which have no header: the start and the end of
 /// the file are sampled (a fixed window each) and the duration is the

@@ -1,3 +1,5 @@
+import WireVocabulary
+
 /// Duration, dimensions, codecs and title of a Matroska or WebM file, from
 /// the Segment's `Info` and `Tracks`.
 ///

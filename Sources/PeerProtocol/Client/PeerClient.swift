@@ -1,9 +1,10 @@
 import AsyncHTTPClient
 import ContentID
 import Foundation
-import MediaIndex
 import NIOCore
 import NIOHTTP1
+import PeerWire
+import WireVocabulary
 
 /// Where a peer's API answers.
 public struct PeerEndpoint: Sendable, Hashable, CustomStringConvertible {

@@ -1,10 +1,10 @@
-import ContentID
 import Hummingbird
 import HummingbirdCore
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import _NIOFileSystem
+import WireVocabulary
 
 /// An object this box can serve: a file and which of its chunks are good to send.
 public struct ServableObject: Sendable, Equatable {

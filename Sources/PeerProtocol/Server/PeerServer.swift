@@ -3,9 +3,10 @@ import HTTPService
 import Hummingbird
 import HummingbirdCore
 import Logging
-import MediaIndex
 import NIOCore
+import PeerWire
 import ServiceLifecycle
+import WireVocabulary
 
 /// What a box answers to its peers. The server validates and bounds every request; the handler decides.
 public protocol PeerRequestHandler: Sendable {
@@ -22,13 +23,6 @@ public protocol PeerRequestHandler: Sendable {
     /// Who holds an object: this box, the neighbours whose catalogs list it, or (when none) what its own
     /// neighbours answer, `ttl` hops further. `askedBy` is the address of the asking box.
     func locate(_ id: ContentID, ttl: Int, queryID: String, askedBy: String?) async throws -> LocateAnswer
-}
-
-/// `POST /v1/goodbye`: sent by a box to the peers it knows when it stops. mDNS goodbyes alone take a second to
-/// act on (RFC 6762 §10.1 has receivers keep the record one more second); this takes a round trip.
-public struct Goodbye: Sendable, Codable, Equatable {
-    public var id: String
-    public init(id: String) { self.id = id }
 }
 
 /// The request context of the peer API: Hummingbird's basic context plus the address the request came from.

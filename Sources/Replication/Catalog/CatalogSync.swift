@@ -1,7 +1,7 @@
-import ContentID
 import Logging
 import MediaIndex
 import PeerProtocol
+import WireVocabulary
 
 /// Keeps a copy of each neighbour's catalog in the index, fetched by delta whenever the neighbour's generation
 /// (in its mDNS TXT record or its `/v1/info`) differs from the one last synced.

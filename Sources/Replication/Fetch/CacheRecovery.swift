@@ -2,9 +2,9 @@
 import Glibc
 #endif
 import CSystemShims
-import ContentID
 import Logging
 import MediaIndex
+import WireVocabulary
 
 /// Reconciles the cache folder with the replica records at start, for every moment a crash or power cut can hit:
 ///

@@ -1,4 +1,4 @@
-import ContentID
+import WireVocabulary
 
 /// Decides which chunk each source fetches next: the bookkeeping of a swarm download, without any I/O.
 ///

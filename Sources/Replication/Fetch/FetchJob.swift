@@ -1,10 +1,13 @@
 import ContentID
+import ControlWire
 import Foundation
 import Logging
 import MediaIndex
 import NIOCore
 import NIOPosix
 import PeerProtocol
+import PeerWire
+import WireVocabulary
 
 /// One object being fetched: locate the holders, get and verify the manifest, then pull chunks from every holder
 /// at once, verify each against the manifest, write it into the partial file and record it once durable.

@@ -1,8 +1,9 @@
-import ContentID
+import ControlWire
 import Logging
 import MediaIndex
 import MediapeerConfig
 import PeerProtocol
+import WireVocabulary
 
 /// Fetches objects from the other boxes into the cache, several at once, and resumes unfinished fetches when the
 /// daemon starts.

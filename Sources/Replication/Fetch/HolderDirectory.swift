@@ -1,5 +1,6 @@
-import ContentID
 import PeerProtocol
+import PeerWire
+import WireVocabulary
 
 /// Where the fetcher learns who holds an object (the daemon answers from the neighbours' catalogs and locate
 /// referrals).

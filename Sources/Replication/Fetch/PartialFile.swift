@@ -2,8 +2,8 @@
 import Glibc
 #endif
 import CSystemShims
-import ContentID
 import NIOConcurrencyHelpers
+import WireVocabulary
 
 /// The cache's files for one object: `objects/<id>.partial` while chunks arrive, `objects/<id>` once complete.
 ///

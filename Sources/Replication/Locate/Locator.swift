@@ -1,7 +1,8 @@
-import ContentID
 import Logging
 import MediaIndex
 import PeerProtocol
+import PeerWire
+import WireVocabulary
 
 /// Answers "who holds this object?", for this box's fetches and for the neighbours' `/v1/locate` queries.
 ///

@@ -1,3 +1,4 @@
+import ControlWire
 import Discovery
 import Foundation
 import TestChildProcess

@@ -1,8 +1,6 @@
-import ContentID
-import ControlAPI
+import ControlWire
 import Foundation
-import MediaIndex
-import Replication
+import WireVocabulary
 
 /// What the fetch tests need of a simulated home: media of a chosen size, checksums, and the fetch state.
 extension SimulatedHome {

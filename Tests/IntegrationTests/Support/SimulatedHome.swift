@@ -1,4 +1,4 @@
-import ControlAPI
+import ControlWire
 import Foundation
 
 /// A simulated home from `scripts/home-sim`: N boxes, each with its own network namespace, avahi-daemon and a real

@@ -1,6 +1,5 @@
-import ControlAPI
+import ControlWire
 import Foundation
-import MediaIndex
 
 /// One box for a test: its own media folder, state, config and control socket under a temporary folder, and a
 /// real `mediapeerd` started in a loopback-only network namespace (`unshare -n`), driven by the real `mediapeerctl`.

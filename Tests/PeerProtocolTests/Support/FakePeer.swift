@@ -3,8 +3,9 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Logging
-import MediaIndex
+import PeerWire
 import Synchronization
+import WireVocabulary
 @testable import PeerProtocol
 
 /// A file of random bytes on disk, with its manifest, as a box would hold it.

@@ -1,14 +1,15 @@
-import Crypto
-
 /// The identity of a piece of content, independent of its name or location.
 ///
-/// A content id is the SHA-256 of a file's ``ChunkManifest`` (its size, its chunk size and the SHA-256 of every
-/// chunk). Two boxes holding the same bytes compute the same id; a peer cannot hand out a fake chunk list for an
-/// id, because the list must hash back to the id; and once a manifest is verified, each chunk can be verified on
-/// its own as it arrives.
+/// A content id is the SHA-256 of a file's `ChunkManifest` (module `ContentID`: its size, its chunk size and the
+/// SHA-256 of every chunk). Two boxes holding the same bytes compute the same id; a peer cannot hand out a fake
+/// chunk list for an id, because the list must hash back to the id; and once a manifest is verified, each chunk can
+/// be verified on its own as it arrives.
 ///
 /// Its text form is 64 lowercase hex digits.
 public struct ContentID: Hashable, Sendable, Comparable {
+    /// The length of a SHA-256 digest. Spelled out, not taken from Crypto, so the wire types need no hashing library.
+    static let byteCount = 32
+
     /// The 32 bytes of the SHA-256 digest.
     public let bytes: [UInt8]
 
@@ -16,7 +17,7 @@ public struct ContentID: Hashable, Sendable, Comparable {
     ///
     /// - returns: nil unless `bytes` has exactly 32 elements.
     public init?(bytes: some Collection<UInt8>) {
-        guard bytes.count == SHA256.byteCount else { return nil }
+        guard bytes.count == Self.byteCount else { return nil }
         self.bytes = Array(bytes)
     }
 
@@ -24,9 +25,9 @@ public struct ContentID: Hashable, Sendable, Comparable {
     /// returns nil, so a content id taken from the network can never name anything but content.
     public init?(hex: some StringProtocol) {
         let utf8 = Array(hex.utf8)
-        guard utf8.count == SHA256.byteCount * 2 else { return nil }
+        guard utf8.count == Self.byteCount * 2 else { return nil }
         var out = [UInt8]()
-        out.reserveCapacity(SHA256.byteCount)
+        out.reserveCapacity(Self.byteCount)
         var index = 0
         while index < utf8.count {
             guard let high = Self.nibble(utf8[index]), let low = Self.nibble(utf8[index + 1]) else { return nil }

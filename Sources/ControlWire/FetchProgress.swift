@@ -1,5 +1,5 @@
-import ContentID
 import Foundation
+import WireVocabulary
 
 /// Where a fetch stands, for `mediapeerctl fetch` and the control API.
 public struct FetchProgress: Sendable, Codable, Equatable {
@@ -24,6 +24,17 @@ public struct FetchProgress: Sendable, Codable, Equatable {
         public var badChunks: Int
         public var failures: Int
         public var active: Bool
+
+        public init(peerID: String, name: String, chunks: Int, bytes: Int64, badChunks: Int, failures: Int,
+                    active: Bool) {
+            self.peerID = peerID
+            self.name = name
+            self.chunks = chunks
+            self.bytes = bytes
+            self.badChunks = badChunks
+            self.failures = failures
+            self.active = active
+        }
     }
 
     public var id: ContentID
@@ -44,26 +55,25 @@ public struct FetchProgress: Sendable, Codable, Equatable {
     public var startedAt: Date
     public var finishedAt: Date?
 
+    public init(id: ContentID, title: String, state: State, size: Int64, chunkCount: Int, chunksDone: Int,
+                chunksResumed: Int, bytesDone: Int64, bytesReceived: Int64, bytesPerSecond: Int64, sources: [Source],
+                message: String?, startedAt: Date, finishedAt: Date?) {
+        self.id = id
+        self.title = title
+        self.state = state
+        self.size = size
+        self.chunkCount = chunkCount
+        self.chunksDone = chunksDone
+        self.chunksResumed = chunksResumed
+        self.bytesDone = bytesDone
+        self.bytesReceived = bytesReceived
+        self.bytesPerSecond = bytesPerSecond
+        self.sources = sources
+        self.message = message
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+    }
+
     public var isFinished: Bool { state == .complete || state == .failed }
     public var activeSources: Int { sources.filter(\.active).count }
-}
-
-/// Why replication failed.
-public enum ReplicationError: Error, Equatable, CustomStringConvertible {
-    case cache(String)
-    case doesNotFit(needed: Int64, available: Int64, reason: String)
-    case notFound(String)
-    case ambiguous(String)
-    case index(String)
-
-    public var description: String {
-        switch self {
-        case .cache(let message): "cache: \(message)"
-        case .doesNotFit(let needed, let available, let reason):
-            "the object does not fit: it needs \(needed) bytes and \(reason) leaves \(available)"
-        case .notFound(let message): message
-        case .ambiguous(let message): message
-        case .index(let message): "index: \(message)"
-        }
-    }
 }

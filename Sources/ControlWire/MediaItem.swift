@@ -1,7 +1,6 @@
-import ContentID
-import MediaProbe
+import WireVocabulary
 
-/// One media file in the index, as the control API and the peer catalog show it.
+/// One media file in the index, as the control API shows it.
 public struct MediaItem: Sendable, Codable, Equatable {
     /// The local row id: stable while the file stays at its path (renames keep it too).
     public var id: Int64
@@ -20,6 +19,20 @@ public struct MediaItem: Sendable, Codable, Equatable {
     public var metadataRead: Bool
     public var metadata: MediaMetadata
 
+    public init(id: Int64, root: String, path: String, kind: MediaKind, mimeType: String, size: Int64, modified: Int64,
+                contentID: ContentID?, metadataRead: Bool, metadata: MediaMetadata) {
+        self.id = id
+        self.root = root
+        self.path = path
+        self.kind = kind
+        self.mimeType = mimeType
+        self.size = size
+        self.modified = modified
+        self.contentID = contentID
+        self.metadataRead = metadataRead
+        self.metadata = metadata
+    }
+
     /// The title tag, or the file name when there is none.
     public var displayTitle: String { DisplayTitle.of(title: metadata.title, path: path) ?? path }
 }
@@ -30,6 +43,12 @@ public struct LibraryStatistics: Sendable, Codable, Equatable {
         public var kind: MediaKind
         public var files: Int
         public var bytes: Int64
+
+        public init(kind: MediaKind, files: Int, bytes: Int64) {
+            self.kind = kind
+            self.files = files
+            self.bytes = bytes
+        }
     }
     public var kinds: [KindCount]
     public var files: Int
@@ -40,6 +59,16 @@ public struct LibraryStatistics: Sendable, Codable, Equatable {
     public var generation: Int64
     /// Size of the database files (main file and WAL).
     public var databaseBytes: Int64
+
+    public init(kinds: [KindCount], files: Int, bytes: Int64, awaitingHash: Int, generation: Int64,
+                databaseBytes: Int64) {
+        self.kinds = kinds
+        self.files = files
+        self.bytes = bytes
+        self.awaitingHash = awaitingHash
+        self.generation = generation
+        self.databaseBytes = databaseBytes
+    }
 }
 
 /// What the scanner is doing, for `mediapeerctl scan --wait` and `status`.
@@ -66,29 +95,17 @@ public struct ScanProgress: Sendable, Codable, Equatable {
     public var lastScanMilliseconds: Int?
     /// True when live updates cannot cover every folder (inotify watch limit) and periodic rescans stand in.
     public var liveUpdatesDegraded: Bool
-}
 
-/// Errors of the media index.
-public enum IndexError: Error, CustomStringConvertible, Equatable {
-    case cannotOpenDatabase(path: String, reason: String)
-    case cannotCreateDirectory(path: String, reason: String)
-    case database(String)
-    case invalidQuery(String)
-
-    public var description: String {
-        switch self {
-        case .cannotOpenDatabase(let path, let reason): "cannot open the index database \(path): \(reason)"
-        case .cannotCreateDirectory(let path, let reason): "cannot create \(path): \(reason)"
-        case .database(let message): "index database error: \(message)"
-        case .invalidQuery(let message): "invalid query: \(message)"
-        }
-    }
-}
-
-/// What a listing shows for an item: its title tag, or else its file name.
-enum DisplayTitle {
-    static func of(title: String?, path: String?) -> String? {
-        if let title, !title.isEmpty { return title }
-        return path.flatMap { $0.split(separator: "/").last.map(String.init) }
+    public init(phase: Phase, completedScans: Int, requestedScans: Int, filesSeen: Int, filesToRead: Int,
+                filesRead: Int, skipped: [String: Int], lastScanMilliseconds: Int?, liveUpdatesDegraded: Bool) {
+        self.phase = phase
+        self.completedScans = completedScans
+        self.requestedScans = requestedScans
+        self.filesSeen = filesSeen
+        self.filesToRead = filesToRead
+        self.filesRead = filesRead
+        self.skipped = skipped
+        self.lastScanMilliseconds = lastScanMilliseconds
+        self.liveUpdatesDegraded = liveUpdatesDegraded
     }
 }

@@ -1,5 +1,5 @@
-import ContentID
 import Foundation
+import WireVocabulary
 
 /// `GET /v1/have/ID`: which chunks of an object a box holds.
 public struct HaveMap: Sendable, Codable, Equatable {

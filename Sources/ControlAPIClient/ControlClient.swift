@@ -1,11 +1,10 @@
 import AsyncHTTPClient
+import ControlWire
 import Foundation
-import MediaIndex
-import MediaProbe
 import NIOCore
-import Replication
-import ContentID
+import NIOFoundationCompat
 import NIOHTTP1
+import WireVocabulary
 
 /// Why a control request failed, worded for the person at the terminal.
 public enum ControlClientError: Error, CustomStringConvertible, Equatable {
@@ -120,7 +119,7 @@ public struct ControlClient: Sendable {
             status = Int(response.status.code)
             body = try await response.body.collect(upTo: 64 << 20)
         } catch {
-            if ControlSocket.isAcceptingConnections(socketPath) {
+            if ControlSocketProbe.isAcceptingConnections(socketPath) {
                 throw .cannotConnect(socket: socketPath, reason: "\(error)")
             }
             throw .daemonNotRunning(socket: socketPath)

@@ -1,5 +1,4 @@
-import ContentID
-import MediaProbe
+import WireVocabulary
 
 /// One object of a box's catalog, as peers exchange it: what a neighbour needs to list, search and locate it.
 ///
@@ -67,61 +66,4 @@ public struct CatalogDelta: Sendable, Codable, Equatable {
         self.entries = entries
         self.more = more
     }
-}
-
-/// An object anywhere in the home, for `mediapeerctl library list --all` and `search --all`.
-public struct HomeItem: Sendable, Codable, Equatable {
-    /// Nil for a local file not hashed yet.
-    public var id: ContentID?
-    public var kind: MediaKind
-    public var mimeType: String
-    public var size: Int64
-    public var path: String
-    public var title: String?
-    public var artist: String?
-    public var album: String?
-    public var durationMilliseconds: Int64?
-    public var width: Int?
-    public var height: Int?
-    /// Whether this box holds it (a media file or a complete replica).
-    public var local: Bool
-    /// The peer ids of the online neighbours that hold it completely.
-    public var holders: [String]
-    /// Their friendly names, in the same order (filled in by the daemon, which knows the names).
-    public var holderNames: [String] = []
-
-    public var displayTitle: String { DisplayTitle.of(title: title, path: path) ?? path }
-}
-
-/// What this box holds of an object, for serving it.
-public enum LocalObject: Sendable, Equatable {
-    /// A file in a media folder, whose size, mtime and inode still match what was hashed.
-    case mediaFile(path: String, size: Int64, mimeType: String)
-    /// A replica in the cache: complete, or the chunks in `have`.
-    case replica(ReplicaRecord)
-}
-
-/// A replica's row.
-public struct ReplicaRecord: Sendable, Equatable {
-    public var id: ContentID
-    public var complete: Bool
-    public var have: ChunkBitmap
-    public var size: Int64
-    public var mimeType: String
-    public var lastUsed: Int64
-
-    public init(id: ContentID, complete: Bool, have: ChunkBitmap, size: Int64, mimeType: String, lastUsed: Int64) {
-        self.id = id
-        self.complete = complete
-        self.have = have
-        self.size = size
-        self.mimeType = mimeType
-        self.lastUsed = lastUsed
-    }
-}
-
-/// The sync position of a neighbour's catalog.
-public struct RemoteSyncState: Sendable, Equatable {
-    public var epoch: String?
-    public var syncedGeneration: Int64
 }

@@ -1,7 +1,4 @@
-import Discovery
 import Foundation
-import MediaIndex
-import Replication
 
 /// The routes of the control API. It speaks HTTP/1.1 and JSON over the daemon's Unix socket; access is governed
 /// by the socket's file permissions (0660, group `mediapeer`).

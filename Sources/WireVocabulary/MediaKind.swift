@@ -3,18 +3,6 @@ public enum MediaKind: String, Codable, Sendable, CaseIterable {
     case video, audio, image
 }
 
-/// What the first bytes of a file (checked against its extension) say it is.
-public struct SniffResult: Sendable, Equatable {
-    public var kind: MediaKind
-    /// The MIME type served to peers and players, e.g. `image/jpeg`, `video/mp4`, `audio/mpeg`.
-    public var mimeType: String
-
-    public init(kind: MediaKind, mimeType: String) {
-        self.kind = kind
-        self.mimeType = mimeType
-    }
-}
-
 /// Metadata a media browser needs, per kind. Every field is optional: a file with a broken tag still indexes.
 public struct MediaMetadata: Sendable, Equatable, Codable {
     // Common

@@ -1,0 +1,34 @@
+import WireVocabulary
+
+/// What this box holds of an object, for serving it.
+public enum LocalObject: Sendable, Equatable {
+    /// A file in a media folder, whose size, mtime and inode still match what was hashed.
+    case mediaFile(path: String, size: Int64, mimeType: String)
+    /// A replica in the cache: complete, or the chunks in `have`.
+    case replica(ReplicaRecord)
+}
+
+/// A replica's row.
+public struct ReplicaRecord: Sendable, Equatable {
+    public var id: ContentID
+    public var complete: Bool
+    public var have: ChunkBitmap
+    public var size: Int64
+    public var mimeType: String
+    public var lastUsed: Int64
+
+    public init(id: ContentID, complete: Bool, have: ChunkBitmap, size: Int64, mimeType: String, lastUsed: Int64) {
+        self.id = id
+        self.complete = complete
+        self.have = have
+        self.size = size
+        self.mimeType = mimeType
+        self.lastUsed = lastUsed
+    }
+}
+
+/// The sync position of a neighbour's catalog.
+public struct RemoteSyncState: Sendable, Equatable {
+    public var epoch: String?
+    public var syncedGeneration: Int64
+}
