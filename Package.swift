@@ -140,6 +140,11 @@ let package = Package(
             "Replication", "ContentID", "WireVocabulary", "PeerWire", "MediaIndex", "PeerProtocol",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        .testTarget(name: "ControlAPITests", dependencies: [
+            "ControlAPI", "ControlWire", "WireVocabulary",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "HTTPServiceTests", dependencies: [
             "HTTPService",
             .product(name: "Hummingbird", package: "hummingbird"),

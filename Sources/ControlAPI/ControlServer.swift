@@ -34,6 +34,20 @@ public enum ControlServer {
         onListening: @escaping @Sendable () async -> Void = {}
     ) throws(ControlSocketError) -> some Service {
         try ControlSocket.prepare(path: socketPath)
+        return HTTPService(
+            router: makeRouter(handler: handler, logger: logger), address: .unixDomainSocket(path: socketPath),
+            logger: logger,
+            onServerRunning: { _ in
+                // 0660: the daemon's user and the `mediapeer` group may talk to it, nobody else.
+                chmod(socketPath, 0o660)
+                if let group = getgrnam("mediapeer") { chown(socketPath, getuid(), group.pointee.gr_gid) }
+                await onListening()
+            })
+    }
+
+    /// The routes: each validates its parameters (a client mistake is a 400 that says what to send instead), asks
+    /// `handler`, and encodes the answer as JSON; the handler's ``ControlRefusal``s keep their status and message.
+    public static func makeRouter(handler: some ControlHandler, logger: Logger) -> Router<BasicRequestContext> {
         let router = Router()
         router.middlewares.add(ErrorLoggingMiddleware(logger: logger))
         router.get(RouterPath(ControlRoute.status)) { _, _ in try await handler.status() }
@@ -87,14 +101,7 @@ public enum ControlServer {
             return progress
         }
 
-        return HTTPService(
-            router: router, address: .unixDomainSocket(path: socketPath), logger: logger,
-            onServerRunning: { _ in
-                // 0660: the daemon's user and the `mediapeer` group may talk to it, nobody else.
-                chmod(socketPath, 0o660)
-                if let group = getgrnam("mediapeer") { chown(socketPath, getuid(), group.pointee.gr_gid) }
-                await onListening()
-            })
+        return router
     }
 
     private static func searchText(_ text: String?) throws -> String {

@@ -1,0 +1,101 @@
+import ControlAPI
+import ControlWire
+import Foundation
+import Synchronization
+import WireVocabulary
+
+/// A daemon for the control router: it records each call with its arguments and answers with small real values, or
+/// with the refusal or failure a test sets.
+final class RecordingControlHandler: ControlHandler, Sendable {
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    private struct State {
+        var calls: [String] = []
+        var refusal: ControlRefusal?
+        var failure: String?
+    }
+
+    private let state = Mutex(State())
+
+    var calls: [String] { state.withLock { $0.calls } }
+    var refusal: ControlRefusal? {
+        get { state.withLock { $0.refusal } }
+        set { state.withLock { $0.refusal = newValue } }
+    }
+    var failure: String? {
+        get { state.withLock { $0.failure } }
+        set { state.withLock { $0.failure = newValue } }
+    }
+
+    /// Records `call`, then throws what the test set up, if anything.
+    private func record(_ call: String) throws {
+        let (refusal, failure) = state.withLock { state in
+            state.calls.append(call)
+            return (state.refusal, state.failure)
+        }
+        if let refusal { throw refusal }
+        if let failure { throw Failure(description: failure) }
+    }
+
+    private func describe(_ kind: MediaKind?) -> String { kind?.rawValue ?? "nil" }
+
+    func status() async throws -> DaemonStatus {
+        try record("status")
+        throw Failure(description: "no status in these tests")
+    }
+
+    func list(kind: MediaKind?, limit: Int, offset: Int) async throws -> LibraryPage {
+        try record("list(\(describe(kind)), \(limit), \(offset))")
+        return LibraryPage(items: [], total: 0, offset: offset)
+    }
+
+    func search(_ text: String, kind: MediaKind?, limit: Int) async throws -> LibraryPage {
+        try record("search(\(text), \(describe(kind)), \(limit))")
+        return LibraryPage(items: [], total: 0, offset: 0)
+    }
+
+    func item(_ reference: String) async throws -> MediaItem? {
+        try record("item(\(reference))")
+        return nil
+    }
+
+    func requestScan() async throws -> ScanTicket {
+        try record("requestScan")
+        return ScanTicket(scanNumber: 1)
+    }
+
+    func peers() async throws -> PeerList {
+        try record("peers")
+        return PeerList(peers: [], mdns: DiscoveryState(nameInUse: "box", daemonRunning: true, registered: true))
+    }
+
+    func listHome(kind: MediaKind?, limit: Int, offset: Int) async throws -> HomePage {
+        try record("listHome(\(describe(kind)), \(limit), \(offset))")
+        return HomePage(items: [], total: 0, offset: offset)
+    }
+
+    func searchHome(_ text: String, kind: MediaKind?, limit: Int) async throws -> HomePage {
+        try record("searchHome(\(text), \(describe(kind)), \(limit))")
+        return HomePage(items: [], total: 0, offset: 0)
+    }
+
+    func fetch(_ reference: String) async throws -> FetchProgress {
+        try record("fetch(\(reference))")
+        return FetchProgress(
+            id: ContentID(hex: String(repeating: "0", count: 64))!, title: reference, state: .locating, size: 0,
+            chunkCount: 0, chunksDone: 0, chunksResumed: 0, bytesDone: 0, bytesReceived: 0, bytesPerSecond: 0,
+            sources: [], message: nil, startedAt: Date(timeIntervalSince1970: 0), finishedAt: nil)
+    }
+
+    func fetchProgress(_ id: ContentID) async throws -> FetchProgress? {
+        try record("fetchProgress(\(id.hex))")
+        return nil
+    }
+
+    func fetches() async throws -> FetchList {
+        try record("fetches")
+        return FetchList(fetches: [])
+    }
+}
