@@ -159,6 +159,17 @@ struct ErrorLoggingMiddleware<Context: RequestContext>: RouterMiddleware {
             throw error
         } catch let refusal as ControlRefusal {
             throw refusal.httpError
+        } catch let error as IndexError {
+            switch error {
+            case .busy:
+                // Another writer held the database past the busy timeout: worth asking again, not a fault here.
+                throw HTTPError(.serviceUnavailable, message: "\(error); try again")
+            case .cancelled:
+                throw HTTPError(.serviceUnavailable, message: "the daemon is stopping")
+            default:
+                logger.error("control request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
+                throw HTTPError(.internalServerError, message: "\(error)")
+            }
         } catch {
             logger.error("control request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
             throw HTTPError(.internalServerError, message: "\(error)")

@@ -1,5 +1,6 @@
 import ContentID
 import Foundation
+import MediaIndex
 
 /// Where a fetch stands, for `mediapeerctl fetch` and the control API.
 public struct FetchProgress: Sendable, Codable, Equatable {
@@ -50,20 +51,18 @@ public struct FetchProgress: Sendable, Codable, Equatable {
 
 /// Why replication failed.
 public enum ReplicationError: Error, Equatable, CustomStringConvertible {
+    /// The cache folder or a file in it could not be written.
     case cache(String)
     case doesNotFit(needed: Int64, available: Int64, reason: String)
-    case notFound(String)
-    case ambiguous(String)
-    case index(String)
+    /// The index failed (busy, damaged, …: the case says which).
+    case index(IndexError)
 
     public var description: String {
         switch self {
         case .cache(let message): "cache: \(message)"
         case .doesNotFit(let needed, let available, let reason):
             "the object does not fit: it needs \(needed) bytes and \(reason) leaves \(available)"
-        case .notFound(let message): message
-        case .ambiguous(let message): message
-        case .index(let message): "index: \(message)"
+        case .index(let error): "index: \(error)"
         }
     }
 }
