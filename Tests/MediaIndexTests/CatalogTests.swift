@@ -545,6 +545,35 @@ import Testing
         #expect(Set(onlyP1.compactMap(\.id)) == [local, fakeID(2)])
     }
 
+    // MARK: Titles
+
+    @Test func theTitleOfAnObjectComesFromThisBoxsFileFirst() async throws {
+        try addPhoto("beach.jpg", seed: 1)
+        try scanAndHash()
+        let local = try contentID(ofFile: "beach.jpg")
+        try await catalog.applyRemoteDelta(peerID: "p1", name: "One", delta: CatalogDelta(epoch: "e", generation: 1, entries: [
+            remoteEntry(local, title: "Seaside"),
+        ], more: false), restart: false)
+        #expect(try await catalog.title(of: local) == "beach.jpg")
+    }
+
+    @Test func theTitleOfAReplicaIsItsOwn() async throws {
+        let manifest = try replicaManifest(seed: 1)
+        try catalog.beginReplica(manifest: manifest, description: description("Film"))
+        #expect(try await catalog.title(of: manifest.contentID) == "Film")
+    }
+
+    @Test func theTitleOfAnObjectOnlyNeighboursHoldComesFromACompleteHolder() async throws {
+        try await catalog.applyRemoteDelta(peerID: "p1", name: "One", delta: CatalogDelta(epoch: "e", generation: 1, entries: [
+            remoteEntry(fakeID(1), title: "partial copy", complete: false),
+        ], more: false), restart: false)
+        try await catalog.applyRemoteDelta(peerID: "p2", name: "Two", delta: CatalogDelta(epoch: "e", generation: 1, entries: [
+            remoteEntry(fakeID(1), title: "whole copy"),
+        ], more: false), restart: false)
+        #expect(try await catalog.title(of: fakeID(1)) == "whole copy")
+        #expect(try await catalog.title(of: fakeID(2)) == nil)
+    }
+
     // MARK: Epoch
 
     @Test func theEpochSurvivesReopening() throws {
