@@ -98,6 +98,7 @@ let package = Package(
         .target(name: "Replication", dependencies: [
             "ContentID", "WireVocabulary", "PeerWire", "ControlWire", "MediaIndex", "PeerProtocol", "MediapeerConfig",
             "CSystemShims",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -109,6 +110,7 @@ let package = Package(
             "ContentID", "WireVocabulary", "PeerWire", "ControlWire", "MediaProbe",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -139,6 +141,8 @@ let package = Package(
         .testTarget(name: "ReplicationTests", dependencies: [
             "Replication", "ContentID", "WireVocabulary", "PeerWire", "MediaIndex", "PeerProtocol",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+            .product(name: "Clocks", package: "swift-clocks"), .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .testTarget(name: "ControlAPITests", dependencies: [
             "ControlAPI", "ControlWire", "WireVocabulary",
@@ -148,7 +152,6 @@ let package = Package(
         .testTarget(name: "HTTPServiceTests", dependencies: [
             "HTTPService",
             .product(name: "Hummingbird", package: "hummingbird"),
-            .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),

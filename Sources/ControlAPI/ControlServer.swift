@@ -22,6 +22,13 @@ public protocol ControlHandler: Sendable {
     func fetch(_ reference: String) async throws -> FetchProgress
     func fetchProgress(_ id: ContentID) async throws -> FetchProgress?
     func fetches() async throws -> FetchList
+    /// How the control API should answer an error a request ended with, when it is not a fault (logged and answered
+    /// 500) but something the user can act on: a busy index is worth asking again. Nil: a fault.
+    func refusal(for error: any Error) -> ControlRefusal?
+}
+
+extension ControlHandler {
+    public func refusal(for error: any Error) -> ControlRefusal? { nil }
 }
 
 /// The control API server: Hummingbird on a Unix socket.
@@ -49,7 +56,7 @@ public enum ControlServer {
     /// `handler`, and encodes the answer as JSON; the handler's ``ControlRefusal``s keep their status and message.
     public static func makeRouter(handler: some ControlHandler, logger: Logger) -> Router<BasicRequestContext> {
         let router = Router()
-        router.middlewares.add(ErrorLoggingMiddleware(logger: logger))
+        router.middlewares.add(ErrorLoggingMiddleware(logger: logger, classify: { handler.refusal(for: $0) }))
         router.get(RouterPath(ControlRoute.status)) { _, _ in try await handler.status() }
         router.get(RouterPath(ControlRoute.library)) { request, context in
             let query = request.uri.queryParameters
@@ -143,12 +150,15 @@ public enum ControlRefusal: Error, Equatable {
     case badRequest(String)
     case notFound(String)
     case conflict(String)
+    /// Not now: the daemon is busy or stopping; asking again later may succeed.
+    case unavailable(String)
 
     var httpError: HTTPError {
         switch self {
         case .badRequest(let message): HTTPError(.badRequest, message: message)
         case .notFound(let message): HTTPError(.notFound, message: message)
         case .conflict(let message): HTTPError(.conflict, message: message)
+        case .unavailable(let message): HTTPError(.serviceUnavailable, headers: [.retryAfter: "1"], message: message)
         }
     }
 }
@@ -156,6 +166,8 @@ public enum ControlRefusal: Error, Equatable {
 /// Logs unexpected failures (not client mistakes) once, with the route.
 struct ErrorLoggingMiddleware<Context: RequestContext>: RouterMiddleware {
     let logger: Logger
+    /// The handler's ``ControlHandler/refusal(for:)``.
+    let classify: @Sendable (any Error) -> ControlRefusal?
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
@@ -164,6 +176,8 @@ struct ErrorLoggingMiddleware<Context: RequestContext>: RouterMiddleware {
             throw error
         } catch let refusal as ControlRefusal {
             throw refusal.httpError
+        } catch let error where classify(error) != nil {
+            throw (classify(error) ?? .unavailable("\(error)")).httpError
         } catch {
             logger.error("control request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
             throw HTTPError(.internalServerError, message: "\(error)")

@@ -38,7 +38,7 @@ public struct LibraryConfiguration: Sendable {
 /// let library = try MediaLibrary(configuration: config, logger: logger)
 /// library.start()              // initial (incremental) scan, live updates, hashing
 /// library.reconfigure(mediaFolders: ["/srv/media", "/mnt/usb"])   // a configuration reload
-/// let hits = try library.search("holiday", kind: .image, limit: 20)
+/// let hits = try await library.search("holiday", kind: .image, limit: 20)
 /// library.shutdown()           // stops the threads and closes the database
 /// ```
 ///
@@ -172,32 +172,37 @@ public final class MediaLibrary: Sendable {
 
     // MARK: Queries
 
-    public func list(kind: MediaKind? = nil, limit: Int = 100, offset: Int = 0) throws(IndexError) -> [MediaItem] {
-        try read { db in try LibraryQueries.list(db, kind: kind, limit: limit, offset: offset) }
+    public func list(kind: MediaKind? = nil, limit: Int = 100, offset: Int = 0) async throws(IndexError) -> [MediaItem] {
+        try await read { db in try LibraryQueries.list(db, kind: kind, limit: limit, offset: offset) }
     }
 
-    public func count(kind: MediaKind? = nil) throws(IndexError) -> Int {
-        try read { db in try LibraryQueries.count(db, kind: kind) }
+    public func count(kind: MediaKind? = nil) async throws(IndexError) -> Int {
+        try await read { db in try LibraryQueries.count(db, kind: kind) }
     }
 
     /// Matches every word of `text` against the start of words in titles, artists, albums and paths.
-    public func search(_ text: String, kind: MediaKind? = nil, limit: Int = 100) throws(IndexError) -> [MediaItem] {
-        try read { db in try LibraryQueries.search(db, text: text, kind: kind, limit: limit) }
+    public func search(_ text: String, kind: MediaKind? = nil, limit: Int = 100) async throws(IndexError) -> [MediaItem] {
+        try await read { db in try LibraryQueries.search(db, text: text, kind: kind, limit: limit) }
     }
 
     /// Finds an item by its local id, its content id, or a content-id prefix of at least 8 hex digits.
-    public func item(_ reference: String) throws(IndexError) -> MediaItem? {
-        try read { db in try LibraryQueries.item(db, reference: reference) }
+    public func item(_ reference: String) async throws(IndexError) -> MediaItem? {
+        try await read { db in try LibraryQueries.item(db, reference: reference) }
     }
 
-    public func statistics() throws(IndexError) -> LibraryStatistics {
+    public func statistics() async throws(IndexError) -> LibraryStatistics {
         let bytes = [databasePath, databasePath + "-wal"].reduce(Int64(0)) { $0 + (TreeWalker.facts(ofFileAt: $1)?.facts.size ?? 0) }
-        return try read { db in try LibraryQueries.statistics(db, databaseBytes: bytes) }
+        return try await read { db in try LibraryQueries.statistics(db, databaseBytes: bytes) }
     }
 
     /// The catalog generation: it changes whenever the index changes.
     public func generation() throws(IndexError) -> Int64 {
         try read { db in try LibraryQueries.generation(db) }
+    }
+
+    /// The catalog generation: it changes whenever the index changes.
+    public func generation() async throws(IndexError) -> Int64 {
+        try await read { db in try LibraryQueries.generation(db) }
     }
 
     /// The catalog generation now and after every change (GRDB `ValueObservation`, which wakes only on commits
@@ -224,7 +229,16 @@ public final class MediaLibrary: Sendable {
         do {
             return try pool.read(body)
         } catch {
-            throw .database("\(error)")
+            throw IndexError(error)
+        }
+    }
+
+    /// GRDB's async access: the task waits for a connection without holding a cooperative thread.
+    private func read<T: Sendable>(_ body: @Sendable (Database) throws -> T) async throws(IndexError) -> T {
+        do {
+            return try await pool.read(body)
+        } catch {
+            throw IndexError(error)
         }
     }
 

@@ -1,9 +1,9 @@
-import Dispatch
 import Foundation
 import Logging
 import MediaIndex
 import MediapeerConfig
 import ServiceLifecycle
+import UnixSignals
 
 /// `systemctl reload mediapeerd` (SIGHUP): reads the configuration file again and applies the media folders, so
 /// a folder added to `media_dirs` is scanned and one removed is dropped from the index without a restart. Other
@@ -16,15 +16,18 @@ struct ConfigReloader: Service {
     let library: MediaLibrary
     let logger: Logger
     /// Created with the reloader, before the service group runs and so before READY=1, after which systemd may
-    /// send SIGHUP: from here on the signal no longer terminates the daemon.
-    private let hangups = Self.hangups()
+    /// send SIGHUP. The initializer returns once Dispatch has installed its handler (registration is asynchronous;
+    /// until it is done the default action, terminate, is still in force): from then on the signal no longer
+    /// terminates the daemon.
+    private let hangups: UnixSignalsSequence
 
-    init(configPath: String, isExplicit: Bool, running: MediapeerConfiguration, library: MediaLibrary, logger: Logger) {
+    init(configPath: String, isExplicit: Bool, running: MediapeerConfiguration, library: MediaLibrary, logger: Logger) async {
         self.configPath = configPath
         self.isExplicit = isExplicit
         self.running = running
         self.library = library
         self.logger = logger
+        hangups = await UnixSignalsSequence(trapping: .sighup)
     }
 
     func run() async throws {
@@ -69,21 +72,5 @@ struct ConfigReloader: Service {
         if running.staticPeers != loaded.staticPeers { keys.append("static_peers") }
         if running.rescanInterval != loaded.rescanInterval { keys.append("rescan_interval") }
         return keys
-    }
-
-    /// SIGHUP as a stream, once Dispatch has installed its handler (registration is asynchronous; until it is
-    /// done the default action, terminate, is still in force).
-    private static func hangups() -> AsyncStream<Void> {
-        let registered = DispatchSemaphore(value: 0)
-        let stream = AsyncStream<Void>(bufferingPolicy: .bufferingNewest(1)) { continuation in
-            // Dispatch sources are thread-safe; the SDK just does not mark them Sendable.
-            nonisolated(unsafe) let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
-            source.setRegistrationHandler { registered.signal() }
-            source.setEventHandler { continuation.yield() }
-            continuation.onTermination = { _ in source.cancel() }
-            source.resume()
-        }
-        registered.wait()
-        return stream
     }
 }

@@ -80,7 +80,9 @@ public struct Daemon: AsyncParsableCommand {
             chunkTimeoutSeconds: environment["MEDIAPEER_CHUNK_TIMEOUT_S"].flatMap { Int64($0) } ?? 20, logger: logger)
         let handler = LibraryControlHandler(
             library: library, name: settings.name, peerID: peerID, httpPort: settings.httpPort, configPath: configPath,
-            stateDirectory: settings.stateDir, startedAt: .now, network: network, locator: locator, fetcher: fetcher)
+            stateDirectory: settings.stateDir, startedAt: .now, network: network, locator: locator, fetcher: fetcher,
+            objects: ServableObjects(catalog: library.catalog, layout: fetcher.replicaLayout),
+            resolver: ReferenceResolver(catalog: library.catalog, neighbourhood: network))
         let peerServer = PeerServer.makeApplication(
             port: settings.httpPort, handler: handler, logger: logger, faults: Self.testFaults(environment, logger: logger),
             onListening: { port in logger.info("peer API listening", metadata: ["port": "\(port)"]) })
@@ -111,15 +113,17 @@ public struct Daemon: AsyncParsableCommand {
                 return "\(status.library.files) files, \(status.peerCount) peers, scan \(status.scan.phase.rawValue)"
             }))
         }
-        services.append(.init(service: ConfigReloader(
+        services.append(.init(service: await ConfigReloader(
             configPath: configPath, isExplicit: config != nil, running: settings, library: library, logger: logger)))
         services.append(.init(service: IdleMemoryTrimmer(library: library, logger: logger)))
-        // Services stop in reverse order: the control API first, then the index, whose database closes last.
+        // Services stop in reverse order: the control API first, then the fetches and the catalog syncs, and the
+        // index, whose database closes last.
         let group = ServiceGroup(
             configuration: .init(
                 services: services + [
                     .init(service: IndexService(library: library)), .init(service: peerServer), .init(service: network),
-                    .init(service: ReplicationService(fetcher: fetcher)), .init(service: controlServer),
+                    .init(service: network.catalogSync), .init(service: ReplicationService(fetcher: fetcher)),
+                    .init(service: controlServer),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))

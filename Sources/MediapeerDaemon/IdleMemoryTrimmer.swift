@@ -31,7 +31,7 @@ struct IdleMemoryTrimmer: Service {
                     } catch {
                         return  // another commit came first: wait for quiet again
                     }
-                    if library.scanProgress.phase == .idle, (try? library.statistics().awaitingHash) == 0 { break }
+                    if library.scanProgress.phase == .idle, (try? await library.statistics().awaitingHash) == 0 { break }
                 }
                 let before = LibraryControlHandler.residentBytes() ?? 0
                 _ = mediapeer_release_free_heap()
@@ -43,6 +43,7 @@ struct IdleMemoryTrimmer: Service {
             }
         }
         pending?.cancel()
+        await pending?.value
     }
 
     /// MADV_PAGEOUT on the executable's code mappings (r-xp, file-backed and never written). Returns how many

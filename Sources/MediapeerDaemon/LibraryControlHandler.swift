@@ -10,7 +10,9 @@ import PeerWire
 import Replication
 import WireVocabulary
 
-/// Answers the control API and the peers' requests from the media library and the daemon's own facts.
+/// Answers the control API and the peers' requests by handing each to the component that knows: the media library,
+/// the peer network, the serving side of the cache, the resolver, the fetcher. Only the control API's wording of a
+/// refusal is decided here.
 struct LibraryControlHandler: ControlHandler, PeerRequestHandler {
     let library: MediaLibrary
     let name: String
@@ -22,12 +24,13 @@ struct LibraryControlHandler: ControlHandler, PeerRequestHandler {
     let network: PeerNetwork
     let locator: Locator
     let fetcher: Fetcher
+    let objects: any ObjectServing
+    let resolver: any ReferenceResolving
 
     private var catalog: Catalog { library.catalog }
-    let servableCache = ServableObjectCache()
 
     func status() async throws -> DaemonStatus {
-        let statistics = try library.statistics()
+        let statistics = try await library.statistics()
         let hashed = library.hashingStatistics
         let seconds = Double(hashed.nanoseconds) / 1e9
         return DaemonStatus(
@@ -43,7 +46,7 @@ struct LibraryControlHandler: ControlHandler, PeerRequestHandler {
     }
 
     func info() async throws -> PeerWire.PeerInfo {
-        PeerWire.PeerInfo(id: peerID, name: name, version: MediapeerVersion.string, generation: try library.generation())
+        PeerWire.PeerInfo(id: peerID, name: name, version: MediapeerVersion.string, generation: try await library.generation())
     }
 
     func peerDeparted(id: String, address: String) async {
@@ -51,16 +54,17 @@ struct LibraryControlHandler: ControlHandler, PeerRequestHandler {
     }
 
     func list(kind: MediaKind?, limit: Int, offset: Int) async throws -> LibraryPage {
-        LibraryPage(items: try library.list(kind: kind, limit: limit, offset: offset), total: try library.count(kind: kind), offset: offset)
+        LibraryPage(items: try await library.list(kind: kind, limit: limit, offset: offset), total: try await library.count(kind: kind),
+                    offset: offset)
     }
 
     func search(_ text: String, kind: MediaKind?, limit: Int) async throws -> LibraryPage {
-        let items = try library.search(text, kind: kind, limit: limit)
+        let items = try await library.search(text, kind: kind, limit: limit)
         return LibraryPage(items: items, total: items.count, offset: 0)
     }
 
     func item(_ reference: String) async throws -> MediaItem? {
-        try library.item(reference)
+        try await library.item(reference)
     }
 
     func peers() async throws -> PeerList {
@@ -74,32 +78,15 @@ struct LibraryControlHandler: ControlHandler, PeerRequestHandler {
     // MARK: Peer API
 
     func catalog(since: Int64, after: ContentID?, limit: Int) async throws -> CatalogDelta {
-        try catalog.delta(since: since, after: after, limit: limit)
+        try await catalog.delta(since: since, after: after, limit: limit)
     }
 
     func manifest(of id: ContentID) async throws -> ChunkManifest? {
-        try catalog.manifest(of: id)
+        try await objects.manifest(of: id)
     }
 
     func servableObject(_ id: ContentID) async throws -> ServableObject? {
-        if let cached = servableCache.lookup(id) { return cached }
-        let object = try lookUpServableObject(id)
-        // Only complete objects: a partial replica's chunks change by the second.
-        if let object, object.available.isComplete { servableCache.store(object) }
-        return object
-    }
-
-    private func lookUpServableObject(_ id: ContentID) throws -> ServableObject? {
-        guard let object = try catalog.localObject(id), let manifest = try catalog.manifest(of: id) else { return nil }
-        switch object {
-        case .mediaFile(let path, let size, let mimeType):
-            return ServableObject(id: id, path: path, size: size, mimeType: mimeType, chunkSize: manifest.chunkSize,
-                                  available: ChunkBitmap(chunkCount: manifest.chunkCount, full: true))
-        case .replica(let replica):
-            let layout = fetcher.replicaLayout
-            return ServableObject(id: id, path: replica.complete ? layout.completePath(id) : layout.partialPath(id), size: replica.size,
-                                  mimeType: replica.mimeType, chunkSize: manifest.chunkSize, available: replica.have)
-        }
+        try await objects.servableObject(id)
     }
 
     func locate(_ id: ContentID, ttl: Int, queryID: String, askedBy: String?) async throws -> LocateAnswer {
@@ -110,13 +97,13 @@ struct LibraryControlHandler: ControlHandler, PeerRequestHandler {
 
     func listHome(kind: MediaKind?, limit: Int, offset: Int) async throws -> HomePage {
         let neighbours = await network.neighbours()
-        let page = try catalog.listHome(kind: kind, limit: limit, offset: offset, online: neighbours.map(\.peerID))
+        let page = try await catalog.listHome(kind: kind, limit: limit, offset: offset, online: neighbours.map(\.peerID))
         return HomePage(items: Self.naming(page.items, neighbours), total: page.total, offset: offset)
     }
 
     func searchHome(_ text: String, kind: MediaKind?, limit: Int) async throws -> HomePage {
         let neighbours = await network.neighbours()
-        let items = try catalog.searchHome(text, kind: kind, limit: limit, online: neighbours.map(\.peerID))
+        let items = try await catalog.searchHome(text, kind: kind, limit: limit, online: neighbours.map(\.peerID))
         return HomePage(items: Self.naming(items, neighbours), total: items.count, offset: 0)
     }
 
@@ -130,11 +117,43 @@ struct LibraryControlHandler: ControlHandler, PeerRequestHandler {
     }
 
     func fetch(_ reference: String) async throws -> FetchProgress {
-        let (id, title) = try await resolve(reference)
+        let object: ResolvedReference
         do {
-            return try await fetcher.fetch(id, title: title)
+            object = try await resolver.resolve(reference)
+        } catch {
+            throw Self.refusal(error)
+        }
+        do {
+            return try await fetcher.fetch(object.id, title: object.title)
+        } catch .index(let error) {
+            throw error
         } catch {
             throw ControlRefusal.conflict("\(error)")
+        }
+    }
+
+    /// How the control API words a reference that names no single object.
+    static func refusal(_ error: ResolutionError) -> any Error {
+        switch error {
+        case .noMatch(let reference):
+            ControlRefusal.notFound("nothing in the home matches \"\(reference)\" (try mediapeerctl library search --all)")
+        case .ambiguousPrefix(let prefix, _):
+            ControlRefusal.badRequest("the prefix \(prefix) matches several objects: give more digits")
+        case .ambiguousTitle(let reference, let candidates):
+            ControlRefusal.badRequest("\"\(reference)\" matches \(candidates.count) objects: "
+                + candidates.prefix(5).map { "\($0.title) (\($0.id.hex.prefix(12)))" }.joined(separator: ", ")
+                + "; give a content id or prefix")
+        case .index(let error):
+            error
+        }
+    }
+
+    /// A busy index or a stopping daemon is worth asking again, not a fault of this box.
+    func refusal(for error: any Error) -> ControlRefusal? {
+        switch error {
+        case IndexError.busy(let message): .unavailable("the index database is busy (\(message)); try again")
+        case IndexError.cancelled: .unavailable("mediapeerd is stopping")
+        default: nil
         }
     }
 
@@ -144,27 +163,6 @@ struct LibraryControlHandler: ControlHandler, PeerRequestHandler {
 
     func fetches() async throws -> FetchList {
         FetchList(fetches: await fetcher.all())
-    }
-
-    /// A content id, a unique prefix of one (8+ hex digits), or words of a title found in the home.
-    private func resolve(_ reference: String) async throws -> (ContentID, String) {
-        let title = { (id: ContentID) in (try? self.catalog.remoteDescription(of: id))??.displayTitle ?? id.hex }
-        if let id = ContentID(hex: reference) { return (id, title(id)) }
-        let ids = try catalog.contentIDs(withPrefix: reference)
-        if ids.count == 1 { return (ids[0], title(ids[0])) }
-        if ids.count > 1 { throw ControlRefusal.badRequest("the prefix \(reference) matches several objects: give more digits") }
-        let found = try await searchHome(reference, kind: nil, limit: 20).items.filter { $0.id != nil }
-        let exact = found.filter { $0.displayTitle.lowercased() == reference.lowercased() }
-        let candidates = exact.count == 1 ? exact : found
-        switch candidates.count {
-        case 0:
-            throw ControlRefusal.notFound("nothing in the home matches \"\(reference)\" (try mediapeerctl library search --all)")
-        case 1:
-            return (candidates[0].id!, candidates[0].displayTitle)
-        default:
-            let names = candidates.prefix(5).map { "\($0.displayTitle) (\($0.id!.hex.prefix(12)))" }.joined(separator: ", ")
-            throw ControlRefusal.badRequest("\"\(reference)\" matches \(candidates.count) objects: \(names); give a content id or prefix")
-        }
     }
 
     /// VmRSS from /proc/self/status, in bytes.

@@ -1,19 +1,19 @@
+import MediaIndex
+
 /// Why replication failed.
 public enum ReplicationError: Error, Equatable, CustomStringConvertible {
+    /// The cache folder or a file in it could not be written.
     case cache(String)
     case doesNotFit(needed: Int64, available: Int64, reason: String)
-    case notFound(String)
-    case ambiguous(String)
-    case index(String)
+    /// The index failed (busy, damaged, …: the case says which).
+    case index(IndexError)
 
     public var description: String {
         switch self {
         case .cache(let message): "cache: \(message)"
         case .doesNotFit(let needed, let available, let reason):
             "the object does not fit: it needs \(needed) bytes and \(reason) leaves \(available)"
-        case .notFound(let message): message
-        case .ambiguous(let message): message
-        case .index(let message): "index: \(message)"
+        case .index(let error): "index: \(error)"
         }
     }
 }

@@ -136,6 +136,7 @@ import WireVocabulary
         (ControlRefusal.badRequest("give more digits"), HTTPResponse.Status.badRequest),
         (ControlRefusal.notFound("nothing matches"), .notFound),
         (ControlRefusal.conflict("not enough space"), .conflict),
+        (ControlRefusal.unavailable("the index is busy"), .serviceUnavailable),
     ])
     func aRefusalKeepsItsStatusAndItsMessage(refusal: ControlRefusal, status: HTTPResponse.Status) async throws {
         handler.refusal = refusal
@@ -144,9 +145,21 @@ import WireVocabulary
             let response = try await client.execute(uri: "/v1/fetches", method: .post, body: ByteBuffer(data: body))
             #expect(response.status == status)
             let expected: String = switch refusal {
-            case .badRequest(let message), .notFound(let message), .conflict(let message): message
+            case .badRequest(let message), .notFound(let message), .conflict(let message), .unavailable(let message):
+                message
             }
             #expect(try errorMessage(response) == expected)
+        }
+    }
+
+    @Test func anErrorTheDaemonCallsTemporaryIsAnsweredAsItSays() async throws {
+        handler.failure = "the index is locked"
+        handler.temporaryFailures = true
+        try await withRouter { client in
+            let response = try await client.execute(uri: "/v1/peers", method: .get)
+            #expect(response.status == .serviceUnavailable)
+            #expect(response.headers[.retryAfter] == "1")
+            #expect(try errorMessage(response) == "try again: the index is locked")
         }
     }
 

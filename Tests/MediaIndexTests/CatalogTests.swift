@@ -77,11 +77,11 @@ import WireVocabulary
 
     private func generation() throws -> Int64 { try library.generation() }
 
-    private func delta(since: Int64 = 0) throws -> CatalogDelta {
-        try catalog.delta(since: since, after: nil, limit: 10_000)
+    private func delta(since: Int64 = 0) async throws -> CatalogDelta {
+        try await catalog.delta(since: since, after: nil, limit: 10_000)
     }
 
-    @Test func aFileWhoseContentChangesBackAndForthIsRescannedWithoutAConstraintError() throws {
+    @Test func aFileWhoseContentChangesBackAndForthIsRescannedWithoutAConstraintError() async throws {
         // Each change resets the row's content id and tombstones the old one; the second time the same id is
         // tombstoned, the scanner's upsert must not fail on the tombstone already there.
         try addPhoto("a.jpg", seed: 1)
@@ -92,7 +92,7 @@ import WireVocabulary
             try addPhoto("a.jpg", seed: seed)
             try scanAndHash()
         }
-        let entries = try delta().entries
+        let entries = try await delta().entries
         #expect(entries.contains { $0.id == first && $0.removed })
         #expect(entries.contains { $0.id == (try? contentID(ofFile: "a.jpg")) && !$0.removed })
     }
@@ -117,61 +117,61 @@ import WireVocabulary
 
     // MARK: Deltas of media files
 
-    @Test func deltaSinceZeroListsEveryHashedObjectOnceEvenWhenFilesShareContent() throws {
+    @Test func deltaSinceZeroListsEveryHashedObjectOnceEvenWhenFilesShareContent() async throws {
         try addPhoto("a.jpg", seed: 1)
         try addPhoto("copies/a-again.jpg", seed: 1)
         try addPhoto("b.jpg", seed: 2)
         try scanAndHash()
-        let entries = try delta().entries
+        let entries = try await delta().entries
         #expect(entries.count == 2)
         #expect(Set(entries.map(\.id)) == [try contentID(ofFile: "a.jpg"), try contentID(ofFile: "b.jpg")])
         #expect(entries.allSatisfy { $0.complete && !$0.removed && $0.kind == .image && $0.mimeType == "image/jpeg" })
     }
 
-    @Test func filesNotHashedYetAreNotInTheCatalog() throws {
+    @Test func filesNotHashedYetAreNotInTheCatalog() async throws {
         try addPhoto("a.jpg", seed: 1)
         try scan()
-        #expect(try delta().entries.isEmpty)
+        #expect(try await delta().entries.isEmpty)
     }
 
-    @Test func deltaCarriesTheEpochAndTheCurrentGeneration() throws {
+    @Test func deltaCarriesTheEpochAndTheCurrentGeneration() async throws {
         try addPhoto("a.jpg", seed: 1)
         try scanAndHash()
-        let delta = try delta()
+        let delta = try await delta()
         #expect(delta.epoch == (try catalog.epoch()))
         #expect(delta.epoch.count == 16)
         #expect(delta.generation == (try generation()))
         #expect(!delta.more)
     }
 
-    @Test func laterDeltaListsOnlyWhatChanged() throws {
+    @Test func laterDeltaListsOnlyWhatChanged() async throws {
         try addPhoto("a.jpg", seed: 1)
         try addPhoto("b.jpg", seed: 2)
         try scanAndHash()
-        let synced = try delta()
+        let synced = try await delta()
         try addPhoto("c.jpg", seed: 3)
         try scanAndHash()
-        let later = try delta(since: synced.generation)
+        let later = try await delta(since: synced.generation)
         #expect(later.entries.map(\.id) == [try contentID(ofFile: "c.jpg")])
         #expect(later.entries.allSatisfy { $0.generation > synced.generation })
-        #expect(try delta(since: later.generation).entries.isEmpty)
+        #expect(try await delta(since: later.generation).entries.isEmpty)
     }
 
-    @Test func pagingReturnsEveryEntryOnceInGenerationAndIDOrder() throws {
+    @Test func pagingReturnsEveryEntryOnceInGenerationAndIDOrder() async throws {
         // Three hashing batches, so that several entries share a generation and pages split inside one.
         for index in 0..<7 { try addPhoto("p\(index).jpg", seed: UInt8(10 + index)) }
         try scan()
         try hash(only: ["p0.jpg", "p1.jpg", "p2.jpg"])
         try hash(only: ["p3.jpg"])
         try hash()
-        let all = try delta().entries
+        let all = try await delta().entries
         #expect(all.count == 7)
         for limit in [1, 2, 3, 7, 8] {
             var pages: [CatalogDelta] = []
             var since: Int64 = 0
             var after: ContentID?
             repeat {
-                let page = try catalog.delta(since: since, after: after, limit: limit)
+                let page = try await catalog.delta(since: since, after: after, limit: limit)
                 pages.append(page)
                 guard let last = page.entries.last else { break }
                 since = last.generation
@@ -187,15 +187,15 @@ import WireVocabulary
         }
     }
 
-    @Test func deletingTheOnlyFileOfAnObjectYieldsATombstone() throws {
+    @Test func deletingTheOnlyFileOfAnObjectYieldsATombstone() async throws {
         let path = try addPhoto("a.jpg", seed: 1)
         try addPhoto("b.jpg", seed: 2)
         try scanAndHash()
         let id = try contentID(ofFile: "a.jpg")
-        let synced = try delta()
+        let synced = try await delta()
         try FileManager.default.removeItem(atPath: path)
         try scan()
-        let later = try delta(since: synced.generation)
+        let later = try await delta(since: synced.generation)
         #expect(later.entries.count == 1)
         let entry = try #require(later.entries.first)
         #expect(entry.id == id && entry.removed && entry.kind == nil)
@@ -203,72 +203,72 @@ import WireVocabulary
         #expect(try catalog.manifest(of: id) == nil)
         // A peer syncing from scratch needs no tombstone for content it never saw listed... but may get one; it
         // must never see the object as present.
-        #expect(!(try delta().entries.contains { $0.id == id && !$0.removed }))
+        #expect(!(try await delta().entries.contains { $0.id == id && !$0.removed }))
     }
 
-    @Test func deletingOneOfTwoFilesWithTheSameContentYieldsNoTombstone() throws {
+    @Test func deletingOneOfTwoFilesWithTheSameContentYieldsNoTombstone() async throws {
         let path = try addPhoto("a.jpg", seed: 1)
         try addPhoto("copy.jpg", seed: 1)
         try scanAndHash()
         let id = try contentID(ofFile: "a.jpg")
-        let synced = try delta()
+        let synced = try await delta()
         try FileManager.default.removeItem(atPath: path)
         try scan()
-        #expect(!(try delta(since: synced.generation).entries.contains { $0.id == id && $0.removed }))
-        #expect(try delta().entries.contains { $0.id == id && !$0.removed })
+        #expect(!(try await delta(since: synced.generation).entries.contains { $0.id == id && $0.removed }))
+        #expect(try await delta().entries.contains { $0.id == id && !$0.removed })
         #expect(try catalog.manifest(of: id) != nil)
     }
 
-    @Test func editingAFileTombstonesItsOldContentAndListsTheNew() throws {
+    @Test func editingAFileTombstonesItsOldContentAndListsTheNew() async throws {
         try addPhoto("a.jpg", seed: 1)
         try scanAndHash()
         let old = try contentID(ofFile: "a.jpg")
-        let synced = try delta()
+        let synced = try await delta()
         try addPhoto("a.jpg", seed: 9, size: 6000)
         try scanAndHash()
         let new = try contentID(ofFile: "a.jpg")
-        let later = try delta(since: synced.generation).entries
+        let later = try await delta(since: synced.generation).entries
         #expect(later.contains { $0.id == old && $0.removed })
         #expect(later.contains { $0.id == new && !$0.removed })
     }
 
-    @Test func droppingAMediaFolderTombstonesItsObjects() throws {
+    @Test func droppingAMediaFolderTombstonesItsObjects() async throws {
         try addPhoto("a.jpg", seed: 1)
         try scanAndHash()
         let id = try contentID(ofFile: "a.jpg")
-        let synced = try delta()
-        _ = try pool.write { db in try IndexWriter.removeRoots(db, notIn: []) }
-        let entries = try delta(since: synced.generation).entries
+        let synced = try await delta()
+        _ = try await pool.write { db in try IndexWriter.removeRoots(db, notIn: []) }
+        let entries = try await delta(since: synced.generation).entries
         #expect(entries.map(\.id) == [id])
         #expect(entries.first?.removed == true)
     }
 
-    @Test func contentThatComesBackIsListedAgainWithoutItsTombstone() throws {
+    @Test func contentThatComesBackIsListedAgainWithoutItsTombstone() async throws {
         let path = try addPhoto("a.jpg", seed: 1)
         try scanAndHash()
         let id = try contentID(ofFile: "a.jpg")
         try FileManager.default.removeItem(atPath: path)
         try scan()
-        let removed = try delta()
+        let removed = try await delta()
         try addPhoto("back.jpg", seed: 1)
         try scanAndHash()
-        let entries = try delta(since: removed.generation).entries.filter { $0.id == id }
+        let entries = try await delta(since: removed.generation).entries.filter { $0.id == id }
         #expect(entries.count == 1)
         #expect(entries.first?.removed == false)
     }
 
     // MARK: Replicas
 
-    @Test func aPartialReplicaIsListedIncompleteOnce() throws {
+    @Test func aPartialReplicaIsListedIncompleteOnce() async throws {
         let manifest = try replicaManifest(seed: 1)
         let before = try generation()
         try catalog.beginReplica(manifest: manifest, description: description("Film"))
         #expect(try generation() == before + 1)
-        let entries = try delta(since: before).entries
+        let entries = try await delta(since: before).entries
         #expect(entries.count == 1)
         let entry = try #require(entries.first)
         #expect(entry.id == manifest.contentID && !entry.complete && !entry.removed && entry.title == "Film")
-        #expect(try delta(since: before + 1).entries.isEmpty)
+        #expect(try await delta(since: before + 1).entries.isEmpty)
     }
 
     @Test func beginningAReplicaAgainKeepsItAsItIs() throws {
@@ -283,7 +283,7 @@ import WireVocabulary
         #expect(try catalog.replica(manifest.contentID)?.have == have)
     }
 
-    @Test func recordingChunksDoesNotMoveTheGeneration() throws {
+    @Test func recordingChunksDoesNotMoveTheGeneration() async throws {
         let manifest = try replicaManifest(seed: 1)
         try catalog.beginReplica(manifest: manifest, description: description("Film"))
         let generation = try generation()
@@ -292,68 +292,68 @@ import WireVocabulary
         have.insert(2)
         try catalog.recordChunks(of: manifest.contentID, have: have)
         #expect(try self.generation() == generation)
-        #expect(try delta(since: generation).entries.isEmpty)
+        #expect(try await delta(since: generation).entries.isEmpty)
         let replica = try #require(try catalog.replica(manifest.contentID))
         #expect(replica.have == have && !replica.complete)
     }
 
-    @Test func completingAReplicaListsItCompleteInTheNextDelta() throws {
+    @Test func completingAReplicaListsItCompleteInTheNextDelta() async throws {
         let manifest = try replicaManifest(seed: 1)
         try catalog.beginReplica(manifest: manifest, description: description("Film"))
         let started = try generation()
         try catalog.completeReplica(manifest.contentID)
         #expect(try generation() == started + 1)
-        let entries = try delta(since: started).entries
+        let entries = try await delta(since: started).entries
         #expect(entries.map(\.id) == [manifest.contentID])
         #expect(entries.first?.complete == true)
         let replica = try #require(try catalog.replica(manifest.contentID))
         #expect(replica.complete && replica.have.isComplete)
     }
 
-    @Test func deletingAReplicaYieldsATombstoneAndDropsItsManifest() throws {
+    @Test func deletingAReplicaYieldsATombstoneAndDropsItsManifest() async throws {
         let manifest = try replicaManifest(seed: 1)
         try catalog.beginReplica(manifest: manifest, description: description("Film"))
         try catalog.completeReplica(manifest.contentID)
         let synced = try generation()
         try catalog.deleteReplica(manifest.contentID)
-        let entries = try delta(since: synced).entries
+        let entries = try await delta(since: synced).entries
         #expect(entries.count == 1)
         #expect(entries.first?.id == manifest.contentID && entries.first?.removed == true)
         #expect(try catalog.replica(manifest.contentID) == nil)
         #expect(try catalog.manifest(of: manifest.contentID) == nil)
     }
 
-    @Test func aReplicaOfContentAlsoInAMediaFileIsListedOnce() throws {
+    @Test func aReplicaOfContentAlsoInAMediaFileIsListedOnce() async throws {
         try addPhoto("a.jpg", seed: 1)
         try scanAndHash()
         let manifest = try FileHasher.manifest(ofFileAt: media + "/a.jpg")
         try catalog.beginReplica(manifest: manifest, description: description("Same"))
-        let entries = try delta().entries.filter { $0.id == manifest.contentID }
+        let entries = try await delta().entries.filter { $0.id == manifest.contentID }
         #expect(entries.count == 1)
         #expect(entries.first?.complete == true)
     }
 
     // MARK: Serving
 
-    @Test func localObjectIsTheMediaFileWhileItIsUnchanged() throws {
+    @Test func localObjectIsTheMediaFileWhileItIsUnchanged() async throws {
         let path = try addPhoto("a.jpg", seed: 1)
         try scanAndHash()
         let id = try contentID(ofFile: "a.jpg")
         let size = Int64(try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int)
-        #expect(try catalog.localObject(id) == .mediaFile(path: path, size: size, mimeType: "image/jpeg"))
+        #expect(try await catalog.localObject(id) == .mediaFile(path: path, size: size, mimeType: "image/jpeg"))
     }
 
-    @Test func anEditedFileIsNotServedUnderItsOldID() throws {
+    @Test func anEditedFileIsNotServedUnderItsOldID() async throws {
         let path = try addPhoto("a.jpg", seed: 1)
         try scanAndHash()
         let id = try contentID(ofFile: "a.jpg")
         // Same size, other bytes, written in place (same inode), with a clearly later mtime.
         try addPhoto("a.jpg", seed: 2)
         try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(5)], ofItemAtPath: path)
-        #expect(try catalog.localObject(id) == nil)
+        #expect(try await catalog.localObject(id) == nil)
     }
 
-    @Test func aFileThatGrewIsNotServedUnderItsOldID() throws {
+    @Test func aFileThatGrewIsNotServedUnderItsOldID() async throws {
         let path = try addPhoto("a.jpg", seed: 1)
         try scanAndHash()
         let id = try contentID(ofFile: "a.jpg")
@@ -361,10 +361,10 @@ import WireVocabulary
         try handle.seekToEnd()
         try handle.write(contentsOf: Data([1, 2, 3]))
         try handle.close()
-        #expect(try catalog.localObject(id) == nil)
+        #expect(try await catalog.localObject(id) == nil)
     }
 
-    @Test func aFileReplacedByAnotherWithTheSameSizeAndMtimeIsNotServed() throws {
+    @Test func aFileReplacedByAnotherWithTheSameSizeAndMtimeIsNotServed() async throws {
         let path = try addPhoto("a.jpg", seed: 1)
         try scanAndHash()
         let id = try contentID(ofFile: "a.jpg")
@@ -372,26 +372,26 @@ import WireVocabulary
         let replacement = try addPhoto("elsewhere.tmp", seed: 2)
         try FileManager.default.setAttributes([.modificationDate: mtime], ofItemAtPath: replacement)
         _ = rename(replacement, path)
-        #expect(try catalog.localObject(id) == nil)
+        #expect(try await catalog.localObject(id) == nil)
     }
 
-    @Test func anotherCopyIsServedWhenTheFirstFileChanged() throws {
+    @Test func anotherCopyIsServedWhenTheFirstFileChanged() async throws {
         let first = try addPhoto("a.jpg", seed: 1)
         let second = try addPhoto("b.jpg", seed: 1)
         try scanAndHash()
         let id = try contentID(ofFile: "a.jpg")
         try FileManager.default.removeItem(atPath: first)
-        guard case .mediaFile(let path, _, _) = try catalog.localObject(id) else {
+        guard case .mediaFile(let path, _, _) = try await catalog.localObject(id) else {
             Issue.record("the remaining copy is not served")
             return
         }
         #expect(path == second)
     }
 
-    @Test func localObjectOfAReplicaIsItsRecord() throws {
+    @Test func localObjectOfAReplicaIsItsRecord() async throws {
         let manifest = try replicaManifest(seed: 1)
         try catalog.beginReplica(manifest: manifest, description: description("Film"))
-        guard case .replica(let record) = try catalog.localObject(manifest.contentID) else {
+        guard case .replica(let record) = try await catalog.localObject(manifest.contentID) else {
             Issue.record("a partial replica is not a local object")
             return
         }
@@ -399,84 +399,84 @@ import WireVocabulary
         #expect(record.size == manifest.fileSize && record.mimeType == "video/mp4")
     }
 
-    @Test func localObjectOfUnknownContentIsNil() throws {
-        #expect(try catalog.localObject(fakeID(9)) == nil)
+    @Test func localObjectOfUnknownContentIsNil() async throws {
+        #expect(try await catalog.localObject(fakeID(9)) == nil)
     }
 
     // MARK: Neighbours' catalogs
 
-    @Test func remoteDeltaRecordsHoldersCompleteFirst() throws {
+    @Test func remoteDeltaRecordsHoldersCompleteFirst() async throws {
         let id = fakeID(1)
-        try catalog.applyRemoteDelta(peerID: "p2", name: "Two", delta: CatalogDelta(
+        try await catalog.applyRemoteDelta(peerID: "p2", name: "Two", delta: CatalogDelta(
             epoch: "e2", generation: 3, entries: [remoteEntry(id, title: "x", complete: false)], more: false), restart: false)
-        try catalog.applyRemoteDelta(peerID: "p1", name: "One", delta: CatalogDelta(
+        try await catalog.applyRemoteDelta(peerID: "p1", name: "One", delta: CatalogDelta(
             epoch: "e1", generation: 5, entries: [remoteEntry(id, title: "x")], more: false), restart: false)
-        let holders = try catalog.remoteHolders(of: id)
+        let holders = try await catalog.remoteHolders(of: id)
         #expect(holders.map(\.peerID) == ["p1", "p2"])
         #expect(holders.map(\.complete) == [true, false])
-        #expect(try catalog.remoteHolders(of: fakeID(2)).isEmpty)
+        #expect(try await catalog.remoteHolders(of: fakeID(2)).isEmpty)
     }
 
-    @Test func syncedGenerationMovesOnlyOnTheLastPage() throws {
-        #expect(try catalog.remoteSyncState(peerID: "p1") == nil)
-        try catalog.applyRemoteDelta(peerID: "p1", name: "One", delta: CatalogDelta(
+    @Test func syncedGenerationMovesOnlyOnTheLastPage() async throws {
+        #expect(try await catalog.remoteSyncState(peerID: "p1") == nil)
+        try await catalog.applyRemoteDelta(peerID: "p1", name: "One", delta: CatalogDelta(
             epoch: "e1", generation: 9, entries: [remoteEntry(fakeID(1), title: "a")], more: true), restart: false)
-        #expect(try catalog.remoteSyncState(peerID: "p1") == RemoteSyncState(epoch: nil, syncedGeneration: 0))
-        #expect(try catalog.remoteHolders(of: fakeID(1)).count == 1, "a page's entries apply at once")
-        try catalog.applyRemoteDelta(peerID: "p1", name: "One", delta: CatalogDelta(
+        #expect(try await catalog.remoteSyncState(peerID: "p1") == RemoteSyncState(epoch: nil, syncedGeneration: 0))
+        #expect(try await catalog.remoteHolders(of: fakeID(1)).count == 1, "a page's entries apply at once")
+        try await catalog.applyRemoteDelta(peerID: "p1", name: "One", delta: CatalogDelta(
             epoch: "e1", generation: 9, entries: [remoteEntry(fakeID(2), title: "b")], more: false), restart: false)
-        #expect(try catalog.remoteSyncState(peerID: "p1") == RemoteSyncState(epoch: "e1", syncedGeneration: 9))
+        #expect(try await catalog.remoteSyncState(peerID: "p1") == RemoteSyncState(epoch: "e1", syncedGeneration: 9))
     }
 
-    @Test func aRemovedRemoteEntryForgetsTheHolder() throws {
+    @Test func aRemovedRemoteEntryForgetsTheHolder() async throws {
         let id = fakeID(1)
-        try catalog.applyRemoteDelta(peerID: "p1", name: "One", delta: CatalogDelta(
+        try await catalog.applyRemoteDelta(peerID: "p1", name: "One", delta: CatalogDelta(
             epoch: "e1", generation: 1, entries: [remoteEntry(id, title: "a")], more: false), restart: false)
-        try catalog.applyRemoteDelta(peerID: "p1", name: "One", delta: CatalogDelta(
+        try await catalog.applyRemoteDelta(peerID: "p1", name: "One", delta: CatalogDelta(
             epoch: "e1", generation: 2, entries: [CatalogEntry(id: id, generation: 2, removed: true, complete: false)], more: false),
                                      restart: false)
-        #expect(try catalog.remoteHolders(of: id).isEmpty)
-        #expect(try catalog.remoteSyncState(peerID: "p1")?.syncedGeneration == 2)
+        #expect(try await catalog.remoteHolders(of: id).isEmpty)
+        #expect(try await catalog.remoteSyncState(peerID: "p1")?.syncedGeneration == 2)
     }
 
-    @Test func restartDropsWhatWasKnownOfThePeer() throws {
-        try catalog.applyRemoteDelta(peerID: "p1", name: "One", delta: CatalogDelta(
+    @Test func restartDropsWhatWasKnownOfThePeer() async throws {
+        try await catalog.applyRemoteDelta(peerID: "p1", name: "One", delta: CatalogDelta(
             epoch: "old", generation: 50, entries: [remoteEntry(fakeID(1), title: "a")], more: false), restart: false)
-        try catalog.applyRemoteDelta(peerID: "p2", name: "Two", delta: CatalogDelta(
+        try await catalog.applyRemoteDelta(peerID: "p2", name: "Two", delta: CatalogDelta(
             epoch: "e2", generation: 4, entries: [remoteEntry(fakeID(1), title: "a")], more: false), restart: false)
-        try catalog.applyRemoteDelta(peerID: "p1", name: "One", delta: CatalogDelta(
+        try await catalog.applyRemoteDelta(peerID: "p1", name: "One", delta: CatalogDelta(
             epoch: "new", generation: 2, entries: [remoteEntry(fakeID(2), title: "b")], more: true), restart: true)
-        #expect(try catalog.remoteHolders(of: fakeID(1)).map(\.peerID) == ["p2"])
-        #expect(try catalog.remoteHolders(of: fakeID(2)).map(\.peerID) == ["p1"])
-        #expect(try catalog.remoteSyncState(peerID: "p1") == RemoteSyncState(epoch: nil, syncedGeneration: 0))
+        #expect(try await catalog.remoteHolders(of: fakeID(1)).map(\.peerID) == ["p2"])
+        #expect(try await catalog.remoteHolders(of: fakeID(2)).map(\.peerID) == ["p1"])
+        #expect(try await catalog.remoteSyncState(peerID: "p1") == RemoteSyncState(epoch: nil, syncedGeneration: 0))
     }
 
-    @Test func remoteDescriptionComesFromACompleteHolder() throws {
+    @Test func remoteDescriptionComesFromACompleteHolder() async throws {
         let id = fakeID(1)
-        try catalog.applyRemoteDelta(peerID: "p1", name: "One", delta: CatalogDelta(
+        try await catalog.applyRemoteDelta(peerID: "p1", name: "One", delta: CatalogDelta(
             epoch: "e", generation: 1, entries: [remoteEntry(id, title: "Partial", complete: false)], more: false), restart: false)
-        try catalog.applyRemoteDelta(peerID: "p2", name: "Two", delta: CatalogDelta(
+        try await catalog.applyRemoteDelta(peerID: "p2", name: "Two", delta: CatalogDelta(
             epoch: "e", generation: 1, entries: [remoteEntry(id, title: "Complete")], more: false), restart: false)
         #expect(try catalog.remoteDescription(of: id)?.title == "Complete")
     }
 
     // MARK: The whole home
 
-    @Test func listHomeMergesTheSameContentAndIncludesOnlyOnlinePeers() throws {
+    @Test func listHomeMergesTheSameContentAndIncludesOnlyOnlinePeers() async throws {
         try addPhoto("beach.jpg", seed: 1)
         try scanAndHash()
         let local = try contentID(ofFile: "beach.jpg")
         let shared = fakeID(2), offlineOnly = fakeID(3)
-        try catalog.applyRemoteDelta(peerID: "p1", name: "One", delta: CatalogDelta(epoch: "e", generation: 1, entries: [
+        try await catalog.applyRemoteDelta(peerID: "p1", name: "One", delta: CatalogDelta(epoch: "e", generation: 1, entries: [
             remoteEntry(local, title: "beach"), remoteEntry(shared, title: "mountain"),
         ], more: false), restart: false)
-        try catalog.applyRemoteDelta(peerID: "p2", name: "Two", delta: CatalogDelta(epoch: "e", generation: 1, entries: [
+        try await catalog.applyRemoteDelta(peerID: "p2", name: "Two", delta: CatalogDelta(epoch: "e", generation: 1, entries: [
             remoteEntry(shared, title: "mountain"),
         ], more: false), restart: false)
-        try catalog.applyRemoteDelta(peerID: "p3", name: "Three", delta: CatalogDelta(epoch: "e", generation: 1, entries: [
+        try await catalog.applyRemoteDelta(peerID: "p3", name: "Three", delta: CatalogDelta(epoch: "e", generation: 1, entries: [
             remoteEntry(offlineOnly, title: "offline"), remoteEntry(shared, title: "mountain"),
         ], more: false), restart: false)
-        let (items, total) = try catalog.listHome(kind: nil, limit: 100, offset: 0, online: ["p1", "p2"])
+        let (items, total) = try await catalog.listHome(kind: nil, limit: 100, offset: 0, online: ["p1", "p2"])
         #expect(total == 2)
         #expect(items.count == 2)
         let beach = try #require(items.first { $0.id == local })
@@ -486,64 +486,93 @@ import WireVocabulary
         #expect(!items.contains { $0.id == offlineOnly })
     }
 
-    @Test func listHomeWithNoPeerOnlineIsThisBoxAlone() throws {
+    @Test func listHomeWithNoPeerOnlineIsThisBoxAlone() async throws {
         try addPhoto("beach.jpg", seed: 1)
         try scanAndHash()
-        try catalog.applyRemoteDelta(peerID: "p1", name: "One", delta: CatalogDelta(epoch: "e", generation: 1, entries: [
+        try await catalog.applyRemoteDelta(peerID: "p1", name: "One", delta: CatalogDelta(epoch: "e", generation: 1, entries: [
             remoteEntry(fakeID(2), title: "mountain"),
         ], more: false), restart: false)
-        let (items, total) = try catalog.listHome(kind: nil, limit: 100, offset: 0, online: [])
+        let (items, total) = try await catalog.listHome(kind: nil, limit: 100, offset: 0, online: [])
         #expect(total == 1 && items.count == 1 && items.first?.local == true && items.first?.holders == [])
     }
 
-    @Test func listHomePagesWithLimitAndOffset() throws {
+    @Test func listHomePagesWithLimitAndOffset() async throws {
         let entries = (1...5).map { remoteEntry(fakeID(UInt8($0)), title: "t\($0)") }
-        try catalog.applyRemoteDelta(peerID: "p1", name: "One", delta: CatalogDelta(epoch: "e", generation: 1, entries: entries, more: false),
+        try await catalog.applyRemoteDelta(peerID: "p1", name: "One", delta: CatalogDelta(epoch: "e", generation: 1, entries: entries, more: false),
                                      restart: false)
-        let first = try catalog.listHome(kind: nil, limit: 2, offset: 0, online: ["p1"])
-        let rest = try catalog.listHome(kind: nil, limit: 10, offset: 2, online: ["p1"])
+        let first = try await catalog.listHome(kind: nil, limit: 2, offset: 0, online: ["p1"])
+        let rest = try await catalog.listHome(kind: nil, limit: 10, offset: 2, online: ["p1"])
         #expect(first.total == 5 && rest.total == 5)
         #expect((first.items + rest.items).compactMap(\.title) == ["t1", "t2", "t3", "t4", "t5"])
     }
 
-    @Test func listHomeFiltersByKind() throws {
+    @Test func listHomeFiltersByKind() async throws {
         try addPhoto("beach.jpg", seed: 1)
         try scanAndHash()
         var song = remoteEntry(fakeID(2), title: "song")
         song.kind = .audio
-        try catalog.applyRemoteDelta(peerID: "p1", name: "One", delta: CatalogDelta(epoch: "e", generation: 1, entries: [song], more: false),
+        try await catalog.applyRemoteDelta(peerID: "p1", name: "One", delta: CatalogDelta(epoch: "e", generation: 1, entries: [song], more: false),
                                      restart: false)
-        let (items, total) = try catalog.listHome(kind: .audio, limit: 10, offset: 0, online: ["p1"])
+        let (items, total) = try await catalog.listHome(kind: .audio, limit: 10, offset: 0, online: ["p1"])
         #expect(total == 1 && items.map(\.id) == [fakeID(2)])
     }
 
-    @Test func aPartialRemoteHolderIsNotNamedAsAHolder() throws {
-        try catalog.applyRemoteDelta(peerID: "p1", name: "One", delta: CatalogDelta(epoch: "e", generation: 1, entries: [
+    @Test func aPartialRemoteHolderIsNotNamedAsAHolder() async throws {
+        try await catalog.applyRemoteDelta(peerID: "p1", name: "One", delta: CatalogDelta(epoch: "e", generation: 1, entries: [
             remoteEntry(fakeID(2), title: "half", complete: false),
         ], more: false), restart: false)
-        try catalog.applyRemoteDelta(peerID: "p2", name: "Two", delta: CatalogDelta(epoch: "e", generation: 1, entries: [
+        try await catalog.applyRemoteDelta(peerID: "p2", name: "Two", delta: CatalogDelta(epoch: "e", generation: 1, entries: [
             remoteEntry(fakeID(2), title: "half"),
         ], more: false), restart: false)
-        let (items, _) = try catalog.listHome(kind: nil, limit: 10, offset: 0, online: ["p1", "p2"])
+        let (items, _) = try await catalog.listHome(kind: nil, limit: 10, offset: 0, online: ["p1", "p2"])
         #expect(items.count == 1 && items.first?.holders == ["p2"])
     }
 
-    @Test func searchHomeFindsLocalAndOnlineRemoteCopiesAsOneItem() throws {
+    @Test func searchHomeFindsLocalAndOnlineRemoteCopiesAsOneItem() async throws {
         try addPhoto("beach.jpg", seed: 1)
         try scanAndHash()
         let local = try contentID(ofFile: "beach.jpg")
-        try catalog.applyRemoteDelta(peerID: "p1", name: "One", delta: CatalogDelta(epoch: "e", generation: 1, entries: [
+        try await catalog.applyRemoteDelta(peerID: "p1", name: "One", delta: CatalogDelta(epoch: "e", generation: 1, entries: [
             remoteEntry(local, title: "beach"), remoteEntry(fakeID(2), title: "beach party"), remoteEntry(fakeID(4), title: "forest"),
         ], more: false), restart: false)
-        try catalog.applyRemoteDelta(peerID: "p2", name: "Two", delta: CatalogDelta(epoch: "e", generation: 1, entries: [
+        try await catalog.applyRemoteDelta(peerID: "p2", name: "Two", delta: CatalogDelta(epoch: "e", generation: 1, entries: [
             remoteEntry(fakeID(2), title: "beach party"), remoteEntry(fakeID(3), title: "beach offline"),
         ], more: false), restart: false)
-        let items = try catalog.searchHome("beach", kind: nil, limit: 10, online: ["p1", "p2"])
+        let items = try await catalog.searchHome("beach", kind: nil, limit: 10, online: ["p1", "p2"])
         #expect(Set(items.compactMap(\.id)) == [local, fakeID(2), fakeID(3)])
         #expect(items.first { $0.id == local }.map { $0.local && $0.holders == ["p1"] } == true)
         #expect(items.first { $0.id == fakeID(2) }?.holders == ["p1", "p2"])
-        let onlyP1 = try catalog.searchHome("beach", kind: nil, limit: 10, online: ["p1"])
+        let onlyP1 = try await catalog.searchHome("beach", kind: nil, limit: 10, online: ["p1"])
         #expect(Set(onlyP1.compactMap(\.id)) == [local, fakeID(2)])
+    }
+
+    // MARK: Titles
+
+    @Test func theTitleOfAnObjectComesFromThisBoxsFileFirst() async throws {
+        try addPhoto("beach.jpg", seed: 1)
+        try scanAndHash()
+        let local = try contentID(ofFile: "beach.jpg")
+        try await catalog.applyRemoteDelta(peerID: "p1", name: "One", delta: CatalogDelta(epoch: "e", generation: 1, entries: [
+            remoteEntry(local, title: "Seaside"),
+        ], more: false), restart: false)
+        #expect(try await catalog.title(of: local) == "beach.jpg")
+    }
+
+    @Test func theTitleOfAReplicaIsItsOwn() async throws {
+        let manifest = try replicaManifest(seed: 1)
+        try catalog.beginReplica(manifest: manifest, description: description("Film"))
+        #expect(try await catalog.title(of: manifest.contentID) == "Film")
+    }
+
+    @Test func theTitleOfAnObjectOnlyNeighboursHoldComesFromACompleteHolder() async throws {
+        try await catalog.applyRemoteDelta(peerID: "p1", name: "One", delta: CatalogDelta(epoch: "e", generation: 1, entries: [
+            remoteEntry(fakeID(1), title: "partial copy", complete: false),
+        ], more: false), restart: false)
+        try await catalog.applyRemoteDelta(peerID: "p2", name: "Two", delta: CatalogDelta(epoch: "e", generation: 1, entries: [
+            remoteEntry(fakeID(1), title: "whole copy"),
+        ], more: false), restart: false)
+        #expect(try await catalog.title(of: fakeID(1)) == "whole copy")
+        #expect(try await catalog.title(of: fakeID(2)) == nil)
     }
 
     // MARK: Epoch

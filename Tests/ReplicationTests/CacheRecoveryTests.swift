@@ -31,42 +31,42 @@ import WireVocabulary
         return (manifest.contentID, bytes)
     }
 
-    private func recover(_ library: MediaLibrary, _ layout: ReplicaLayout) {
-        CacheRecovery(catalog: library.catalog, layout: layout, logger: Logger(label: "test")).run()
+    private func recover(_ library: MediaLibrary, _ layout: ReplicaLayout) async {
+        await CacheRecovery(catalog: library.catalog, layout: layout, logger: Logger(label: "test")).run()
     }
 
-    @Test func aFileRenamedIntoPlaceButNotRecordedCompleteIsRecordedComplete() throws {
+    @Test func aFileRenamedIntoPlaceButNotRecordedCompleteIsRecordedComplete() async throws {
         let (library, layout) = try open()
         defer { library.shutdown(); try? FileManager.default.removeItem(atPath: folder) }
         let (id, bytes) = try replica(library, chunks: 2)
         try bytes.write(to: URL(fileURLWithPath: layout.completePath(id)))
-        recover(library, layout)
+        await recover(library, layout)
         #expect(try library.catalog.replica(id)?.complete == true)
         #expect(try library.catalog.replica(id)?.have.isComplete == true)
         #expect(FileManager.default.fileExists(atPath: layout.completePath(id)))
     }
 
-    @Test func aCompleteRecordWhoseFileIsGoneIsForgotten() throws {
+    @Test func aCompleteRecordWhoseFileIsGoneIsForgotten() async throws {
         let (library, layout) = try open()
         defer { library.shutdown(); try? FileManager.default.removeItem(atPath: folder) }
         let (id, _) = try replica(library, chunks: 1)
         try library.catalog.completeReplica(id)
-        recover(library, layout)
+        await recover(library, layout)
         #expect(try library.catalog.replica(id) == nil)
     }
 
-    @Test func aPartialRecordClaimingChunksWithoutItsPartialFileIsForgotten() throws {
+    @Test func aPartialRecordClaimingChunksWithoutItsPartialFileIsForgotten() async throws {
         let (library, layout) = try open()
         defer { library.shutdown(); try? FileManager.default.removeItem(atPath: folder) }
         let (id, _) = try replica(library, chunks: 2)
         var have = ChunkBitmap(chunkCount: 2)
         have.insert(0)
         try library.catalog.recordChunks(of: id, have: have)
-        recover(library, layout)
+        await recover(library, layout)
         #expect(try library.catalog.replica(id) == nil)
     }
 
-    @Test func aConsistentPartialReplicaIsKeptAsItIs() throws {
+    @Test func aConsistentPartialReplicaIsKeptAsItIs() async throws {
         let (library, layout) = try open()
         defer { library.shutdown(); try? FileManager.default.removeItem(atPath: folder) }
         let (id, bytes) = try replica(library, chunks: 2)
@@ -74,19 +74,19 @@ import WireVocabulary
         var have = ChunkBitmap(chunkCount: 2)
         have.insert(1)
         try library.catalog.recordChunks(of: id, have: have)
-        recover(library, layout)
+        await recover(library, layout)
         #expect(try library.catalog.replica(id)?.have == have)
         #expect(FileManager.default.fileExists(atPath: layout.partialPath(id)))
     }
 
-    @Test func cacheFilesNoRecordNamesAreDeletedAndOtherFilesAreLeftAlone() throws {
+    @Test func cacheFilesNoRecordNamesAreDeletedAndOtherFilesAreLeftAlone() async throws {
         let (library, layout) = try open()
         defer { library.shutdown(); try? FileManager.default.removeItem(atPath: folder) }
         let orphan = layout.objectsFolder + "/" + String(repeating: "ab", count: 32)
         let orphanPartial = orphan + ".partial"
         let foreign = layout.objectsFolder + "/notes.txt"
         for path in [orphan, orphanPartial, foreign] { FileManager.default.createFile(atPath: path, contents: Data("x".utf8)) }
-        recover(library, layout)
+        await recover(library, layout)
         #expect(!FileManager.default.fileExists(atPath: orphan))
         #expect(!FileManager.default.fileExists(atPath: orphanPartial))
         #expect(FileManager.default.fileExists(atPath: foreign))

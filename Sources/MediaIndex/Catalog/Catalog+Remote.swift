@@ -9,19 +9,26 @@ import WireVocabulary
 /// The neighbours' catalogs, kept in SQLite so that listing and searching the whole home is a local query, and so
 /// that a restart syncs only what changed.
 extension Catalog {
-    public func remoteSyncState(peerID: String) throws(IndexError) -> RemoteSyncState? {
-        try read { db in
-            try Row.fetchOne(db, sql: "SELECT epoch, synced_generation FROM remote_peer WHERE peer_id = ?", arguments: [peerID])
-                .map { RemoteSyncState(epoch: $0[0], syncedGeneration: $0[1]) }
+    public func remoteSyncState(peerID: String) async throws(IndexError) -> RemoteSyncState? {
+        try await read { db in
+            try RemotePeerRow.fetchOne(db, sql: "SELECT epoch, synced_generation FROM remote_peer WHERE peer_id = ?",
+                                       arguments: [peerID])
+                .map { RemoteSyncState(epoch: $0.epoch, syncedGeneration: $0.syncedGeneration) }
         }
+    }
+
+    private struct RemotePeerRow: Decodable, FetchableRecord {
+        var epoch: String?
+        var syncedGeneration: Int64
+        static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
     }
 
     /// Applies one page of a neighbour's catalog delta in one transaction.
     ///
     /// - parameter restart: drop what is known of the peer first (its epoch changed, or it went backwards).
     /// - Once a page says no more entries follow, the peer counts as synced up to the page's generation.
-    public func applyRemoteDelta(peerID: String, name: String, delta: CatalogDelta, restart: Bool) throws(IndexError) {
-        try write { db in
+    public func applyRemoteDelta(peerID: String, name: String, delta: CatalogDelta, restart: Bool) async throws(IndexError) {
+        try await write { db in
             try db.execute(sql: """
                 INSERT INTO remote_peer(peer_id, name) VALUES (?, ?) ON CONFLICT(peer_id) DO UPDATE SET name = excluded.name
                 """, arguments: [peerID, name])
@@ -62,11 +69,18 @@ extension Catalog {
     }
 
     /// The neighbours whose catalogs list an object, complete holders first.
-    public func remoteHolders(of id: ContentID) throws(IndexError) -> [(peerID: String, complete: Bool)] {
-        try read { db in
-            try Row.fetchAll(db, sql: "SELECT peer_id, complete FROM remote_object WHERE content_id = ? ORDER BY complete DESC, peer_id",
-                             arguments: [Data(id.bytes)]).map { ($0[0], ($0[1] as Int) == 1) }
+    public func remoteHolders(of id: ContentID) async throws(IndexError) -> [RemoteHolder] {
+        try await read { db in
+            try RemoteObjectRow.fetchAll(db, sql: """
+                SELECT peer_id, complete FROM remote_object WHERE content_id = ? ORDER BY complete DESC, peer_id
+                """, arguments: [Data(id.bytes)]).map { RemoteHolder(peerID: $0.peerId, complete: $0.complete) }
         }
+    }
+
+    private struct RemoteObjectRow: Decodable, FetchableRecord {
+        var peerId: String
+        var complete: Bool
+        static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
     }
 
     /// How a neighbour's catalog describes an object (for the replica's own catalog entry).
@@ -80,11 +94,26 @@ extension Catalog {
         }
     }
 
+    /// The title an object is shown under: that of a file of this box, else of a replica, else of a neighbour's
+    /// catalog entry (a complete holder's first); nil when nobody here knows the object.
+    public func title(of id: ContentID) async throws(IndexError) -> String? {
+        try await read { db in
+            let row = try Row.fetchOne(db, sql: """
+                SELECT title, path FROM (
+                    SELECT title, rel_path AS path, 0 AS rank FROM media WHERE content_id = :id
+                    UNION ALL SELECT title, name, 1 FROM replica WHERE content_id = :id
+                    UNION ALL SELECT title, name, 3 - complete FROM remote_object WHERE content_id = :id)
+                ORDER BY rank LIMIT 1
+                """, arguments: ["id": Data(id.bytes)])
+            return row.flatMap { DisplayTitle.of(title: $0["title"], path: $0["path"]) }
+        }
+    }
+
     /// Content ids known in the home (here or at a neighbour) that start with `prefix` (at least 8 hex digits).
-    public func contentIDs(withPrefix prefix: String, limit: Int = 2) throws(IndexError) -> [ContentID] {
+    public func contentIDs(withPrefix prefix: String, limit: Int = 2) async throws(IndexError) -> [ContentID] {
         let hex = prefix.lowercased()
         guard hex.count >= 8, hex.count <= 64, hex.allSatisfy(\.isHexDigit) else { return [] }
-        return try read { db in
+        return try await read { db in
             try Data.fetchAll(db, sql: """
                 SELECT DISTINCT content_id FROM (
                     SELECT content_id FROM media WHERE content_id IS NOT NULL
@@ -97,8 +126,8 @@ extension Catalog {
 
     /// Every object in the home: this box's files and complete replicas, and what the `online` neighbours' catalogs
     /// list, one entry per content, ordered by title.
-    public func listHome(kind: MediaKind?, limit: Int, offset: Int, online: [String]) throws(IndexError) -> (items: [HomeItem], total: Int) {
-        try read { db in
+    public func listHome(kind: MediaKind?, limit: Int, offset: Int, online: [String]) async throws(IndexError) -> (items: [HomeItem], total: Int) {
+        try await read { db in
             var (objects, arguments) = try Self.homeObjects(online: online, kind: kind)
             let total = try Int.fetchOne(db, sql: "SELECT count(DISTINCT key) FROM (\(objects))", arguments: StatementArguments(arguments)) ?? 0
             arguments["limit"] = limit
@@ -110,9 +139,9 @@ extension Catalog {
     }
 
     /// Full-text search over this box and the `online` neighbours' catalogs (titles, artists, albums, paths).
-    public func searchHome(_ text: String, kind: MediaKind?, limit: Int, online: [String]) throws(IndexError) -> [HomeItem] {
+    public func searchHome(_ text: String, kind: MediaKind?, limit: Int, online: [String]) async throws(IndexError) -> [HomeItem] {
         guard let match = LibraryQueries.ftsQuery(text) else { return [] }
-        return try read { db in
+        return try await read { db in
             var (objects, arguments) = try Self.homeObjects(online: online, kind: kind, match: match)
             arguments["limit"] = limit
             let rows = try Row.fetchAll(db, sql: Self.homeGrouping(objects) + " ORDER BY lower(coalesce(title, path)), key LIMIT :limit",

@@ -11,19 +11,31 @@ extension Catalog {
         try read { db in try Self.replica(db, id: id) }
     }
 
+    /// A `replica` row with its manifest's sizes.
+    private struct ReplicaRow: Decodable, FetchableRecord {
+        var complete: Bool
+        var have: Data
+        var size: Int64
+        var lastUsedAt: Int64
+        var fileSize: Int64
+        var chunkSize: Int64
+        var mime: String
+        static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
+    }
+
     static func replica(_ db: Database, id: ContentID) throws -> ReplicaRecord? {
-        guard let row = try Row.fetchOne(db, sql: """
+        guard let row = try ReplicaRow.fetchOne(db, sql: """
             SELECT r.complete, r.have, r.size, r.last_used_at, m.file_size, m.chunk_size, r.mime FROM replica r
             JOIN manifest m ON m.content_id = r.content_id WHERE r.content_id = ?
-            """, arguments: [Data(id.bytes)]) else { return nil }
-        let chunkCount = Int(((row[4] as Int64) + Int64(row[5] as Int) - 1) / Int64(row[5] as Int))
-        guard let have = ChunkBitmap(chunkCount: chunkCount, bytes: [UInt8](row[1] as Data)) else { return nil }
-        return ReplicaRecord(id: id, complete: (row[0] as Int) == 1, have: have, size: row[2], mimeType: row[6], lastUsed: row[3])
+            """, arguments: [Data(id.bytes)]), row.chunkSize > 0 else { return nil }
+        let chunkCount = Int((row.fileSize + row.chunkSize - 1) / row.chunkSize)
+        guard let have = ChunkBitmap(chunkCount: chunkCount, bytes: [UInt8](row.have)) else { return nil }
+        return ReplicaRecord(id: id, complete: row.complete, have: have, size: row.size, mimeType: row.mime, lastUsed: row.lastUsedAt)
     }
 
     /// Every replica, least recently used first.
-    public func replicas() throws(IndexError) -> [ReplicaRecord] {
-        try read { db in
+    public func replicas() async throws(IndexError) -> [ReplicaRecord] {
+        try await read { db in
             let ids = try Data.fetchAll(db, sql: "SELECT content_id FROM replica ORDER BY last_used_at, content_id")
             return try ids.compactMap { ContentID(bytes: $0) }.compactMap { try Self.replica(db, id: $0) }
         }

@@ -26,8 +26,8 @@ public final class Catalog: Sendable {
     ///
     /// - parameter after: nil to start after every entry of generation `since`; otherwise the id of the last
     ///   entry received, whose generation was `since`.
-    public func delta(since: Int64, after: ContentID?, limit: Int) throws(IndexError) -> CatalogDelta {
-        try read { db in
+    public func delta(since: Int64, after: ContentID?, limit: Int) async throws(IndexError) -> CatalogDelta {
+        try await read { db in
             let afterBlob = after.map { Data($0.bytes) }
             let position = afterBlob == nil ? "gen > :since" : "(gen > :since OR (gen = :since AND cid > :after))"
             // Objects (not files): a content id held by several files is one entry, stamped with its newest row's
@@ -84,39 +84,68 @@ public final class Catalog: Sendable {
     }
 
     /// The chunk manifest of an object this box holds (a media file or a replica, partial ones too).
+    ///
+    /// For synchronous callers (the fetch job); async code uses ``loadManifest(of:)``, which does not block a
+    /// cooperative thread while SQLite reads.
     public func manifest(of id: ContentID) throws(IndexError) -> ChunkManifest? {
         try read { db in try Self.manifest(db, id: id) }
     }
 
+    /// The chunk manifest of an object this box holds (a media file or a replica, partial ones too).
+    public func loadManifest(of id: ContentID) async throws(IndexError) -> ChunkManifest? {
+        try await read { db in try Self.manifest(db, id: id) }
+    }
+
+    /// A `manifest` row.
+    private struct ManifestRow: Decodable, FetchableRecord {
+        var fileSize: Int64
+        var chunkSize: Int
+        var chunkHashes: Data
+        static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
+    }
+
     static func manifest(_ db: Database, id: ContentID) throws -> ChunkManifest? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT file_size, chunk_size, chunk_hashes FROM manifest WHERE content_id = ?",
-                                         arguments: [Data(id.bytes)]) else { return nil }
-        return try? ChunkManifest(fileSize: row[0], chunkSize: row[1], packedChunkHashes: [UInt8](row[2] as Data))
+        guard let row = try ManifestRow.fetchOne(db, sql: "SELECT file_size, chunk_size, chunk_hashes FROM manifest WHERE content_id = ?",
+                                                 arguments: [Data(id.bytes)]) else { return nil }
+        return try? ChunkManifest(fileSize: row.fileSize, chunkSize: row.chunkSize, packedChunkHashes: [UInt8](row.chunkHashes))
+    }
+
+    /// A media file holding some content, as recorded when it was hashed.
+    private struct MediaFileRow: Decodable, FetchableRecord {
+        var path: String
+        var size: Int64
+        var mtimeNs: Int64
+        var inode: Int64
+        var mime: String
+        static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
+
+        var facts: FileFacts { FileFacts(size: size, mtimeNanoseconds: mtimeNs, inode: inode) }
     }
 
     /// What this box holds of an object: a media file whose size, mtime and inode still match the hashed ones
     /// (checked with `stat` now, so an edited file is never served under its old id), else a replica.
-    public func localObject(_ id: ContentID) throws(IndexError) -> LocalObject? {
-        let (files, replica) = try read { db in
-            let files = try Row.fetchAll(db, sql: """
+    public func localObject(_ id: ContentID) async throws(IndexError) -> LocalObject? {
+        let (files, replica) = try await read { db in
+            let files = try MediaFileRow.fetchAll(db, sql: """
                 SELECT r.path || '/' || m.rel_path AS path, m.size, m.mtime_ns, m.inode, m.mime FROM media m
                 JOIN root r ON r.id = m.root_id WHERE m.content_id = ? LIMIT 8
-                """, arguments: [Data(id.bytes)]).map { (path: $0["path"] as String, mime: $0["mime"] as String, facts: FileFacts(size: $0["size"], mtimeNanoseconds: $0["mtime_ns"], inode: $0["inode"])) }
+                """, arguments: [Data(id.bytes)])
             return (files, try Self.replica(db, id: id))
         }
         for file in files {
             if let current = TreeWalker.facts(ofFileAt: file.path), current.isRegularFile, current.facts == file.facts {
-                return .mediaFile(path: file.path, size: file.facts.size, mimeType: file.mime)
+                return .mediaFile(path: file.path, size: file.size, mimeType: file.mime)
             }
         }
         return replica.map(LocalObject.replica)
     }
 
+    /// For the fetch job and the index's threads, which are not async.
     func read<T>(_ body: (Database) throws -> T) throws(IndexError) -> T {
         do {
             return try pool.read(body)
         } catch {
-            throw .database("\(error)")
+            throw IndexError(error)
         }
     }
 
@@ -124,7 +153,24 @@ public final class Catalog: Sendable {
         do {
             return try pool.write(body)
         } catch {
-            throw .database("\(error)")
+            throw IndexError(error)
+        }
+    }
+
+    /// GRDB's async access: the task waits for a connection without holding a cooperative thread.
+    func read<T: Sendable>(_ body: @Sendable (Database) throws -> T) async throws(IndexError) -> T {
+        do {
+            return try await pool.read(body)
+        } catch {
+            throw IndexError(error)
+        }
+    }
+
+    func write<T: Sendable>(_ body: @Sendable (Database) throws -> T) async throws(IndexError) -> T {
+        do {
+            return try await pool.write(body)
+        } catch {
+            throw IndexError(error)
         }
     }
 }

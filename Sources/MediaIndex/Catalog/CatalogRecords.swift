@@ -29,6 +29,24 @@ public struct ReplicaRecord: Sendable, Equatable {
 
 /// The sync position of a neighbour's catalog.
 public struct RemoteSyncState: Sendable, Equatable {
+    /// Nil until a sync finished.
     public var epoch: String?
     public var syncedGeneration: Int64
+
+    public init(epoch: String?, syncedGeneration: Int64) {
+        self.epoch = epoch
+        self.syncedGeneration = syncedGeneration
+    }
+}
+
+/// A neighbour whose catalog lists an object.
+public struct RemoteHolder: Sendable, Equatable {
+    public var peerID: String
+    /// False when it holds only some of the chunks.
+    public var complete: Bool
+
+    public init(peerID: String, complete: Bool) {
+        self.peerID = peerID
+        self.complete = complete
+    }
 }

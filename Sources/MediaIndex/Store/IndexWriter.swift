@@ -48,7 +48,7 @@ enum IndexWriter {
     static func facts(_ db: Database, rootID: Int64, relativePath: String) throws -> (facts: FileFacts, metadataRead: Bool)? {
         try Row.fetchOne(db, sql: "SELECT size, mtime_ns, inode, metadata_state FROM media WHERE root_id = ? AND rel_path = ?",
                          arguments: [rootID, relativePath]).map {
-            (FileFacts(size: $0[0], mtimeNanoseconds: $0[1], inode: $0[2]), ($0[3] as Int) == 1)
+            (FileFacts(size: $0["size"], mtimeNanoseconds: $0["mtime_ns"], inode: $0["inode"]), ($0["metadata_state"] as Int) == 1)
         }
     }
 
@@ -76,7 +76,7 @@ enum IndexWriter {
         var result: [String: (id: Int64, facts: FileFacts)] = [:]
         let rows = try Row.fetchCursor(db, sql: "SELECT id, rel_path, size, mtime_ns, inode FROM media WHERE root_id = ?", arguments: [rootID])
         while let row = try rows.next() {
-            result[row[1]] = (row[0], FileFacts(size: row[2], mtimeNanoseconds: row[3], inode: row[4]))
+            result[row["rel_path"]] = (row["id"], FileFacts(size: row["size"], mtimeNanoseconds: row["mtime_ns"], inode: row["inode"]))
         }
         return result
     }

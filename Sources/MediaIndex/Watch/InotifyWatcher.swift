@@ -46,7 +46,7 @@ final class InotifyWatcher: Sendable {
          deliver: @escaping @Sendable ([FileSystemChange]) -> Void,
          onLimitReached: @escaping @Sendable () -> Void) throws(IndexError) {
         inotifyFD = inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK))
-        guard inotifyFD >= 0 else { throw .database("inotify_init1 failed: \(String(cString: strerror(errno)))") }
+        guard inotifyFD >= 0 else { throw .cannotWatch("inotify_init1 failed: \(String(cString: strerror(errno)))") }
         wakeFD = mediapeer_eventfd()
         self.maxWatches = maxWatches ?? Int.max
         self.logger = logger

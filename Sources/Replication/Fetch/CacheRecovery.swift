@@ -19,8 +19,8 @@ struct CacheRecovery {
     let layout: ReplicaLayout
     let logger: Logger
 
-    func run() {
-        guard let replicas = try? catalog.replicas() else { return }
+    func run() async {
+        guard let replicas = try? await catalog.replicas() else { return }
         var recorded: Set<String> = []
         for replica in replicas {
             recorded.insert(replica.id.hex)

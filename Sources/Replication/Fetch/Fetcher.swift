@@ -44,15 +44,19 @@ public actor Fetcher {
     public func fetch(_ id: ContentID, title: String) async throws(ReplicationError) -> FetchProgress {
         if let running = jobs[id] { return await running.job.progress }
         do {
-            if case .mediaFile(_, let size, _)? = try catalog.localObject(id) {
+            switch try await catalog.localObject(id) {
+            case .mediaFile(_, let size, _)?:
                 return Self.alreadyHeld(id, title: title, size: size, message: "already in this box's media folders")
-            }
-            if let replica = try catalog.replica(id), replica.complete {
+            case .replica(let replica)? where replica.complete:
                 return Self.alreadyHeld(id, title: title, size: replica.size, message: "already in this box's cache")
+            default:
+                break
             }
         } catch {
-            throw .index("\(error)")
+            throw .index(error)
         }
+        // Another request for the same object may have started it while this one read the index.
+        if let running = jobs[id] { return await running.job.progress }
         let job = FetchJob(id: id, title: title, catalog: catalog, layout: layout, space: space, directory: directory,
                            client: client, tuning: tuning, logger: logger)
         logger.info("fetch started", metadata: ["object": "\(id.hex.prefix(16))", "title": "\(title)"])
@@ -90,10 +94,10 @@ public actor Fetcher {
 
     /// Makes the cache and its records agree after a crash or a power cut, then resumes every partial replica.
     public func resumeUnfinished() async {
-        CacheRecovery(catalog: catalog, layout: layout, logger: logger).run()
-        guard let replicas = try? catalog.replicas() else { return }
+        await CacheRecovery(catalog: catalog, layout: layout, logger: logger).run()
+        guard let replicas = try? await catalog.replicas() else { return }
         for replica in replicas where !replica.complete {
-            let title = (try? catalog.remoteDescription(of: replica.id))??.displayTitle ?? replica.id.hex
+            let title = (try? await catalog.title(of: replica.id)) ?? replica.id.hex
             _ = try? await fetch(replica.id, title: title)
         }
     }

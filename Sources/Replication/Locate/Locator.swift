@@ -34,7 +34,7 @@ public actor Locator: HolderDirectory {
     /// The other boxes that hold `id`, wholly or in part: from the neighbours' catalogs, else by asking them.
     public func holders(of id: ContentID) async -> [Holder] {
         let neighbours = await neighbourhood.neighbours()
-        var holders = knownHolders(of: id, neighbours: neighbours, referredBy: nil)
+        var holders = await knownHolders(of: id, neighbours: neighbours, referredBy: nil)
         if holders.isEmpty {
             let queryID = QueryID.make()
             remember(queryID)
@@ -47,7 +47,7 @@ public actor Locator: HolderDirectory {
     public func answer(_ id: ContentID, ttl: Int, queryID: String, askedBy: String?) async -> LocateAnswer {
         guard remember(queryID) else { return LocateAnswer(id: id, queryID: queryID, holders: []) }
         var holders: [Holder] = []
-        switch try? catalog.localObject(id) {
+        switch try? await catalog.localObject(id) {
         case .mediaFile?:
             holders.append(Holder(peerID: ownID, name: ownName, addresses: [], port: 0, complete: true))
         case .replica(let replica)?:
@@ -56,7 +56,7 @@ public actor Locator: HolderDirectory {
             break
         }
         let neighbours = await neighbourhood.neighbours().filter { neighbour in !neighbour.addresses.contains { $0 == askedBy } }
-        holders += knownHolders(of: id, neighbours: neighbours, referredBy: ownID)
+        holders += await knownHolders(of: id, neighbours: neighbours, referredBy: ownID)
         if holders.isEmpty, ttl > 0 {
             holders = await forward(id, ttl: ttl - 1, queryID: queryID, to: neighbours, askedBy: askedBy)
         }
@@ -73,8 +73,8 @@ public actor Locator: HolderDirectory {
         return true
     }
 
-    private func knownHolders(of id: ContentID, neighbours: [Neighbour], referredBy: String?) -> [Holder] {
-        guard let listed = try? catalog.remoteHolders(of: id) else { return [] }
+    private func knownHolders(of id: ContentID, neighbours: [Neighbour], referredBy: String?) async -> [Holder] {
+        guard let listed = try? await catalog.remoteHolders(of: id) else { return [] }
         let byID = Dictionary(neighbours.map { ($0.peerID, $0) }, uniquingKeysWith: { first, _ in first })
         return listed.compactMap { entry in
             guard let neighbour = byID[entry.peerID] else { return nil }

@@ -15,6 +15,7 @@ final class RecordingControlHandler: ControlHandler, Sendable {
         var calls: [String] = []
         var refusal: ControlRefusal?
         var failure: String?
+        var temporaryFailures = false
     }
 
     private let state = Mutex(State())
@@ -27,6 +28,16 @@ final class RecordingControlHandler: ControlHandler, Sendable {
     var failure: String? {
         get { state.withLock { $0.failure } }
         set { state.withLock { $0.failure = newValue } }
+    }
+    /// Whether ``refusal(for:)`` calls the failures temporary.
+    var temporaryFailures: Bool {
+        get { state.withLock { $0.temporaryFailures } }
+        set { state.withLock { $0.temporaryFailures = newValue } }
+    }
+
+    func refusal(for error: any Error) -> ControlRefusal? {
+        guard temporaryFailures, let failure = error as? Failure else { return nil }
+        return .unavailable("try again: \(failure.description)")
     }
 
     /// Records `call`, then throws what the test set up, if anything.
