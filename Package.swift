@@ -23,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.10.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.0.0"),
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
+        // Tests only: `TestClock`, virtual time for the fetch driver's timers.
+        .package(url: "https://github.com/pointfreeco/swift-clocks.git", from: "1.0.0"),
     ],
     targets: [
         // C libraries from Debian (libexif-dev, libtagc0-dev).
@@ -113,6 +115,7 @@ let package = Package(
         ]),
         .testTarget(name: "ReplicationTests", dependencies: [
             "Replication", "ContentID", "MediaIndex", "PeerProtocol", .product(name: "Logging", package: "swift-log"),
+            .product(name: "Clocks", package: "swift-clocks"),
         ]),
         .testTarget(name: "IntegrationTests", dependencies: ["ControlAPI", "MediaIndex", "Replication", "ContentID", "TestChildProcess"]),
     ]
