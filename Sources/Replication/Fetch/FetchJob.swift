@@ -106,6 +106,12 @@ actor FetchJob {
             group.cancelAll()
         }
         reporter.finish()
+        // In a task of its own: NIO's thread pool refuses work from a cancelled task, and a stopping daemon must
+        // still record its chunks (or publish an object it has completed).
+        await Task { await conclude(ending) }.value
+    }
+
+    private func conclude(_ ending: Ending) async {
         switch ending {
         case .complete:
             do {
