@@ -96,7 +96,8 @@ actor FetchJob {
                 // nil once the task is cancelled.
                 guard let event = await iterator.next() else { break }
                 if case .fatal(let error) = event {
-                    ending = .failed(error)
+                    // A write refused because the fetch is being stopped is no reason to throw its chunks away.
+                    ending = Task.isCancelled ? .cancelled : .failed(error)
                     break
                 }
                 actions = handle(event)
@@ -170,7 +171,7 @@ actor FetchJob {
                     do {
                         reporter.yield(.prepared(try await self.prepare(candidates)))
                     } catch {
-                        reporter.yield(.fatal(error))
+                        if !Task.isCancelled { reporter.yield(.fatal(error)) }
                     }
                 }
             case .queryAvailability(let source):
@@ -267,11 +268,13 @@ actor FetchJob {
         let manifest = verifier.manifest
         let outcome: FetchScheduler.RequestOutcome
         do {
-            _ = try await transport.pieces(request.source, id: id, range: request.bytes, pieceLength: manifest.chunkSize,
+            let range = request.bytes
+            _ = try await transport.pieces(request.source, id: id, range: range, pieceLength: manifest.chunkSize,
                                            pieceTimeout: tuning.chunkTimeout) { index, bytes in
                 let chunk = request.chunks.lowerBound + index
                 let offset = manifest.byteRange(ofChunk: chunk).lowerBound
-                guard try await Self.verifyAndWrite(bytes, chunk: chunk, at: offset, verifier: verifier, file: file) else {
+                guard try await Self.verifyAndWrite(bytes, chunk: chunk, at: offset, verifier: verifier,
+                                                    file: file) else {
                     await self.rejected(chunk, of: request, bytes: Int64(bytes.readableBytes))
                     return false
                 }
@@ -287,7 +290,8 @@ actor FetchJob {
             if Task.isCancelled { return }
             outcome = .failed("\(error)")
         } catch {
-            reporter.yield(.fatal(error))
+            // Cancelled: NIO's thread pool refused the write of a chunk that was then never counted.
+            if !Task.isCancelled { reporter.yield(.fatal(error)) }
             return
         }
         reporter.yield(.requestFinished(request, outcome))
@@ -321,7 +325,8 @@ actor FetchJob {
     }
 
     /// Counts a verified chunk; returns whether the request should go on.
-    private func accepted(_ chunk: Int, of request: FetchScheduler.Request, bytes: Int64) throws(ReplicationError) -> Bool {
+    private func accepted(_ chunk: Int, of request: FetchScheduler.Request,
+                          bytes: Int64) throws(ReplicationError) -> Bool {
         let goOn = scheduler.chunkVerified(chunk, of: request, bytes: bytes, at: clock.now)
         chunksSinceSpaceCheck += 1
         if chunksSinceSpaceCheck >= tuning.chunksPerSpaceCheck, let manifest = scheduler.manifest {

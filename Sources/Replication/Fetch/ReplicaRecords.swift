@@ -22,7 +22,8 @@ struct ReplicaRecords: Sendable {
 
     /// Records the replica (no chunk held yet), described as the neighbours' catalogs describe the object.
     func begin(_ manifest: ChunkManifest) throws(IndexError) {
-        let description = try catalog.remoteDescription(of: id) ?? CatalogEntry(id: id, generation: 0, size: manifest.fileSize)
+        let description = try catalog.remoteDescription(of: id)
+            ?? CatalogEntry(id: id, generation: 0, size: manifest.fileSize)
         try catalog.beginReplica(manifest: manifest, description: description)
     }
 
