@@ -24,6 +24,7 @@ public actor Fetcher {
     private var jobs: [ContentID: (job: FetchJob, task: Task<Void, Never>)] = [:]
     private var finished: [ContentID: FetchProgress] = [:]
 
+    /// - parameter clock: what the fetches' timers (flushes, waits for holders, back-offs) sleep on.
     public init(catalog: Catalog, cacheDirectory: String, cacheLimit: CacheLimit, directory: any HolderDirectory,
                 client: PeerClient = PeerClient(), chunkTimeoutSeconds: Int64 = 20,
                 clock: any Clock<Duration> = ContinuousClock(), logger: Logger) {
