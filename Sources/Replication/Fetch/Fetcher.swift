@@ -18,19 +18,23 @@ public actor Fetcher {
     private let layout: ReplicaLayout
     private let space: CacheSpace
     private let directory: any HolderDirectory
-    private let client: PeerClient
+    private let transport: any FetchTransport
+    private let clock: any Clock<Duration>
     private let logger: Logger
     private let tuning: FetchJob.Tuning
     private var jobs: [ContentID: (job: FetchJob, task: Task<Void, Never>)] = [:]
     private var finished: [ContentID: FetchProgress] = [:]
 
+    /// - parameter clock: what the fetches' timers (flushes, waits for holders, back-offs) sleep on.
     public init(catalog: Catalog, cacheDirectory: String, cacheLimit: CacheLimit, directory: any HolderDirectory,
-                client: PeerClient = PeerClient(), chunkTimeoutSeconds: Int64 = 20, logger: Logger) {
+                client: PeerClient = PeerClient(), chunkTimeoutSeconds: Int64 = 20,
+                clock: any Clock<Duration> = ContinuousClock(), logger: Logger) {
         self.catalog = catalog
         layout = ReplicaLayout(cacheDirectory: cacheDirectory)
         space = CacheSpace(folder: cacheDirectory, limit: cacheLimit)
         self.directory = directory
-        self.client = client
+        transport = client
+        self.clock = clock
         self.logger = logger
         var tuning = FetchJob.Tuning()
         tuning.chunkTimeout = .seconds(chunkTimeoutSeconds)
@@ -58,7 +62,7 @@ public actor Fetcher {
         // Another request for the same object may have started it while this one read the index.
         if let running = jobs[id] { return await running.job.progress }
         let job = FetchJob(id: id, title: title, catalog: catalog, layout: layout, space: space, directory: directory,
-                           client: client, tuning: tuning, logger: logger)
+                           transport: transport, clock: clock, tuning: tuning, logger: logger)
         logger.info("fetch started", metadata: ["object": "\(id.hex.prefix(16))", "title": "\(title)"])
         let task = Task {
             await job.run()

@@ -1,0 +1,506 @@
+import ContentID
+import Foundation
+import PeerProtocol
+import ControlWire
+import PeerWire
+import WireVocabulary
+
+/// The decisions of one fetch, without any I/O: who the sources are, which run of chunks each request asks for,
+/// when a source is dropped or banned, when to look for holders again, when to flush and when the object is done.
+///
+/// The driver (``FetchJob``) tells it what happened, with the current instant, and carries out the actions it
+/// returns: it never reads a clock or waits itself, so every rule here can be tested on virtual time.
+///
+/// ```swift
+/// var scheduler = FetchScheduler(id: id, title: "Holiday.mkv", startedAt: Date())
+/// var actions = scheduler.start(at: clock.now)          // [.lookUpHolders]
+/// actions = scheduler.holdersFound(holders, at: clock.now)
+/// ```
+struct FetchScheduler {
+    struct Policy: Sendable {
+        /// Requests in flight per source (pipelining over keep-alive connections).
+        var requestsPerSource = 3
+        /// Consecutive chunks one request may ask for: fewer requests cost both boxes less (a request costs the
+        /// serving box about as much CPU as a megabyte sent). Chunks are verified as they arrive, so a longer run
+        /// costs no memory: two chunks per request are held at most (one being written, one arriving).
+        var chunksPerRequest = 16
+        /// Transport failures in a row before a source is dropped.
+        var failuresBeforeDrop = 2
+        /// How long a dropped source is not asked again, so a box that refuses connections is not hammered.
+        var dropPenalty: Duration = .seconds(5)
+        /// How long a request slot rests after its source answered busy.
+        var busyBackOff: Duration = .milliseconds(250)
+        /// How often verified chunks are made durable and recorded.
+        var flushInterval: Duration = .seconds(1)
+        /// Wait before asking again for holders when none can help (doubles up to `maxHolderWait`).
+        var holderWait: Duration = .seconds(1)
+        var maxHolderWait: Duration = .seconds(8)
+        /// The span the transfer rate is measured over.
+        var rateWindow: Duration = .seconds(3)
+    }
+
+    /// One ranged request: a run of consecutive chunks from one source.
+    struct Request: Sendable, Equatable {
+        let id: Int
+        let source: PeerEndpoint
+        let chunks: Range<Int>
+        let bytes: Range<Int64>
+    }
+
+    /// How a request ended, as the driver saw it.
+    enum RequestOutcome: Sendable, Equatable {
+        /// Everything asked for arrived, or the stream stopped because the scheduler said so.
+        case ended
+        /// The source answered that it is busy.
+        case busy
+        /// No usable answer (refused connection, timeout, broken stream); the reason is for the log.
+        case failed(String)
+    }
+
+    enum Timer: Sendable, Hashable {
+        case holderRetry
+        case flush
+        /// A request slot of this source may ask again after a busy answer.
+        case slotRested(source: String)
+        /// This dropped source may be used again.
+        case penaltyOver(source: String)
+    }
+
+    enum Action: Sendable, Equatable {
+        /// Ask the directory who holds the object; answer with ``holdersFound(_:at:)``.
+        case lookUpHolders
+        /// Get the manifest (from this box's records when resuming, else from one of these holders), check the
+        /// space and open the partial file; answer with ``manifestReady(_:have:at:)`` or ``manifestUnavailable(at:)``.
+        case obtainManifest(from: [PeerEndpoint])
+        /// Ask a partial holder which chunks it has; answer with ``availabilityKnown(_:of:at:)``.
+        case queryAvailability(PeerEndpoint)
+        /// Send the request; feed each chunk to ``chunkVerified(_:of:bytes:at:)`` or ``chunkRejected(_:of:bytes:)``
+        /// and its end to ``requestFinished(_:_:at:)``.
+        case start(Request)
+        /// The source stopped answering and is not used for a while (requests still open to it stop at their next
+        /// chunk).
+        case drop(PeerEndpoint, reason: String)
+        /// Nobody can help now: look for holders again at `until` (``Timer/holderRetry``). `announce` is true for
+        /// the first wait of a series.
+        case waitForHolders(until: FetchInstant, reason: String, announce: Bool)
+        /// Call ``timerFired(_:at:)`` at that instant.
+        case schedule(Timer, at: FetchInstant)
+        /// Sync the partial file, then record these chunks as held; answer with ``flushed(at:)``.
+        case flush(ChunkBitmap)
+        /// Every chunk is verified and written: publish the file and complete the record.
+        case finish
+    }
+
+    private struct SourceState {
+        let endpoint: PeerEndpoint
+        var activeRequests = 0
+        /// Slots resting after a busy answer, until these instants.
+        var restingUntil: [FetchInstant] = []
+        var consecutiveFailures = 0
+    }
+
+    private struct RequestState {
+        let source: String
+        let chunks: Range<Int>
+        /// Its source was dropped or banned since: the request stops at its next chunk and counts for nothing.
+        var orphaned = false
+    }
+
+    let policy: Policy
+    private(set) var progress: FetchProgress
+    private(set) var manifest: ChunkManifest?
+    private var picker: ChunkPicker?
+    /// The latest holders, less the banned ones.
+    private var holders: [Holder] = []
+    /// The sources in use, in the order they joined (so assignment is deterministic).
+    private var sources: [String: SourceState] = [:]
+    private var sourceOrder: [String] = []
+    private var querying: Set<String> = []
+    private var droppedAt: [String: FetchInstant] = [:]
+    private var requests: [Int: RequestState] = [:]
+    private var nextRequestID = 0
+    private var lookingUp = false
+    private var lookUpAgain = false
+    private var obtainingManifest = false
+    private var holderRetryAt: FetchInstant?
+    private var holderWait: Duration
+    private var waitAnnounced = false
+    private var flushArmed = false
+    private var flushing = false
+    private var flushedChunks = -1
+    private var finishing = false
+    /// (instant, bytes done) per verified chunk; samples before `rateHead` are out of the window.
+    private var rateSamples: [(at: FetchInstant, bytesDone: Int64)] = []
+    private var rateHead = 0
+
+    init(id: ContentID, title: String, startedAt: Date, policy: Policy = Policy()) {
+        self.policy = policy
+        holderWait = policy.holderWait
+        progress = FetchProgress(
+            id: id, title: title, state: .locating, size: 0, chunkCount: 0, chunksDone: 0, chunksResumed: 0,
+            bytesDone: 0, bytesReceived: 0, bytesPerSecond: 0, sources: [], message: nil, startedAt: startedAt,
+            finishedAt: nil)
+    }
+
+    /// The chunks verified and written so far (none before the manifest is known).
+    var have: ChunkBitmap? { picker?.have }
+
+    var isComplete: Bool { picker?.isComplete ?? false }
+
+    // MARK: - Events
+
+    mutating func start(at now: FetchInstant) -> [Action] {
+        var actions: [Action] = []
+        lookUp(&actions)
+        return actions
+    }
+
+    mutating func holdersFound(_ found: [Holder], at now: FetchInstant) -> [Action] {
+        var actions: [Action] = []
+        lookingUp = false
+        let banned = picker?.banned ?? []
+        holders = found.filter { !banned.contains($0.peerID) }
+        if manifest == nil {
+            if !obtainingManifest {
+                obtainingManifest = true
+                actions.append(.obtainManifest(from: holders.compactMap(\.endpoint)))
+            }
+        } else {
+            addSources(at: now, &actions)
+        }
+        if lookUpAgain {
+            lookUpAgain = false
+            lookUp(&actions)
+        }
+        reconsider(at: now, &actions)
+        return actions
+    }
+
+    /// The manifest is verified, the space checked and the partial file open; `have` is what is already held.
+    mutating func manifestReady(_ manifest: ChunkManifest, have: ChunkBitmap, at now: FetchInstant) -> [Action] {
+        var actions: [Action] = []
+        obtainingManifest = false
+        self.manifest = manifest
+        picker = ChunkPicker(have: have)
+        let held = have.count
+        flushedChunks = held
+        progress.size = manifest.fileSize
+        progress.chunkCount = manifest.chunkCount
+        progress.chunksResumed = held
+        progress.chunksDone = held
+        progress.bytesDone = (0..<manifest.chunkCount).reduce(Int64(0)) { total, index in
+            guard have.contains(index) else { return total }
+            let range = manifest.byteRange(ofChunk: index)
+            return total + range.upperBound - range.lowerBound
+        }
+        addSources(at: now, &actions)
+        reconsider(at: now, &actions)
+        return actions
+    }
+
+    /// No holder could give a manifest that hashes to the id.
+    mutating func manifestUnavailable(at now: FetchInstant) -> [Action] {
+        var actions: [Action] = []
+        obtainingManifest = false
+        reconsider(at: now, &actions)
+        return actions
+    }
+
+    /// A partial holder said which chunks it has (nil: it did not answer usefully).
+    mutating func availabilityKnown(_ chunks: ChunkBitmap?, of source: PeerEndpoint, at now: FetchInstant) -> [Action] {
+        var actions: [Action] = []
+        querying.remove(source.peerID)
+        if let chunks, let manifest, chunks.chunkCount == manifest.chunkCount, sources[source.peerID] == nil,
+           picker?.banned.contains(source.peerID) == false {
+            addSource(source, chunks: chunks)
+        }
+        reconsider(at: now, &actions)
+        return actions
+    }
+
+    /// A chunk of `request` was verified and written. Returns whether the request should go on streaming: not
+    /// once its source was dropped or banned, nor once the object is complete. A good chunk is kept whoever sent it.
+    mutating func chunkVerified(_ chunk: Int, of request: Request, bytes: Int64, at now: FetchInstant) -> Bool {
+        progress.bytesReceived += bytes
+        let source = request.source.peerID
+        let stillUsed = requests[request.id].map { !$0.orphaned } ?? false
+        if stillUsed { sources[source]?.consecutiveFailures = 0 }
+        guard picker?.completed(chunk, by: source) == true else { return stillUsed && !isDone }
+        progress.chunksDone += 1
+        progress.bytesDone += bytes
+        updateSource(source) { $0.chunks += 1; $0.bytes += bytes }
+        sampleRate(at: now)
+        return stillUsed && !isDone
+    }
+
+    /// A chunk of `request` did not match the manifest: its source is banned for this object, its chunks go back
+    /// to the pool, and its other requests stop at their next chunk. The request itself must stop now.
+    mutating func chunkRejected(_ chunk: Int, of request: Request, bytes: Int64) {
+        progress.bytesReceived += bytes
+        let source = request.source.peerID
+        picker?.ban(source, chunk: chunk)
+        holders.removeAll { $0.peerID == source }
+        forget(source)
+        updateSource(source) { $0.badChunks += 1; $0.active = false }
+    }
+
+    /// A request ended: whatever of its run did not arrive is free for others again, and its slot is free.
+    mutating func requestFinished(_ request: Request, _ outcome: RequestOutcome, at now: FetchInstant) -> [Action] {
+        var actions: [Action] = []
+        let source = request.source.peerID
+        let orphaned = requests.removeValue(forKey: request.id)?.orphaned ?? true
+        // Chunks that arrived are no longer in flight, so this leaves them be.
+        for chunk in request.chunks { picker?.abandoned(chunk, by: source) }
+        if !orphaned { sources[source]?.activeRequests -= 1 }
+        switch outcome {
+        case .ended:
+            break
+        case .busy:
+            if !orphaned, sources[source] != nil {
+                let until = now + policy.busyBackOff
+                sources[source]?.restingUntil.append(until)
+                actions.append(.schedule(.slotRested(source: source), at: until))
+            }
+        case .failed(let reason):
+            updateSource(source) { $0.failures += 1 }
+            if !orphaned, var state = sources[source] {
+                state.consecutiveFailures += 1
+                sources[source] = state
+                if state.consecutiveFailures >= policy.failuresBeforeDrop {
+                    drop(state.endpoint, reason: reason, at: now, &actions)
+                }
+            }
+        }
+        reconsider(at: now, &actions)
+        return actions
+    }
+
+    mutating func timerFired(_ timer: Timer, at now: FetchInstant) -> [Action] {
+        var actions: [Action] = []
+        guard !finishing else { return actions }
+        switch timer {
+        case .holderRetry:
+            holderRetryAt = nil
+            if manifest == nil || needsHolders { lookUp(&actions) }
+        case .flush:
+            flushArmed = false
+            if let have = picker?.have, progress.chunksDone != flushedChunks {
+                flushedChunks = progress.chunksDone
+                flushing = true
+                actions.append(.flush(have))
+            } else {
+                armFlush(at: now, &actions)
+            }
+        case .slotRested:
+            break  // `assign` lets the slot ask again
+        case .penaltyOver:
+            lookUp(&actions)
+        }
+        reconsider(at: now, &actions)
+        return actions
+    }
+
+    /// A flush asked for by ``Action/flush(_:)`` is done.
+    mutating func flushed(at now: FetchInstant) -> [Action] {
+        var actions: [Action] = []
+        flushing = false
+        armFlush(at: now, &actions)
+        return actions
+    }
+
+    /// The object was published and recorded complete.
+    mutating func finished(at date: Date) {
+        progress.state = .complete
+        progress.message = nil
+        progress.finishedAt = date
+        deactivateSources()
+    }
+
+    /// The fetch cannot go on.
+    mutating func failed(_ message: String, at date: Date) {
+        finishing = true
+        progress.state = .failed
+        progress.message = message
+        progress.finishedAt = date
+        deactivateSources()
+    }
+
+    // MARK: - Decisions
+
+    private var isDone: Bool { progress.chunksDone >= progress.chunkCount }
+
+    /// True when no source is left or some missing chunk is held by none of them.
+    private var needsHolders: Bool {
+        guard let picker else { return true }
+        return sources.isEmpty || picker.isStarved
+    }
+
+    /// After every event: finish if complete, give free slots work, and look for holders when nobody can help.
+    private mutating func reconsider(at now: FetchInstant, _ actions: inout [Action]) {
+        guard !finishing else { return }
+        guard picker != nil else {
+            if !lookingUp, !obtainingManifest {
+                if holderRetryAt == nil { waitForHolders(at: now, &actions, "no reachable box holds the object") }
+                showWaiting("no reachable box holds the object")
+            }
+            return
+        }
+        if isComplete {
+            finishing = true
+            progress.message = nil
+            actions.append(.finish)
+            return
+        }
+        assign(at: now, &actions)
+        let working = requests.values.contains { !$0.orphaned } || sources.values.contains { !$0.restingUntil.isEmpty }
+        guard needsHolders else {
+            holderWait = policy.holderWait
+            waitAnnounced = false
+            if working {
+                progress.state = .downloading
+                progress.message = nil
+            }
+            return
+        }
+        let reason = "no reachable box holds the missing chunks"
+        if !lookingUp, querying.isEmpty, holderRetryAt == nil {
+            waitForHolders(at: now, &actions, reason)
+        }
+        if working {
+            // Chunks the sources hold are still fetched meanwhile.
+            progress.state = .downloading
+            progress.message = reason
+        } else if !lookingUp, querying.isEmpty {
+            showWaiting(reason)
+        }
+    }
+
+    private mutating func waitForHolders(at now: FetchInstant, _ actions: inout [Action], _ reason: String) {
+        let until = now + holderWait
+        holderRetryAt = until
+        holderWait = min(holderWait * 2, policy.maxHolderWait)
+        actions.append(.waitForHolders(until: until, reason: reason, announce: !waitAnnounced))
+        waitAnnounced = true
+    }
+
+    private mutating func showWaiting(_ reason: String) {
+        progress.state = .waitingForHolders
+        progress.message = reason
+        progress.bytesPerSecond = 0
+    }
+
+    private mutating func lookUp(_ actions: inout [Action]) {
+        if lookingUp {
+            lookUpAgain = true
+        } else {
+            lookingUp = true
+            actions.append(.lookUpHolders)
+        }
+    }
+
+    /// Adds the holders not yet used as sources: complete holders hold every chunk, partial ones are asked which.
+    private mutating func addSources(at now: FetchInstant, _ actions: inout [Action]) {
+        guard let manifest, let picker else { return }
+        for holder in holders {
+            let peer = holder.peerID
+            guard sources[peer] == nil, !querying.contains(peer), !picker.banned.contains(peer),
+                  let endpoint = holder.endpoint else { continue }
+            if let dropped = droppedAt[peer], now < dropped + policy.dropPenalty { continue }
+            if holder.complete {
+                addSource(endpoint, chunks: ChunkBitmap(chunkCount: manifest.chunkCount, full: true))
+            } else {
+                querying.insert(peer)
+                actions.append(.queryAvailability(endpoint))
+            }
+        }
+    }
+
+    private mutating func addSource(_ endpoint: PeerEndpoint, chunks: ChunkBitmap) {
+        let peer = endpoint.peerID
+        picker?.setAvailability(chunks, for: peer)
+        sources[peer] = SourceState(endpoint: endpoint)
+        sourceOrder.append(peer)
+        updateSource(peer, name: endpoint.name) { $0.active = true }
+    }
+
+    /// Gives every free request slot a run of chunks; a slot with nothing to do waits for the next event.
+    private mutating func assign(at now: FetchInstant, _ actions: inout [Action]) {
+        guard let manifest else { return }
+        for peer in sourceOrder {
+            guard var state = sources[peer] else { continue }
+            state.restingUntil.removeAll { $0 <= now }
+            var free = policy.requestsPerSource - state.activeRequests - state.restingUntil.count
+            while free > 0, let run = picker?.nextRun(for: peer, maxLength: policy.chunksPerRequest) {
+                let bytes = manifest.byteRange(ofChunk: run.lowerBound).lowerBound
+                    ..< manifest.byteRange(ofChunk: run.upperBound - 1).upperBound
+                let request = Request(id: nextRequestID, source: state.endpoint, chunks: run, bytes: bytes)
+                nextRequestID += 1
+                requests[request.id] = RequestState(source: peer, chunks: run)
+                state.activeRequests += 1
+                free -= 1
+                actions.append(.start(request))
+            }
+            sources[peer] = state
+        }
+        if !requests.isEmpty { armFlush(at: now, &actions) }
+    }
+
+    /// Flushes once a flush interval while chunks arrive or wait to be recorded; an idle fetch does not wake up.
+    private mutating func armFlush(at now: FetchInstant, _ actions: inout [Action]) {
+        guard !flushArmed, !flushing, !finishing else { return }
+        guard !requests.isEmpty || progress.chunksDone != flushedChunks, picker != nil else { return }
+        flushArmed = true
+        actions.append(.schedule(.flush, at: now + policy.flushInterval))
+    }
+
+    private mutating func drop(_ endpoint: PeerEndpoint, reason: String, at now: FetchInstant,
+                               _ actions: inout [Action]) {
+        let peer = endpoint.peerID
+        picker?.remove(peer)
+        forget(peer)
+        droppedAt[peer] = now
+        updateSource(peer) { $0.active = false }
+        actions.append(.drop(endpoint, reason: reason))
+        actions.append(.schedule(.penaltyOver(source: peer), at: now + policy.dropPenalty))
+    }
+
+    /// Stops using a source: its open requests count for nothing more.
+    private mutating func forget(_ peer: String) {
+        sources[peer] = nil
+        sourceOrder.removeAll { $0 == peer }
+        for (id, request) in requests where request.source == peer { requests[id]?.orphaned = true }
+    }
+
+    private mutating func sampleRate(at now: FetchInstant) {
+        rateSamples.append((now, progress.bytesDone))
+        while rateHead < rateSamples.count, rateSamples[rateHead].at.duration(to: now) > policy.rateWindow {
+            rateHead += 1
+        }
+        // The samples out of the window are dropped in batches, not one shift per chunk.
+        if rateHead >= 256, rateHead * 2 >= rateSamples.count {
+            rateSamples.removeFirst(rateHead)
+            rateHead = 0
+        }
+        let first = rateSamples[rateHead]
+        let span = first.at.duration(to: now)
+        if span > .milliseconds(200) {
+            progress.bytesPerSecond = Int64(Double(progress.bytesDone - first.bytesDone) / (span / .seconds(1)))
+        }
+    }
+
+    private mutating func updateSource(_ peer: String, name: String? = nil,
+                                       _ change: (inout FetchProgress.Source) -> Void) {
+        if let index = progress.sources.firstIndex(where: { $0.peerID == peer }) {
+            change(&progress.sources[index])
+        } else {
+            var source = FetchProgress.Source(peerID: peer, name: name ?? peer, chunks: 0, bytes: 0, badChunks: 0,
+                                              failures: 0, active: false)
+            change(&source)
+            progress.sources.append(source)
+        }
+    }
+
+    private mutating func deactivateSources() {
+        for index in progress.sources.indices { progress.sources[index].active = false }
+    }
+}

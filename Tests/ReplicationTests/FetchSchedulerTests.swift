@@ -1,0 +1,261 @@
+import ContentID
+import Foundation
+import PeerProtocol
+import Testing
+@testable import Replication
+import PeerWire
+import WireVocabulary
+
+private let chunkSize = 1024
+
+private func manifest(chunks: Int) throws -> ChunkManifest {
+    try ChunkManifest(fileSize: Int64(chunks * chunkSize), chunkSize: chunkSize,
+                      packedChunkHashes: [UInt8](repeating: 0, count: chunks * 32))
+}
+
+private func holder(_ peer: String, complete: Bool = true) -> Holder {
+    Holder(peerID: peer, name: "box-\(peer)", addresses: ["127.0.0.1"], port: 7000, complete: complete)
+}
+
+private func endpoint(_ peer: String) throws -> PeerEndpoint {
+    try #require(holder(peer).endpoint)
+}
+
+private func bitmap(_ count: Int, _ held: some Sequence<Int>) -> ChunkBitmap {
+    var map = ChunkBitmap(chunkCount: count)
+    for index in held { map.insert(index) }
+    return map
+}
+
+private func at(_ milliseconds: Int) -> FetchInstant { FetchInstant(.milliseconds(milliseconds)) }
+
+private func starts(_ actions: [FetchScheduler.Action]) -> [FetchScheduler.Request] {
+    actions.compactMap { if case .start(let request) = $0 { request } else { nil } }
+}
+
+private func waits(_ actions: [FetchScheduler.Action]) -> [FetchInstant] {
+    actions.compactMap { if case .waitForHolders(let until, _, _) = $0 { until } else { nil } }
+}
+
+/// A scheduler past its first holder look-up with the manifest ready; returns the actions of that last step.
+private func downloading(chunks: Int, holders: [Holder], have: [Int] = [], at now: FetchInstant = at(0))
+    throws -> (FetchScheduler, [FetchScheduler.Action]) {
+    let manifest = try manifest(chunks: chunks)
+    var scheduler = FetchScheduler(id: manifest.contentID, title: "test", startedAt: Date(timeIntervalSince1970: 0))
+    _ = scheduler.start(at: now)
+    _ = scheduler.holdersFound(holders, at: now)
+    let actions = scheduler.manifestReady(manifest, have: bitmap(chunks, have), at: now)
+    return (scheduler, actions)
+}
+
+/// Verifies every chunk of `request`, one per `spacing` milliseconds from `start`.
+private func deliverAll(_ request: FetchScheduler.Request, to scheduler: inout FetchScheduler, from start: Int = 0,
+                        spacing: Int = 1) -> [Bool] {
+    request.chunks.enumerated().map { step, chunk in
+        scheduler.chunkVerified(chunk, of: request, bytes: Int64(chunkSize), at: at(start + step * spacing))
+    }
+}
+
+@Suite struct FetchSchedulerTests {
+    @Test func theHoldersAreLookedUpFirstThenTheManifestIsAskedOfThem() throws {
+        let manifest = try manifest(chunks: 4)
+        var scheduler = FetchScheduler(id: manifest.contentID, title: "test", startedAt: Date())
+        #expect(scheduler.start(at: at(0)) == [.lookUpHolders])
+        #expect(scheduler.progress.state == .locating)
+        let actions = scheduler.holdersFound([holder("a"), holder("b", complete: false)], at: at(10))
+        #expect(actions == [.obtainManifest(from: [try endpoint("a"), try endpoint("b")])])
+    }
+
+    @Test func eachSourceGetsThreeRequestsForRunsOfUpToSixteenChunks() throws {
+        let (scheduler, actions) = try downloading(chunks: 100, holders: [holder("a")])
+        let requests = starts(actions)
+        #expect(requests.map(\.chunks) == [0..<16, 16..<32, 32..<48])
+        #expect(requests.allSatisfy { $0.source.peerID == "a" })
+        #expect(requests.first?.bytes == 0..<Int64(16 * chunkSize))
+        #expect(actions.contains(.schedule(.flush, at: at(1000))))
+        #expect(scheduler.progress.state == .downloading)
+    }
+
+    @Test func aFinishedRequestFreesItsSlotForTheNextRun() throws {
+        var (scheduler, actions) = try downloading(chunks: 100, holders: [holder("a")])
+        let first = try #require(starts(actions).first)
+        #expect(deliverAll(first, to: &scheduler).allSatisfy { $0 })
+        actions = scheduler.requestFinished(first, .ended, at: at(20))
+        #expect(starts(actions).map(\.chunks) == [48..<64])
+    }
+
+    @Test func aPartialHolderIsAskedWhatItHasAndGivenOnlyThoseChunks() throws {
+        let (start, actions) = try downloading(chunks: 8, holders: [holder("b", complete: false)])
+        var scheduler = start
+        #expect(actions.contains(.queryAvailability(try endpoint("b"))))
+        let next = scheduler.availabilityKnown(bitmap(8, [5, 6]), of: try endpoint("b"), at: at(5))
+        #expect(starts(next).map(\.chunks) == [5..<7])
+    }
+
+    @Test func theEndgameDuplicatesChunksInFlightAndCountsTheFirstCopy() throws {
+        var (scheduler, actions) = try downloading(chunks: 2, holders: [holder("a")])
+        let slow = try #require(starts(actions).first)
+        #expect(slow.chunks == 0..<2)
+        actions = scheduler.holdersFound([holder("a"), holder("b")], at: at(10))
+        let duplicates = starts(actions)
+        #expect(duplicates.map(\.chunks) == [0..<1, 1..<2])
+        #expect(duplicates.allSatisfy { $0.source.peerID == "b" })
+        for request in duplicates { _ = deliverAll(request, to: &scheduler) }
+        // The slow copy of chunk 0 is discarded: the object is complete, so its stream stops.
+        #expect(scheduler.chunkVerified(0, of: slow, bytes: Int64(chunkSize), at: at(30)) == false)
+        #expect(scheduler.progress.chunksDone == 2)
+        #expect(scheduler.progress.bytesReceived == Int64(3 * chunkSize))
+    }
+
+    @Test func aBadChunkBansItsSourceAndItsChunksGoToAnother() throws {
+        var (scheduler, actions) = try downloading(chunks: 200, holders: [holder("a"), holder("b")])
+        let requests = starts(actions)
+        let fromA = requests.filter { $0.source.peerID == "a" }
+        let fromB = requests.filter { $0.source.peerID == "b" }
+        #expect(fromB.first?.chunks == 48..<64)
+        scheduler.chunkRejected(48, of: fromB[0], bytes: Int64(chunkSize))
+        // Its other requests stop at their next chunk (which is kept).
+        #expect(scheduler.chunkVerified(64, of: fromB[1], bytes: Int64(chunkSize), at: at(2)) == false)
+        #expect(starts(scheduler.requestFinished(fromB[0], .ended, at: at(3))).isEmpty)
+        _ = deliverAll(fromA[0], to: &scheduler)
+        actions = scheduler.requestFinished(fromA[0], .ended, at: at(30))
+        #expect(starts(actions).map(\.chunks) == [48..<64])
+        #expect(starts(actions).allSatisfy { $0.source.peerID == "a" })
+        // Found again, the banned box is not used again for this object.
+        #expect(starts(scheduler.holdersFound([holder("a"), holder("b")], at: at(40))).isEmpty)
+        let b = try #require(scheduler.progress.sources.first { $0.peerID == "b" })
+        #expect(b.badChunks == 1 && !b.active && b.chunks == 1)
+    }
+
+    @Test func twoTransportFailuresInARowDropASourceUntilItsPenaltyIsOver() throws {
+        var (scheduler, actions) = try downloading(chunks: 100, holders: [holder("a")])
+        let requests = starts(actions)
+        actions = scheduler.requestFinished(requests[0], .failed("reset"), at: at(100))
+        #expect(starts(actions).map(\.chunks) == [0..<16])
+        actions = scheduler.requestFinished(requests[1], .failed("reset"), at: at(200))
+        #expect(actions.contains(.drop(try endpoint("a"), reason: "reset")))
+        #expect(actions.contains(.schedule(.penaltyOver(source: "a"), at: at(5200))))
+        #expect(waits(actions) == [at(1200)])
+        #expect(scheduler.progress.state == .waitingForHolders)
+        // Still within its penalty: found again, it is not used.
+        #expect(scheduler.timerFired(.holderRetry, at: at(1200)) == [.lookUpHolders])
+        #expect(starts(scheduler.holdersFound([holder("a")], at: at(1200))).isEmpty)
+        #expect(scheduler.timerFired(.penaltyOver(source: "a"), at: at(5200)) == [.lookUpHolders])
+        actions = scheduler.holdersFound([holder("a")], at: at(5200))
+        #expect(starts(actions).count == 3)
+        #expect(scheduler.progress.state == .downloading)
+        #expect(scheduler.progress.sources.first?.failures == 2)
+    }
+
+    @Test func aVerifiedChunkBetweenTwoFailuresKeepsTheSource() throws {
+        var (scheduler, actions) = try downloading(chunks: 100, holders: [holder("a")])
+        let requests = starts(actions)
+        _ = scheduler.requestFinished(requests[0], .failed("reset"), at: at(100))
+        _ = scheduler.chunkVerified(16, of: requests[1], bytes: Int64(chunkSize), at: at(150))
+        actions = scheduler.requestFinished(requests[2], .failed("reset"), at: at(200))
+        #expect(!actions.contains { if case .drop = $0 { true } else { false } })
+        #expect(starts(actions).count == 1)
+    }
+
+    @Test func aBusyAnswerRestsThatSlotForAQuarterSecond() throws {
+        var (scheduler, actions) = try downloading(chunks: 100, holders: [holder("a")])
+        let requests = starts(actions)
+        actions = scheduler.requestFinished(requests[0], .busy, at: at(100))
+        #expect(starts(actions).isEmpty)
+        #expect(actions.contains(.schedule(.slotRested(source: "a"), at: at(350))))
+        #expect(waits(actions).isEmpty)
+        actions = scheduler.timerFired(.slotRested(source: "a"), at: at(350))
+        #expect(starts(actions).map(\.chunks) == [0..<16])
+    }
+
+    @Test func withNoHolderTheFetchLooksAgainAfter1_2_4_8_8Seconds() throws {
+        let manifest = try manifest(chunks: 4)
+        var scheduler = FetchScheduler(id: manifest.contentID, title: "test", startedAt: Date())
+        _ = scheduler.start(at: at(0))
+        var now = 0
+        var retries: [Int] = []
+        for _ in 0..<5 {
+            #expect(scheduler.holdersFound([], at: at(now)) == [.obtainManifest(from: [])])
+            let actions = scheduler.manifestUnavailable(at: at(now))
+            let until = try #require(waits(actions).first)
+            retries.append(Int(now.distance(to: Int(until.sinceOrigin / .milliseconds(1)))))
+            #expect(scheduler.progress.state == .waitingForHolders)
+            now = Int(until.sinceOrigin / .milliseconds(1))
+            #expect(scheduler.timerFired(.holderRetry, at: at(now)) == [.lookUpHolders])
+        }
+        #expect(retries == [1000, 2000, 4000, 8000, 8000])
+        #expect(scheduler.progress.message == "no reachable box holds the object")
+    }
+
+    @Test func aChunkNobodyHoldsMakesTheFetchWaitForAHolderOfIt() throws {
+        var (scheduler, actions) = try downloading(chunks: 4, holders: [holder("b", complete: false)])
+        actions = scheduler.availabilityKnown(bitmap(4, [0, 1]), of: try endpoint("b"), at: at(0))
+        let request = try #require(starts(actions).first)
+        // What the source holds is fetched meanwhile.
+        #expect(waits(actions) == [at(1000)])
+        _ = deliverAll(request, to: &scheduler)
+        actions = scheduler.requestFinished(request, .ended, at: at(10))
+        #expect(scheduler.progress.state == .waitingForHolders)
+        #expect(scheduler.progress.message == "no reachable box holds the missing chunks")
+        #expect(scheduler.timerFired(.holderRetry, at: at(1000)) == [.lookUpHolders])
+        actions = scheduler.holdersFound([holder("b", complete: false), holder("c")], at: at(1000))
+        #expect(starts(actions).map(\.chunks) == [2..<4])
+        #expect(starts(actions).first?.source.peerID == "c")
+    }
+
+    @Test func theLastVerifiedChunkFinishesTheFetch() throws {
+        var (scheduler, actions) = try downloading(chunks: 2, holders: [holder("a")])
+        let request = try #require(starts(actions).first)
+        #expect(deliverAll(request, to: &scheduler) == [true, false])
+        #expect(scheduler.requestFinished(request, .ended, at: at(5)) == [.finish])
+        scheduler.finished(at: Date(timeIntervalSince1970: 9))
+        #expect(scheduler.progress.state == .complete)
+        #expect(scheduler.progress.bytesDone == Int64(2 * chunkSize))
+        #expect(scheduler.progress.finishedAt == Date(timeIntervalSince1970: 9))
+    }
+
+    @Test func aResumedFetchHoldingEveryChunkFinishesWithoutARequest() throws {
+        let (scheduler, actions) = try downloading(chunks: 3, holders: [], have: [0, 1, 2])
+        #expect(actions == [.finish])
+        #expect(scheduler.progress.chunksResumed == 3)
+    }
+
+    @Test func theRateIsTheBytesOfTheLastThreeSeconds() throws {
+        var (scheduler, actions) = try downloading(chunks: 100, holders: [holder("a")])
+        var rates: [Int64] = []
+        for (index, request) in starts(actions).enumerated() {
+            _ = deliverAll(request, to: &scheduler, from: index * 1600, spacing: 100)
+            rates.append(scheduler.progress.bytesPerSecond)
+        }
+        // One chunk every 100 ms: 10 chunks a second, whatever came before the window.
+        #expect(rates == [Int64(10 * chunkSize), Int64(10 * chunkSize), Int64(10 * chunkSize)])
+        // Twice as fast from 4.85 s to 5.6 s. The window then starts at the chunk of 2.6 s: 21 chunks followed it
+        // at the first pace and 16 at the second, over 3 s.
+        let next = try #require(starts(scheduler.requestFinished(starts(actions)[0], .ended, at: at(4850))).first)
+        _ = deliverAll(next, to: &scheduler, from: 4850, spacing: 50)
+        #expect(scheduler.progress.bytesPerSecond == Int64(37 * chunkSize) / 3)
+    }
+
+    @Test func aFlushRecordsOnlyWhenNewChunksArrivedAndStopsWhenIdle() throws {
+        var (scheduler, actions) = try downloading(chunks: 2, holders: [holder("b", complete: false)])
+        actions = scheduler.availabilityKnown(bitmap(2, [0]), of: try endpoint("b"), at: at(0))
+        let request = try #require(starts(actions).first)
+        #expect(actions.contains(.schedule(.flush, at: at(1000))))
+        _ = scheduler.chunkVerified(0, of: request, bytes: Int64(chunkSize), at: at(500))
+        #expect(scheduler.timerFired(.flush, at: at(1000)) == [.flush(bitmap(2, [0]))])
+        #expect(scheduler.flushed(at: at(1100)) == [.schedule(.flush, at: at(2100))])
+        _ = scheduler.requestFinished(request, .ended, at: at(1500))
+        // Nothing in flight and nothing new (the fetch waits for a holder of chunk 1): no flush, no further timer.
+        #expect(scheduler.timerFired(.flush, at: at(2100)) == [])
+    }
+
+    @Test func aChunkFromADroppedSourceIsKeptButItsStreamStops() throws {
+        var (scheduler, actions) = try downloading(chunks: 100, holders: [holder("a")])
+        let requests = starts(actions)
+        _ = scheduler.requestFinished(requests[0], .failed("reset"), at: at(100))
+        _ = scheduler.requestFinished(requests[1], .failed("reset"), at: at(200))
+        #expect(scheduler.chunkVerified(32, of: requests[2], bytes: Int64(chunkSize), at: at(300)) == false)
+        #expect(scheduler.progress.chunksDone == 1)
+        #expect(scheduler.have?.contains(32) == true)
+    }
+}
