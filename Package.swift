@@ -23,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.10.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.0.0"),
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
+        // Tests only: TestClock, so timer tests advance virtual time instead of sleeping.
+        .package(url: "https://github.com/pointfreeco/swift-clocks.git", from: "1.0.0"),
     ],
     targets: [
         // C libraries from Debian (libexif-dev, libtagc0-dev).
@@ -45,8 +47,12 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Which of a peer's addresses to try first: one rule for the peer table and the peer client alike.
+        .target(name: "PeerAddresses"),
         // Finding the other boxes: mDNS/DNS-SD through avahi-daemon, and the table of known peers.
-        .target(name: "Discovery", dependencies: ["CAvahi", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "Discovery", dependencies: [
+            "CAvahi", "PeerAddresses", .product(name: "Logging", package: "swift-log"),
+        ]),
         // The local control API (HTTP/JSON over a Unix socket): wire types, server routes, client.
         .target(name: "ControlAPI", dependencies: [
             "MediaIndex", "Discovery", "HTTPService", "Replication",
@@ -66,7 +72,7 @@ let package = Package(
         ]),
         // The peer HTTP API other boxes talk to.
         .target(name: "PeerProtocol", dependencies: [
-            "ContentID", "HTTPService", "MediaIndex", "CSystemShims",
+            "ContentID", "HTTPService", "MediaIndex", "CSystemShims", "PeerAddresses",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "_NIOFileSystem", package: "swift-nio"),
@@ -107,7 +113,9 @@ let package = Package(
         .testTarget(name: "ContentIDTests", dependencies: ["ContentID"]),
         .testTarget(name: "MediapeerConfigTests", dependencies: ["MediapeerConfig"]),
         .testTarget(name: "MediaIndexTests", dependencies: ["MediaIndex", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "DiscoveryTests", dependencies: ["Discovery", "TestChildProcess"]),
+        .testTarget(name: "DiscoveryTests", dependencies: [
+            "Discovery", "PeerAddresses", "TestChildProcess", .product(name: "Clocks", package: "swift-clocks"),
+        ]),
         .testTarget(name: "PeerProtocolTests", dependencies: [
             "PeerProtocol", "ContentID", "MediaIndex", .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),

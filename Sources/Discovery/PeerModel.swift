@@ -5,7 +5,10 @@ import Foundation
 #endif
 
 /// A configured peer (`static_peers = ["nas.local:8737"]`), contacted without waiting for DNS-SD.
-public struct StaticPeer: Sendable, Hashable, Codable, LosslessStringConvertible {
+///
+/// The configuration parses and checks the `host:port` text (`MediapeerConfig.PeerAddress`); this is what the
+/// table needs of it.
+public struct StaticPeer: Sendable, Hashable, Codable, CustomStringConvertible {
     /// A host name, an IPv4 address, or an IPv6 address without brackets (possibly with a `%zone`).
     public var host: String
     /// The peer's HTTP port.
@@ -16,52 +19,17 @@ public struct StaticPeer: Sendable, Hashable, Codable, LosslessStringConvertible
         self.port = port
     }
 
-    /// Parses `host:port` or `[ipv6]:port`; nil for anything else (the configuration explains why in detail).
-    public init?(_ text: String) {
-        let host: Substring
-        let port: Substring
-        if text.hasPrefix("[") {
-            guard let close = text.firstIndex(of: "]"), text[close...].hasPrefix("]:") else { return nil }
-            host = text[text.index(after: text.startIndex)..<close]
-            port = text[text.index(close, offsetBy: 2)...]
-        } else {
-            guard let colon = text.firstIndex(of: ":"), text.filter({ $0 == ":" }).count == 1 else { return nil }
-            host = text[..<colon]
-            port = text[text.index(after: colon)...]
-        }
-        guard !host.isEmpty, let number = UInt16(port), number != 0 else { return nil }
-        self.init(host: String(host), port: number)
-    }
-
     /// `host:port`, or `[host]:port` for IPv6 addresses.
     public var description: String {
         host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
     }
 }
 
-/// What a health check learnt from the peer itself (the daemon's `GET /v1/info`).
-public struct PeerInfo: Sendable, Hashable, Codable {
-    /// The peer id the peer answered with.
-    public var id: String
-    /// Its friendly name, if it said.
-    public var name: String?
-    /// Its catalog generation, if it said.
-    public var generation: UInt64?
-    /// Its protocol version, if it said.
-    public var protocolVersion: String?
-
-    public init(id: String, name: String? = nil, generation: UInt64? = nil, protocolVersion: String? = nil) {
-        self.id = id
-        self.name = name
-        self.generation = generation
-        self.protocolVersion = protocolVersion
-    }
-}
-
 /// The answer of a ``PeerTable/HealthCheck``.
 public enum HealthResult: Sendable, Hashable {
-    /// The peer answered. Give what it said about itself when known: a static peer learns its id this way.
-    case healthy(PeerInfo? = nil)
+    /// The peer answered. Give what it said about itself (its `GET /v1/info`) when known: a static peer learns its
+    /// id this way, and a name, generation or protocol version given here replaces the table's.
+    case healthy(id: String? = nil, name: String? = nil, generation: UInt64? = nil, protocolVersion: String? = nil)
     /// The peer did not answer, or answered wrongly; the text says how (it is logged).
     case unhealthy(String)
 }
