@@ -83,7 +83,7 @@ public actor PeerTable {
     private var timer: Task<Void, Never>?
     /// Counts the timers armed, so that one that went off just as it was replaced does not forget its successor.
     private var timerNumber: UInt64 = 0
-    /// The checks of the latest round that have not been reported yet.
+    /// The checks of the latest round, cancelled at shutdown (cancelling one already reported does nothing).
     private var checks: [CheckRace] = []
     private var isShutDown = false
 
