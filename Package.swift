@@ -55,9 +55,11 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Which of a peer's addresses to try first: one rule for the peer table and the peer client alike.
+        .target(name: "PeerAddresses"),
         // Finding the other boxes: mDNS/DNS-SD through avahi-daemon, and the table of known peers.
         .target(name: "Discovery", dependencies: [
-            "ControlWire", "CAvahi", .product(name: "Logging", package: "swift-log"),
+            "ControlWire", "CAvahi", "PeerAddresses", .product(name: "Logging", package: "swift-log"),
         ]),
         // The server of the local control API (HTTP/JSON over a Unix socket): routes, validation, `ControlHandler`.
         .target(name: "ControlAPI", dependencies: [
@@ -84,7 +86,7 @@ let package = Package(
         ]),
         // The peer HTTP API other boxes talk to: server and client (its JSON is in PeerWire).
         .target(name: "PeerProtocol", dependencies: [
-            "ContentID", "WireVocabulary", "PeerWire", "HTTPService", "CSystemShims",
+            "ContentID", "WireVocabulary", "PeerWire", "HTTPService", "CSystemShims", "PeerAddresses",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "_NIOFileSystem", package: "swift-nio"),
@@ -132,7 +134,9 @@ let package = Package(
             "MediaIndex", "WireVocabulary", "PeerWire",
             .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
         ]),
-        .testTarget(name: "DiscoveryTests", dependencies: ["Discovery", "ControlWire", "TestChildProcess"]),
+        .testTarget(name: "DiscoveryTests", dependencies: [
+            "Discovery", "ControlWire", "PeerAddresses", "TestChildProcess", .product(name: "Clocks", package: "swift-clocks"),
+        ]),
         .testTarget(name: "PeerProtocolTests", dependencies: [
             "PeerProtocol", "PeerWire", "ContentID", "WireVocabulary",
             .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -60,7 +60,10 @@ public struct PeerSnapshot: Sendable, Hashable, Codable {
 }
 
 /// A configured peer (`static_peers = ["nas.local:8737"]`), contacted without waiting for DNS-SD.
-public struct StaticPeer: Sendable, Hashable, Codable, LosslessStringConvertible {
+///
+/// The configuration parses and checks the `host:port` text (`MediapeerConfig.PeerAddress`); this is what the
+/// table needs of it.
+public struct StaticPeer: Sendable, Hashable, Codable, CustomStringConvertible {
     /// A host name, an IPv4 address, or an IPv6 address without brackets (possibly with a `%zone`).
     public var host: String
     /// The peer's HTTP port.
@@ -69,23 +72,6 @@ public struct StaticPeer: Sendable, Hashable, Codable, LosslessStringConvertible
     public init(host: String, port: UInt16) {
         self.host = host
         self.port = port
-    }
-
-    /// Parses `host:port` or `[ipv6]:port`; nil for anything else (the configuration explains why in detail).
-    public init?(_ text: String) {
-        let host: Substring
-        let port: Substring
-        if text.hasPrefix("[") {
-            guard let close = text.firstIndex(of: "]"), text[close...].hasPrefix("]:") else { return nil }
-            host = text[text.index(after: text.startIndex)..<close]
-            port = text[text.index(close, offsetBy: 2)...]
-        } else {
-            guard let colon = text.firstIndex(of: ":"), text.filter({ $0 == ":" }).count == 1 else { return nil }
-            host = text[..<colon]
-            port = text[text.index(after: colon)...]
-        }
-        guard !host.isEmpty, let number = UInt16(port), number != 0 else { return nil }
-        self.init(host: String(host), port: number)
     }
 
     /// `host:port`, or `[host]:port` for IPv6 addresses.

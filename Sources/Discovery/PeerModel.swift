@@ -1,28 +1,10 @@
 import ControlWire
 
-/// What a health check learnt from the peer itself (the daemon's `GET /v1/info`).
-public struct PeerInfo: Sendable, Hashable, Codable {
-    /// The peer id the peer answered with.
-    public var id: String
-    /// Its friendly name, if it said.
-    public var name: String?
-    /// Its catalog generation, if it said.
-    public var generation: UInt64?
-    /// Its protocol version, if it said.
-    public var protocolVersion: String?
-
-    public init(id: String, name: String? = nil, generation: UInt64? = nil, protocolVersion: String? = nil) {
-        self.id = id
-        self.name = name
-        self.generation = generation
-        self.protocolVersion = protocolVersion
-    }
-}
-
 /// The answer of a ``PeerTable/HealthCheck``.
 public enum HealthResult: Sendable, Hashable {
-    /// The peer answered. Give what it said about itself when known: a static peer learns its id this way.
-    case healthy(PeerInfo? = nil)
+    /// The peer answered. Give what it said about itself (its `GET /v1/info`) when known: a static peer learns its
+    /// id this way, and a name, generation or protocol version given here replaces the table's.
+    case healthy(id: String? = nil, name: String? = nil, generation: UInt64? = nil, protocolVersion: String? = nil)
     /// The peer did not answer, or answered wrongly; the text says how (it is logged).
     case unhealthy(String)
 }

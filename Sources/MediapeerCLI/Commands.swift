@@ -90,7 +90,8 @@ struct Peers: AsyncParsableCommand {
         var table = Table([("NAME", .left), ("ID", .left), ("ADDRESS", .left), ("SEEN", .right), ("GEN", .right), ("STATE", .left)])
         let now = Date()
         for peer in known.sorted(by: { $0.name < $1.name }) {
-            let address = peer.addresses.sorted { !$0.contains(":") && $1.contains(":") }.first.map {
+            // The daemon's table lists the addresses best first.
+            let address = peer.addresses.first.map {
                 ($0.contains(":") ? "[\($0)]" : $0) + ":\(peer.port)"
             } ?? "-"
             table.add([peer.name, String(peer.id!.prefix(12)), address,

@@ -1,11 +1,9 @@
-import AsyncHTTPClient
 import ControlWire
 import Discovery
 import Foundation
 import Logging
 import MediaIndex
 import MediapeerConfig
-import NIOCore
 import PeerProtocol
 import PeerWire
 import Replication
@@ -79,25 +77,20 @@ final class PeerNetwork: Service, Neighbourhood, Sendable {
 
     private static func neighbour(_ peer: PeerSnapshot) -> Neighbour? {
         guard let id = peer.id, peer.reachable else { return nil }
-        return Neighbour(peerID: id, name: peer.name, addresses: peer.addresses.sorted { !$0.contains(":") && $1.contains(":") },
-                         port: Int(peer.port), generation: peer.generation.map { Int64(clamping: $0) })
+        // The table lists the addresses best first.
+        return Neighbour(peerID: id, name: peer.name, addresses: peer.addresses, port: Int(peer.port),
+                         generation: peer.generation.map { Int64(clamping: $0) })
     }
 
     /// Tells every reachable peer that this box is leaving, all at once, giving up on any after half a second.
     private func sayGoodbye() async {
         let peers = await table.snapshot().filter { $0.id != nil && $0.reachable }
-        guard !peers.isEmpty else { return }
-        let body = (try? JSONEncoder().encode(Goodbye(id: peerID))) ?? Data()
-        await withTaskGroup(of: Void.self) { group in
+        await withTaskGroup(of: Void.self) { [peerID] group in
             for peer in peers {
-                guard let url = Self.url(of: peer, path: "/v1/goodbye") else { continue }
-                group.addTask {
-                    var request = HTTPClientRequest(url: url)
-                    request.method = .POST
-                    request.headers.add(name: "Content-Type", value: "application/json")
-                    request.body = .bytes(ByteBuffer(bytes: body))
-                    _ = try? await HTTPClient.shared.execute(request, timeout: .milliseconds(500))
-                }
+                guard let endpoint = PeerEndpoint(peerID: peer.id ?? "", name: peer.name, addresses: peer.addresses,
+                                                  port: Int(peer.port))
+                else { continue }
+                group.addTask { try? await PeerClient().goodbye(endpoint, from: peerID, timeout: .milliseconds(500)) }
             }
         }
     }
@@ -107,13 +100,6 @@ final class PeerNetwork: Service, Neighbourhood, Sendable {
         if await table.departed(id: id, from: address) {
             logger.info("peer said goodbye", metadata: ["peer_id": "\(id)", "address": "\(address)"])
         }
-    }
-
-    /// The URL of `path` at a peer's preferred address (IPv4 first); a link-local IPv6 zone is written %25
-    /// (RFC 6874).
-    static func url(of peer: PeerSnapshot, path: String, address: String? = nil) -> String? {
-        PeerEndpoint(peerID: peer.id ?? "", name: peer.name, addresses: address.map { [$0] } ?? peer.addresses, port: Int(peer.port))
-            .map { $0.baseURL + path }
     }
 
     /// Puts the catalog generation in the TXT record whenever the index changes (the discovery layer rate-limits
@@ -128,24 +114,17 @@ final class PeerNetwork: Service, Neighbourhood, Sendable {
         }
     }
 
-    /// Asks a peer who it is at each of its addresses in turn, IPv4 first.
+    /// Asks a peer who it is at each of its addresses in turn, best first.
     @Sendable static func checkHealth(_ peer: PeerSnapshot) async -> HealthResult {
-        let addresses = peer.addresses.sorted { !$0.contains(":") && $1.contains(":") }
         var lastProblem = "no address"
-        for address in addresses {
-            guard let url = url(of: peer, path: "/v1/info", address: address) else { continue }
-            var request = HTTPClientRequest(url: url)
-            request.method = .GET
+        for address in peer.addresses {
+            guard let endpoint = PeerEndpoint(peerID: peer.id ?? "", name: peer.name, addresses: [address],
+                                              port: Int(peer.port))
+            else { continue }
             do {
-                let response = try await HTTPClient.shared.execute(request, timeout: .seconds(3))
-                let body = try await response.body.collect(upTo: 64 << 10)
-                guard response.status == .ok else {
-                    lastProblem = "\(address): HTTP \(response.status.code)"
-                    continue
-                }
-                let info = try JSONDecoder().decode(PeerWire.PeerInfo.self, from: Data(buffer: body))
-                return .healthy(Discovery.PeerInfo(id: info.id, name: info.name, generation: UInt64(clamping: info.generation),
-                                                   protocolVersion: String(info.protocolVersion)))
+                let info = try await PeerClient().info(endpoint, timeout: .seconds(3))
+                return .healthy(id: info.id, name: info.name, generation: UInt64(clamping: info.generation),
+                                protocolVersion: String(info.protocolVersion))
             } catch {
                 lastProblem = "\(address): \(error)"
             }

@@ -3,6 +3,7 @@ import ContentID
 import Foundation
 import NIOCore
 import NIOHTTP1
+import PeerAddresses
 import PeerWire
 import WireVocabulary
 
@@ -19,9 +20,9 @@ public struct PeerEndpoint: Sendable, Hashable, CustomStringConvertible {
         self.baseURL = baseURL
     }
 
-    /// The endpoint at the preferred address (IPv4 first); nil without an address.
+    /// The endpoint at the preferred address (``AddressPreference``); nil without an address.
     public init?(peerID: String, name: String, addresses: [String], port: Int) {
-        guard let address = addresses.sorted(by: { !$0.contains(":") && $1.contains(":") }).first else { return nil }
+        guard let address = AddressPreference.sorted(addresses).first else { return nil }
         let host = address.contains(":") ? "[" + address.replacingOccurrences(of: "%", with: "%25") + "]" : address
         self.init(peerID: peerID, name: name, baseURL: "http://\(host):\(port)")
     }
@@ -53,16 +54,46 @@ public enum PeerClientError: Error, CustomStringConvertible, Equatable {
     }
 }
 
-/// A client of the peer API: every answer is bounded in size and checked before it is believed.
+/// A client of the peer API: every answer is bounded in size and checked before it is believed, and no redirect
+/// is followed (a peer's answer is the peer's own; a redirect would send our request, a goodbye included, to a host
+/// we never chose).
 public struct PeerClient: Sendable {
     private let http: HTTPClient
 
-    public init(http: HTTPClient = .shared) {
-        self.http = http
+    /// - Parameter http: the HTTP client, which must not follow redirects; by default one shared by every
+    ///   `PeerClient`, set up like `HTTPClient.shared` but following none.
+    public init(http: HTTPClient? = nil) {
+        self.http = http ?? Self.sharedHTTP
     }
 
+    /// Lives as long as the process, as `HTTPClient.shared` does, so it is never shut down.
+    private static let sharedHTTP: HTTPClient = {
+        var configuration = HTTPClient.Configuration.singletonConfiguration
+        configuration.redirectConfiguration = .disallow
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
+
+    /// Who the peer is (`GET /v1/info`), accepted only with a well-formed id and a generation that is not negative.
     public func info(_ peer: PeerEndpoint, timeout: TimeAmount = .seconds(3)) async throws(PeerClientError) -> PeerInfo {
-        try await json(peer, "/v1/info", timeout: timeout)
+        let info: PeerInfo = try await json(peer, "/v1/info", timeout: timeout, maxBytes: 64 << 10)
+        let isHexDigit = { (byte: UInt8) in (0x30...0x39).contains(byte) || (0x61...0x66).contains(byte) }
+        guard info.id.utf8.count == 32, info.id.utf8.allSatisfy(isHexDigit) else {
+            throw .invalidAnswer(peer: peer.description, reason: "info: the id is not 32 lowercase hex digits")
+        }
+        guard info.generation >= 0 else {
+            throw .invalidAnswer(peer: peer.description, reason: "info: negative generation \(info.generation)")
+        }
+        return info
+    }
+
+    /// Tells the peer that the box `id` is leaving (`POST /v1/goodbye`), so that it drops this box at once.
+    public func goodbye(
+        _ peer: PeerEndpoint, from id: String, timeout: TimeAmount = .milliseconds(500)
+    ) async throws(PeerClientError) {
+        // One string always encodes; were it ever not to, the peer would refuse the empty body with a 400.
+        let body = (try? JSONEncoder().encode(Goodbye(id: id))) ?? Data()
+        _ = try await send(peer, "/v1/goodbye", method: .POST, body: ByteBuffer(bytes: body), timeout: timeout,
+                           maxBytes: 64 << 10)
     }
 
     public func catalog(_ peer: PeerEndpoint, since: Int64, after: ContentID?) async throws(PeerClientError) -> CatalogDelta {
@@ -216,9 +247,21 @@ public struct PeerClient: Sendable {
     }
 
     private func get(_ peer: PeerEndpoint, _ path: String, headers: [(String, String)] = [], timeout: TimeAmount, maxBytes: Int) async throws(PeerClientError) -> Answer {
+        try await send(peer, path, method: .GET, headers: headers, timeout: timeout, maxBytes: maxBytes)
+    }
+
+    /// One request; its answer read whole, up to `maxBytes`, and refused unless 2xx.
+    private func send(
+        _ peer: PeerEndpoint, _ path: String, method: HTTPMethod, headers: [(String, String)] = [],
+        body: ByteBuffer? = nil, timeout: TimeAmount, maxBytes: Int
+    ) async throws(PeerClientError) -> Answer {
         var request = HTTPClientRequest(url: peer.baseURL + path)
-        request.method = .GET
+        request.method = method
         for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(body)
+        }
         let status: Int
         let contentRange: String?
         let body: ByteBuffer

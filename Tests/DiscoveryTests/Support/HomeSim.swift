@@ -5,7 +5,7 @@ import TestChildProcess
 /// A simulated home network (`scripts/home-sim`) for one test: its own prefix, so tests run side by side.
 ///
 /// Everything here awaits processes without blocking a thread: the tests share Swift's small cooperative pool
-/// (one thread per core) with the PeerTable tests' timers.
+/// (one thread per core) with the other tests.
 struct HomeSim: Sendable {
     let prefix: String
     let boxes: Int

@@ -1,0 +1,284 @@
+import Foundation
+import Testing
+@testable import Discovery
+import ControlWire
+
+/// The peer table's rules on hand-built instants: events in, actions out, no clock and no tasks.
+@Suite struct PeerTableStateTests {
+    typealias Action = PeerTableState.Action
+    static let me = String(repeating: "0", count: 31) + "1"
+    static let alice = "a11ce000000000000000000000000001"
+    static let bob = "b0b00000000000000000000000000002"
+    static let origin = Date(timeIntervalSince1970: 1_700_000_000)
+    static let nas = StaticPeer(host: "10.77.0.9", port: 8737)
+
+    static func state(checksHealth: Bool = true, staticPeers: [StaticPeer] = [],
+                      failuresBeforeDrop: Int = 3) -> PeerTableState {
+        PeerTableState(
+            settings: .init(ownID: me, healthInterval: .seconds(10), healthTimeout: .seconds(5),
+                            failuresBeforeDrop: failuresBeforeDrop, checksHealth: checksHealth),
+            staticPeers: staticPeers, origin: origin)
+    }
+
+    static func resolved(_ id: String, name: String = "Alice", address: String = "10.77.0.2") -> DiscoveryEvent {
+        .resolved(ResolvedService(
+            instance: ServiceInstance(name: name, interfaceIndex: 2, family: .ipv4), hostName: "box.local",
+            address: address, port: 8737, txt: ["id": id, "name": name]))
+    }
+
+    static func removed(name: String = "Alice") -> DiscoveryEvent {
+        .removed(ServiceInstance(name: name, interfaceIndex: 2, family: .ipv4))
+    }
+
+    /// The round and the keys of the checks among `actions`, if any.
+    static func checks(in actions: [Action]) -> (round: UInt64, keys: [PeerTableState.Key], deadline: Duration)? {
+        for case .checkHealth(let round, let targets, let deadline) in actions {
+            return (round, targets.map(\.key), deadline)
+        }
+        return nil
+    }
+
+    static func changes(in actions: [Action]) -> [PeerChange] {
+        actions.compactMap { if case .emit(let change) = $0 { change } else { nil } }
+    }
+
+    // MARK: - The timer
+
+    @Test func theFirstPeerArmsTheTimerOneIntervalAfterItArrives() {
+        var state = Self.state()
+        let actions = state.apply(Self.resolved(Self.alice), at: .seconds(3))
+        #expect(actions.contains(.scheduleHealthCheck(at: .seconds(13))))
+        #expect(state.nextCheck == .seconds(13))
+    }
+
+    @Test func aSecondPeerLeavesTheTimerAsItIs() {
+        var state = Self.state()
+        _ = state.apply(Self.resolved(Self.alice), at: .seconds(3))
+        let actions = state.apply(Self.resolved(Self.bob, name: "Bob"), at: .seconds(5))
+        #expect(!actions.contains { if case .scheduleHealthCheck = $0 { true } else { false } })
+        #expect(state.nextCheck == .seconds(13))
+    }
+
+    @Test func theLastPeerLeavingCancelsTheTimer() {
+        var state = Self.state()
+        _ = state.apply(Self.resolved(Self.alice), at: .zero)
+        let actions = state.apply(Self.removed(), at: .seconds(1))
+        #expect(actions.contains(.cancelHealthCheck))
+        #expect(state.nextCheck == nil)
+    }
+
+    @Test func withoutAHealthCheckNoTimerIsArmed() {
+        var state = Self.state(checksHealth: false)
+        let actions = state.apply(Self.resolved(Self.alice), at: .zero)
+        #expect(actions.allSatisfy { if case .emit = $0 { true } else { false } })
+    }
+
+    @Test func theTimerChecksEveryPeerWithADeadlineOneTimeoutLater() throws {
+        var state = Self.state()
+        _ = state.apply(Self.resolved(Self.alice), at: .zero)
+        _ = state.apply(Self.resolved(Self.bob, name: "Bob", address: "10.77.0.3"), at: .zero)
+        let round = try #require(Self.checks(in: state.timerFired(at: .seconds(10))))
+        #expect(round.keys == [.id(Self.alice), .id(Self.bob)])
+        #expect(round.deadline == .seconds(15))
+        #expect(state.nextCheck == nil)
+    }
+
+    @Test func aTimerGoingOffBeforeItIsDueDoesNothing() {
+        var state = Self.state()
+        _ = state.apply(Self.resolved(Self.alice), at: .zero)
+        #expect(state.timerFired(at: .seconds(9)).isEmpty)
+    }
+
+    @Test func aCancelledTimerGoingOffAnywayDoesNothing() {
+        var state = Self.state()
+        _ = state.apply(Self.resolved(Self.alice), at: .zero)
+        _ = state.apply(Self.removed(), at: .seconds(1))
+        #expect(state.timerFired(at: .seconds(10)).isEmpty)
+    }
+
+    @Test func theNextRoundIsDueAnIntervalAfterThisOneStartedOnceAllHaveAnswered() throws {
+        var state = Self.state()
+        _ = state.apply(Self.resolved(Self.alice), at: .zero)
+        _ = state.apply(Self.resolved(Self.bob, name: "Bob", address: "10.77.0.3"), at: .zero)
+        let round = try #require(Self.checks(in: state.timerFired(at: .seconds(10))))
+        let first = state.healthChecked(.id(Self.alice), round: round.round, .healthy(), at: .seconds(11))
+        #expect(!first.contains { if case .scheduleHealthCheck = $0 { true } else { false } })
+        let last = state.healthChecked(.id(Self.bob), round: round.round, .healthy(), at: .seconds(12))
+        #expect(last.contains(.scheduleHealthCheck(at: .seconds(20))))
+    }
+
+    @Test func aRoundLongerThanTheIntervalIsFollowedAtOnce() throws {
+        var state = Self.state()
+        _ = state.apply(Self.resolved(Self.alice), at: .zero)
+        let round = try #require(Self.checks(in: state.timerFired(at: .seconds(10))))
+        let actions = state.healthChecked(.id(Self.alice), round: round.round, .unhealthy("slow"), at: .seconds(25))
+        #expect(actions.contains(.scheduleHealthCheck(at: .seconds(20))))
+        #expect(Self.checks(in: state.timerFired(at: .seconds(25))) != nil)
+    }
+
+    @Test func aPeerArrivingInAnEmptiedTableWaitsAWholeInterval() throws {
+        var state = Self.state()
+        _ = state.apply(Self.resolved(Self.alice), at: .zero)
+        let round = try #require(Self.checks(in: state.timerFired(at: .seconds(10))))
+        _ = state.apply(Self.removed(), at: .seconds(11))
+        _ = state.healthChecked(.id(Self.alice), round: round.round, .healthy(), at: .seconds(12))
+        let actions = state.apply(Self.resolved(Self.bob, name: "Bob"), at: .seconds(40))
+        #expect(actions.contains(.scheduleHealthCheck(at: .seconds(50))))
+    }
+
+    // MARK: - Answers
+
+    @Test func onlyTheFirstReportOfACheckCounts() throws {
+        var state = Self.state()
+        _ = state.apply(Self.resolved(Self.alice), at: .zero)
+        let round = try #require(Self.checks(in: state.timerFired(at: .seconds(10))))
+        _ = state.healthChecked(.id(Self.alice), round: round.round, .healthy(), at: .seconds(11))
+        // The deadline's report, after the answer.
+        #expect(state.healthChecked(.id(Self.alice), round: round.round, .unhealthy("late"), at: .seconds(15)).isEmpty)
+        #expect(state.peer(id: Self.alice)?.reachable == true)
+    }
+
+    @Test func anAnswerToAnEarlierRoundIsIgnored() throws {
+        var state = Self.state()
+        _ = state.apply(Self.resolved(Self.alice), at: .zero)
+        let first = try #require(Self.checks(in: state.timerFired(at: .seconds(10))))
+        _ = state.healthChecked(.id(Self.alice), round: first.round, .healthy(), at: .seconds(11))
+        let second = try #require(Self.checks(in: state.timerFired(at: .seconds(20))))
+        #expect(second.round != first.round)
+        #expect(state.healthChecked(.id(Self.alice), round: first.round, .unhealthy("old"), at: .seconds(21)).isEmpty)
+        #expect(state.peer(id: Self.alice)?.consecutiveFailures == 0)
+    }
+
+    @Test func theFirstFailureMarksThePeerUnreachableAndIsNoted() throws {
+        var state = Self.state()
+        _ = state.apply(Self.resolved(Self.alice), at: .zero)
+        let round = try #require(Self.checks(in: state.timerFired(at: .seconds(10))))
+        let actions = state.healthChecked(.id(Self.alice), round: round.round, .unhealthy("refused"), at: .seconds(11))
+        #expect(actions.contains(.note(.stoppedAnswering(peer: "Alice", reason: "refused"))))
+        guard case .updated(let peer)? = Self.changes(in: actions).first else { Issue.record("no update"); return }
+        #expect(!peer.reachable && peer.consecutiveFailures == 1)
+    }
+
+    @Test func failuresBeforeDropFailuresInARowDropThePeer() throws {
+        var state = Self.state(failuresBeforeDrop: 2)
+        _ = state.apply(Self.resolved(Self.alice), at: .zero)
+        var actions: [Action] = []
+        for second in [10, 20] {
+            let round = try #require(Self.checks(in: state.timerFired(at: .seconds(second))))
+            actions = state.healthChecked(.id(Self.alice), round: round.round, .unhealthy("x"), at: .seconds(second))
+        }
+        guard case .removed(let peer, let reason)? = Self.changes(in: actions).last else {
+            Issue.record("no removal in \(actions)")
+            return
+        }
+        #expect(peer.id == Self.alice && reason == .unreachable)
+        #expect(actions.contains(.cancelHealthCheck) == false && state.nextCheck == nil)
+    }
+
+    @Test func aHealthyAnswerSetsLastSeenToItsInstant() throws {
+        var state = Self.state()
+        _ = state.apply(Self.resolved(Self.alice), at: .zero)
+        let round = try #require(Self.checks(in: state.timerFired(at: .seconds(10))))
+        _ = state.healthChecked(.id(Self.alice), round: round.round, .healthy(), at: .milliseconds(10_500))
+        let peer = try #require(state.peer(id: Self.alice))
+        #expect(peer.firstSeen == Self.origin)
+        #expect(peer.lastSeen == Self.origin.addingTimeInterval(10.5))
+    }
+
+    // MARK: - Static peers
+
+    @Test func staticPeersAreCheckedAtStart() throws {
+        var state = Self.state(staticPeers: [Self.nas])
+        let round = try #require(Self.checks(in: state.start(at: .zero)))
+        #expect(round.keys == [.unidentified(Self.nas)])
+        #expect(round.deadline == .seconds(5))
+    }
+
+    @Test func withoutStaticPeersStartDoesNothing() {
+        var state = Self.state()
+        #expect(state.start(at: .zero).isEmpty)
+    }
+
+    @Test func aStaticPeerAnsweringWithAnIDIsAddedUnderIt() throws {
+        var state = Self.state(staticPeers: [Self.nas])
+        let round = try #require(Self.checks(in: state.start(at: .zero)))
+        let actions = state.healthChecked(.unidentified(Self.nas), round: round.round,
+                                          .healthy(id: Self.bob, name: "NAS", generation: 4), at: .seconds(1))
+        #expect(actions.contains(.note(.identified(entries: [Self.nas], id: Self.bob))))
+        guard case .added(let peer)? = Self.changes(in: actions).first else { Issue.record("no arrival"); return }
+        #expect(peer.id == Self.bob && peer.name == "NAS" && peer.generation == 4 && peer.staticEntries == [Self.nas])
+        #expect(actions.contains(.scheduleHealthCheck(at: .seconds(10))))
+    }
+
+    @Test func aStaticPeerIsNeverDroppedForFailing() throws {
+        var state = Self.state(staticPeers: [Self.nas], failuresBeforeDrop: 1)
+        let round = try #require(Self.checks(in: state.start(at: .zero)))
+        _ = state.healthChecked(.unidentified(Self.nas), round: round.round, .unhealthy("x"), at: .seconds(1))
+        #expect(state.snapshot.map(\.consecutiveFailures) == [1])
+    }
+
+    @Test func aStaticEntryAnsweringWithOurOwnIDIsDropped() throws {
+        var state = Self.state(staticPeers: [Self.nas])
+        let round = try #require(Self.checks(in: state.start(at: .zero)))
+        let actions = state.healthChecked(.unidentified(Self.nas), round: round.round, .healthy(id: Self.me),
+                                          at: .seconds(1))
+        #expect(actions == [.note(.ownStaticEntry(peer: Self.nas.description))])
+        #expect(state.snapshot.isEmpty && state.nextCheck == nil)
+    }
+
+    @Test func aGoodbyeOverHTTPMarksAStaticPeerUnreachableWithoutDroppingIt() throws {
+        var state = Self.state(staticPeers: [Self.nas])
+        let round = try #require(Self.checks(in: state.start(at: .zero)))
+        _ = state.healthChecked(.unidentified(Self.nas), round: round.round, .healthy(id: Self.bob), at: .seconds(1))
+        let (dropped, actions) = state.departed(id: Self.bob, from: "10.77.0.9", at: .seconds(2))
+        #expect(!dropped)
+        guard case .updated(let peer)? = Self.changes(in: actions).first else { Issue.record("no update"); return }
+        #expect(!peer.reachable)
+    }
+
+    // MARK: - Goodbyes and daemon restarts
+
+    @Test func aGoodbyeFromAnAddressThePeerIsNotKnownAtIsIgnoredAndNoted() {
+        var state = Self.state()
+        _ = state.apply(Self.resolved(Self.alice), at: .zero)
+        let (dropped, actions) = state.departed(id: Self.alice, from: "10.77.0.66", at: .seconds(1))
+        #expect(!dropped)
+        #expect(actions == [.note(.ignoredGoodbye(id: Self.alice, address: "10.77.0.66"))])
+    }
+
+    @Test func aGoodbyeFromThePeersAddressDropsItAndCancelsTheTimer() {
+        var state = Self.state()
+        _ = state.apply(Self.resolved(Self.alice), at: .zero)
+        let (dropped, actions) = state.departed(id: Self.alice, from: "10.77.0.2", at: .seconds(1))
+        #expect(dropped)
+        #expect(actions.last == .cancelHealthCheck)
+    }
+
+    @Test func withAHealthCheckTheRebrowseAfterADaemonRestartDropsNobody() {
+        var state = Self.state()
+        _ = state.apply(Self.resolved(Self.alice), at: .zero)
+        _ = state.apply(.daemonDown, at: .seconds(1))
+        _ = state.apply(.daemonUp, at: .seconds(2))
+        _ = state.apply(.browseSettled, at: .seconds(3))
+        #expect(state.peer(id: Self.alice)?.addresses == ["10.77.0.2"])
+    }
+
+    @Test func withoutAHealthCheckTheRebrowseDropsThePeersNotSeenAgain() {
+        var state = Self.state(checksHealth: false)
+        _ = state.apply(Self.resolved(Self.alice), at: .zero)
+        _ = state.apply(.daemonDown, at: .seconds(1))
+        _ = state.apply(.daemonUp, at: .seconds(2))
+        let actions = state.apply(.browseSettled, at: .seconds(3))
+        guard case .removed(_, let reason)? = Self.changes(in: actions).first else {
+            Issue.record("no removal")
+            return
+        }
+        #expect(reason == .notRediscovered)
+    }
+
+    @Test func anInstanceWithoutAValidIDIsNoted() {
+        var state = Self.state()
+        let actions = state.apply(Self.resolved("nope"), at: .zero)
+        #expect(actions == [.note(.ignoredInstance(name: "Alice"))])
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import Testing
+@testable import PeerProtocol
+
+/// `PeerClient.info` and `goodbye` against real HTTP on loopback, and the address an endpoint picks.
+@Suite(.timeLimit(.minutes(2))) struct PeerClientTests {
+    let handler = FakePeerHandler()
+
+    private func withPeerServer<T: Sendable>(_ body: @Sendable (PeerEndpoint) async throws -> T) async throws -> T {
+        let router = PeerServer.makeRouter(handler: handler, limits: .init(), faults: .none,
+                                           logger: Logger(label: "client-test"))
+        return try await withLiveServer(router) { port in try await body(Self.endpoint(port)) }
+    }
+
+    /// A server answering `GET /v1/info` with `status`, `headers` and `body`.
+    private func withInfoServer<T: Sendable>(status: HTTPResponse.Status = .ok, headers: HTTPFields = [:],
+                                             body: String, _ run: @Sendable (PeerEndpoint) async throws -> T)
+    async throws -> T {
+        let router = Router()
+        router.get("/v1/info") { _, _ in
+            Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
+        }
+        return try await withLiveServer(router) { port in try await run(Self.endpoint(port)) }
+    }
+
+    private static func endpoint(_ port: Int) -> PeerEndpoint {
+        PeerEndpoint(peerID: "p", name: "test peer", baseURL: "http://127.0.0.1:\(port)")
+    }
+
+    @Test func infoSaysWhoThePeerIs() async throws {
+        let info = try await withPeerServer { peer in try await PeerClient().info(peer) }
+        #expect(info.id == String(repeating: "0", count: 32) && info.name == "fake" && info.generation == 7)
+    }
+
+    @Test func aGoodbyeReachesThePeerWithOurID() async throws {
+        let me = "a11ce000000000000000000000000001"
+        try await withPeerServer { peer in try await PeerClient().goodbye(peer, from: me) }
+        #expect(handler.asked == ["goodbye \(me)"])
+    }
+
+    @Test func aRedirectIsNotFollowed() async throws {
+        try await withPeerServer { honest in
+            let location = honest.baseURL + "/v1/info"
+            try await withInfoServer(status: .found, headers: [.location: location], body: "") { peer in
+                await #expect(throws: PeerClientError.refused(peer: peer.description, status: 302, message: "")) {
+                    try await PeerClient().info(peer)
+                }
+            }
+        }
+        #expect(handler.asked.isEmpty)
+    }
+
+    @Test func anInfoWithAMalformedIDIsAnInvalidAnswer() async throws {
+        let body = #"{"id":"ALICE","name":"x","version":"1","protocolVersion":1,"generation":1}"#
+        try await withInfoServer(body: body) { peer in
+            let error = await #expect(throws: PeerClientError.self) { try await PeerClient().info(peer) }
+            guard case .invalidAnswer = error else {
+                Issue.record("expected an invalid answer, got \(String(describing: error))")
+                return
+            }
+        }
+    }
+
+    @Test func anInfoLongerThan64KiBIsAnInvalidAnswer() async throws {
+        let padding = String(repeating: " ", count: 70_000)
+        let body = #"{"id":"a11ce000000000000000000000000001","name":"x","version":"1","protocolVersion":1,"# +
+            #""generation":1}"#
+        try await withInfoServer(body: padding + body) { peer in
+            let error = await #expect(throws: PeerClientError.self) { try await PeerClient().info(peer) }
+            guard case .invalidAnswer = error else {
+                Issue.record("expected an invalid answer, got \(String(describing: error))")
+                return
+            }
+        }
+    }
+
+    @Test func anEndpointUsesTheIPv4AddressFirst() {
+        let endpoint = PeerEndpoint(peerID: "p", name: "n",
+                                    addresses: ["nas.local", "fe80::1%2", "fd00::1", "10.0.0.2"], port: 8737)
+        #expect(endpoint?.baseURL == "http://10.0.0.2:8737")
+    }
+
+    @Test func anEndpointPrefersRoutableIPv6ToLinkLocalAndWritesTheZoneEscaped() {
+        #expect(PeerEndpoint(peerID: "p", name: "n", addresses: ["fe80::1%2", "fd00::1"], port: 1)?.baseURL
+            == "http://[fd00::1]:1")
+        #expect(PeerEndpoint(peerID: "p", name: "n", addresses: ["nas.local", "fe80::1%2"], port: 1)?.baseURL
+            == "http://[fe80::1%252]:1")
+    }
+}
