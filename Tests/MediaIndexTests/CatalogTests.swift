@@ -138,7 +138,7 @@ import WireVocabulary
         try addPhoto("a.jpg", seed: 1)
         try scanAndHash()
         let delta = try await delta()
-        #expect(delta.epoch == (try catalog.epoch()))
+        #expect(delta.epoch == (try await catalog.epoch()))
         #expect(delta.epoch.count == 16)
         #expect(delta.generation == (try generation()))
         #expect(!delta.more)
@@ -200,7 +200,7 @@ import WireVocabulary
         let entry = try #require(later.entries.first)
         #expect(entry.id == id && entry.removed && entry.kind == nil)
         #expect(entry.generation > synced.generation)
-        #expect(try catalog.manifest(of: id) == nil)
+        #expect(try await catalog.manifest(of: id) == nil)
         // A peer syncing from scratch needs no tombstone for content it never saw listed... but may get one; it
         // must never see the object as present.
         #expect(!(try await delta().entries.contains { $0.id == id && !$0.removed }))
@@ -216,7 +216,7 @@ import WireVocabulary
         try scan()
         #expect(!(try await delta(since: synced.generation).entries.contains { $0.id == id && $0.removed }))
         #expect(try await delta().entries.contains { $0.id == id && !$0.removed })
-        #expect(try catalog.manifest(of: id) != nil)
+        #expect(try await catalog.manifest(of: id) != nil)
     }
 
     @Test func editingAFileTombstonesItsOldContentAndListsTheNew() async throws {
@@ -262,7 +262,7 @@ import WireVocabulary
     @Test func aPartialReplicaIsListedIncompleteOnce() async throws {
         let manifest = try replicaManifest(seed: 1)
         let before = try generation()
-        try catalog.beginReplica(manifest: manifest, description: description("Film"))
+        try await catalog.beginReplica(manifest: manifest, description: description("Film"))
         #expect(try generation() == before + 1)
         let entries = try await delta(since: before).entries
         #expect(entries.count == 1)
@@ -271,63 +271,63 @@ import WireVocabulary
         #expect(try await delta(since: before + 1).entries.isEmpty)
     }
 
-    @Test func beginningAReplicaAgainKeepsItAsItIs() throws {
+    @Test func beginningAReplicaAgainKeepsItAsItIs() async throws {
         let manifest = try replicaManifest(seed: 1)
-        try catalog.beginReplica(manifest: manifest, description: description("Film"))
+        try await catalog.beginReplica(manifest: manifest, description: description("Film"))
         var have = ChunkBitmap(chunkCount: manifest.chunkCount)
         have.insert(1)
-        try catalog.recordChunks(of: manifest.contentID, have: have)
+        try await catalog.recordChunks(of: manifest.contentID, have: have)
         let generation = try generation()
-        try catalog.beginReplica(manifest: manifest, description: description("Other"))
+        try await catalog.beginReplica(manifest: manifest, description: description("Other"))
         #expect(try self.generation() == generation)
-        #expect(try catalog.replica(manifest.contentID)?.have == have)
+        #expect(try await catalog.replica(manifest.contentID)?.have == have)
     }
 
     @Test func recordingChunksDoesNotMoveTheGeneration() async throws {
         let manifest = try replicaManifest(seed: 1)
-        try catalog.beginReplica(manifest: manifest, description: description("Film"))
+        try await catalog.beginReplica(manifest: manifest, description: description("Film"))
         let generation = try generation()
         var have = ChunkBitmap(chunkCount: manifest.chunkCount)
         have.insert(0)
         have.insert(2)
-        try catalog.recordChunks(of: manifest.contentID, have: have)
+        try await catalog.recordChunks(of: manifest.contentID, have: have)
         #expect(try self.generation() == generation)
         #expect(try await delta(since: generation).entries.isEmpty)
-        let replica = try #require(try catalog.replica(manifest.contentID))
+        let replica = try #require(try await catalog.replica(manifest.contentID))
         #expect(replica.have == have && !replica.complete)
     }
 
     @Test func completingAReplicaListsItCompleteInTheNextDelta() async throws {
         let manifest = try replicaManifest(seed: 1)
-        try catalog.beginReplica(manifest: manifest, description: description("Film"))
+        try await catalog.beginReplica(manifest: manifest, description: description("Film"))
         let started = try generation()
-        try catalog.completeReplica(manifest.contentID)
+        try await catalog.completeReplica(manifest.contentID)
         #expect(try generation() == started + 1)
         let entries = try await delta(since: started).entries
         #expect(entries.map(\.id) == [manifest.contentID])
         #expect(entries.first?.complete == true)
-        let replica = try #require(try catalog.replica(manifest.contentID))
+        let replica = try #require(try await catalog.replica(manifest.contentID))
         #expect(replica.complete && replica.have.isComplete)
     }
 
     @Test func deletingAReplicaYieldsATombstoneAndDropsItsManifest() async throws {
         let manifest = try replicaManifest(seed: 1)
-        try catalog.beginReplica(manifest: manifest, description: description("Film"))
-        try catalog.completeReplica(manifest.contentID)
+        try await catalog.beginReplica(manifest: manifest, description: description("Film"))
+        try await catalog.completeReplica(manifest.contentID)
         let synced = try generation()
-        try catalog.deleteReplica(manifest.contentID)
+        try await catalog.deleteReplica(manifest.contentID)
         let entries = try await delta(since: synced).entries
         #expect(entries.count == 1)
         #expect(entries.first?.id == manifest.contentID && entries.first?.removed == true)
-        #expect(try catalog.replica(manifest.contentID) == nil)
-        #expect(try catalog.manifest(of: manifest.contentID) == nil)
+        #expect(try await catalog.replica(manifest.contentID) == nil)
+        #expect(try await catalog.manifest(of: manifest.contentID) == nil)
     }
 
     @Test func aReplicaOfContentAlsoInAMediaFileIsListedOnce() async throws {
         try addPhoto("a.jpg", seed: 1)
         try scanAndHash()
         let manifest = try FileHasher.manifest(ofFileAt: media + "/a.jpg")
-        try catalog.beginReplica(manifest: manifest, description: description("Same"))
+        try await catalog.beginReplica(manifest: manifest, description: description("Same"))
         let entries = try await delta().entries.filter { $0.id == manifest.contentID }
         #expect(entries.count == 1)
         #expect(entries.first?.complete == true)
@@ -390,7 +390,7 @@ import WireVocabulary
 
     @Test func localObjectOfAReplicaIsItsRecord() async throws {
         let manifest = try replicaManifest(seed: 1)
-        try catalog.beginReplica(manifest: manifest, description: description("Film"))
+        try await catalog.beginReplica(manifest: manifest, description: description("Film"))
         guard case .replica(let record) = try await catalog.localObject(manifest.contentID) else {
             Issue.record("a partial replica is not a local object")
             return
@@ -457,7 +457,7 @@ import WireVocabulary
             epoch: "e", generation: 1, entries: [remoteEntry(id, title: "Partial", complete: false)], more: false), restart: false)
         try await catalog.applyRemoteDelta(peerID: "p2", name: "Two", delta: CatalogDelta(
             epoch: "e", generation: 1, entries: [remoteEntry(id, title: "Complete")], more: false), restart: false)
-        #expect(try catalog.remoteDescription(of: id)?.title == "Complete")
+        #expect(try await catalog.remoteDescription(of: id)?.title == "Complete")
     }
 
     // MARK: The whole home
@@ -560,7 +560,7 @@ import WireVocabulary
 
     @Test func theTitleOfAReplicaIsItsOwn() async throws {
         let manifest = try replicaManifest(seed: 1)
-        try catalog.beginReplica(manifest: manifest, description: description("Film"))
+        try await catalog.beginReplica(manifest: manifest, description: description("Film"))
         #expect(try await catalog.title(of: manifest.contentID) == "Film")
     }
 
@@ -577,19 +577,19 @@ import WireVocabulary
 
     // MARK: Epoch
 
-    @Test func theEpochSurvivesReopening() throws {
-        let epoch = try catalog.epoch()
+    @Test func theEpochSurvivesReopening() async throws {
+        let epoch = try await catalog.epoch()
         #expect(!epoch.isEmpty)
         library.shutdown()
         library = try MediaLibrary(configuration: LibraryConfiguration(mediaFolders: [media], stateDirectory: state), logger: logger)
-        #expect(try catalog.epoch() == epoch)
+        #expect(try await catalog.epoch() == epoch)
     }
 
-    @Test func anotherDatabaseHasAnotherEpoch() throws {
+    @Test func anotherDatabaseHasAnotherEpoch() async throws {
         let other = NSTemporaryDirectory() + "catalog-other-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: other) }
         let second = try MediaLibrary(configuration: LibraryConfiguration(mediaFolders: [media], stateDirectory: other), logger: logger)
         defer { second.shutdown() }
-        #expect(try second.catalog.epoch() != catalog.epoch())
+        #expect(try await second.catalog.epoch() != catalog.epoch())
     }
 }

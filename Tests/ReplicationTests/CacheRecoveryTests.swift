@@ -22,12 +22,12 @@ import WireVocabulary
     }
 
     /// A replica record of `chunks` MiB of random bytes, and the bytes.
-    private func replica(_ library: MediaLibrary, chunks: Int) throws -> (ContentID, Data) {
+    private func replica(_ library: MediaLibrary, chunks: Int) async throws -> (ContentID, Data) {
         let bytes = Data((0..<(chunks << 20)).map { _ in UInt8.random(in: 0...255) })
         let source = folder + "/source-\(UUID().uuidString)"
         try bytes.write(to: URL(fileURLWithPath: source))
         let manifest = try FileHasher.manifest(ofFileAt: source)
-        try library.catalog.beginReplica(manifest: manifest, description: CatalogEntry(id: manifest.contentID, generation: 0, size: manifest.fileSize, kind: .video))
+        try await library.catalog.beginReplica(manifest: manifest, description: CatalogEntry(id: manifest.contentID, generation: 0, size: manifest.fileSize, kind: .video))
         return (manifest.contentID, bytes)
     }
 
@@ -38,44 +38,44 @@ import WireVocabulary
     @Test func aFileRenamedIntoPlaceButNotRecordedCompleteIsRecordedComplete() async throws {
         let (library, layout) = try open()
         defer { library.shutdown(); try? FileManager.default.removeItem(atPath: folder) }
-        let (id, bytes) = try replica(library, chunks: 2)
+        let (id, bytes) = try await replica(library, chunks: 2)
         try bytes.write(to: URL(fileURLWithPath: layout.completePath(id)))
         await recover(library, layout)
-        #expect(try library.catalog.replica(id)?.complete == true)
-        #expect(try library.catalog.replica(id)?.have.isComplete == true)
+        #expect(try await library.catalog.replica(id)?.complete == true)
+        #expect(try await library.catalog.replica(id)?.have.isComplete == true)
         #expect(FileManager.default.fileExists(atPath: layout.completePath(id)))
     }
 
     @Test func aCompleteRecordWhoseFileIsGoneIsForgotten() async throws {
         let (library, layout) = try open()
         defer { library.shutdown(); try? FileManager.default.removeItem(atPath: folder) }
-        let (id, _) = try replica(library, chunks: 1)
-        try library.catalog.completeReplica(id)
+        let (id, _) = try await replica(library, chunks: 1)
+        try await library.catalog.completeReplica(id)
         await recover(library, layout)
-        #expect(try library.catalog.replica(id) == nil)
+        #expect(try await library.catalog.replica(id) == nil)
     }
 
     @Test func aPartialRecordClaimingChunksWithoutItsPartialFileIsForgotten() async throws {
         let (library, layout) = try open()
         defer { library.shutdown(); try? FileManager.default.removeItem(atPath: folder) }
-        let (id, _) = try replica(library, chunks: 2)
+        let (id, _) = try await replica(library, chunks: 2)
         var have = ChunkBitmap(chunkCount: 2)
         have.insert(0)
-        try library.catalog.recordChunks(of: id, have: have)
+        try await library.catalog.recordChunks(of: id, have: have)
         await recover(library, layout)
-        #expect(try library.catalog.replica(id) == nil)
+        #expect(try await library.catalog.replica(id) == nil)
     }
 
     @Test func aConsistentPartialReplicaIsKeptAsItIs() async throws {
         let (library, layout) = try open()
         defer { library.shutdown(); try? FileManager.default.removeItem(atPath: folder) }
-        let (id, bytes) = try replica(library, chunks: 2)
+        let (id, bytes) = try await replica(library, chunks: 2)
         try bytes.write(to: URL(fileURLWithPath: layout.partialPath(id)))
         var have = ChunkBitmap(chunkCount: 2)
         have.insert(1)
-        try library.catalog.recordChunks(of: id, have: have)
+        try await library.catalog.recordChunks(of: id, have: have)
         await recover(library, layout)
-        #expect(try library.catalog.replica(id)?.have == have)
+        #expect(try await library.catalog.replica(id)?.have == have)
         #expect(FileManager.default.fileExists(atPath: layout.partialPath(id)))
     }
 

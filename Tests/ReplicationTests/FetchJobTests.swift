@@ -153,7 +153,7 @@ private struct ObservedClock: Clock {
         let published = try Data(contentsOf: URL(fileURLWithPath: fixture.layout.completePath(fixture.id)))
         #expect(published == Data(fixture.bytes))
         #expect(!FileManager.default.fileExists(atPath: fixture.layout.partialPath(fixture.id)))
-        #expect(try fixture.library.catalog.replica(fixture.id)?.complete == true)
+        #expect(try await fixture.library.catalog.replica(fixture.id)?.complete == true)
     }
 
     @Test func aHolderSendingBadBytesIsBannedAndTheFetchWaitsOnTheClockForAnother() async throws {
@@ -190,7 +190,7 @@ private struct ObservedClock: Clock {
         run.cancel()
         await run.value
         #expect(delivered == [0, 1, 2, 16, 17, 18])
-        let record = try #require(try fixture.library.catalog.replica(fixture.id))
+        let record = try #require(try await fixture.library.catalog.replica(fixture.id))
         #expect(!record.complete)
         #expect((0..<20).filter { record.have.contains($0) } == [0, 1, 2, 16, 17, 18])
         #expect(FileManager.default.fileExists(atPath: fixture.layout.partialPath(fixture.id)))

@@ -36,18 +36,18 @@ import WireVocabulary
     }
 
     @Test func aCompleteReplicaIsServedFromTheCachesFinalFile() async throws {
-        let manifest = try fixture.beginReplica(seed: 1)
-        try fixture.catalog.completeReplica(manifest.contentID)
+        let manifest = try await fixture.beginReplica(seed: 1)
+        try await fixture.catalog.completeReplica(manifest.contentID)
         let object = try #require(try await objects.servableObject(manifest.contentID))
         #expect(object.path == layout.completePath(manifest.contentID) && object.available.isComplete)
         #expect(object.size == manifest.fileSize && object.mimeType == "video/mp4" && object.chunkSize == 1024)
     }
 
     @Test func aPartialReplicaIsServedFromItsPartialFileWithTheChunksHeld() async throws {
-        let manifest = try fixture.beginReplica(seed: 1)
+        let manifest = try await fixture.beginReplica(seed: 1)
         var have = ChunkBitmap(chunkCount: manifest.chunkCount)
         have.insert(2)
-        try fixture.catalog.recordChunks(of: manifest.contentID, have: have)
+        try await fixture.catalog.recordChunks(of: manifest.contentID, have: have)
         let object = try #require(try await objects.servableObject(manifest.contentID))
         #expect(object.path == layout.partialPath(manifest.contentID) && object.available == have)
     }
@@ -67,16 +67,16 @@ import WireVocabulary
     }
 
     @Test func aPartialReplicaIsLookedUpAgainAtEveryRequest() async throws {
-        let manifest = try fixture.beginReplica(seed: 1)
+        let manifest = try await fixture.beginReplica(seed: 1)
         #expect(try await objects.servableObject(manifest.contentID)?.available.count == 0)
         var have = ChunkBitmap(chunkCount: manifest.chunkCount)
         have.insert(0)
-        try fixture.catalog.recordChunks(of: manifest.contentID, have: have)
+        try await fixture.catalog.recordChunks(of: manifest.contentID, have: have)
         #expect(try await objects.servableObject(manifest.contentID)?.available == have)
     }
 
     @Test func theManifestOfAHeldObjectIsTheRecordedOne() async throws {
-        let manifest = try fixture.beginReplica(seed: 3)
+        let manifest = try await fixture.beginReplica(seed: 3)
         #expect(try await objects.manifest(of: manifest.contentID) == manifest)
     }
 }

@@ -49,10 +49,10 @@ final class IndexFixture {
     }
 
     /// A replica of made-up content: `chunks` chunks of 1 KiB, none held yet.
-    func beginReplica(seed: UInt8, chunks: Int = 4, title: String = "Film") throws -> ChunkManifest {
+    func beginReplica(seed: UInt8, chunks: Int = 4, title: String = "Film") async throws -> ChunkManifest {
         let manifest = try ChunkManifest(fileSize: Int64(chunks * 1024 - 10), chunkSize: 1024,
                                          packedChunkHashes: (0..<(chunks * 32)).map { UInt8(truncatingIfNeeded: $0 &+ Int(seed) &* 31) })
-        try catalog.beginReplica(manifest: manifest, description: CatalogEntry(
+        try await catalog.beginReplica(manifest: manifest, description: CatalogEntry(
             id: manifest.contentID, generation: 0, size: manifest.fileSize, kind: .video, mimeType: "video/mp4",
             path: "films/\(title).mp4", title: title))
         return manifest

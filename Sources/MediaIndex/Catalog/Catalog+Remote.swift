@@ -84,8 +84,8 @@ extension Catalog {
     }
 
     /// How a neighbour's catalog describes an object (for the replica's own catalog entry).
-    public func remoteDescription(of id: ContentID) throws(IndexError) -> CatalogEntry? {
-        try read { db in
+    public func remoteDescription(of id: ContentID) async throws(IndexError) -> CatalogEntry? {
+        try await read { db in
             try Row.fetchOne(db, sql: """
                 SELECT content_id AS cid, 0 AS gen, 0 AS removed, complete, size, kind, mime, name AS path, title, artist,
                     album, duration_ms, width, height

@@ -7,8 +7,9 @@ import WireVocabulary
 /// Replicas: objects fetched from peers into the cache. Their rows say which chunks are verified and durable, so a
 /// fetch resumes after a restart or a crash without downloading them again.
 extension Catalog {
-    public func replica(_ id: ContentID) throws(IndexError) -> ReplicaRecord? {
-        try read { db in try Self.replica(db, id: id) }
+    /// The record of a replica, partial or complete; nil when the cache holds none of the object.
+    public func replica(_ id: ContentID) async throws(IndexError) -> ReplicaRecord? {
+        try await read { db in try Self.replica(db, id: id) }
     }
 
     /// A `replica` row with its manifest's sizes.
@@ -42,16 +43,16 @@ extension Catalog {
     }
 
     /// Bytes the replicas take (or will take once complete) in the cache.
-    public func replicaBytes() throws(IndexError) -> Int64 {
-        try read { db in try Int64.fetchOne(db, sql: "SELECT coalesce(sum(size), 0) FROM replica") ?? 0 }
+    public func replicaBytes() async throws(IndexError) -> Int64 {
+        try await read { db in try Int64.fetchOne(db, sql: "SELECT coalesce(sum(size), 0) FROM replica") ?? 0 }
     }
 
     /// Starts a replica with a verified manifest and the description from a holder's catalog. An existing replica
     /// of the same object is kept as it is (a fetch resuming).
-    public func beginReplica(manifest: ChunkManifest, description: CatalogEntry) throws(IndexError) {
+    public func beginReplica(manifest: ChunkManifest, description: CatalogEntry) async throws(IndexError) {
         let id = manifest.contentID
         let now = Int64(time(nil))
-        try write { db in
+        try await write { db in
             try IndexWriter.withNextGeneration(db) { generation in
                 try db.execute(sql: """
                     INSERT INTO manifest(content_id, file_size, chunk_size, chunk_hashes) VALUES (?, ?, ?, ?)
@@ -74,16 +75,16 @@ extension Catalog {
 
     /// Records chunks as verified and durable (the caller has made the bytes durable first). The catalog
     /// generation does not move: neighbours learn of a partial replica's chunks from `/v1/have`, not by re-syncing.
-    public func recordChunks(of id: ContentID, have: ChunkBitmap) throws(IndexError) {
-        try write { db in
+    public func recordChunks(of id: ContentID, have: ChunkBitmap) async throws(IndexError) {
+        try await write { db in
             try db.execute(sql: "UPDATE replica SET have = ?, last_used_at = ? WHERE content_id = ?",
                            arguments: [Data(have.bytes), Int64(time(nil)), Data(id.bytes)])
         }
     }
 
     /// Marks a replica complete (its file renamed into place and synced): it joins the catalog as a full copy.
-    public func completeReplica(_ id: ContentID) throws(IndexError) {
-        try write { db in
+    public func completeReplica(_ id: ContentID) async throws(IndexError) {
+        try await write { db in
             try IndexWriter.withNextGeneration(db) { generation in
                 try db.execute(sql: """
                     UPDATE replica SET complete = 1, have = ?, generation = ?, last_used_at = ? WHERE content_id = ?
@@ -96,8 +97,8 @@ extension Catalog {
     }
 
     /// Forgets a replica (its file is the caller's to delete). Its manifest goes too unless a media file shares it.
-    public func deleteReplica(_ id: ContentID) throws(IndexError) {
-        try write { db in
+    public func deleteReplica(_ id: ContentID) async throws(IndexError) {
+        try await write { db in
             try IndexWriter.withNextGeneration(db) { _ in
                 try db.execute(sql: "DELETE FROM replica WHERE content_id = ?", arguments: [Data(id.bytes)])
             }

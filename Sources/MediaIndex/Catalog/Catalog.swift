@@ -18,8 +18,8 @@ public final class Catalog: Sendable {
     }
 
     /// The random id of this database; it changes only when the index is rebuilt.
-    public func epoch() throws(IndexError) -> String {
-        try read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'catalog_epoch'") ?? "" }
+    public func epoch() async throws(IndexError) -> String {
+        try await read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'catalog_epoch'") ?? "" }
     }
 
     /// The entries changed after (`since`, `after`) in (generation, id) order, at most `limit` of them.
@@ -84,15 +84,7 @@ public final class Catalog: Sendable {
     }
 
     /// The chunk manifest of an object this box holds (a media file or a replica, partial ones too).
-    ///
-    /// For synchronous callers (the fetch job); async code uses ``loadManifest(of:)``, which does not block a
-    /// cooperative thread while SQLite reads.
-    public func manifest(of id: ContentID) throws(IndexError) -> ChunkManifest? {
-        try read { db in try Self.manifest(db, id: id) }
-    }
-
-    /// The chunk manifest of an object this box holds (a media file or a replica, partial ones too).
-    public func loadManifest(of id: ContentID) async throws(IndexError) -> ChunkManifest? {
+    public func manifest(of id: ContentID) async throws(IndexError) -> ChunkManifest? {
         try await read { db in try Self.manifest(db, id: id) }
     }
 
@@ -138,23 +130,6 @@ public final class Catalog: Sendable {
             }
         }
         return replica.map(LocalObject.replica)
-    }
-
-    /// For the fetch job and the index's threads, which are not async.
-    func read<T>(_ body: (Database) throws -> T) throws(IndexError) -> T {
-        do {
-            return try pool.read(body)
-        } catch {
-            throw IndexError(error)
-        }
-    }
-
-    func write<T>(_ body: (Database) throws -> T) throws(IndexError) -> T {
-        do {
-            return try pool.write(body)
-        } catch {
-            throw IndexError(error)
-        }
     }
 
     /// GRDB's async access: the task waits for a connection without holding a cooperative thread.

@@ -30,13 +30,13 @@ struct CacheRecovery {
                 if completeSize == replica.size {
                     if !replica.complete {
                         logger.info("completing a replica renamed just before a stop", metadata: ["object": "\(replica.id.hex.prefix(16))"])
-                        try catalog.completeReplica(replica.id)
+                        try await catalog.completeReplica(replica.id)
                     }
                     if partialSize != nil { unlink(layout.partialPath(replica.id)) }
                 } else if replica.complete || (partialSize != replica.size && replica.have.count > 0) {
                     logger.warning("replica file missing or damaged; forgetting it", metadata: ["object": "\(replica.id.hex.prefix(16))"])
                     layout.remove(replica.id)
-                    try catalog.deleteReplica(replica.id)
+                    try await catalog.deleteReplica(replica.id)
                 }
             } catch {
                 logger.error("cannot reconcile a replica", metadata: ["object": "\(replica.id.hex.prefix(16))", "error": "\(error)"])

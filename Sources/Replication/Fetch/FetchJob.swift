@@ -110,8 +110,9 @@ actor FetchJob {
             group.cancelAll()
         }
         reporter.finish()
-        // In a task of its own: NIO's thread pool refuses work from a cancelled task, and a stopping daemon must
-        // still record its chunks (or publish an object it has completed).
+        // In a task of its own, which is not cancelled: NIO's thread pool and GRDB's async accesses refuse work from
+        // a cancelled task, and a stopping daemon must still record its chunks (or publish an object it has
+        // completed, or forget one that failed).
         await Task { await conclude(ending) }.value
     }
 
@@ -121,10 +122,10 @@ actor FetchJob {
             do {
                 try await finish()
             } catch {
-                fail(error)
+                await fail(error)
             }
         case .failed(let error):
-            fail(error)
+            await fail(error)
         case .cancelled:
             if let file, let have = scheduler.have { await flush(file, have) }
         }
@@ -232,9 +233,9 @@ actor FetchJob {
     /// Gets a verified manifest (from the index when resuming, else from a holder), checks the space, records the
     /// replica and opens the partial file. Nil when no holder could give the manifest.
     private nonisolated func prepare(_ candidates: [PeerEndpoint]) async throws -> Prepared? {
-        var replica = try records.replica()
+        var replica = try await records.replica()
         var manifest: ChunkManifest?
-        if replica != nil, let known = try records.manifest() {
+        if replica != nil, let known = try await records.manifest() {
             manifest = known
         } else {
             for endpoint in candidates {
@@ -249,8 +250,8 @@ actor FetchJob {
             }
         }
         guard let manifest else { return nil }
-        replica = try records.replica()
-        let otherReplicas = try records.replicaBytes() - (replica?.size ?? 0)
+        replica = try await records.replica()
+        let otherReplicas = try await records.replicaBytes() - (replica?.size ?? 0)
         let held = replica?.have ?? ChunkBitmap(chunkCount: manifest.chunkCount)
         let stillToWrite = (0..<manifest.chunkCount).filter { !held.contains($0) }.reduce(Int64(0)) { total, index in
             let range = manifest.byteRange(ofChunk: index)
@@ -259,7 +260,7 @@ actor FetchJob {
         // The cache folder may not exist yet (a first fetch, a configured folder nobody created).
         try layout.prepare()
         try space.check(objectSize: manifest.fileSize, otherReplicas: otherReplicas, stillToWrite: stillToWrite)
-        if replica == nil { try records.begin(manifest) }
+        if replica == nil { try await records.begin(manifest) }
         let file = try PartialFile(path: layout.partialPath(id), size: manifest.fileSize)
         return Prepared(verifier: try ChunkVerifier(manifest: manifest, expected: id), file: file, have: held)
     }
@@ -329,13 +330,13 @@ actor FetchJob {
 
     /// Counts a verified chunk; returns whether the request should go on.
     private func accepted(_ chunk: Int, of request: FetchScheduler.Request,
-                          bytes: Int64) throws(ReplicationError) -> Bool {
+                          bytes: Int64) async throws(ReplicationError) -> Bool {
         let goOn = scheduler.chunkVerified(chunk, of: request, bytes: bytes, at: clock.now)
         chunksSinceSpaceCheck += 1
         if chunksSinceSpaceCheck >= tuning.chunksPerSpaceCheck, let manifest = scheduler.manifest {
             // The disk may fill up under a running fetch (other writers): stop before it is full.
             chunksSinceSpaceCheck = 0
-            let otherReplicas = ((try? records.replicaBytes()) ?? 0) - manifest.fileSize
+            let otherReplicas = ((try? await records.replicaBytes()) ?? 0) - manifest.fileSize
             try space.check(objectSize: manifest.fileSize, otherReplicas: otherReplicas,
                             stillToWrite: manifest.fileSize - scheduler.progress.bytesDone)
         }
@@ -347,7 +348,7 @@ actor FetchJob {
     private nonisolated func flush(_ file: PartialFile, _ have: ChunkBitmap) async {
         do {
             try await NIOThreadPool.singleton.runIfActive { try file.sync() }
-            try records.record(have)
+            try await records.record(have)
         } catch {
             logger.error("cannot record fetched chunks", metadata: ["error": "\(error)"])
         }
@@ -357,7 +358,7 @@ actor FetchJob {
         guard let file else { throw ReplicationError.cache("no partial file to publish") }
         let finalPath = layout.completePath(id)
         try await NIOThreadPool.singleton.runIfActive { try file.publish(as: finalPath) }
-        try records.complete()
+        try await records.complete()
         self.file = nil
         let finishedAt = Date()
         scheduler.finished(at: finishedAt)
@@ -371,11 +372,11 @@ actor FetchJob {
     }
 
     /// A fetch that cannot go on: the partial file and the replica row go, so nothing half-written stays behind.
-    private func fail(_ error: any Error) {
+    private func fail(_ error: any Error) async {
         logger.error("fetch failed", metadata: ["error": "\(error)"])
         file = nil
         layout.remove(id)
-        records.forgetUnfinished()
+        await records.forgetUnfinished()
         scheduler.failed("\(error)", at: Date())
     }
 }

@@ -4,44 +4,47 @@ import PeerWire
 import WireVocabulary
 
 /// Every catalog call a fetch makes, in one place: the replica record of one object.
+///
+/// GRDB's async accesses stop at once in a cancelled task, so what must be recorded while a fetch is stopping
+/// (its last chunks, the replica forgotten) is called from a task that is not cancelled.
 struct ReplicaRecords: Sendable {
     let catalog: Catalog
     let id: ContentID
 
-    func replica() throws(IndexError) -> ReplicaRecord? {
-        try catalog.replica(id)
+    func replica() async throws(IndexError) -> ReplicaRecord? {
+        try await catalog.replica(id)
     }
 
     /// The manifest this box stored for the object (verified against the id before it was stored).
-    func manifest() throws(IndexError) -> ChunkManifest? {
-        try catalog.manifest(of: id)
+    func manifest() async throws(IndexError) -> ChunkManifest? {
+        try await catalog.manifest(of: id)
     }
 
     /// Bytes all the replicas of the cache take.
-    func replicaBytes() throws(IndexError) -> Int64 {
-        try catalog.replicaBytes()
+    func replicaBytes() async throws(IndexError) -> Int64 {
+        try await catalog.replicaBytes()
     }
 
     /// Records the replica (no chunk held yet), described as the neighbours' catalogs describe the object.
-    func begin(_ manifest: ChunkManifest) throws(IndexError) {
-        let description = try catalog.remoteDescription(of: id)
+    func begin(_ manifest: ChunkManifest) async throws(IndexError) {
+        let description = try await catalog.remoteDescription(of: id)
             ?? CatalogEntry(id: id, generation: 0, size: manifest.fileSize)
-        try catalog.beginReplica(manifest: manifest, description: description)
+        try await catalog.beginReplica(manifest: manifest, description: description)
     }
 
     /// Records the chunks held (durable on disk already).
-    func record(_ have: ChunkBitmap) throws(IndexError) {
-        try catalog.recordChunks(of: id, have: have)
+    func record(_ have: ChunkBitmap) async throws(IndexError) {
+        try await catalog.recordChunks(of: id, have: have)
     }
 
-    func complete() throws(IndexError) {
-        try catalog.completeReplica(id)
+    func complete() async throws(IndexError) {
+        try await catalog.completeReplica(id)
     }
 
     /// Forgets the replica unless it is complete.
-    func forgetUnfinished() {
-        if (try? catalog.replica(id))??.complete == false {
-            try? catalog.deleteReplica(id)
+    func forgetUnfinished() async {
+        if (try? await catalog.replica(id))??.complete == false {
+            try? await catalog.deleteReplica(id)
         }
     }
 }

@@ -53,11 +53,11 @@ public final class ServableObjects<C: Clock>: ObjectServing where C.Duration == 
     }
 
     public func manifest(of id: ContentID) async throws(IndexError) -> ChunkManifest? {
-        try await catalog.loadManifest(of: id)
+        try await catalog.manifest(of: id)
     }
 
     private func lookUp(_ id: ContentID) async throws(IndexError) -> ServableObject? {
-        guard let object = try await catalog.localObject(id), let manifest = try await catalog.loadManifest(of: id) else {
+        guard let object = try await catalog.localObject(id), let manifest = try await catalog.manifest(of: id) else {
             return nil
         }
         switch object {
