@@ -141,6 +141,7 @@ public final class Catalog: Sendable {
         }
     }
 
+    @discardableResult
     func write<T: Sendable>(_ body: @Sendable (Database) throws -> T) async throws(IndexError) -> T {
         do {
             return try await pool.write(body)
