@@ -46,81 +46,102 @@ let package = Package(
         // What a media file is: sniffing by magic bytes, photo/audio/video metadata readers.
         .target(name: "MediaProbe", dependencies: ["WireVocabulary", "CExif", "CTagLib"]),
         // Content identity: chunk manifests, hashing content into ids, and chunk verification.
-        .target(name: "ContentID", dependencies: ["WireVocabulary", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(
+            name: "ContentID", dependencies: ["WireVocabulary", .product(name: "Crypto", package: "swift-crypto")]),
         // The TOML configuration file and its validation.
         .target(name: "MediapeerConfig", dependencies: ["TOMLKit"]),
         // The SQLite media index: schema, scanner, hasher, inotify watcher.
-        .target(name: "MediaIndex", dependencies: [
-            "MediaProbe", "ContentID", "WireVocabulary", "PeerWire", "ControlWire", "CSystemShims",
-            .product(name: "GRDB", package: "GRDB.swift"),
-            .product(name: "Logging", package: "swift-log"),
-        ]),
+        .target(
+            name: "MediaIndex",
+            dependencies: [
+                "MediaProbe", "ContentID", "WireVocabulary", "PeerWire", "ControlWire", "CSystemShims",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         // Which of a peer's addresses to try first: one rule for the peer table and the peer client alike.
         .target(name: "PeerAddresses"),
         // Finding the other boxes: mDNS/DNS-SD through avahi-daemon, and the table of known peers.
-        .target(name: "Discovery", dependencies: [
-            "ControlWire", "CAvahi", "PeerAddresses", .product(name: "Logging", package: "swift-log"),
-        ]),
+        .target(
+            name: "Discovery",
+            dependencies: [
+                "ControlWire", "CAvahi", "PeerAddresses", .product(name: "Logging", package: "swift-log"),
+            ]),
         // The server of the local control API (HTTP/JSON over a Unix socket): routes, validation, `ControlHandler`.
-        .target(name: "ControlAPI", dependencies: [
-            "ControlWire", "WireVocabulary", "HTTPService",
-            .product(name: "Hummingbird", package: "hummingbird"),
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "Logging", package: "swift-log"),
-        ]),
+        .target(
+            name: "ControlAPI",
+            dependencies: [
+                "ControlWire", "WireVocabulary", "HTTPService",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         // The client of the local control API, as mediapeerctl and the integration tests use it.
-        .target(name: "ControlAPIClient", dependencies: [
-            "ControlWire", "WireVocabulary",
-            .product(name: "AsyncHTTPClient", package: "async-http-client"),
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOHTTP1", package: "swift-nio"),
-            .product(name: "NIOFoundationCompat", package: "swift-nio"),
-        ]),
+        .target(
+            name: "ControlAPIClient",
+            dependencies: [
+                "ControlWire", "WireVocabulary",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ]),
         // Hummingbird routers served as services without periodic timers (both HTTP APIs use it).
-        .target(name: "HTTPService", dependencies: [
-            .product(name: "Hummingbird", package: "hummingbird"),
-            .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "NIOHTTP1", package: "swift-nio"),
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-        ]),
+        .target(
+            name: "HTTPService",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
         // The peer HTTP API other boxes talk to: server and client (its JSON is in PeerWire).
-        .target(name: "PeerProtocol", dependencies: [
-            "ContentID", "WireVocabulary", "PeerWire", "HTTPService", "CSystemShims", "PeerAddresses",
-            .product(name: "Hummingbird", package: "hummingbird"),
-            .product(name: "AsyncHTTPClient", package: "async-http-client"),
-            .product(name: "_NIOFileSystem", package: "swift-nio"),
-            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-            .product(name: "NIOHTTP1", package: "swift-nio"),
-            .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            .product(name: "Logging", package: "swift-log"),
-        ]),
+        .target(
+            name: "PeerProtocol",
+            dependencies: [
+                "ContentID", "WireVocabulary", "PeerWire", "HTTPService", "CSystemShims", "PeerAddresses",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "_NIOFileSystem", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         // Replication: the neighbours' catalogs, locating holders, and verified multi-source fetches into the cache.
-        .target(name: "Replication", dependencies: [
-            "ContentID", "WireVocabulary", "PeerWire", "ControlWire", "MediaIndex", "PeerProtocol", "MediapeerConfig",
-            "CSystemShims",
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-            .product(name: "Logging", package: "swift-log"),
-        ]),
+        .target(
+            name: "Replication",
+            dependencies: [
+                "ContentID", "WireVocabulary", "PeerWire", "ControlWire", "MediaIndex", "PeerProtocol",
+                "MediapeerConfig",
+                "CSystemShims",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         // The daemon: wires the services together and runs them until SIGTERM.
-        .target(name: "MediapeerDaemon", dependencies: [
-            "MediapeerConfig", "MediaIndex", "ControlAPI", "PeerProtocol", "Replication", "Discovery", "CSystemShims",
-            "ContentID", "WireVocabulary", "PeerWire", "ControlWire", "MediaProbe",
-            .product(name: "AsyncHTTPClient", package: "async-http-client"),
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-            .product(name: "Logging", package: "swift-log"),
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        .target(
+            name: "MediapeerDaemon",
+            dependencies: [
+                "MediapeerConfig", "MediaIndex", "ControlAPI", "PeerProtocol", "Replication", "Discovery",
+                "CSystemShims",
+                "ContentID", "WireVocabulary", "PeerWire", "ControlWire", "MediaProbe",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
         // The control CLI: the control API's client and wire types, and the configuration for `config check`.
-        .target(name: "MediapeerCLI", dependencies: [
-            "ControlAPIClient", "ControlWire", "WireVocabulary", "MediapeerConfig",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        .target(
+            name: "MediapeerCLI",
+            dependencies: [
+                "ControlAPIClient", "ControlWire", "WireVocabulary", "MediapeerConfig",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
         .executableTarget(name: "mediapeerd", dependencies: ["MediapeerDaemon"]),
         .executableTarget(name: "mediapeerctl", dependencies: ["MediapeerCLI"]),
         .executableTarget(name: "mediapeer", dependencies: ["MediapeerDaemon", "MediapeerCLI"]),
@@ -130,36 +151,49 @@ let package = Package(
         .testTarget(name: "MediaProbeTests", dependencies: ["MediaProbe", "WireVocabulary", "TestChildProcess"]),
         .testTarget(name: "ContentIDTests", dependencies: ["ContentID", "WireVocabulary"]),
         .testTarget(name: "MediapeerConfigTests", dependencies: ["MediapeerConfig"]),
-        .testTarget(name: "MediaIndexTests", dependencies: [
-            "MediaIndex", "WireVocabulary", "PeerWire",
-            .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
-        ]),
-        .testTarget(name: "DiscoveryTests", dependencies: [
-            "Discovery", "ControlWire", "PeerAddresses", "TestChildProcess", .product(name: "Clocks", package: "swift-clocks"),
-        ]),
-        .testTarget(name: "PeerProtocolTests", dependencies: [
-            "PeerProtocol", "PeerWire", "ContentID", "WireVocabulary",
-            .product(name: "HummingbirdTesting", package: "hummingbird"),
-            .product(name: "Clocks", package: "swift-clocks"),
-        ]),
-        .testTarget(name: "ReplicationTests", dependencies: [
-            "Replication", "ContentID", "WireVocabulary", "PeerWire", "MediaIndex", "PeerProtocol",
-            .product(name: "Logging", package: "swift-log"),
-            .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
-            .product(name: "Clocks", package: "swift-clocks"), .product(name: "GRDB", package: "GRDB.swift"),
-        ]),
-        .testTarget(name: "ControlAPITests", dependencies: [
-            "ControlAPI", "ControlWire", "WireVocabulary",
-            .product(name: "HummingbirdTesting", package: "hummingbird"),
-            .product(name: "Logging", package: "swift-log"),
-        ]),
-        .testTarget(name: "HTTPServiceTests", dependencies: [
-            "HTTPService",
-            .product(name: "Hummingbird", package: "hummingbird"),
-            .product(name: "AsyncHTTPClient", package: "async-http-client"),
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            .product(name: "Logging", package: "swift-log"),
-        ]),
+        .testTarget(
+            name: "MediaIndexTests",
+            dependencies: [
+                "MediaIndex", "WireVocabulary", "PeerWire",
+                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
+            ]),
+        .testTarget(
+            name: "DiscoveryTests",
+            dependencies: [
+                "Discovery", "ControlWire", "PeerAddresses", "TestChildProcess",
+                .product(name: "Clocks", package: "swift-clocks"),
+            ]),
+        .testTarget(
+            name: "PeerProtocolTests",
+            dependencies: [
+                "PeerProtocol", "PeerWire", "ContentID", "WireVocabulary",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Clocks", package: "swift-clocks"),
+            ]),
+        .testTarget(
+            name: "ReplicationTests",
+            dependencies: [
+                "Replication", "ContentID", "WireVocabulary", "PeerWire", "MediaIndex", "PeerProtocol",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+                .product(name: "Clocks", package: "swift-clocks"), .product(name: "GRDB", package: "GRDB.swift"),
+            ]),
+        .testTarget(
+            name: "ControlAPITests",
+            dependencies: [
+                "ControlAPI", "ControlWire", "WireVocabulary",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .testTarget(
+            name: "HTTPServiceTests",
+            dependencies: [
+                "HTTPService",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         // Drives the real executables; it needs only the control API's JSON to read what `mediapeerctl --json` prints.
         .testTarget(name: "IntegrationTests", dependencies: ["ControlWire", "WireVocabulary", "TestChildProcess"]),
     ]

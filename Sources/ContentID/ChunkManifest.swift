@@ -34,7 +34,8 @@ public struct ChunkManifest: Sendable, Equatable {
         // hashes actually present, it does.
         let expected = (fileSize + Int64(chunkSize) - 1) / Int64(chunkSize)
         guard Int64(packedChunkHashes.count) == expected * Int64(SHA256.byteCount) else {
-            throw .hashCountMismatch(expected: Int(clamping: expected), found: packedChunkHashes.count / SHA256.byteCount)
+            throw .hashCountMismatch(
+                expected: Int(clamping: expected), found: packedChunkHashes.count / SHA256.byteCount)
         }
         self.fileSize = fileSize
         self.chunkSize = chunkSize
@@ -94,7 +95,8 @@ public enum ManifestError: Error, Equatable, CustomStringConvertible {
         switch self {
         case .invalidChunkSize(let size): "invalid chunk size \(size) (must be 1 byte to 64 MiB)"
         case .invalidFileSize(let size): "invalid file size \(size)"
-        case .hashCountMismatch(let expected, let found): "manifest has \(found) chunk hashes, its sizes need \(expected)"
+        case .hashCountMismatch(let expected, let found):
+            "manifest has \(found) chunk hashes, its sizes need \(expected)"
         case .truncated: "manifest is truncated"
         case .doesNotMatchContentID(let expected, let computed):
             "manifest hashes to \(computed), not to the requested content id \(expected)"

@@ -1,8 +1,9 @@
 import Crypto
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Computes a file's ``ChunkManifest`` by reading it once, sequentially, in chunk-sized reads.
@@ -22,7 +23,7 @@ public enum FileHasher {
         guard fd >= 0 else { throw .cannotRead(path: path, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
         #if os(Linux)
-        _ = posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)
+            _ = posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)
         #endif
 
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 4096)
@@ -47,7 +48,9 @@ public enum FileHasher {
 
     /// Reads until the buffer is full or the file ends: a short read mid-file (signals, network file systems) must
     /// not end a chunk early.
-    private static func readFully(fd: Int32, into buffer: UnsafeMutableRawBufferPointer, path: String) throws(HashingError) -> Int {
+    private static func readFully(fd: Int32, into buffer: UnsafeMutableRawBufferPointer, path: String)
+        throws(HashingError) -> Int
+    {
         var filled = 0
         while filled < buffer.count {
             let n = read(fd, buffer.baseAddress! + filled, buffer.count - filled)
@@ -79,9 +82,9 @@ public enum HashingError: Error, Equatable, CustomStringConvertible {
 /// O_LARGEFILE where Swift's Glibc module has 32-bit file offsets (32-bit ARM): without it, open() refuses a file
 /// past 2 GiB with EOVERFLOW. Sequential read() needs nothing more.
 #if canImport(Glibc) && arch(arm)
-private let largeFile: Int32 = 0o400000
+    private let largeFile: Int32 = 0o400000
 #elseif canImport(Glibc) && arch(i386)
-private let largeFile: Int32 = 0o100000
+    private let largeFile: Int32 = 0o100000
 #else
-private let largeFile: Int32 = 0
+    private let largeFile: Int32 = 0
 #endif

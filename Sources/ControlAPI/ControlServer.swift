@@ -61,19 +61,23 @@ public enum ControlServer {
         router.get(RouterPath(ControlRoute.library)) { request, context in
             let query = request.uri.queryParameters
             return try await handler.list(
-                kind: try kind(query.get("kind")), limit: try bounded(query.get("limit"), name: "limit", default: 100, max: 10_000),
+                kind: try kind(query.get("kind")),
+                limit: try bounded(query.get("limit"), name: "limit", default: 100, max: 10_000),
                 offset: try bounded(query.get("offset"), name: "offset", default: 0, max: Int(Int32.max)))
         }
         router.get(RouterPath(ControlRoute.search)) { request, _ in
             let query = request.uri.queryParameters
             let text = try searchText(query.get("q"))
-            return try await handler.search(text, kind: try kind(query.get("kind")),
-                                            limit: try bounded(query.get("limit"), name: "limit", default: 100, max: 10_000))
+            return try await handler.search(
+                text, kind: try kind(query.get("kind")),
+                limit: try bounded(query.get("limit"), name: "limit", default: 100, max: 10_000))
         }
         router.get(RouterPath(ControlRoute.items + "/:reference")) { _, context in
             let reference = try context.parameters.require("reference")
             guard let item = try await handler.item(reference) else {
-                throw HTTPError(.notFound, message: "no media item \(reference) (use a numeric id or a content id of at least 8 hex digits)")
+                throw HTTPError(
+                    .notFound,
+                    message: "no media item \(reference) (use a numeric id or a content id of at least 8 hex digits)")
             }
             return item
         }
@@ -82,26 +86,32 @@ public enum ControlServer {
         router.get(RouterPath(ControlRoute.home)) { request, _ in
             let query = request.uri.queryParameters
             return try await handler.listHome(
-                kind: try kind(query.get("kind")), limit: try bounded(query.get("limit"), name: "limit", default: 100, max: 10_000),
+                kind: try kind(query.get("kind")),
+                limit: try bounded(query.get("limit"), name: "limit", default: 100, max: 10_000),
                 offset: try bounded(query.get("offset"), name: "offset", default: 0, max: Int(Int32.max)))
         }
         router.get(RouterPath(ControlRoute.homeSearch)) { request, _ in
             let query = request.uri.queryParameters
             let text = try searchText(query.get("q"))
-            return try await handler.searchHome(text, kind: try kind(query.get("kind")),
-                                                limit: try bounded(query.get("limit"), name: "limit", default: 100, max: 10_000))
+            return try await handler.searchHome(
+                text, kind: try kind(query.get("kind")),
+                limit: try bounded(query.get("limit"), name: "limit", default: 100, max: 10_000))
         }
         router.post(RouterPath(ControlRoute.fetches)) { request, context in
             let body = try await request.decode(as: FetchRequest.self, context: context)
             guard !body.reference.isEmpty, body.reference.utf8.count <= 512 else {
-                throw HTTPError(.badRequest, message: "give a content id, an id prefix of 8+ hex digits, or a title (up to 512 bytes)")
+                throw HTTPError(
+                    .badRequest,
+                    message: "give a content id, an id prefix of 8+ hex digits, or a title (up to 512 bytes)")
             }
             return try await handler.fetch(body.reference)
         }
         router.get(RouterPath(ControlRoute.fetches)) { _, _ in try await handler.fetches() }
         router.get(RouterPath(ControlRoute.fetches + "/:id")) { _, context in
             let text = try context.parameters.require("id")
-            guard let id = ContentID(hex: text) else { throw HTTPError(.badRequest, message: "not a content id (64 hex digits)") }
+            guard let id = ContentID(hex: text) else {
+                throw HTTPError(.badRequest, message: "not a content id (64 hex digits)")
+            }
             guard let progress = try await handler.fetchProgress(id) else {
                 throw HTTPError(.notFound, message: "no fetch of \(text) since the daemon started")
             }
@@ -169,7 +179,9 @@ struct ErrorLoggingMiddleware<Context: RequestContext>: RouterMiddleware {
     /// The handler's ``ControlHandler/refusal(for:)``.
     let classify: @Sendable (any Error) -> ControlRefusal?
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         do {
             return try await next(request, context)
         } catch let error as HTTPError {

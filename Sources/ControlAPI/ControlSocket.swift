@@ -18,12 +18,15 @@ enum ControlSocket {
     /// Creates the socket's folder and removes a stale socket left by a daemon that died, but never steals the
     /// socket of one that is still running.
     static func prepare(path: String) throws(ControlSocketError) {
-        guard path.utf8.count < 108 else { throw .cannotPrepare(path: path, reason: "path longer than 107 bytes (the limit of a Unix socket address)") }
+        guard path.utf8.count < 108 else {
+            throw .cannotPrepare(path: path, reason: "path longer than 107 bytes (the limit of a Unix socket address)")
+        }
         let folder = (path as NSString).deletingLastPathComponent
         if !folder.isEmpty {
             do {
-                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true,
-                                                        attributes: [.posixPermissions: 0o755])
+                try FileManager.default.createDirectory(
+                    atPath: folder, withIntermediateDirectories: true,
+                    attributes: [.posixPermissions: 0o755])
             } catch {
                 throw .cannotPrepare(path: path, reason: "cannot create \(folder): \(error.localizedDescription)")
             }
@@ -31,9 +34,14 @@ enum ControlSocket {
         var info = stat()
         guard lstat(path, &info) == 0 else { return }
         guard info.st_mode & S_IFMT == S_IFSOCK else {
-            throw .cannotPrepare(path: path, reason: "a file that is not a socket is in the way; remove it or choose another control_socket")
+            throw .cannotPrepare(
+                path: path,
+                reason: "a file that is not a socket is in the way; remove it or choose another control_socket")
         }
         if ControlSocketProbe.isAcceptingConnections(path) { throw .alreadyInUse(path: path) }
-        guard unlink(path) == 0 else { throw .cannotPrepare(path: path, reason: "cannot remove the stale socket: \(String(cString: strerror(errno)))") }
+        guard unlink(path) == 0 else {
+            throw .cannotPrepare(
+                path: path, reason: "cannot remove the stale socket: \(String(cString: strerror(errno)))")
+        }
     }
 }

@@ -95,15 +95,20 @@ public struct ControlClient: Sendable {
         try await request(.GET, ControlRoute.fetches)
     }
 
-    private func request<T: Decodable>(_ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body requestBody: Data? = nil) async throws(ControlClientError) -> T {
+    private func request<T: Decodable>(
+        _ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body requestBody: Data? = nil
+    ) async throws(ControlClientError) -> T {
         var info = stat()
         guard stat(socketPath, &info) == 0 else { throw .daemonNotRunning(socket: socketPath) }
         guard access(socketPath, R_OK | W_OK) == 0 else { throw .permissionDenied(socket: socketPath) }
         var components = URLComponents()
         components.path = path
         if !query.isEmpty { components.queryItems = query.map { URLQueryItem(name: $0.0, value: $0.1) } }
-        guard let uri = components.percentEncodedQuery.map({ components.percentEncodedPath + "?" + $0 }) ?? Optional(components.percentEncodedPath),
-              let url = URL(httpURLWithSocketPath: socketPath, uri: uri) else {
+        guard
+            let uri = components.percentEncodedQuery.map({ components.percentEncodedPath + "?" + $0 })
+                ?? Optional(components.percentEncodedPath),
+            let url = URL(httpURLWithSocketPath: socketPath, uri: uri)
+        else {
             throw .cannotConnect(socket: socketPath, reason: "the socket path cannot be used in a URL")
         }
         var request = HTTPClientRequest(url: url.absoluteString)
@@ -126,7 +131,8 @@ public struct ControlClient: Sendable {
         }
         let data = Data(buffer: body)
         guard (200..<300).contains(status) else {
-            let message = (try? ControlJSON.decoder().decode(ControlErrorBody.self, from: data))?.error.message
+            let message =
+                (try? ControlJSON.decoder().decode(ControlErrorBody.self, from: data))?.error.message
                 ?? String(decoding: data.prefix(500), as: UTF8.self)
             throw .requestFailed(status: status, message: message)
         }

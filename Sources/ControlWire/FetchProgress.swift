@@ -25,8 +25,10 @@ public struct FetchProgress: Sendable, Codable, Equatable {
         public var failures: Int
         public var active: Bool
 
-        public init(peerID: String, name: String, chunks: Int, bytes: Int64, badChunks: Int, failures: Int,
-                    active: Bool) {
+        public init(
+            peerID: String, name: String, chunks: Int, bytes: Int64, badChunks: Int, failures: Int,
+            active: Bool
+        ) {
             self.peerID = peerID
             self.name = name
             self.chunks = chunks
@@ -55,9 +57,11 @@ public struct FetchProgress: Sendable, Codable, Equatable {
     public var startedAt: Date
     public var finishedAt: Date?
 
-    public init(id: ContentID, title: String, state: State, size: Int64, chunkCount: Int, chunksDone: Int,
-                chunksResumed: Int, bytesDone: Int64, bytesReceived: Int64, bytesPerSecond: Int64, sources: [Source],
-                message: String?, startedAt: Date, finishedAt: Date?) {
+    public init(
+        id: ContentID, title: String, state: State, size: Int64, chunkCount: Int, chunksDone: Int,
+        chunksResumed: Int, bytesDone: Int64, bytesReceived: Int64, bytesPerSecond: Int64, sources: [Source],
+        message: String?, startedAt: Date, finishedAt: Date?
+    ) {
         self.id = id
         self.title = title
         self.state = state

@@ -21,9 +21,11 @@ public struct HomeItem: Sendable, Codable, Equatable {
     /// Their friendly names, in the same order (filled in by the daemon, which knows the names).
     public var holderNames: [String] = []
 
-    public init(id: ContentID?, kind: MediaKind, mimeType: String, size: Int64, path: String, title: String?,
-                artist: String?, album: String?, durationMilliseconds: Int64?, width: Int?, height: Int?, local: Bool,
-                holders: [String], holderNames: [String] = []) {
+    public init(
+        id: ContentID?, kind: MediaKind, mimeType: String, size: Int64, path: String, title: String?,
+        artist: String?, album: String?, durationMilliseconds: Int64?, width: Int?, height: Int?, local: Bool,
+        holders: [String], holderNames: [String] = []
+    ) {
         self.id = id
         self.kind = kind
         self.mimeType = mimeType

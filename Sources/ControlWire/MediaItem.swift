@@ -19,8 +19,10 @@ public struct MediaItem: Sendable, Codable, Equatable {
     public var metadataRead: Bool
     public var metadata: MediaMetadata
 
-    public init(id: Int64, root: String, path: String, kind: MediaKind, mimeType: String, size: Int64, modified: Int64,
-                contentID: ContentID?, metadataRead: Bool, metadata: MediaMetadata) {
+    public init(
+        id: Int64, root: String, path: String, kind: MediaKind, mimeType: String, size: Int64, modified: Int64,
+        contentID: ContentID?, metadataRead: Bool, metadata: MediaMetadata
+    ) {
         self.id = id
         self.root = root
         self.path = path
@@ -60,8 +62,10 @@ public struct LibraryStatistics: Sendable, Codable, Equatable {
     /// Size of the database files (main file and WAL).
     public var databaseBytes: Int64
 
-    public init(kinds: [KindCount], files: Int, bytes: Int64, awaitingHash: Int, generation: Int64,
-                databaseBytes: Int64) {
+    public init(
+        kinds: [KindCount], files: Int, bytes: Int64, awaitingHash: Int, generation: Int64,
+        databaseBytes: Int64
+    ) {
         self.kinds = kinds
         self.files = files
         self.bytes = bytes
@@ -96,8 +100,10 @@ public struct ScanProgress: Sendable, Codable, Equatable {
     /// True when live updates cannot cover every folder (inotify watch limit) and periodic rescans stand in.
     public var liveUpdatesDegraded: Bool
 
-    public init(phase: Phase, completedScans: Int, requestedScans: Int, filesSeen: Int, filesToRead: Int,
-                filesRead: Int, skipped: [String: Int], lastScanMilliseconds: Int?, liveUpdatesDegraded: Bool) {
+    public init(
+        phase: Phase, completedScans: Int, requestedScans: Int, filesSeen: Int, filesToRead: Int,
+        filesRead: Int, skipped: [String: Int], lastScanMilliseconds: Int?, liveUpdatesDegraded: Bool
+    ) {
         self.phase = phase
         self.completedScans = completedScans
         self.requestedScans = requestedScans

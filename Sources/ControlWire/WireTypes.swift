@@ -48,9 +48,12 @@ public struct DaemonStatus: Sendable, Codable, Equatable {
     public var mdns: DiscoveryState
     public var peerCount: Int
 
-    public init(name: String, peerID: String, httpPort: Int, version: String, pid: Int32, uptimeSeconds: Int, configPath: String,
-                mediaFolders: [String], stateDirectory: String, library: LibraryStatistics, scan: ScanProgress,
-                hashing: HashingStatus, residentBytes: Int64?, mdns: DiscoveryState, peerCount: Int) {
+    public init(
+        name: String, peerID: String, httpPort: Int, version: String, pid: Int32, uptimeSeconds: Int,
+        configPath: String,
+        mediaFolders: [String], stateDirectory: String, library: LibraryStatistics, scan: ScanProgress,
+        hashing: HashingStatus, residentBytes: Int64?, mdns: DiscoveryState, peerCount: Int
+    ) {
         self.name = name
         self.peerID = peerID
         self.httpPort = httpPort

@@ -4,7 +4,7 @@ import Logging
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One connection to avahi-daemon: the client, our entry group, the browser and its resolvers, driven by an
@@ -60,8 +60,10 @@ final class AvahiEngine: @unchecked Sendable {
     private static let initialReconnectDelay: Duration = .seconds(1)
     private static let maximumReconnectDelay: Duration = .seconds(30)
 
-    init(configuration: DiscoveryConfiguration, logger: Logger,
-         continuation: AsyncStream<DiscoveryEvent>.Continuation) throws(DiscoveryError) {
+    init(
+        configuration: DiscoveryConfiguration, logger: Logger,
+        continuation: AsyncStream<DiscoveryEvent>.Continuation
+    ) throws(DiscoveryError) {
         guard let poll = avahi_threaded_poll_new() else {
             throw .eventLoopUnavailable("avahi_threaded_poll_new failed (out of memory?)")
         }
@@ -72,7 +74,8 @@ final class AvahiEngine: @unchecked Sendable {
         self.continuation = continuation
         nameInUse = configuration.instanceName
         extraTXT = configuration.txt
-        published = Mutex(DiscoveryState(nameInUse: configuration.instanceName, daemonRunning: false, registered: false))
+        published = Mutex(
+            DiscoveryState(nameInUse: configuration.instanceName, daemonRunning: false, registered: false))
     }
 
     private var context: UnsafeMutableRawPointer { Unmanaged.passUnretained(self).toOpaque() }
@@ -131,18 +134,22 @@ final class AvahiEngine: @unchecked Sendable {
     /// retried with a backoff.
     private func connect() {
         var error: Int32 = 0
-        let created = avahi_client_new(pollAPI, AVAHI_CLIENT_NO_FAIL, { client, state, userdata in
-            AvahiEngine.from(userdata).clientChanged(client, state)
-        }, context, &error)
+        let created = avahi_client_new(
+            pollAPI, AVAHI_CLIENT_NO_FAIL,
+            { client, state, userdata in
+                AvahiEngine.from(userdata).clientChanged(client, state)
+            }, context, &error)
         client = created
         if created == nil {
             let delay = reconnectDelay
             // Said once at warning level; the retries that follow go to debug, so a box without a system bus does
             // not write a log line (to flash) every half minute forever.
             let level: Logger.Level = reconnectDelay == Self.initialReconnectDelay ? .warning : .debug
-            logger.log(level: level, "cannot connect to the system D-Bus to reach avahi-daemon; retrying in \(delay)", metadata: [
-                "error": "\(Self.describe(error))",
-            ])
+            logger.log(
+                level: level, "cannot connect to the system D-Bus to reach avahi-daemon; retrying in \(delay)",
+                metadata: [
+                    "error": "\(Self.describe(error))"
+                ])
             markDaemon(up: false)
             reconnectDelay = min(reconnectDelay * 2, Self.maximumReconnectDelay)
             scheduleReconnect(after: delay)
@@ -182,7 +189,8 @@ final class AvahiEngine: @unchecked Sendable {
                 scheduleReconnect(after: .zero)
             } else {
                 let delay = reconnectDelay
-                logger.warning("Avahi client failed; reconnecting in \(delay)", metadata: ["error": "\(Self.describe(error))"])
+                logger.warning(
+                    "Avahi client failed; reconnecting in \(delay)", metadata: ["error": "\(Self.describe(error))"])
                 reconnectDelay = min(reconnectDelay * 2, Self.maximumReconnectDelay)
                 scheduleReconnect(after: delay)
             }
@@ -243,11 +251,15 @@ final class AvahiEngine: @unchecked Sendable {
 
     private func register(_ c: OpaquePointer) {
         if group == nil {
-            group = avahi_entry_group_new(c, { group, state, userdata in
-                AvahiEngine.from(userdata).groupChanged(group, state)
-            }, context)
+            group = avahi_entry_group_new(
+                c,
+                { group, state, userdata in
+                    AvahiEngine.from(userdata).groupChanged(group, state)
+                }, context)
             if group == nil {
-                logger.error("cannot create an Avahi entry group", metadata: ["error": "\(Self.describe(avahi_client_errno(c)))"])
+                logger.error(
+                    "cannot create an Avahi entry group", metadata: ["error": "\(Self.describe(avahi_client_errno(c)))"]
+                )
                 return
             }
         }
@@ -270,9 +282,12 @@ final class AvahiEngine: @unchecked Sendable {
                 continue
             }
             guard error >= 0 else {
-                logger.error("cannot add our service to Avahi", metadata: [
-                    "name": "\(nameInUse)", "type": "\(configuration.serviceType)", "error": "\(Self.describe(error))",
-                ])
+                logger.error(
+                    "cannot add our service to Avahi",
+                    metadata: [
+                        "name": "\(nameInUse)", "type": "\(configuration.serviceType)",
+                        "error": "\(Self.describe(error))",
+                    ])
                 return
             }
             let committed = avahi_entry_group_commit(group)
@@ -293,7 +308,8 @@ final class AvahiEngine: @unchecked Sendable {
         case AVAHI_ENTRY_GROUP_ESTABLISHED:
             groupEstablished = true
             setRegistered(true)
-            logger.info("announced on mDNS", metadata: ["name": "\(nameInUse)", "type": "\(configuration.serviceType)"])
+            logger.info(
+                "announced on mDNS", metadata: ["name": "\(nameInUse)", "type": "\(configuration.serviceType)"])
             continuation.yield(.registered(name: nameInUse))
             // An update that arrived while probing was held back until now.
             applyTXTIfDue()
@@ -308,9 +324,11 @@ final class AvahiEngine: @unchecked Sendable {
             setRegistered(false)
             let error = avahi_client_errno(avahi_entry_group_get_client(g))
             if error != Int32(AVAHI_ERR_DISCONNECTED) {
-                logger.error("Avahi could not register our service", metadata: [
-                    "name": "\(nameInUse)", "error": "\(Self.describe(error))",
-                ])
+                logger.error(
+                    "Avahi could not register our service",
+                    metadata: [
+                        "name": "\(nameInUse)", "error": "\(Self.describe(error))",
+                    ])
             }
         default:
             break
@@ -323,7 +341,8 @@ final class AvahiEngine: @unchecked Sendable {
         nameInUse = String(cString: alternative)
         avahi_free(alternative)
         published.withLock { $0.nameInUse = nameInUse }
-        logger.notice("instance name taken on the network; using another", metadata: ["taken": "\(old)", "new": "\(nameInUse)"])
+        logger.notice(
+            "instance name taken on the network; using another", metadata: ["taken": "\(old)", "new": "\(nameInUse)"])
         continuation.yield(.nameChanged(from: old, to: nameInUse))
     }
 
@@ -363,7 +382,9 @@ final class AvahiEngine: @unchecked Sendable {
                 AvahiEngine.from(userdata).browserEvent(browser, interface, proto, event, name, type, domain)
             }, context)
         if browser == nil {
-            logger.error("cannot browse for \(configuration.serviceType)", metadata: ["error": "\(Self.describe(avahi_client_errno(c)))"])
+            logger.error(
+                "cannot browse for \(configuration.serviceType)",
+                metadata: ["error": "\(Self.describe(avahi_client_errno(c)))"])
         }
     }
 
@@ -380,8 +401,9 @@ final class AvahiEngine: @unchecked Sendable {
             // ours, and the browser never reports it again after we rename. Every instance is resolved instead,
             // and ours is recognised by its TXT id. (LOCAL is no reason to skip either: another mediapeerd on this
             // host is another peer.)
-            let key = InstanceKey(interface: interface, proto: proto, name: String(cString: name),
-                                  type: String(cString: type), domain: String(cString: domain))
+            let key = InstanceKey(
+                interface: interface, proto: proto, name: String(cString: name),
+                type: String(cString: type), domain: String(cString: domain))
             guard resolvers[key] == nil else { return }
             // Resolving the address over the same IP version as the instance gives the IPv4 address for the IPv4
             // instance and the IPv6 one for the IPv6 instance, so a dual-stack peer ends up with both. The
@@ -390,29 +412,35 @@ final class AvahiEngine: @unchecked Sendable {
                 avahi_service_browser_get_client(b), interface, proto, name, type, domain, proto,
                 AvahiLookupFlags(0),
                 { resolver, interface, proto, event, name, type, domain, host, address, port, txt, flags, userdata in
-                    AvahiEngine.from(userdata).resolverEvent(interface, proto, event, name, type, domain, host, address, port, txt)
+                    AvahiEngine.from(userdata).resolverEvent(
+                        interface, proto, event, name, type, domain, host, address, port, txt)
                 }, context)
             if let resolver {
                 resolvers[key] = resolver
             } else {
-                logger.warning("cannot resolve \(key.name)", metadata: [
-                    "error": "\(Self.describe(avahi_client_errno(avahi_service_browser_get_client(b))))",
-                ])
+                logger.warning(
+                    "cannot resolve \(key.name)",
+                    metadata: [
+                        "error": "\(Self.describe(avahi_client_errno(avahi_service_browser_get_client(b))))"
+                    ])
             }
         case AVAHI_BROWSER_REMOVE:
             guard let name, let type, let domain else { return }
-            let key = InstanceKey(interface: interface, proto: proto, name: String(cString: name),
-                                  type: String(cString: type), domain: String(cString: domain))
+            let key = InstanceKey(
+                interface: interface, proto: proto, name: String(cString: name),
+                type: String(cString: type), domain: String(cString: domain))
             if let resolver = resolvers.removeValue(forKey: key) { avahi_service_resolver_free(resolver) }
             if reported.remove(key) != nil {
-                continuation.yield(.removed(ServiceInstance(name: key.name, interfaceIndex: interface, family: Self.family(proto))))
+                continuation.yield(
+                    .removed(ServiceInstance(name: key.name, interfaceIndex: interface, family: Self.family(proto))))
             }
         case AVAHI_BROWSER_ALL_FOR_NOW:
             continuation.yield(.browseSettled)
         case AVAHI_BROWSER_FAILURE:
             let error = avahi_client_errno(avahi_service_browser_get_client(b))
             if error != Int32(AVAHI_ERR_DISCONNECTED) {
-                logger.error("browsing for \(configuration.serviceType) failed", metadata: ["error": "\(Self.describe(error))"])
+                logger.error(
+                    "browsing for \(configuration.serviceType) failed", metadata: ["error": "\(Self.describe(error))"])
             }
         default:
             break
@@ -426,8 +454,9 @@ final class AvahiEngine: @unchecked Sendable {
         _ txt: UnsafeMutablePointer<AvahiStringList>?
     ) {
         guard !stopping, let name, let type, let domain else { return }
-        let key = InstanceKey(interface: interface, proto: proto, name: String(cString: name),
-                              type: String(cString: type), domain: String(cString: domain))
+        let key = InstanceKey(
+            interface: interface, proto: proto, name: String(cString: name),
+            type: String(cString: type), domain: String(cString: domain))
         // A resolver freed on REMOVE can still have an answer queued; it must not resurrect the instance.
         guard resolvers[key] != nil else { return }
         switch event {
@@ -436,16 +465,19 @@ final class AvahiEngine: @unchecked Sendable {
             let record = Self.dictionary(txt)
             if record[MediapeerTXT.peerID] == configuration.peerID { return }
             let instance = ServiceInstance(name: key.name, interfaceIndex: interface, family: Self.family(proto))
-            let service = ResolvedService(instance: instance, hostName: String(cString: host),
-                                          address: Self.format(address, interface: interface), port: port, txt: record)
+            let service = ResolvedService(
+                instance: instance, hostName: String(cString: host),
+                address: Self.format(address, interface: interface), port: port, txt: record)
             reported.insert(key)
             continuation.yield(.resolved(service))
         case AVAHI_RESOLVER_FAILURE:
             // Usually a timeout (the host did not answer within 5 s). The resolver keeps listening and reports
             // FOUND if the records show up later.
-            logger.debug("cannot resolve \(key.name) yet", metadata: [
-                "interface": "\(interface)", "family": "\(Self.family(proto))",
-            ])
+            logger.debug(
+                "cannot resolve \(key.name) yet",
+                metadata: [
+                    "interface": "\(interface)", "family": "\(Self.family(proto))",
+                ])
         default:
             break
         }
@@ -459,9 +491,11 @@ final class AvahiEngine: @unchecked Sendable {
         let milliseconds = UInt32(clamping: seconds * 1000 + attoseconds / 1_000_000_000_000_000)
         var when = timeval()
         avahi_elapse_time(&when, milliseconds, 0)
-        return pollAPI.pointee.timeout_new(pollAPI, &when, { timeout, userdata in
-            AvahiEngine.from(userdata).timerFired(timeout)
-        }, context)
+        return pollAPI.pointee.timeout_new(
+            pollAPI, &when,
+            { timeout, userdata in
+                AvahiEngine.from(userdata).timerFired(timeout)
+            }, context)
     }
 
     private func freeTimer(_ timer: inout OpaquePointer?) {
@@ -510,9 +544,10 @@ final class AvahiEngine: @unchecked Sendable {
             var value: UnsafeMutablePointer<CChar>?
             var size = 0
             if avahi_string_list_get_pair(current, &key, &value, &size) == 0, let key {
-                let text = value.map { value in
-                    String(decoding: UnsafeRawBufferPointer(start: value, count: size), as: UTF8.self)
-                } ?? ""
+                let text =
+                    value.map { value in
+                        String(decoding: UnsafeRawBufferPointer(start: value, count: size), as: UTF8.self)
+                    } ?? ""
                 // RFC 6763 section 6.4 lets one of repeated keys count; a well-formed record has none.
                 let name = String(cString: key)
                 if record[name] == nil { record[name] = text }
@@ -525,7 +560,9 @@ final class AvahiEngine: @unchecked Sendable {
     }
 
     /// Builds an Avahi string list (sorted by key, so the record is stable), lends it to body, frees it.
-    private static func withStringList<R>(_ record: [String: String], _ body: (UnsafeMutablePointer<AvahiStringList>?) -> R) -> R {
+    private static func withStringList<R>(
+        _ record: [String: String], _ body: (UnsafeMutablePointer<AvahiStringList>?) -> R
+    ) -> R {
         var list: UnsafeMutablePointer<AvahiStringList>?
         // avahi_string_list_add_pair prepends, so adding in reverse order yields ascending order.
         for (key, value) in record.sorted(by: { $0.key > $1.key }) {

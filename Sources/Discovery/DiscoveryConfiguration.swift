@@ -107,14 +107,17 @@ public struct DiscoveryConfiguration: Sendable {
         guard port != 0 else { throw .invalidConfiguration("port 0 cannot be announced; give the HTTP port") }
         let parts = serviceType.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 2, parts[0].hasPrefix("_"), parts[0].count >= 2, parts[0].utf8.count <= 16,
-              parts[1] == "_tcp" || parts[1] == "_udp"
+            parts[1] == "_tcp" || parts[1] == "_udp"
         else {
-            throw .invalidConfiguration("service type \"\(serviceType)\" is not of the form _name._tcp (name of 1 to 15 characters)")
+            throw .invalidConfiguration(
+                "service type \"\(serviceType)\" is not of the form _name._tcp (name of 1 to 15 characters)")
         }
         guard txtUpdateInterval >= .zero else { throw .invalidConfiguration("txtUpdateInterval is negative") }
         try Self.validateTXT(txtRecord(extra: txt))
         for key in txt.keys where MediapeerTXT.reserved.contains(key) {
-            throw .invalidTXT(key: key, reason: "is set from the configuration (peer id, version, port, friendly name); leave it out of txt")
+            throw .invalidTXT(
+                key: key,
+                reason: "is set from the configuration (peer id, version, port, friendly name); leave it out of txt")
         }
     }
 

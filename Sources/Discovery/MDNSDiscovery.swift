@@ -51,7 +51,9 @@ public final class MDNSDiscovery: Sendable {
     /// - throws: ``DiscoveryError/invalidConfiguration(_:)`` or ``DiscoveryError/invalidTXT(key:reason:)`` for a
     ///   configuration that cannot be announced, ``DiscoveryError/eventLoopUnavailable(_:)`` if Avahi's event
     ///   loop cannot be created.
-    public init(configuration: DiscoveryConfiguration, logger: Logger = Logger(label: "mediapeer.discovery")) throws(DiscoveryError) {
+    public init(configuration: DiscoveryConfiguration, logger: Logger = Logger(label: "mediapeer.discovery"))
+        throws(DiscoveryError)
+    {
         try configuration.validate()
         self.configuration = configuration
         let (events, continuation) = AsyncStream.makeStream(of: DiscoveryEvent.self, bufferingPolicy: .unbounded)

@@ -3,9 +3,9 @@ import Logging
 import Synchronization
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// The peers of this box: the DNS-SD instances Avahi reports, merged into one peer per peer id, plus the
@@ -241,10 +241,11 @@ public actor PeerTable {
                 await self?.healthChecked(target.key, round: round, result)
             }
             race.add(Task { await report(await check(target.peer)) })
-            race.add(Task {
-                do { try await sleep(deadline) } catch { return }
-                await report(.unhealthy("no answer within \(timeout)"))
-            })
+            race.add(
+                Task {
+                    do { try await sleep(deadline) } catch { return }
+                    await report(.unhealthy("no answer within \(timeout)"))
+                })
             return race
         }
     }
@@ -254,18 +255,22 @@ public actor PeerTable {
         case .ignoredInstance(let name):
             logger.debug("ignoring an instance without a valid TXT id", metadata: ["instance": "\(name)"])
         case .ignoredGoodbye(let id, let address):
-            logger.debug("ignored a goodbye from an address the peer is not known at",
-                         metadata: ["peer": "\(id)", "address": "\(address)"])
+            logger.debug(
+                "ignored a goodbye from an address the peer is not known at",
+                metadata: ["peer": "\(id)", "address": "\(address)"])
         case .stoppedAnswering(let peer, let reason):
             logger.notice("peer does not answer", metadata: ["peer": "\(peer)", "reason": "\(reason)"])
         case .answersAgain(let peer):
             logger.info("peer answers again", metadata: ["peer": "\(peer)"])
         case .droppedUnreachable(let peer, let failures):
-            logger.notice("dropping a peer that stopped answering", metadata: [
-                "peer": "\(peer)", "failures": "\(failures)",
-            ])
+            logger.notice(
+                "dropping a peer that stopped answering",
+                metadata: [
+                    "peer": "\(peer)", "failures": "\(failures)",
+                ])
         case .identified(let entries, let id):
-            logger.info("static peer identified", metadata: ["entries": "\(entries.map(\.description))", "id": "\(id)"])
+            logger.info(
+                "static peer identified", metadata: ["entries": "\(entries.map(\.description))", "id": "\(id)"])
         case .ownStaticEntry(let peer):
             logger.notice("a static peer is this box itself; ignoring it", metadata: ["peer": "\(peer)"])
         }

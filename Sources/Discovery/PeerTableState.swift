@@ -2,9 +2,9 @@ import ControlWire
 import PeerAddresses
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// The rules of ``PeerTable`` without its I/O: merging instances into peers, what a health answer or a goodbye
@@ -230,8 +230,10 @@ struct PeerTableState {
         }
         instanceOwners[service.instance] = id
         let before = peers[.id(id)]
-        var record = before ?? PeerRecord(
-            id: id, name: service.instance.name, port: service.port, firstSeen: now, lastSeen: now, reachable: true)
+        var record =
+            before
+            ?? PeerRecord(
+                id: id, name: service.instance.name, port: service.port, firstSeen: now, lastSeen: now, reachable: true)
         // Fresh instances replace what was remembered from before a daemon restart.
         if record.instances.isEmpty { record.unconfirmedAddresses = [] }
         record.instances[service.instance] = service.address
@@ -292,7 +294,7 @@ struct PeerTableState {
     }
 
     private mutating func record(_ result: HealthResult, for key: Key, at now: Duration) {
-        guard let record = peers[key] else { return }   // it left while being checked
+        guard let record = peers[key] else { return }  // it left while being checked
         var updated = record
         switch result {
         case .healthy(let id, let name, let generation, let protocolVersion):
@@ -307,8 +309,9 @@ struct PeerTableState {
                     return
                 }
                 if MediapeerTXT.isValidPeerID(id), record.id != id {
-                    identify(updated, at: key, as: id, name: name, generation: generation,
-                             protocolVersion: protocolVersion, at: now)
+                    identify(
+                        updated, at: key, as: id, name: name, generation: generation,
+                        protocolVersion: protocolVersion, at: now)
                     return
                 }
             }
@@ -349,9 +352,11 @@ struct PeerTableState {
         }
         let target = Key.id(id)
         let before = peers[target]
-        var merged = before ?? PeerRecord(
-            id: id, name: name ?? record.name, port: record.port, firstSeen: record.firstSeen,
-            lastSeen: record.lastSeen, reachable: true)
+        var merged =
+            before
+            ?? PeerRecord(
+                id: id, name: name ?? record.name, port: record.port, firstSeen: record.firstSeen,
+                lastSeen: record.lastSeen, reachable: true)
         merged.staticEntries.formUnion(entries)
         if merged.instances.isEmpty {
             if let name { merged.name = name }

@@ -22,7 +22,8 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
 
     /// - parameter onServerRunning: called once the server accepts connections, with its listening channel.
     public init<Builder: HTTPResponderBuilder>(
-        router: Builder, address: BindAddress, serverName: String? = nil, idleTimeout: TimeAmount? = nil, logger: Logger,
+        router: Builder, address: BindAddress, serverName: String? = nil, idleTimeout: TimeAmount? = nil,
+        logger: Logger,
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) where Builder.Responder == Responder {
         self.responder = router.buildResponder()
@@ -70,8 +71,9 @@ enum HTTPDate {
         gmtime_r(&seconds, &parts)
         let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
         let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        let text = String(format: "%@, %02d %@ %04d %02d:%02d:%02d GMT", days[Int(parts.tm_wday)], parts.tm_mday,
-                          months[Int(parts.tm_mon)], parts.tm_year + 1900, parts.tm_hour, parts.tm_min, parts.tm_sec)
+        let text = String(
+            format: "%@, %02d %@ %04d %02d:%02d:%02d GMT", days[Int(parts.tm_wday)], parts.tm_mday,
+            months[Int(parts.tm_mon)], parts.tm_year + 1900, parts.tm_hour, parts.tm_min, parts.tm_sec)
         return text
     }
 }

@@ -18,7 +18,8 @@ public struct LibraryConfiguration: Sendable {
     /// Caps inotify watches below the kernel limit (tests of the fallback use it).
     public var maxWatches: Int?
 
-    public init(mediaFolders: [String], stateDirectory: String, rescanInterval: Duration? = nil, maxWatches: Int? = nil) {
+    public init(mediaFolders: [String], stateDirectory: String, rescanInterval: Duration? = nil, maxWatches: Int? = nil)
+    {
         self.mediaFolders = Self.normalized(mediaFolders)
         self.stateDirectory = stateDirectory
         self.rescanInterval = rescanInterval
@@ -136,7 +137,10 @@ public final class MediaLibrary: Sendable {
         let number = mailbox.inbox.withLock { inbox -> Int in
             if inbox.scanRequested { return progress.value.requestedScans }
             inbox.scanRequested = true
-            return progress.update { $0.requestedScans += 1; return $0.requestedScans }
+            return progress.update {
+                $0.requestedScans += 1
+                return $0.requestedScans
+            }
         }
         wake.signal()
         return number
@@ -172,7 +176,8 @@ public final class MediaLibrary: Sendable {
 
     // MARK: Queries
 
-    public func list(kind: MediaKind? = nil, limit: Int = 100, offset: Int = 0) async throws(IndexError) -> [MediaItem] {
+    public func list(kind: MediaKind? = nil, limit: Int = 100, offset: Int = 0) async throws(IndexError) -> [MediaItem]
+    {
         try await read { db in try LibraryQueries.list(db, kind: kind, limit: limit, offset: offset) }
     }
 
@@ -181,7 +186,8 @@ public final class MediaLibrary: Sendable {
     }
 
     /// Matches every word of `text` against the start of words in titles, artists, albums and paths.
-    public func search(_ text: String, kind: MediaKind? = nil, limit: Int = 100) async throws(IndexError) -> [MediaItem] {
+    public func search(_ text: String, kind: MediaKind? = nil, limit: Int = 100) async throws(IndexError) -> [MediaItem]
+    {
         try await read { db in try LibraryQueries.search(db, text: text, kind: kind, limit: limit) }
     }
 
@@ -191,7 +197,9 @@ public final class MediaLibrary: Sendable {
     }
 
     public func statistics() async throws(IndexError) -> LibraryStatistics {
-        let bytes = [databasePath, databasePath + "-wal"].reduce(Int64(0)) { $0 + (TreeWalker.facts(ofFileAt: $1)?.facts.size ?? 0) }
+        let bytes = [databasePath, databasePath + "-wal"].reduce(Int64(0)) {
+            $0 + (TreeWalker.facts(ofFileAt: $1)?.facts.size ?? 0)
+        }
         return try await read { db in try LibraryQueries.statistics(db, databaseBytes: bytes) }
     }
 
@@ -248,20 +256,27 @@ public final class MediaLibrary: Sendable {
         var activeFolders = mediaFolders
         var rootIDs = prepareRoots(activeFolders)
         while true {
-            let timeout: DispatchTime = periodicRescanInterval.map { .now() + .seconds(Int($0.components.seconds)) } ?? .distantFuture
+            let timeout: DispatchTime =
+                periodicRescanInterval.map { .now() + .seconds(Int($0.components.seconds)) } ?? .distantFuture
             if wake.wait(timeout: timeout) == .timedOut {
                 logger.info("periodic rescan")
                 _ = requestScan()
             }
             let (changes, scan, foldersChanged, stopping) = mailbox.inbox.withLock { inbox in
-                defer { inbox.changes = []; inbox.scanRequested = false; inbox.foldersChanged = false }
+                defer {
+                    inbox.changes = []
+                    inbox.scanRequested = false
+                    inbox.foldersChanged = false
+                }
                 return (inbox.changes, inbox.scanRequested, inbox.foldersChanged, inbox.stopping)
             }
             if stopping { return }
             if foldersChanged {
                 let newFolders = mediaFolders
                 // Changes already queued for a dropped folder find no root id below and are ignored.
-                for folder in activeFolders where !newFolders.contains(folder) { watcher.unwatch(root: folder, folder: "") }
+                for folder in activeFolders where !newFolders.contains(folder) {
+                    watcher.unwatch(root: folder, folder: "")
+                }
                 activeFolders = newFolders
                 rootIDs = prepareRoots(activeFolders)
             }
@@ -325,9 +340,12 @@ public final class MediaLibrary: Sendable {
         }
         let walkMilliseconds = (ContinuousClock.now - started).wholeMilliseconds
         progress.update { $0.phase = .readingMetadata }
-        logger.info("scan walked the media folders; every file is listed", metadata: [
-            "files": "\(progress.value.filesSeen)", "new_or_changed": "\(totals.recorded)", "walk_ms": "\(walkMilliseconds)",
-        ])
+        logger.info(
+            "scan walked the media folders; every file is listed",
+            metadata: [
+                "files": "\(progress.value.filesSeen)", "new_or_changed": "\(totals.recorded)",
+                "walk_ms": "\(walkMilliseconds)",
+            ])
         var metadataRead = 0
         do {
             metadataRead = try scanner.readPendingMetadata()
@@ -402,8 +420,9 @@ public final class MediaLibrary: Sendable {
     private func indexOneFile(root: String, rootID: Int64, path: String) throws {
         let absolute = root + "/" + path
         guard let (facts, isRegular, _) = TreeWalker.facts(ofFileAt: absolute), isRegular,
-              TreeWalker.staysInside(absolute, root: root),
-              let sniffed = try? MediaSniffer.sniff(path: absolute) else {
+            TreeWalker.staysInside(absolute, root: root),
+            let sniffed = try? MediaSniffer.sniff(path: absolute)
+        else {
             try pool.write { db in try IndexWriter.delete(db, rootID: rootID, relativePath: path) }
             return
         }
@@ -411,9 +430,13 @@ public final class MediaLibrary: Sendable {
         if let known, known.facts == facts, known.metadataRead { return }
         let metadata = MediaProbe.metadata(path: absolute, sniffed: sniffed)
         try pool.write { db in
-            try IndexWriter.upsert(db, rootID: rootID, files: [.init(relativePath: path, sniffed: sniffed, facts: facts)])
-            guard let id = try Int64.fetchOne(db, sql: "SELECT id FROM media WHERE root_id = ? AND rel_path = ? AND metadata_state = 0",
-                                              arguments: [rootID, path]) else { return }
+            try IndexWriter.upsert(
+                db, rootID: rootID, files: [.init(relativePath: path, sniffed: sniffed, facts: facts)])
+            guard
+                let id = try Int64.fetchOne(
+                    db, sql: "SELECT id FROM media WHERE root_id = ? AND rel_path = ? AND metadata_state = 0",
+                    arguments: [rootID, path])
+            else { return }
             try IndexWriter.storeMetadata(db, results: [.init(id: id, metadata: metadata)])
         }
     }
@@ -426,9 +449,11 @@ extension Duration {
 
 /// The scan progress, shared between the worker and the query side.
 final class ProgressBox: Sendable {
-    private let state = Mutex(ScanProgress(phase: .idle, completedScans: 0, requestedScans: 0, filesSeen: 0,
-                                           filesToRead: 0, filesRead: 0, skipped: [:], lastScanMilliseconds: nil,
-                                           liveUpdatesDegraded: false))
+    private let state = Mutex(
+        ScanProgress(
+            phase: .idle, completedScans: 0, requestedScans: 0, filesSeen: 0,
+            filesToRead: 0, filesRead: 0, skipped: [:], lastScanMilliseconds: nil,
+            liveUpdatesDegraded: false))
 
     var value: ScanProgress { state.withLock { $0 } }
 

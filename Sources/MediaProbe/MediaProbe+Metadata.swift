@@ -47,7 +47,9 @@ public enum MediaProbe {
     ///   not media. Files whose extension is not a media extension are not opened.
     /// - throws: ``MediaProbeError`` if the file cannot be opened or read.
     public static func probe(path: String) throws(MediaProbeError) -> (sniffed: SniffResult, metadata: MediaMetadata)? {
-        guard let ext = MediaSniffer.fileExtension(of: path), let candidate = MediaSniffer.candidates[ext] else { return nil }
+        guard let ext = MediaSniffer.fileExtension(of: path), let candidate = MediaSniffer.candidates[ext] else {
+            return nil
+        }
         let sniffed: SniffResult
         do {
             let file = try FileByteSource(path: path, measure: true)

@@ -11,8 +11,8 @@ public enum MediaProbeError: Error, Equatable, Sendable, CustomStringConvertible
 
     public var description: String {
         switch self {
-        case let .cannotOpen(path, reason): "cannot open \(path): \(reason)"
-        case let .readFailed(path, reason): "cannot read \(path): \(reason)"
+        case .cannotOpen(let path, let reason): "cannot open \(path): \(reason)"
+        case .readFailed(let path, let reason): "cannot read \(path): \(reason)"
         }
     }
 }

@@ -111,13 +111,17 @@ public enum MediaSniffer {
             "flac": Candidate(.audio, "audio/flac") { Signature.isFLAC($0) || Signature.isID3($0) },
             "ogg": ogg, "oga": ogg, "opus": ogg,
             "m4a": Candidate(.audio, "audio/mp4") { [.audio, .video].contains(Signature.isoBrand($0)) },
-            "aac": Candidate(.audio, "audio/aac") { Signature.isADTS($0) || Signature.isID3($0) || $0.matches(0, "ADIF") },
+            "aac": Candidate(.audio, "audio/aac") {
+                Signature.isADTS($0) || Signature.isID3($0) || $0.matches(0, "ADIF")
+            },
             "wav": Candidate(.audio, "audio/wav", Signature.isWAVE),
             "wma": Candidate(.audio, "audio/x-ms-wma", Signature.isASF),
 
             "mp4": isoVideo,
             "m4v": Candidate(.video, "video/x-m4v") { Signature.isoBrand($0) == .video },
-            "mov": Candidate(.video, "video/quicktime") { Signature.isoBrand($0) == .video || Signature.isQuickTimeAtom($0) },
+            "mov": Candidate(.video, "video/quicktime") {
+                Signature.isoBrand($0) == .video || Signature.isQuickTimeAtom($0)
+            },
             "3gp": Candidate(.video, "video/3gpp") { Signature.isoBrand($0) == .video },
             "mkv": Candidate(.video, "video/x-matroska", Signature.isEBML),
             "webm": Candidate(.video, "video/webm", Signature.isEBML),
@@ -135,12 +139,18 @@ enum Signature {
         case image, audio, video
     }
 
-    static let asfHeaderGUID: [UInt8] = [0x30, 0x26, 0xB2, 0x75, 0x8E, 0x66, 0xCF, 0x11, 0xA6, 0xD9, 0x00, 0xAA, 0x00, 0x62, 0xCE, 0x6C]
+    static let asfHeaderGUID: [UInt8] = [
+        0x30, 0x26, 0xB2, 0x75, 0x8E, 0x66, 0xCF, 0x11, 0xA6, 0xD9, 0x00, 0xAA, 0x00, 0x62, 0xCE, 0x6C,
+    ]
 
     static func isJPEG(_ b: ArraySlice<UInt8>) -> Bool { b.matches(0, [0xFF, 0xD8, 0xFF]) }
-    static func isPNG(_ b: ArraySlice<UInt8>) -> Bool { b.matches(0, [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) }
+    static func isPNG(_ b: ArraySlice<UInt8>) -> Bool {
+        b.matches(0, [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
+    }
     static func isGIF(_ b: ArraySlice<UInt8>) -> Bool { b.matches(0, "GIF87a") || b.matches(0, "GIF89a") }
-    static func isRIFF(_ b: ArraySlice<UInt8>, form: StaticString) -> Bool { b.matches(0, "RIFF") && b.matches(8, form) }
+    static func isRIFF(_ b: ArraySlice<UInt8>, form: StaticString) -> Bool {
+        b.matches(0, "RIFF") && b.matches(8, form)
+    }
     static func isWebP(_ b: ArraySlice<UInt8>) -> Bool { isRIFF(b, form: "WEBP") }
     static func isAVI(_ b: ArraySlice<UInt8>) -> Bool { isRIFF(b, form: "AVI ") }
     static func isWAVE(_ b: ArraySlice<UInt8>) -> Bool {
@@ -165,10 +175,10 @@ enum Signature {
     static func isMPEGAudioFrame(_ b: ArraySlice<UInt8>) -> Bool {
         guard let b0 = b.u8(0), let b1 = b.u8(1), let b2 = b.u8(2) else { return false }
         return b0 == 0xFF && b1 & 0xE0 == 0xE0
-            && (b1 >> 3) & 0x3 != 1 // version: reserved
-            && (b1 >> 1) & 0x3 != 0 // layer: reserved (ADTS uses 0)
-            && b2 >> 4 != 0xF // bitrate: bad
-            && (b2 >> 2) & 0x3 != 3 // sample rate: reserved
+            && (b1 >> 3) & 0x3 != 1  // version: reserved
+            && (b1 >> 1) & 0x3 != 0  // layer: reserved (ADTS uses 0)
+            && b2 >> 4 != 0xF  // bitrate: bad
+            && (b2 >> 2) & 0x3 != 3  // sample rate: reserved
     }
     static func isADTS(_ b: ArraySlice<UInt8>) -> Bool {
         guard let b0 = b.u8(0), let b1 = b.u8(1) else { return false }
@@ -191,7 +201,8 @@ enum Signature {
     /// Old QuickTime files start with a `moov`/`mdat`/... atom instead of `ftyp`.
     static func isQuickTimeAtom(_ b: ArraySlice<UInt8>) -> Bool {
         guard let type = b.u32be(4) else { return false }
-        return [fourCC("moov"), fourCC("mdat"), fourCC("wide"), fourCC("free"), fourCC("skip"), fourCC("pnot")].contains(type)
+        return [fourCC("moov"), fourCC("mdat"), fourCC("wide"), fourCC("free"), fourCC("skip"), fourCC("pnot")]
+            .contains(type)
     }
 
     /// The class of an ISO base media file (MP4, QuickTime, 3GP, HEIF) by
@@ -209,5 +220,7 @@ enum Signature {
         fourCC("heic"), fourCC("heix"), fourCC("heim"), fourCC("heis"), fourCC("hevc"), fourCC("hevx"),
         fourCC("mif1"), fourCC("msf1"), fourCC("avif"), fourCC("avis"),
     ]
-    static let audioBrands: Set<UInt32> = [fourCC("M4A "), fourCC("M4B "), fourCC("M4P "), fourCC("F4A "), fourCC("F4B ")]
+    static let audioBrands: Set<UInt32> = [
+        fourCC("M4A "), fourCC("M4B "), fourCC("M4P "), fourCC("F4A "), fourCC("F4B "),
+    ]
 }

@@ -34,10 +34,14 @@ struct Status: AsyncParsableCommand {
             "peer id:     \(status.peerID), peer API on port \(status.httpPort)",
             "mdns:        " + describe(status.mdns) + ", \(status.peerCount) peer\(status.peerCount == 1 ? "" : "s")",
             "version:     \(status.version) (pid \(status.pid), up \(Format.age(seconds: status.uptimeSeconds)))",
-            "media:       " + (status.mediaFolders.isEmpty ? "(no media_dirs configured)" : status.mediaFolders.joined(separator: ", ")),
+            "media:       "
+                + (status.mediaFolders.isEmpty
+                    ? "(no media_dirs configured)" : status.mediaFolders.joined(separator: ", ")),
             "library:     " + describe(status.library),
             "scan:        " + describe(status.scan),
-            "hashing:     " + (status.hashing.pendingFiles == 0 ? "all content ids computed" : "\(Format.count(status.hashing.pendingFiles)) files waiting")
+            "hashing:     "
+                + (status.hashing.pendingFiles == 0
+                    ? "all content ids computed" : "\(Format.count(status.hashing.pendingFiles)) files waiting")
                 + (status.hashing.bytesPerSecond.map { ", \(Format.bytes($0))/s" } ?? ""),
             "generation:  \(status.library.generation)",
             "database:    \(Format.bytes(status.library.databaseBytes)) in \(status.stateDirectory)",
@@ -65,9 +69,13 @@ struct Status: AsyncParsableCommand {
     private func describe(_ scan: ScanProgress) -> String {
         var text: String
         switch scan.phase {
-        case .idle: text = "idle" + (scan.lastScanMilliseconds.map { ", last scan took " + Format.elapsed(milliseconds: $0) } ?? "")
+        case .idle:
+            text =
+                "idle"
+                + (scan.lastScanMilliseconds.map { ", last scan took " + Format.elapsed(milliseconds: $0) } ?? "")
         case .walking: text = "walking folders, \(Format.count(scan.filesSeen)) files seen"
-        case .readingMetadata: text = "reading metadata, \(Format.count(scan.filesRead)) of \(Format.count(scan.filesToRead))"
+        case .readingMetadata:
+            text = "reading metadata, \(Format.count(scan.filesRead)) of \(Format.count(scan.filesToRead))"
         }
         let skipped = scan.skipped.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }
         if !skipped.isEmpty { text += "; skipped: " + skipped.joined(separator: ", ") }
@@ -85,18 +93,24 @@ struct Peers: AsyncParsableCommand {
         if options.json { return try Output.json(list) }
         let known = list.peers.filter { $0.id != nil }
         guard !known.isEmpty else {
-            return print(list.mdns.daemonRunning ? "no peers found yet" : "no peers (mDNS is down: avahi-daemon is not running)")
+            return print(
+                list.mdns.daemonRunning ? "no peers found yet" : "no peers (mDNS is down: avahi-daemon is not running)")
         }
-        var table = Table([("NAME", .left), ("ID", .left), ("ADDRESS", .left), ("SEEN", .right), ("GEN", .right), ("STATE", .left)])
+        var table = Table([
+            ("NAME", .left), ("ID", .left), ("ADDRESS", .left), ("SEEN", .right), ("GEN", .right), ("STATE", .left),
+        ])
         let now = Date()
         for peer in known.sorted(by: { $0.name < $1.name }) {
             // The daemon's table lists the addresses best first.
-            let address = peer.addresses.first.map {
-                ($0.contains(":") ? "[\($0)]" : $0) + ":\(peer.port)"
-            } ?? "-"
-            table.add([peer.name, String(peer.id!.prefix(12)), address,
-                       Format.age(seconds: max(0, Int(now.timeIntervalSince(peer.lastSeen)))) + " ago",
-                       peer.generation.map(String.init) ?? "-", peer.reachable ? "reachable" : "unreachable"])
+            let address =
+                peer.addresses.first.map {
+                    ($0.contains(":") ? "[\($0)]" : $0) + ":\(peer.port)"
+                } ?? "-"
+            table.add([
+                peer.name, String(peer.id!.prefix(12)), address,
+                Format.age(seconds: max(0, Int(now.timeIntervalSince(peer.lastSeen)))) + " ago",
+                peer.generation.map(String.init) ?? "-", peer.reachable ? "reachable" : "unreachable",
+            ])
         }
         print(table.render())
     }
@@ -129,7 +143,9 @@ struct Library: AsyncParsableCommand {
                 if options.json { return try Output.json(page) }
                 print(homeTable(page.items))
                 if page.total > page.offset + page.items.count {
-                    print("(\(page.offset + 1)–\(page.offset + page.items.count) of \(Format.count(page.total)); --offset \(page.offset + page.items.count) for more)")
+                    print(
+                        "(\(page.offset + 1)–\(page.offset + page.items.count) of \(Format.count(page.total)); --offset \(page.offset + page.items.count) for more)"
+                    )
                 }
                 return
             }
@@ -139,7 +155,9 @@ struct Library: AsyncParsableCommand {
             if options.json { return try Output.json(page) }
             print(itemTable(page.items))
             if page.total > page.offset + page.items.count {
-                print("(\(page.offset + 1)–\(page.offset + page.items.count) of \(Format.count(page.total)); --offset \(page.offset + page.items.count) for more)")
+                print(
+                    "(\(page.offset + 1)–\(page.offset + page.items.count) of \(Format.count(page.total)); --offset \(page.offset + page.items.count) for more)"
+                )
             }
         }
     }
@@ -147,13 +165,16 @@ struct Library: AsyncParsableCommand {
     struct Search: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Find media by title, artist, album or file name.")
         @OptionGroup var options: GlobalOptions
-        @Argument(help: "Words to look for; each must start a word of the title, artist, album or path.") var words: [String]
+        @Argument(help: "Words to look for; each must start a word of the title, artist, album or path.") var words:
+            [String]
         @Flag(help: "Search the whole home: this box and the catalogs of the boxes online.") var all = false
         @Option(help: "Only this kind: video, audio or image.") var kind: MediaKind?
         @Option(help: "At most this many results.") var limit = 50
 
         func validate() throws {
-            guard words.contains(where: { !$0.trimmingCharacters(in: .whitespaces).isEmpty }) else { throw ValidationError("give some words to search for") }
+            guard words.contains(where: { !$0.trimmingCharacters(in: .whitespaces).isEmpty }) else {
+                throw ValidationError("give some words to search for")
+            }
             guard (1...10_000).contains(limit) else { throw ValidationError("--limit must be from 1 to 10000") }
         }
 
@@ -188,54 +209,76 @@ struct Library: AsyncParsableCommand {
             if options.json { return try Output.json(item) }
             let m = item.metadata
             var fields: [(String, String?)] = [
-                ("id", String(item.id)), ("title", item.displayTitle), ("kind", item.kind.rawValue), ("type", item.mimeType),
-                ("file", item.root + "/" + item.path), ("size", "\(Format.bytes(item.size)) (\(Format.count(Int(item.size))) bytes)"),
-                ("modified", ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: TimeInterval(item.modified)))),
+                ("id", String(item.id)), ("title", item.displayTitle), ("kind", item.kind.rawValue),
+                ("type", item.mimeType),
+                ("file", item.root + "/" + item.path),
+                ("size", "\(Format.bytes(item.size)) (\(Format.count(Int(item.size))) bytes)"),
+                (
+                    "modified",
+                    ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: TimeInterval(item.modified)))
+                ),
                 ("content id", item.contentID?.hex ?? "(not computed yet)"),
             ]
             if !item.metadataRead { fields.append(("metadata", "(not read yet)")) }
             fields += [
                 ("artist", m.artist), ("album", m.album), ("track", m.track.map(String.init)), ("genre", m.genre),
-                ("year", m.year.map(String.init)), ("duration", m.durationMilliseconds.map { Format.duration(milliseconds: $0) }),
+                ("year", m.year.map(String.init)),
+                ("duration", m.durationMilliseconds.map { Format.duration(milliseconds: $0) }),
                 ("dimensions", m.width.flatMap { w in m.height.map { "\(w)×\($0)" } }), ("taken", m.dateTaken),
                 ("camera", [m.cameraMake, m.cameraModel].compactMap { $0 }.joined(separator: " ").nilIfEmpty),
-                ("orientation", m.orientation.map(String.init)), ("video codec", m.videoCodec), ("audio codec", m.audioCodec),
+                ("orientation", m.orientation.map(String.init)), ("video codec", m.videoCodec),
+                ("audio codec", m.audioCodec),
             ]
             let shown = fields.compactMap { name, value in value.map { (name, $0) } }
             let width = shown.map(\.0.count).max() ?? 0
-            print(shown.map { $0.0 + ":" + String(repeating: " ", count: width - $0.0.count + 2) + $0.1 }.joined(separator: "\n"))
+            print(
+                shown.map { $0.0 + ":" + String(repeating: " ", count: width - $0.0.count + 2) + $0.1 }.joined(
+                    separator: "\n"))
         }
     }
 }
 
 func itemTable(_ items: [MediaItem]) -> String {
-    var table = Table([("ID", .right), ("KIND", .left), ("SIZE", .right), ("LENGTH", .right), ("TITLE", .left), ("ARTIST / CAMERA", .left), ("PATH", .left)])
+    var table = Table([
+        ("ID", .right), ("KIND", .left), ("SIZE", .right), ("LENGTH", .right), ("TITLE", .left),
+        ("ARTIST / CAMERA", .left), ("PATH", .left),
+    ])
     for item in items {
         let m = item.metadata
         let who = m.artist ?? [m.cameraMake, m.cameraModel].compactMap { $0 }.joined(separator: " ")
-        let length = m.durationMilliseconds.map { Format.duration(milliseconds: $0) }
+        let length =
+            m.durationMilliseconds.map { Format.duration(milliseconds: $0) }
             ?? m.width.flatMap { w in m.height.map { "\(w)×\($0)" } } ?? ""
-        table.add([String(item.id), item.kind.rawValue, Format.bytes(item.size), length, item.displayTitle, who, item.path])
+        table.add([
+            String(item.id), item.kind.rawValue, Format.bytes(item.size), length, item.displayTitle, who, item.path,
+        ])
     }
     return table.render()
 }
 
 /// Objects anywhere in the home, with where they are.
 func homeTable(_ items: [HomeItem]) -> String {
-    var table = Table([("ID", .left), ("KIND", .left), ("SIZE", .right), ("LENGTH", .right), ("TITLE", .left), ("WHERE", .left)])
+    var table = Table([
+        ("ID", .left), ("KIND", .left), ("SIZE", .right), ("LENGTH", .right), ("TITLE", .left), ("WHERE", .left),
+    ])
     for item in items {
-        let length = item.durationMilliseconds.map { Format.duration(milliseconds: $0) }
+        let length =
+            item.durationMilliseconds.map { Format.duration(milliseconds: $0) }
             ?? item.width.flatMap { w in item.height.map { "\(w)×\($0)" } } ?? ""
         var places = item.local ? ["this box"] : []
         places += item.holderNames
-        table.add([item.id.map { String($0.hex.prefix(12)) } ?? "(hashing)", item.kind.rawValue, Format.bytes(item.size), length,
-                   item.displayTitle, places.isEmpty ? "(partial copies only)" : places.joined(separator: ", ")])
+        table.add([
+            item.id.map { String($0.hex.prefix(12)) } ?? "(hashing)", item.kind.rawValue, Format.bytes(item.size),
+            length,
+            item.displayTitle, places.isEmpty ? "(partial copies only)" : places.joined(separator: ", "),
+        ])
     }
     return table.render()
 }
 
 struct Scan: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Rescan the media folders (only changed files are read again).")
+    static let configuration = CommandConfiguration(
+        abstract: "Rescan the media folders (only changed files are read again).")
     @OptionGroup var options: GlobalOptions
     @Flag(help: "Wait until the scan has finished (a progress bar on a terminal; JSON progress lines with --json).")
     var wait = false
@@ -254,9 +297,14 @@ struct Scan: AsyncParsableCommand {
             if scan.completedScans >= ticket.scanNumber {
                 if bar { FileHandle.standardOutput.write(Data("\r\u{1B}[K".utf8)) }
                 if options.json { return try Output.json(status) }
-                print("scan \(ticket.scanNumber) finished in \(scan.lastScanMilliseconds.map { "\($0) ms" } ?? "?"): "
-                      + "\(Format.count(status.library.files)) files, \(Format.bytes(status.library.bytes))"
-                      + (scan.skipped.isEmpty ? "" : "; skipped " + scan.skipped.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")))
+                print(
+                    "scan \(ticket.scanNumber) finished in \(scan.lastScanMilliseconds.map { "\($0) ms" } ?? "?"): "
+                        + "\(Format.count(status.library.files)) files, \(Format.bytes(status.library.bytes))"
+                        + (scan.skipped.isEmpty
+                            ? ""
+                            : "; skipped "
+                                + scan.skipped.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(
+                                    separator: ", ")))
                 return
             }
             if bar {
@@ -285,7 +333,8 @@ struct Scan: AsyncParsableCommand {
 }
 
 struct Config: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Work with configuration files.", subcommands: [Check.self])
+    static let configuration = CommandConfiguration(
+        abstract: "Work with configuration files.", subcommands: [Check.self])
 
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -297,9 +346,12 @@ struct Config: ParsableCommand {
             do throws(ConfigError) {
                 let settings = try MediapeerConfiguration.load(path: path)
                 if json {
-                    try? Output.json(CheckResult(path: path, valid: true, problems: settings.warnings.map(\.description)))
+                    try? Output.json(
+                        CheckResult(path: path, valid: true, problems: settings.warnings.map(\.description)))
                 } else {
-                    for warning in settings.warnings { FileHandle.standardError.write(Data((warning.description + "\n").utf8)) }
+                    for warning in settings.warnings {
+                        FileHandle.standardError.write(Data((warning.description + "\n").utf8))
+                    }
                     print("\(path): OK\n\n" + settings.rendered())
                 }
             } catch {

@@ -6,7 +6,9 @@ import Foundation
 /// `mediapeerctl fetch`: copy an object from the boxes that hold it into this box's cache.
 struct Fetch: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Fetch a title from the other boxes into this box's cache (verified, resumable, from several boxes at once).")
+        abstract:
+            "Fetch a title from the other boxes into this box's cache (verified, resumable, from several boxes at once)."
+    )
     @OptionGroup var options: GlobalOptions
     @Argument(help: "A content id, a prefix of one (8+ hex digits), or words of a title (see `library search --all`).")
     var reference: [String]
@@ -25,8 +27,11 @@ struct Fetch: AsyncParsableCommand {
         let started = try await talkingToDaemon { () async throws(ControlClientError) in try await client.fetch(text) }
         guard wait else {
             if options.json { return try Output.json(started) }
-            return print(started.isFinished ? summary(started) : "fetching \"\(started.title)\" (\(started.id.hex.prefix(12))); "
-                         + "follow with mediapeerctl fetch \(started.id.hex.prefix(12)) --wait")
+            return print(
+                started.isFinished
+                    ? summary(started)
+                    : "fetching \"\(started.title)\" (\(started.id.hex.prefix(12))); "
+                        + "follow with mediapeerctl fetch \(started.id.hex.prefix(12)) --wait")
         }
         let bar = Output.isTerminal && !options.json
         var last: FetchProgress?
@@ -40,7 +45,9 @@ struct Fetch: AsyncParsableCommand {
             if bar { FileHandle.standardOutput.write(Data(("\r\u{1B}[K" + line(progress)).utf8)) }
             try await Task.sleep(for: .milliseconds(200))
             let id = progress.id
-            progress = try await talkingToDaemon { () async throws(ControlClientError) in try await client.fetchProgress(id) }
+            progress = try await talkingToDaemon { () async throws(ControlClientError) in
+                try await client.fetchProgress(id)
+            }
         }
         if bar { FileHandle.standardOutput.write(Data("\r\u{1B}[K".utf8)) }
         if !options.json { print(summary(progress)) }
@@ -80,7 +87,8 @@ struct Fetch: AsyncParsableCommand {
 
 /// `mediapeerctl fetches`: what this box is fetching, and what it fetched since the daemon started.
 struct Fetches: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List the fetches running, and those finished since the daemon started.")
+    static let configuration = CommandConfiguration(
+        abstract: "List the fetches running, and those finished since the daemon started.")
     @OptionGroup var options: GlobalOptions
 
     func run() async throws {
@@ -88,12 +96,20 @@ struct Fetches: AsyncParsableCommand {
         let list = try await talkingToDaemon { () async throws(ControlClientError) in try await client.fetches() }
         if options.json { return try Output.json(list) }
         guard !list.fetches.isEmpty else { return print("no fetches since the daemon started") }
-        var table = Table([("ID", .left), ("STATE", .left), ("DONE", .right), ("SIZE", .right), ("RATE", .right), ("SOURCES", .left), ("TITLE", .left)])
+        var table = Table([
+            ("ID", .left), ("STATE", .left), ("DONE", .right), ("SIZE", .right), ("RATE", .right), ("SOURCES", .left),
+            ("TITLE", .left),
+        ])
         for fetch in list.fetches {
             let percent = fetch.size == 0 ? 100 : Int(fetch.bytesDone * 100 / fetch.size)
-            let sources = fetch.sources.filter { $0.chunks > 0 || $0.active }.map { "\($0.name) \($0.chunks)" + ($0.badChunks > 0 ? " (\($0.badChunks) bad)" : "") }
-            table.add([String(fetch.id.hex.prefix(12)), fetch.state.rawValue, "\(percent)%", Format.bytes(fetch.size),
-                       fetch.isFinished ? "" : Format.bytes(fetch.bytesPerSecond) + "/s", sources.joined(separator: ", "), fetch.title])
+            let sources = fetch.sources.filter { $0.chunks > 0 || $0.active }.map {
+                "\($0.name) \($0.chunks)" + ($0.badChunks > 0 ? " (\($0.badChunks) bad)" : "")
+            }
+            table.add([
+                String(fetch.id.hex.prefix(12)), fetch.state.rawValue, "\(percent)%", Format.bytes(fetch.size),
+                fetch.isFinished ? "" : Format.bytes(fetch.bytesPerSecond) + "/s", sources.joined(separator: ", "),
+                fetch.title,
+            ])
         }
         print(table.render())
     }

@@ -17,8 +17,11 @@ enum Format {
     /// Milliseconds → "3:07" or "1:02:03".
     static func duration(milliseconds: Int64) -> String {
         let total = milliseconds / 1000
-        let hours = total / 3600, minutes = (total % 3600) / 60, seconds = total % 60
-        return hours > 0 ? String(format: "%d:%02d:%02d", hours, minutes, seconds) : String(format: "%d:%02d", minutes, seconds)
+        let hours = total / 3600
+        let minutes = (total % 3600) / 60
+        let seconds = total % 60
+        return hours > 0
+            ? String(format: "%d:%02d:%02d", hours, minutes, seconds) : String(format: "%d:%02d", minutes, seconds)
     }
 
     /// A measured time: "850 ms", "12.4 s", "3:07".
@@ -68,10 +71,14 @@ struct Table {
     mutating func add(_ row: [String]) { rows.append(row) }
 
     func render() -> String {
-        let cut = rows.map { $0.map { cell in cell.count > maximumWidth ? String(cell.prefix(maximumWidth - 1)) + "…" : cell } }
+        let cut = rows.map {
+            $0.map { cell in cell.count > maximumWidth ? String(cell.prefix(maximumWidth - 1)) + "…" : cell }
+        }
         var widths = headers.map(\.count)
         for row in cut {
-            for (index, cell) in row.enumerated() where index < widths.count { widths[index] = max(widths[index], cell.count) }
+            for (index, cell) in row.enumerated() where index < widths.count {
+                widths[index] = max(widths[index], cell.count)
+            }
         }
         func line(_ cells: [String]) -> String {
             cells.enumerated().map { index, cell in

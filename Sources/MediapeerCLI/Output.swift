@@ -5,14 +5,20 @@ import Foundation
 
 /// Options every command takes.
 struct GlobalOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The daemon's control socket (default: $MEDIAPEER_SOCKET, else \(ControlClient.defaultSocket)).", valueName: "path"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The daemon's control socket (default: $MEDIAPEER_SOCKET, else \(ControlClient.defaultSocket)).",
+            valueName: "path"))
     var socket: String?
 
     @Flag(name: .long, help: "Print machine-readable JSON instead of tables.")
     var json = false
 
     var client: ControlClient {
-        ControlClient(socketPath: socket ?? ProcessInfo.processInfo.environment["MEDIAPEER_SOCKET"] ?? ControlClient.defaultSocket)
+        ControlClient(
+            socketPath: socket ?? ProcessInfo.processInfo.environment["MEDIAPEER_SOCKET"] ?? ControlClient.defaultSocket
+        )
     }
 }
 

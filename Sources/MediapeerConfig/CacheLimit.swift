@@ -60,7 +60,8 @@ public enum CacheLimit: Sendable, Hashable, LosslessStringConvertible {
             return "\(percent)%"
         case .bytes(let bytes):
             var best = (count: bytes, unit: "B")
-            for (unit, multiplier) in Self.renderingUnits where bytes % multiplier == 0 && bytes / multiplier < best.count {
+            for (unit, multiplier) in Self.renderingUnits
+            where bytes % multiplier == 0 && bytes / multiplier < best.count {
                 best = (bytes / multiplier, unit)
             }
             return "\(best.count)\(best.unit)"
@@ -81,7 +82,8 @@ public enum CacheLimit: Sendable, Hashable, LosslessStringConvertible {
         "kb": 1_000, "mb": 1_000_000, "gb": 1_000_000_000, "tb": 1_000_000_000_000,
     ]
 
-    static let formsHint = #"write a size such as "500MB" or "2GiB", a percentage such as "20%", or an integer number of bytes"#
+    static let formsHint =
+        #"write a size such as "500MB" or "2GiB", a percentage such as "20%", or an integer number of bytes"#
 
     static func parse(_ text: String) throws(InvalidValue) -> CacheLimit {
         let trimmed = text.trimmingBlanks()
@@ -102,10 +104,14 @@ public enum CacheLimit: Sendable, Hashable, LosslessStringConvertible {
             throw InvalidValue("\(quoted(text)) is not a size; \(formsHint)")
         }
         if unit.isEmpty {
-            throw InvalidValue(#"\#(quoted(text)) has no unit; write "\#(numberPart)MB", "\#(numberPart)GiB" or "\#(numberPart)%", or, for bytes, an integer without quotes"#)
+            throw InvalidValue(
+                #"\#(quoted(text)) has no unit; write "\#(numberPart)MB", "\#(numberPart)GiB" or "\#(numberPart)%", or, for bytes, an integer without quotes"#
+            )
         }
         guard let multiplier = units[unit.lowercased()] else {
-            throw InvalidValue(#"\#(quoted(text)) has an unknown unit \#(quoted(unit)); use B, kB, MB, GB, TB (powers of 1000) or KiB, MiB, GiB, TiB, K, M, G, T (powers of 1024)"#)
+            throw InvalidValue(
+                #"\#(quoted(text)) has an unknown unit \#(quoted(unit)); use B, kB, MB, GB, TB (powers of 1000) or KiB, MiB, GiB, TiB, K, M, G, T (powers of 1024)"#
+            )
         }
         // Bytes are whole, so digits past the sixth decimal cannot change the
         // result by more than a rounding error, and dropping them keeps the
@@ -130,12 +136,15 @@ public enum CacheLimit: Sendable, Hashable, LosslessStringConvertible {
     private static func parsePercentage(_ number: String, text: String) throws(InvalidValue) -> CacheLimit {
         guard !number.isEmpty, number.allSatisfy({ $0.isASCII && $0.isNumber }) else {
             if number.contains(".") {
-                throw InvalidValue(#"\#(quoted(text)) is not a whole percentage; write a whole number from 1 to 100, such as "20%""#)
+                throw InvalidValue(
+                    #"\#(quoted(text)) is not a whole percentage; write a whole number from 1 to 100, such as "20%""#)
             }
-            throw InvalidValue(#"\#(quoted(text)) is not a percentage; write a whole number from 1 to 100, such as "20%""#)
+            throw InvalidValue(
+                #"\#(quoted(text)) is not a percentage; write a whole number from 1 to 100, such as "20%""#)
         }
         guard let percent = Int(number), (1...100).contains(percent) else {
-            throw InvalidValue(#"\#(quoted(text)) is out of range; a percentage of the file system must be from 1% to 100%"#)
+            throw InvalidValue(
+                #"\#(quoted(text)) is out of range; a percentage of the file system must be from 1% to 100%"#)
         }
         return .percentOfFilesystem(percent)
     }

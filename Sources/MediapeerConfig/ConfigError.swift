@@ -48,8 +48,8 @@ public struct ConfigProblem: Sendable, Hashable, CustomStringConvertible {
         key: String? = nil,
         line: Int? = nil,
         column: Int? = nil,
-        message: String)
-    {
+        message: String
+    ) {
         self.severity = severity
         self.source = source
         self.key = key

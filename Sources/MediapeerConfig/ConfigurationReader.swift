@@ -29,7 +29,8 @@ struct ConfigurationReader {
         if let nul = text.utf8.firstIndex(of: 0) {
             let line = text.utf8[..<nul].filter { $0 == UInt8(ascii: "\n") }.count + 1
             throw ConfigError(problems: [
-                ConfigProblem(source: source, line: line, message: "the file contains a NUL byte, which TOML does not allow"),
+                ConfigProblem(
+                    source: source, line: line, message: "the file contains a NUL byte, which TOML does not allow")
             ])
         }
         let table: TOMLTable
@@ -39,7 +40,7 @@ struct ConfigurationReader {
             throw ConfigError(problems: [
                 ConfigProblem(
                     source: source, line: error.source.begin.line, column: error.source.begin.column,
-                    message: "syntax error: \(error.description)"),
+                    message: "syntax error: \(error.description)")
             ])
         } catch {
             throw ConfigError(problems: [ConfigProblem(source: source, message: "syntax error: \(error)")])
@@ -83,7 +84,9 @@ struct ConfigurationReader {
         problems.append(ConfigProblem(severity: .warning, source: source, key: key, line: line, message: message))
     }
 
-    private mutating func typeMismatch(_ key: String, line: Int?, expected: String, found value: TOMLValueConvertible, hint: String? = nil) {
+    private mutating func typeMismatch(
+        _ key: String, line: Int?, expected: String, found value: TOMLValueConvertible, hint: String? = nil
+    ) {
         var message = "expected \(expected), found \(Self.describe(value.type))"
         if let hint { message += "; \(hint)" }
         error(key, line: line, message)
@@ -110,7 +113,10 @@ struct ConfigurationReader {
             let suggestion = closestName(to: key, among: Self.knownKeys).map { " (did you mean \(quoted($0))?)" }
             if map.headerNames.contains(key) {
                 // A [section] header also swallows the keys below it, which then look unset.
-                error(nil, line: line, "unknown table \(quoted(key))\(suggestion ?? ""); mediapeer settings are top-level keys, so put them before any [table] line")
+                error(
+                    nil, line: line,
+                    "unknown table \(quoted(key))\(suggestion ?? ""); mediapeer settings are top-level keys, so put them before any [table] line"
+                )
             } else if let suggestion {
                 error(nil, line: line, "unknown key \(quoted(key))\(suggestion)")
             } else {
@@ -132,11 +138,15 @@ struct ConfigurationReader {
             return nil
         }
         if name.utf8.count > 63 {
-            error("name", line: line, "\(quoted(name)) is \(name.utf8.count) bytes long in UTF-8; a DNS-SD instance name can have at most 63")
+            error(
+                "name", line: line,
+                "\(quoted(name)) is \(name.utf8.count) bytes long in UTF-8; a DNS-SD instance name can have at most 63")
             return nil
         }
         if name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
-            error("name", line: line, "\(quoted(name)) contains a control character, which a DNS-SD instance name cannot have")
+            error(
+                "name", line: line,
+                "\(quoted(name)) contains a control character, which a DNS-SD instance name cannot have")
             return nil
         }
         return name
@@ -163,16 +173,21 @@ struct ConfigurationReader {
     private mutating func readMediaDirs(_ value: TOMLValueConvertible?) -> [MediaDir] {
         let keyLine = map.line(of: "media_dirs")
         guard let value else {
-            warning("media_dirs", line: nil, #"not set, so this box shares nothing; add media_dirs = ["/srv/media"] with your media directories"#)
+            warning(
+                "media_dirs", line: nil,
+                #"not set, so this box shares nothing; add media_dirs = ["/srv/media"] with your media directories"#)
             return []
         }
         guard let array = value.array else {
-            typeMismatch("media_dirs", line: keyLine, expected: "an array of strings", found: value,
-                         hint: value.type == .string ? #"write media_dirs = ["/srv/media"], with brackets"# : nil)
+            typeMismatch(
+                "media_dirs", line: keyLine, expected: "an array of strings", found: value,
+                hint: value.type == .string ? #"write media_dirs = ["/srv/media"], with brackets"# : nil)
             return []
         }
         if array.isEmpty {
-            warning("media_dirs", line: keyLine, #"the list is empty, so this box shares nothing; add your media directories, such as "/srv/media""#)
+            warning(
+                "media_dirs", line: keyLine,
+                #"the list is empty, so this box shares nothing; add your media directories, such as "/srv/media""#)
             return []
         }
 
@@ -212,14 +227,21 @@ struct ConfigurationReader {
         for (position, later) in dirs.enumerated() {
             for earlier in dirs[..<position] {
                 if later.identity == earlier.identity {
-                    let message = later.path == earlier.path
+                    let message =
+                        later.path == earlier.path
                         ? "\(quoted(later.written)) is listed twice (also \(earlier.key))"
                         : "\(later.shown) is the same directory as \(earlier.key) (\(earlier.shown))"
                     error(later.key, line: later.line, message)
                 } else if isPath(later.identity, inside: earlier.identity) {
-                    error(later.key, line: later.line, "\(later.shown) is inside \(earlier.key) (\(earlier.shown)), which already shares it; remove one of them")
+                    error(
+                        later.key, line: later.line,
+                        "\(later.shown) is inside \(earlier.key) (\(earlier.shown)), which already shares it; remove one of them"
+                    )
                 } else if isPath(earlier.identity, inside: later.identity) {
-                    error(earlier.key, line: earlier.line, "\(earlier.shown) is inside \(later.key) (\(later.shown)), which already shares it; remove one of them")
+                    error(
+                        earlier.key, line: earlier.line,
+                        "\(earlier.shown) is inside \(later.key) (\(later.shown)), which already shares it; remove one of them"
+                    )
                 }
             }
         }
@@ -228,7 +250,9 @@ struct ConfigurationReader {
 
     /// `state_dir` and `cache_dir`: mediapeerd creates the directory itself,
     /// but not its parents, which would hide a typo such as `/var/lbi/...`.
-    private mutating func readDirectory(_ key: String, _ value: TOMLValueConvertible?, default defaultPath: String, mediaDirs: [MediaDir]) -> String? {
+    private mutating func readDirectory(
+        _ key: String, _ value: TOMLValueConvertible?, default defaultPath: String, mediaDirs: [MediaDir]
+    ) -> String? {
         let line = map.line(of: key)
         let path: String
         if let value {
@@ -261,20 +285,28 @@ struct ConfigurationReader {
                     let last = path.split(separator: "/").last.map(String.init) ?? ""
                     identity = (FileSystem.resolved(parent) ?? parent) + (parent == "/" ? "" : "/") + last
                 case .found(.other):
-                    error(key, line: line, "cannot create \(quoted(path)): \(quoted(parent)) is not a directory\(defaultNote)")
+                    error(
+                        key, line: line,
+                        "cannot create \(quoted(path)): \(quoted(parent)) is not a directory\(defaultNote)")
                     return nil
                 case .failed(let reason):
                     error(key, line: line, "cannot create \(quoted(path)): \(quoted(parent)): \(reason)\(defaultNote)")
                     return nil
                 case .missing:
-                    error(key, line: line, "neither \(quoted(path)) nor its parent \(quoted(parent)) exists; mediapeerd creates only the directory itself, so create \(quoted(parent)) first\(defaultNote)")
+                    error(
+                        key, line: line,
+                        "neither \(quoted(path)) nor its parent \(quoted(parent)) exists; mediapeerd creates only the directory itself, so create \(quoted(parent)) first\(defaultNote)"
+                    )
                     return nil
                 }
             }
         }
         // Whatever is in these directories would be scanned and offered to peers as media.
         for dir in mediaDirs where identity == dir.identity || isPath(identity, inside: dir.identity) {
-            error(key, line: line, "\(quoted(path)) is inside \(dir.key) (\(dir.shown)), so mediapeer's own files would be shared as media; choose a directory outside the media directories\(defaultNote)")
+            error(
+                key, line: line,
+                "\(quoted(path)) is inside \(dir.key) (\(dir.shown)), so mediapeer's own files would be shared as media; choose a directory outside the media directories\(defaultNote)"
+            )
             return nil
         }
         return path
@@ -284,7 +316,8 @@ struct ConfigurationReader {
         let key = "control_socket"
         let line = map.line(of: key)
         guard let value else {
-            return checkSocketDirectory(defaultPath, line: nil, defaultNote: " (this is the default; set control_socket to use another path)")
+            return checkSocketDirectory(
+                defaultPath, line: nil, defaultNote: " (this is the default; set control_socket to use another path)")
                 ? defaultPath : nil
         }
         guard let written = value.string else {
@@ -292,12 +325,17 @@ struct ConfigurationReader {
             return nil
         }
         if written.hasSuffix("/") {
-            error(key, line: line, "\(quoted(written)) names a directory; give the socket's file name, as in \(quoted(defaultPath))")
+            error(
+                key, line: line,
+                "\(quoted(written)) names a directory; give the socket's file name, as in \(quoted(defaultPath))")
             return nil
         }
         guard let path = absolutePath(written, key: key, line: line, example: defaultPath) else { return nil }
         if path.utf8.count > Self.maxSocketPathBytes {
-            error(key, line: line, "\(quoted(path)) is \(path.utf8.count) bytes long; a Unix socket path can have at most \(Self.maxSocketPathBytes)")
+            error(
+                key, line: line,
+                "\(quoted(path)) is \(path.utf8.count) bytes long; a Unix socket path can have at most \(Self.maxSocketPathBytes)"
+            )
             return nil
         }
         return checkSocketDirectory(path, line: line, defaultNote: "") ? path : nil
@@ -309,7 +347,10 @@ struct ConfigurationReader {
         guard checkFileSystem else { return true }
         let key = "control_socket"
         if case .found(.directory) = FileSystem.lookup(path) {
-            error(key, line: line, "\(quoted(path)) is a directory; give the socket's file name, as in \(quoted(path + "/control.sock"))\(defaultNote)")
+            error(
+                key, line: line,
+                "\(quoted(path)) is a directory; give the socket's file name, as in \(quoted(path + "/control.sock"))\(defaultNote)"
+            )
             return false
         }
         let directory = parentPath(path)
@@ -317,13 +358,17 @@ struct ConfigurationReader {
         case .found(.directory):
             return true
         case .found(.other):
-            error(key, line: line, "cannot create \(quoted(path)): \(quoted(directory)) is not a directory\(defaultNote)")
+            error(
+                key, line: line, "cannot create \(quoted(path)): \(quoted(directory)) is not a directory\(defaultNote)")
         case .failed(let reason):
             error(key, line: line, "cannot create \(quoted(path)): \(quoted(directory)): \(reason)\(defaultNote)")
         case .missing:
             let grandparent = parentPath(directory)
             if case .found(.directory) = FileSystem.lookup(grandparent) { return true }
-            error(key, line: line, "neither the socket's directory \(quoted(directory)) nor its parent \(quoted(grandparent)) exists; mediapeerd creates only the socket's directory\(defaultNote)")
+            error(
+                key, line: line,
+                "neither the socket's directory \(quoted(directory)) nor its parent \(quoted(grandparent)) exists; mediapeerd creates only the socket's directory\(defaultNote)"
+            )
         }
         return false
     }
@@ -335,7 +380,10 @@ struct ConfigurationReader {
         }
         guard written.hasPrefix("/") else {
             // Relative to what? The daemon's working directory is not something to rely on.
-            error(key, line: line, "\(quoted(written)) is not an absolute path; write the full path from \"/\", such as \(quoted(example))")
+            error(
+                key, line: line,
+                "\(quoted(written)) is not an absolute path; write the full path from \"/\", such as \(quoted(example))"
+            )
             return nil
         }
         return normalizedPath(written)
@@ -351,8 +399,9 @@ struct ConfigurationReader {
             return .bytes(Int64(bytes))
         }
         guard let text = value.string else {
-            typeMismatch("cache_max", line: line, expected: "an integer or a string", found: value,
-                         hint: value.type == .double ? #"write a fraction with a unit in quotes, such as "1.5GiB""# : nil)
+            typeMismatch(
+                "cache_max", line: line, expected: "an integer or a string", found: value,
+                hint: value.type == .double ? #"write a fraction with a unit in quotes, such as "1.5GiB""# : nil)
             return nil
         }
         do {
@@ -375,7 +424,9 @@ struct ConfigurationReader {
             return nil
         }
         if port < 1024 {
-            warning("http_port", line: line, "port \(port) is below 1024, which only root or a process with CAP_NET_BIND_SERVICE can listen on")
+            warning(
+                "http_port", line: line,
+                "port \(port) is below 1024, which only root or a process with CAP_NET_BIND_SERVICE can listen on")
         }
         return port
     }
@@ -389,15 +440,18 @@ struct ConfigurationReader {
         if let level = LogLevel(rawValue: text) { return level }
         let names = LogLevel.allCases.map(\.rawValue)
         let suggestion = closestName(to: text, among: names).map { " (did you mean \(quoted($0))?)" } ?? ""
-        error("log_level", line: line, "\(quoted(text)) is not a log level\(suggestion); use one of \(names.joined(separator: ", "))")
+        error(
+            "log_level", line: line,
+            "\(quoted(text)) is not a log level\(suggestion); use one of \(names.joined(separator: ", "))")
         return nil
     }
 
     private mutating func readStaticPeers(_ value: TOMLValueConvertible) -> [PeerAddress]? {
         let keyLine = map.line(of: "static_peers")
         guard let array = value.array else {
-            typeMismatch("static_peers", line: keyLine, expected: "an array of strings", found: value,
-                         hint: value.type == .string ? #"write static_peers = ["nas.local:8737"], with brackets"# : nil)
+            typeMismatch(
+                "static_peers", line: keyLine, expected: "an array of strings", found: value,
+                hint: value.type == .string ? #"write static_peers = ["nas.local:8737"], with brackets"# : nil)
             return nil
         }
         var peers: [PeerAddress] = []
@@ -426,7 +480,9 @@ struct ConfigurationReader {
             } else if let text = value.string {
                 interval = try RescanInterval.parse(text)
             } else {
-                typeMismatch("rescan_interval", line: line, expected: #"a duration string such as "6h" or an integer number of seconds"#, found: value)
+                typeMismatch(
+                    "rescan_interval", line: line,
+                    expected: #"a duration string such as "6h" or an integer number of seconds"#, found: value)
                 return nil
             }
         } catch {
@@ -434,7 +490,9 @@ struct ConfigurationReader {
             return nil
         }
         if let interval, interval < .seconds(60) {
-            warning("rescan_interval", line: line, "rescanning every \(interval.components.seconds)s keeps the disks busy; an interval of hours is usual")
+            warning(
+                "rescan_interval", line: line,
+                "rescanning every \(interval.components.seconds)s keeps the disks busy; an interval of hours is usual")
         }
         return .some(interval)
     }

@@ -84,8 +84,8 @@ public struct MediapeerConfiguration: Sendable, Equatable {
         logLevel: LogLevel = .info,
         staticPeers: [PeerAddress] = [],
         rescanInterval: Duration? = nil,
-        warnings: [ConfigProblem] = [])
-    {
+        warnings: [ConfigProblem] = []
+    ) {
         self.name = name
         self.mediaDirs = mediaDirs
         self.stateDir = stateDir
@@ -148,7 +148,7 @@ extension MediapeerConfiguration {
             bytes = contents
         case .failure(let failure):
             throw ConfigError(problems: [
-                ConfigProblem(source: path, message: "cannot read the configuration file: \(failure.reason)"),
+                ConfigProblem(source: path, message: "cannot read the configuration file: \(failure.reason)")
             ])
         }
         let text = String(decoding: bytes, as: UTF8.self)
@@ -157,7 +157,7 @@ extension MediapeerConfiguration {
             let valid = zip(text.utf8, bytes).prefix { $0 == $1 }.count
             let line = bytes[..<valid].filter { $0 == UInt8(ascii: "\n") }.count + 1
             throw ConfigError(problems: [
-                ConfigProblem(source: path, line: line, message: "the file is not UTF-8 text, as TOML requires"),
+                ConfigProblem(source: path, line: line, message: "the file is not UTF-8 text, as TOML requires")
             ])
         }
         return try parse(text, sourceName: path, checkFileSystem: checkFileSystem)
@@ -180,7 +180,8 @@ extension MediapeerConfiguration {
     public static func loadOrDefault(
         path: String = defaultPath,
         isExplicit: Bool,
-        checkFileSystem: Bool = true)
+        checkFileSystem: Bool = true
+    )
         throws(ConfigError) -> MediapeerConfiguration
     {
         guard !isExplicit, case .missing = FileSystem.lookup(path) else {
@@ -219,7 +220,8 @@ extension MediapeerConfiguration {
     public static func parse(
         _ text: String,
         sourceName: String,
-        checkFileSystem: Bool = true)
+        checkFileSystem: Bool = true
+    )
         throws(ConfigError) -> MediapeerConfiguration
     {
         var reader = ConfigurationReader(text: text, source: sourceName, checkFileSystem: checkFileSystem)

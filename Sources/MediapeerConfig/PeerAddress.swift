@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A peer that mediapeerd contacts directly, without waiting to discover it
@@ -70,7 +70,9 @@ public struct PeerAddress: Sendable, Hashable, LosslessStringConvertible {
                 throw InvalidValue(#"\#(quoted(text)) has no port; write \#(quoted(text + ":8737"))"#)
             }
             if colons > 1 {
-                throw InvalidValue(#"\#(quoted(text)) looks like an IPv6 address; put the address in brackets, as in "[fd00::20]:8737""#)
+                throw InvalidValue(
+                    #"\#(quoted(text)) looks like an IPv6 address; put the address in brackets, as in "[fd00::20]:8737""#
+                )
             }
             let colon = text.firstIndex(of: ":")!
             host = text[..<colon]
@@ -105,7 +107,8 @@ public struct PeerAddress: Sendable, Hashable, LosslessStringConvertible {
             return "the host name is longer than 253 bytes"
         }
         // A trailing dot marks a fully qualified name and is allowed.
-        let labels = (host.hasSuffix(".") ? host.dropLast() : host).split(separator: ".", omittingEmptySubsequences: false)
+        let labels = (host.hasSuffix(".") ? host.dropLast() : host).split(
+            separator: ".", omittingEmptySubsequences: false)
         if labels.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.isASCII && $0.isNumber } }) {
             var address = in_addr()
             return inet_pton(AF_INET, String(host), &address) == 1
@@ -115,7 +118,8 @@ public struct PeerAddress: Sendable, Hashable, LosslessStringConvertible {
         for label in labels {
             let allowed = label.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }
             if label.isEmpty || label.utf8.count > 63 || !allowed || label.hasPrefix("-") || label.hasSuffix("-") {
-                return #"\#(quoted(host)) is not a valid host name; use letters, digits and "-" in dot-separated parts of at most 63 characters"#
+                return
+                    #"\#(quoted(host)) is not a valid host name; use letters, digits and "-" in dot-separated parts of at most 63 characters"#
             }
         }
         return nil

@@ -3,7 +3,8 @@
 enum RescanInterval {
     private static let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3_600, "d": 86_400]
 
-    static let formsHint = #"write "0" for off, or a duration such as "30m", "6h" or "1d", or an integer number of seconds"#
+    static let formsHint =
+        #"write "0" for off, or a duration such as "30m", "6h" or "1d", or an integer number of seconds"#
 
     /// Returns nil for "off".
     static func parse(_ text: String) throws(InvalidValue) -> Duration? {
@@ -16,7 +17,8 @@ enum RescanInterval {
             throw InvalidValue(#"\#(quoted(text)) is negative; \#(formsHint)"#)
         }
         if trimmed.allSatisfy({ $0.isASCII && $0.isNumber }) {
-            throw InvalidValue(#"\#(quoted(text)) has no unit; write "\#(trimmed)s", or the number without quotes, for seconds"#)
+            throw InvalidValue(
+                #"\#(quoted(text)) has no unit; write "\#(trimmed)s", or the number without quotes, for seconds"#)
         }
         var seconds: Int64 = 0
         var rest = Substring(trimmed)
@@ -29,7 +31,9 @@ enum RescanInterval {
                 throw InvalidValue("\(quoted(text)) is not a duration; \(formsHint)")
             }
             guard unitText.count == 1, let multiplier = units[unitText.first!] else {
-                throw InvalidValue(#"\#(quoted(text)) has an unknown unit \#(quoted(unitText)); use s, m, h or d, as in "30m" or "6h""#)
+                throw InvalidValue(
+                    #"\#(quoted(text)) has an unknown unit \#(quoted(unitText)); use s, m, h or d, as in "30m" or "6h""#
+                )
             }
             guard let count = Int64(digits) else {
                 throw InvalidValue("\(quoted(text)) is too long")

@@ -30,7 +30,7 @@ extension StringProtocol {
     func trimmingBlanks() -> String {
         let isBlank: (Character) -> Bool = { $0 == " " || $0 == "\t" }
         guard let first = firstIndex(where: { !isBlank($0) }),
-              let last = lastIndex(where: { !isBlank($0) })
+            let last = lastIndex(where: { !isBlank($0) })
         else { return "" }
         return String(self[first...last])
     }
@@ -45,7 +45,8 @@ func closestName(to name: String, among candidates: [String]) -> String? {
     let normalized = name.lowercased().replacingHyphens()
     guard !normalized.isEmpty else { return nil }
     let threshold = max(1, normalized.count / 3)
-    let ranked = candidates
+    let ranked =
+        candidates
         .map { (candidate: $0, distance: typoDistance(normalized, $0)) }
         .filter { $0.distance <= threshold }
         .min { $0.distance < $1.distance }
@@ -56,8 +57,8 @@ func closestName(to name: String, among candidates: [String]) -> String? {
     return nil
 }
 
-private extension String {
-    func replacingHyphens() -> String {
+extension String {
+    fileprivate func replacingHyphens() -> String {
         String(map { $0 == "-" ? "_" : $0 })
     }
 }
@@ -65,7 +66,8 @@ private extension String {
 /// Optimal string alignment distance: insertions, deletions, substitutions
 /// and transpositions of adjacent characters each cost one.
 func typoDistance(_ a: String, _ b: String) -> Int {
-    let a = Array(a), b = Array(b)
+    let a = Array(a)
+    let b = Array(b)
     if a.isEmpty { return b.count }
     if b.isEmpty { return a.count }
     var d = [[Int]](repeating: [Int](repeating: 0, count: b.count + 1), count: a.count + 1)

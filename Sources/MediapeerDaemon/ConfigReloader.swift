@@ -21,7 +21,9 @@ struct ConfigReloader: Service {
     /// terminates the daemon.
     private let hangups: UnixSignalsSequence
 
-    init(configPath: String, isExplicit: Bool, running: MediapeerConfiguration, library: MediaLibrary, logger: Logger) async {
+    init(configPath: String, isExplicit: Bool, running: MediapeerConfiguration, library: MediaLibrary, logger: Logger)
+        async
+    {
         self.configPath = configPath
         self.isExplicit = isExplicit
         self.running = running
@@ -42,18 +44,24 @@ struct ConfigReloader: Service {
         do {
             settings = try MediapeerConfiguration.loadOrDefault(path: configPath, isExplicit: isExplicit)
         } catch {
-            logger.error("the configuration no longer loads; keeping the running one", metadata: ["problems": "\(error.description)"])
+            logger.error(
+                "the configuration no longer loads; keeping the running one",
+                metadata: ["problems": "\(error.description)"])
             return
         }
         for warning in settings.warnings { logger.warning("\(warning.description)") }
         let needRestart = Self.keysNeedingRestart(running: running, loaded: settings)
         if !needRestart.isEmpty {
-            logger.warning("changed settings take effect at the next restart", metadata: ["keys": "\(needRestart.joined(separator: ","))"])
+            logger.warning(
+                "changed settings take effect at the next restart",
+                metadata: ["keys": "\(needRestart.joined(separator: ","))"])
         }
         if let scan = library.reconfigure(mediaFolders: settings.mediaDirs) {
-            logger.info("media folders changed; scanning", metadata: [
-                "media_dirs": "\(settings.mediaDirs.joined(separator: ","))", "scan": "\(scan)",
-            ])
+            logger.info(
+                "media folders changed; scanning",
+                metadata: [
+                    "media_dirs": "\(settings.mediaDirs.joined(separator: ","))", "scan": "\(scan)",
+                ])
         } else {
             logger.info("media folders unchanged")
         }

@@ -1,7 +1,7 @@
 import ArgumentParser
-import ControlWire
 import CSystemShims
 import ControlAPI
+import ControlWire
 import Discovery
 import Foundation
 import Logging
@@ -32,7 +32,8 @@ public struct Daemon: AsyncParsableCommand {
         do {
             settings = try MediapeerConfiguration.loadOrDefault(path: configPath, isExplicit: config != nil)
         } catch {
-            FileHandle.standardError.write(Data((error.description + "\nmediapeerd: not started: fix the configuration above\n").utf8))
+            FileHandle.standardError.write(
+                Data((error.description + "\nmediapeerd: not started: fix the configuration above\n").utf8))
             throw ExitCode(78)  // EX_CONFIG, which systemd's RestartPreventExitStatus can name
         }
         let level = Logger.Level(rawValue: settings.logLevel.rawValue) ?? .info
@@ -59,24 +60,31 @@ public struct Daemon: AsyncParsableCommand {
         do {
             peerID = try PeerIdentity.loadOrCreate(stateDirectory: settings.stateDir)
         } catch {
-            logger.critical("cannot read or create the peer id", metadata: ["state_dir": "\(settings.stateDir)", "error": "\(error)"])
+            logger.critical(
+                "cannot read or create the peer id",
+                metadata: ["state_dir": "\(settings.stateDir)", "error": "\(error)"])
             library.shutdown()
             throw ExitCode.failure
         }
         let network: PeerNetwork
         do {
-            let healthMilliseconds = ProcessInfo.processInfo.environment["MEDIAPEER_HEALTH_INTERVAL_MS"].flatMap { Int($0) }
+            let healthMilliseconds = ProcessInfo.processInfo.environment["MEDIAPEER_HEALTH_INTERVAL_MS"].flatMap {
+                Int($0)
+            }
             network = try PeerNetwork(
                 name: settings.name, peerID: peerID, port: settings.httpPort, staticPeers: settings.staticPeers,
-                healthInterval: healthMilliseconds.map { .milliseconds($0) } ?? .seconds(10), library: library, logger: logger)
+                healthInterval: healthMilliseconds.map { .milliseconds($0) } ?? .seconds(10), library: library,
+                logger: logger)
         } catch {
             logger.critical("cannot set up discovery", metadata: ["error": "\(error)"])
             library.shutdown()
             throw ExitCode.failure
         }
-        let locator = Locator(ownID: peerID, ownName: settings.name, catalog: library.catalog, neighbourhood: network, logger: logger)
+        let locator = Locator(
+            ownID: peerID, ownName: settings.name, catalog: library.catalog, neighbourhood: network, logger: logger)
         let fetcher = Fetcher(
-            catalog: library.catalog, cacheDirectory: settings.cacheDir, cacheLimit: settings.cacheMax, directory: locator,
+            catalog: library.catalog, cacheDirectory: settings.cacheDir, cacheLimit: settings.cacheMax,
+            directory: locator,
             chunkTimeoutSeconds: environment["MEDIAPEER_CHUNK_TIMEOUT_S"].flatMap { Int64($0) } ?? 20, logger: logger)
         let handler = LibraryControlHandler(
             library: library, name: settings.name, peerID: peerID, httpPort: settings.httpPort, configPath: configPath,
@@ -84,7 +92,8 @@ public struct Daemon: AsyncParsableCommand {
             objects: ServableObjects(catalog: library.catalog, layout: fetcher.replicaLayout),
             resolver: ReferenceResolver(catalog: library.catalog, neighbourhood: network))
         let peerServer = PeerServer.makeApplication(
-            port: settings.httpPort, handler: handler, logger: logger, faults: Self.testFaults(environment, logger: logger),
+            port: settings.httpPort, handler: handler, logger: logger,
+            faults: Self.testFaults(environment, logger: logger),
             onListening: { port in logger.info("peer API listening", metadata: ["port": "\(port)"]) })
         let notifier = SystemdNotifier()
         let controlServer: any Service
@@ -102,19 +111,28 @@ public struct Daemon: AsyncParsableCommand {
             throw ExitCode.failure
         }
 
-        logger.info("mediapeerd starting", metadata: [
-            "version": "\(MediapeerVersion.string)", "name": "\(settings.name)", "peer_id": "\(peerID)", "config": "\(configPath)",
-            "media_dirs": "\(settings.mediaDirs.joined(separator: ","))", "state_dir": "\(settings.stateDir)",
-        ])
+        logger.info(
+            "mediapeerd starting",
+            metadata: [
+                "version": "\(MediapeerVersion.string)", "name": "\(settings.name)", "peer_id": "\(peerID)",
+                "config": "\(configPath)",
+                "media_dirs": "\(settings.mediaDirs.joined(separator: ","))", "state_dir": "\(settings.stateDir)",
+            ])
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if notifier.isActive, let interval = SystemdNotifier.watchdogInterval() {
-            services.append(.init(service: SystemdWatchdogService(notifier: notifier, interval: interval) {
-                guard let status = try? await handler.status() else { return nil }
-                return "\(status.library.files) files, \(status.peerCount) peers, scan \(status.scan.phase.rawValue)"
-            }))
+            services.append(
+                .init(
+                    service: SystemdWatchdogService(notifier: notifier, interval: interval) {
+                        guard let status = try? await handler.status() else { return nil }
+                        return
+                            "\(status.library.files) files, \(status.peerCount) peers, scan \(status.scan.phase.rawValue)"
+                    }))
         }
-        services.append(.init(service: await ConfigReloader(
-            configPath: configPath, isExplicit: config != nil, running: settings, library: library, logger: logger)))
+        services.append(
+            .init(
+                service: await ConfigReloader(
+                    configPath: configPath, isExplicit: config != nil, running: settings, library: library,
+                    logger: logger)))
         services.append(.init(service: IdleMemoryTrimmer(library: library, logger: logger)))
         // Services stop in reverse order: the control API first, then the fetches and the catalog syncs, and the
         // index, whose database closes last.
@@ -144,7 +162,8 @@ extension Daemon {
     static func testFaults(_ environment: [String: String], logger: Logger) -> ServingFaults {
         guard let value = environment["MEDIAPEER_TEST_FAULTS"] else { return .none }
         let faults = ServingFaults(corruptBodies: value.split(separator: ",").contains("corrupt-objects"))
-        logger.warning("TEST FAULTS ENABLED: this box serves corrupted objects", metadata: ["MEDIAPEER_TEST_FAULTS": "\(value)"])
+        logger.warning(
+            "TEST FAULTS ENABLED: this box serves corrupted objects", metadata: ["MEDIAPEER_TEST_FAULTS": "\(value)"])
         return faults
     }
 }

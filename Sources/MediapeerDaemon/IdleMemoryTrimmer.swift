@@ -31,15 +31,20 @@ struct IdleMemoryTrimmer: Service {
                     } catch {
                         return  // another commit came first: wait for quiet again
                     }
-                    if library.scanProgress.phase == .idle, (try? await library.statistics().awaitingHash) == 0 { break }
+                    if library.scanProgress.phase == .idle, (try? await library.statistics().awaitingHash) == 0 {
+                        break
+                    }
                 }
                 let before = LibraryControlHandler.residentBytes() ?? 0
                 _ = mediapeer_release_free_heap()
                 let released = Self.pageOutExecutableCode()
                 let after = LibraryControlHandler.residentBytes() ?? 0
-                logger.debug("index idle: returned memory to the kernel", metadata: [
-                    "rss_before_kib": "\(before / 1024)", "rss_after_kib": "\(after / 1024)", "code_ranges": "\(released)",
-                ])
+                logger.debug(
+                    "index idle: returned memory to the kernel",
+                    metadata: [
+                        "rss_before_kib": "\(before / 1024)", "rss_after_kib": "\(after / 1024)",
+                        "code_ranges": "\(released)",
+                    ])
             }
         }
         pending?.cancel()
@@ -51,13 +56,17 @@ struct IdleMemoryTrimmer: Service {
     static func pageOutExecutableCode() -> Int {
         let madvPageout: Int32 = 21  // <linux/mman.h>; not exported by Swift's Glibc module
         guard let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"),
-              let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8) else { return 0 }
+            let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8)
+        else { return 0 }
         var accepted = 0
         for line in maps.split(separator: "\n") {
             let fields = line.split(separator: " ", omittingEmptySubsequences: true)
-            guard fields.count >= 6, fields[1] == "r-xp", fields[5...].joined(separator: " ") == executable else { continue }
+            guard fields.count >= 6, fields[1] == "r-xp", fields[5...].joined(separator: " ") == executable else {
+                continue
+            }
             let bounds = fields[0].split(separator: "-").compactMap { UInt(String($0), radix: 16) }
-            guard bounds.count == 2, bounds[1] > bounds[0], let start = UnsafeMutableRawPointer(bitPattern: bounds[0]) else { continue }
+            guard bounds.count == 2, bounds[1] > bounds[0], let start = UnsafeMutableRawPointer(bitPattern: bounds[0])
+            else { continue }
             if madvise(start, Int(bounds[1] - bounds[0]), madvPageout) == 0 { accepted += 1 }
         }
         return accepted

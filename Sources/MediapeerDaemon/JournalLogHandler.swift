@@ -13,7 +13,10 @@ struct JournalLogHandler: LogHandler {
     let underJournal: Bool
     private let output = StandardErrorLock()
 
-    init(label: String, level: Logger.Level, underJournal: Bool = ProcessInfo.processInfo.environment["JOURNAL_STREAM"] != nil) {
+    init(
+        label: String, level: Logger.Level,
+        underJournal: Bool = ProcessInfo.processInfo.environment["JOURNAL_STREAM"] != nil
+    ) {
         self.label = label
         self.logLevel = level
         self.underJournal = underJournal
@@ -25,7 +28,8 @@ struct JournalLogHandler: LogHandler {
     }
 
     func log(event: LogEvent) {
-        var line = underJournal ? "<\(Self.priority(event.level))>" : Self.timestamp() + " " + event.level.rawValue + " "
+        var line =
+            underJournal ? "<\(Self.priority(event.level))>" : Self.timestamp() + " " + event.level.rawValue + " "
         line += event.message.description
         let merged = metadata.merging(event.metadata ?? [:]) { $1 }
         for key in merged.keys.sorted() {
@@ -48,8 +52,11 @@ struct JournalLogHandler: LogHandler {
     }
 
     private static func quotedIfNeeded(_ value: String) -> String {
-        guard value.isEmpty || value.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" || $0.isNewline }) else { return value }
-        return "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+        guard value.isEmpty || value.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" || $0.isNewline }) else {
+            return value
+        }
+        return "\""
+            + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
             .replacingOccurrences(of: "\n", with: "\\n") + "\""
     }
 

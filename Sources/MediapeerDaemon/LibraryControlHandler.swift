@@ -46,7 +46,8 @@ struct LibraryControlHandler: ControlHandler, PeerRequestHandler {
     }
 
     func info() async throws -> PeerWire.PeerInfo {
-        PeerWire.PeerInfo(id: peerID, name: name, version: MediapeerVersion.string, generation: try await library.generation())
+        PeerWire.PeerInfo(
+            id: peerID, name: name, version: MediapeerVersion.string, generation: try await library.generation())
     }
 
     func peerDeparted(id: String, address: String) async {
@@ -54,8 +55,10 @@ struct LibraryControlHandler: ControlHandler, PeerRequestHandler {
     }
 
     func list(kind: MediaKind?, limit: Int, offset: Int) async throws -> LibraryPage {
-        LibraryPage(items: try await library.list(kind: kind, limit: limit, offset: offset), total: try await library.count(kind: kind),
-                    offset: offset)
+        LibraryPage(
+            items: try await library.list(kind: kind, limit: limit, offset: offset),
+            total: try await library.count(kind: kind),
+            offset: offset)
     }
 
     func search(_ text: String, kind: MediaKind?, limit: Int) async throws -> LibraryPage {
@@ -97,7 +100,8 @@ struct LibraryControlHandler: ControlHandler, PeerRequestHandler {
 
     func listHome(kind: MediaKind?, limit: Int, offset: Int) async throws -> HomePage {
         let neighbours = await network.neighbours()
-        let page = try await catalog.listHome(kind: kind, limit: limit, offset: offset, online: neighbours.map(\.peerID))
+        let page = try await catalog.listHome(
+            kind: kind, limit: limit, offset: offset, online: neighbours.map(\.peerID))
         return HomePage(items: Self.naming(page.items, neighbours), total: page.total, offset: offset)
     }
 
@@ -136,13 +140,15 @@ struct LibraryControlHandler: ControlHandler, PeerRequestHandler {
     static func refusal(_ error: ResolutionError) -> any Error {
         switch error {
         case .noMatch(let reference):
-            ControlRefusal.notFound("nothing in the home matches \"\(reference)\" (try mediapeerctl library search --all)")
+            ControlRefusal.notFound(
+                "nothing in the home matches \"\(reference)\" (try mediapeerctl library search --all)")
         case .ambiguousPrefix(let prefix, _):
             ControlRefusal.badRequest("the prefix \(prefix) matches several objects: give more digits")
         case .ambiguousTitle(let reference, let candidates):
-            ControlRefusal.badRequest("\"\(reference)\" matches \(candidates.count) objects: "
-                + candidates.prefix(5).map { "\($0.title) (\($0.id.hex.prefix(12)))" }.joined(separator: ", ")
-                + "; give a content id or prefix")
+            ControlRefusal.badRequest(
+                "\"\(reference)\" matches \(candidates.count) objects: "
+                    + candidates.prefix(5).map { "\($0.title) (\($0.id.hex.prefix(12)))" }.joined(separator: ", ")
+                    + "; give a content id or prefix")
         case .index(let error):
             error
         }

@@ -19,12 +19,15 @@ final class PeerNetwork: Service, Neighbourhood, Sendable {
     private let logger: Logger
     private let peerID: String
 
-    init(name: String, peerID: String, port: Int, staticPeers: [PeerAddress], healthInterval: Duration,
-         library: MediaLibrary, logger: Logger) throws(DiscoveryError) {
+    init(
+        name: String, peerID: String, port: Int, staticPeers: [PeerAddress], healthInterval: Duration,
+        library: MediaLibrary, logger: Logger
+    ) throws(DiscoveryError) {
         let generation = (try? library.generation()) ?? 0
         discovery = try MDNSDiscovery(
-            configuration: DiscoveryConfiguration(friendlyName: name, peerID: peerID, port: UInt16(port),
-                                                  txt: [MediapeerTXT.generation: String(generation)]),
+            configuration: DiscoveryConfiguration(
+                friendlyName: name, peerID: peerID, port: UInt16(port),
+                txt: [MediapeerTXT.generation: String(generation)]),
             logger: logger)
         table = try PeerTable(
             configuration: .init(
@@ -78,8 +81,9 @@ final class PeerNetwork: Service, Neighbourhood, Sendable {
     private static func neighbour(_ peer: PeerSnapshot) -> Neighbour? {
         guard let id = peer.id, peer.reachable else { return nil }
         // The table lists the addresses best first.
-        return Neighbour(peerID: id, name: peer.name, addresses: peer.addresses, port: Int(peer.port),
-                         generation: peer.generation.map { Int64(clamping: $0) })
+        return Neighbour(
+            peerID: id, name: peer.name, addresses: peer.addresses, port: Int(peer.port),
+            generation: peer.generation.map { Int64(clamping: $0) })
     }
 
     /// Tells every reachable peer that this box is leaving, all at once, giving up on any after half a second.
@@ -87,8 +91,10 @@ final class PeerNetwork: Service, Neighbourhood, Sendable {
         let peers = await table.snapshot().filter { $0.id != nil && $0.reachable }
         await withTaskGroup(of: Void.self) { [peerID] group in
             for peer in peers {
-                guard let endpoint = PeerEndpoint(peerID: peer.id ?? "", name: peer.name, addresses: peer.addresses,
-                                                  port: Int(peer.port))
+                guard
+                    let endpoint = PeerEndpoint(
+                        peerID: peer.id ?? "", name: peer.name, addresses: peer.addresses,
+                        port: Int(peer.port))
                 else { continue }
                 group.addTask { try? await PeerClient().goodbye(endpoint, from: peerID, timeout: .milliseconds(500)) }
             }
@@ -118,13 +124,16 @@ final class PeerNetwork: Service, Neighbourhood, Sendable {
     @Sendable static func checkHealth(_ peer: PeerSnapshot) async -> HealthResult {
         var lastProblem = "no address"
         for address in peer.addresses {
-            guard let endpoint = PeerEndpoint(peerID: peer.id ?? "", name: peer.name, addresses: [address],
-                                              port: Int(peer.port))
+            guard
+                let endpoint = PeerEndpoint(
+                    peerID: peer.id ?? "", name: peer.name, addresses: [address],
+                    port: Int(peer.port))
             else { continue }
             do {
                 let info = try await PeerClient().info(endpoint, timeout: .seconds(3))
-                return .healthy(id: info.id, name: info.name, generation: UInt64(clamping: info.generation),
-                                protocolVersion: String(info.protocolVersion))
+                return .healthy(
+                    id: info.id, name: info.name, generation: UInt64(clamping: info.generation),
+                    protocolVersion: String(info.protocolVersion))
             } catch {
                 lastProblem = "\(address): \(error)"
             }

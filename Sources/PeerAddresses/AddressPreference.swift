@@ -18,7 +18,8 @@ public enum AddressPreference {
 
     private static func rank(_ address: String) -> (Int, String) {
         if address.contains(":") { return (address.lowercased().hasPrefix("fe80:") ? 2 : 1, address) }
-        let isIPv4 = address.split(separator: ".", omittingEmptySubsequences: false).count == 4
+        let isIPv4 =
+            address.split(separator: ".", omittingEmptySubsequences: false).count == 4
             && address.allSatisfy { $0 == "." || $0.isASCII && $0.isNumber }
         return (isIPv4 ? 0 : 3, address)
     }

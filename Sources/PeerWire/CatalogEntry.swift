@@ -23,10 +23,12 @@ public struct CatalogEntry: Sendable, Codable, Equatable {
     public var width: Int?
     public var height: Int?
 
-    public init(id: ContentID, generation: Int64, removed: Bool = false, complete: Bool = true, size: Int64 = 0,
-                kind: MediaKind? = nil, mimeType: String? = nil, path: String? = nil, title: String? = nil,
-                artist: String? = nil, album: String? = nil, durationMilliseconds: Int64? = nil, width: Int? = nil,
-                height: Int? = nil) {
+    public init(
+        id: ContentID, generation: Int64, removed: Bool = false, complete: Bool = true, size: Int64 = 0,
+        kind: MediaKind? = nil, mimeType: String? = nil, path: String? = nil, title: String? = nil,
+        artist: String? = nil, album: String? = nil, durationMilliseconds: Int64? = nil, width: Int? = nil,
+        height: Int? = nil
+    ) {
         self.id = id
         self.generation = generation
         self.removed = removed

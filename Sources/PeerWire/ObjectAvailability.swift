@@ -36,7 +36,8 @@ public struct Holder: Sendable, Codable, Equatable, Hashable {
     /// The peer id of the box that referred to this holder; nil when the holder answered for itself.
     public var referredBy: String?
 
-    public init(peerID: String, name: String, addresses: [String], port: Int, complete: Bool, referredBy: String? = nil) {
+    public init(peerID: String, name: String, addresses: [String], port: Int, complete: Bool, referredBy: String? = nil)
+    {
         self.peerID = peerID
         self.name = name
         self.addresses = addresses
@@ -65,9 +66,11 @@ public enum PeerLimits {
     public static let maxLocateTTL = 4
     /// Query ids are 1 to 64 characters of `[A-Za-z0-9_-]`.
     public static func isValidQueryID(_ text: String) -> Bool {
-        (1...64).contains(text.utf8.count) && text.utf8.allSatisfy { byte in
-            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || byte == 0x2D || byte == 0x5F
-        }
+        (1...64).contains(text.utf8.count)
+            && text.utf8.allSatisfy { byte in
+                (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                    || byte == 0x2D || byte == 0x5F
+            }
     }
     /// Catalog entries per page.
     public static let catalogPageSize = 1000

@@ -16,7 +16,9 @@ public struct PeerInfo: Sendable, Codable, Equatable {
     /// The catalog generation: it changes whenever the box's shareable content changes.
     public var generation: Int64
 
-    public init(id: String, name: String, version: String, protocolVersion: Int = PeerProtocolVersion.current, generation: Int64) {
+    public init(
+        id: String, name: String, version: String, protocolVersion: Int = PeerProtocolVersion.current, generation: Int64
+    ) {
         self.id = id
         self.name = name
         self.version = version

@@ -2,7 +2,7 @@ import MediapeerCLI
 import MediapeerDaemon
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The packaged binary: one executable for both commands, so the Swift runtime, Foundation, SwiftNIO and the
@@ -22,7 +22,8 @@ enum EntryPoint {
         } else if arguments.count > 1, commands.contains(arguments[1]) {
             await run(arguments[1], arguments: Array(arguments.dropFirst(2)))
         } else {
-            let message = "mediapeer: run as mediapeerd or mediapeerctl (symlinks to this binary), or as "
+            let message =
+                "mediapeer: run as mediapeerd or mediapeerctl (symlinks to this binary), or as "
                 + "`mediapeer mediapeerd ARGS` / `mediapeer mediapeerctl ARGS`\n"
             _ = Array(message.utf8).withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
             exit(64)  // EX_USAGE

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import Testing
 import WireVocabulary
+
 @testable import ContentID
 
 @Suite struct ContentIDTests {
@@ -12,8 +13,10 @@ import WireVocabulary
         #expect(ContentID(hex: id.hex.uppercased()) == id)
     }
 
-    @Test(arguments: ["", "../../etc/passwd", "%2e%2e%2fetc%2fpasswd", String(repeating: "a", count: 63),
-                      String(repeating: "a", count: 65), String(repeating: "g", count: 64), String(repeating: "a", count: 4096)])
+    @Test(arguments: [
+        "", "../../etc/passwd", "%2e%2e%2fetc%2fpasswd", String(repeating: "a", count: 63),
+        String(repeating: "a", count: 65), String(repeating: "g", count: 64), String(repeating: "a", count: 4096),
+    ])
     func hexParsingRejectsAnythingButSixtyFourHexDigits(_ text: String) {
         #expect(ContentID(hex: text) == nil)
     }
@@ -33,7 +36,8 @@ import WireVocabulary
     }
 
     @Test func byteRangesAndCoveringChunksFollowTheChunkSize() throws {
-        let manifest = try ChunkManifest(fileSize: 2500, chunkSize: 1000, packedChunkHashes: Array(repeating: 0, count: 96))
+        let manifest = try ChunkManifest(
+            fileSize: 2500, chunkSize: 1000, packedChunkHashes: Array(repeating: 0, count: 96))
         #expect(manifest.chunkCount == 3)
         #expect(manifest.byteRange(ofChunk: 2) == 2000..<2500)
         #expect(manifest.chunks(covering: 999..<1001) == 0..<2)

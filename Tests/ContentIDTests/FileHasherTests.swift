@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import Testing
 import WireVocabulary
+
 @testable import ContentID
 
 @Suite struct FileHasherTests {
@@ -21,7 +22,7 @@ import WireVocabulary
     private func pseudoRandomBytes(count: Int, seed: UInt64) -> [UInt8] {
         var state = seed
         return (0..<count).map { _ in
-            state = state &* 6364136223846793005 &+ 1442695040888963407
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             return UInt8(truncatingIfNeeded: state >> 33)
         }
     }
@@ -74,7 +75,9 @@ import WireVocabulary
 
     @Test func hashingStopsWhenAskedTo() throws {
         let path = try write(pseudoRandomBytes(count: 10_000, seed: 6), name: "a")
-        #expect(throws: HashingError.cancelled) { try FileHasher.manifest(ofFileAt: path, chunkSize: 1000, shouldContinue: { false }) }
+        #expect(throws: HashingError.cancelled) {
+            try FileHasher.manifest(ofFileAt: path, chunkSize: 1000, shouldContinue: { false })
+        }
     }
 
     @Test func unreadableFileReportsThePath() {

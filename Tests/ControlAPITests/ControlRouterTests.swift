@@ -5,6 +5,7 @@ import HummingbirdTesting
 import Logging
 import Testing
 import WireVocabulary
+
 @testable import ControlAPI
 
 /// The control API's routes as `mediapeerctl` sees them, driven in process through Hummingbird's router test
@@ -70,7 +71,8 @@ import WireVocabulary
 
     @Test func aSearchLongerThan512BytesIsABadRequest() async throws {
         try await withRouter { client in
-            let response = try await client.execute(uri: "/v1/home/search?q=\(String(repeating: "a", count: 513))", method: .get)
+            let response = try await client.execute(
+                uri: "/v1/home/search?q=\(String(repeating: "a", count: 513))", method: .get)
             #expect(response.status == .badRequest)
         }
         #expect(handler.calls.isEmpty)
@@ -78,7 +80,8 @@ import WireVocabulary
 
     @Test func aHomeSearchPassesItsWordsAndKind() async throws {
         try await withRouter { client in
-            let response = try await client.execute(uri: "/v1/home/search?q=holiday%202019&kind=video&limit=3", method: .get)
+            let response = try await client.execute(
+                uri: "/v1/home/search?q=holiday%202019&kind=video&limit=3", method: .get)
             #expect(response.status == .ok)
         }
         #expect(handler.calls == ["searchHome(holiday 2019, video, 3)"])
@@ -144,10 +147,12 @@ import WireVocabulary
             let body = try JSONEncoder().encode(FetchRequest(reference: "holiday"))
             let response = try await client.execute(uri: "/v1/fetches", method: .post, body: ByteBuffer(data: body))
             #expect(response.status == status)
-            let expected: String = switch refusal {
-            case .badRequest(let message), .notFound(let message), .conflict(let message), .unavailable(let message):
-                message
-            }
+            let expected: String =
+                switch refusal {
+                case .badRequest(let message), .notFound(let message), .conflict(let message),
+                    .unavailable(let message):
+                    message
+                }
             #expect(try errorMessage(response) == expected)
         }
     }

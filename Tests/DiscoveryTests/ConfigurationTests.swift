@@ -1,7 +1,8 @@
-@testable import Discovery
 import ControlWire
 import Foundation
 import Testing
+
+@testable import Discovery
 
 @Suite struct ConfigurationTests {
     static let id = "0123456789abcdef0123456789abcdef"
@@ -16,15 +17,24 @@ import Testing
     }
 
     @Test func unusableConfigurationsAreRefusedWithWhatToFix() {
-        #expect(Self.problem(.init(friendlyName: "Box", peerID: "ABC", port: 8737))
+        #expect(
+            Self.problem(.init(friendlyName: "Box", peerID: "ABC", port: 8737))
                 == .invalidConfiguration("peer id \"ABC\" is not 32 lowercase hex digits"))
         #expect(Self.problem(.init(friendlyName: "", peerID: Self.id, port: 8737)) != nil)
         #expect(Self.problem(.init(friendlyName: "Box", peerID: Self.id, port: 0)) != nil)
         #expect(Self.problem(.init(friendlyName: "Box", peerID: Self.id, port: 8737, serviceType: "mediapeer")) != nil)
-        #expect(Self.problem(.init(friendlyName: "Box", peerID: Self.id, port: 8737, txt: ["id": "x"]))
-                == .invalidTXT(key: "id", reason: "is set from the configuration (peer id, version, port, friendly name); leave it out of txt"))
+        #expect(
+            Self.problem(.init(friendlyName: "Box", peerID: Self.id, port: 8737, txt: ["id": "x"]))
+                == .invalidTXT(
+                    key: "id",
+                    reason: "is set from the configuration (peer id, version, port, friendly name); leave it out of txt"
+                ))
         #expect(Self.problem(.init(friendlyName: "Box", peerID: Self.id, port: 8737, txt: ["a=b": "c"])) != nil)
-        #expect(Self.problem(.init(friendlyName: "Box", peerID: Self.id, port: 8737, txt: ["big": String(repeating: "x", count: 300)])) != nil)
+        #expect(
+            Self.problem(
+                .init(
+                    friendlyName: "Box", peerID: Self.id, port: 8737, txt: ["big": String(repeating: "x", count: 300)]))
+                != nil)
         #expect(Self.problem(.init(friendlyName: "Box", peerID: Self.id, port: 8737, txt: ["gen": "1"])) == nil)
     }
 
@@ -35,13 +45,14 @@ import Testing
     }
 
     @Test func aLongFriendlyNameIsCutToOneDNSLabelButAnnouncedWholeInTXT() {
-        let name = String(repeating: "é", count: 40)   // 80 bytes
+        let name = String(repeating: "é", count: 40)  // 80 bytes
         let configuration = DiscoveryConfiguration(friendlyName: name, peerID: Self.id, port: 8737)
         #expect(configuration.instanceName == String(repeating: "é", count: 31))
         #expect(configuration.txtRecord(extra: [:])["name"] == name)
-        #expect(configuration.txtRecord(extra: ["gen": "5"]) == [
-            "id": Self.id, "v": "1", "port": "8737", "name": name, "gen": "5",
-        ])
+        #expect(
+            configuration.txtRecord(extra: ["gen": "5"]) == [
+                "id": Self.id, "v": "1", "port": "8737", "name": name, "gen": "5",
+            ])
     }
 
     @Test func aStaticPeerIsWrittenHostColonPortWithIPv6InBrackets() {
@@ -51,24 +62,5 @@ import Testing
 
     @Test func peerTableRefusesAnInvalidOwnID() {
         #expect(throws: DiscoveryError.self) { try PeerTable(configuration: .init(ownID: "me")) }
-    }
-}
-
-/// MDNSDiscovery in the test process itself, where no system bus exists: nothing can go on the network.
-@Suite struct NoDaemonTests {
-    @Test(.enabled(if: !FileManager.default.fileExists(atPath: "/run/dbus/system_bus_socket"),
-                   "this machine has a system bus; the box tests cover a missing avahi-daemon"))
-    func startWithoutSystemBusSucceedsAndReportsTheDaemonDown() async throws {
-        let discovery = try MDNSDiscovery(configuration: .init(
-            friendlyName: "Lonely", peerID: ConfigurationTests.id, port: 8737))
-        try discovery.start()
-        var events = discovery.events.makeAsyncIterator()
-        #expect(await events.next() == .daemonDown)
-        #expect(discovery.state == DiscoveryState(nameInUse: "Lonely", daemonRunning: false, registered: false))
-        #expect(throws: DiscoveryError.alreadyStarted) { try discovery.start() }
-        try discovery.updateTXT(["gen": "3"])
-        discovery.stop()
-        #expect(await events.next() == nil)
-        discovery.stop()
     }
 }

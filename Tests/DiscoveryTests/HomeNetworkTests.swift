@@ -17,20 +17,24 @@ struct HomeNetworkTests {
 
     @Test func twoBoxesDiscoverEachOtherWithTheirTXTButNotThemselves() async throws {
         try await HomeSim.with(boxes: 2, tag: "a") { sim in
-            let bedroom = try Probe(sim, box: 2, ProbeConfig(name: "Bedroom", id: Self.bedroom, port: 8002, txt: ["gen": "5"]))
+            let bedroom = try Probe(
+                sim, box: 2, ProbeConfig(name: "Bedroom", id: Self.bedroom, port: 8002, txt: ["gen": "5"]))
             try await bedroom.wait(for: "registered") { $0.event == .registered(name: "Bedroom") }
-            let livingRoom = try Probe(sim, box: 1, ProbeConfig(name: "Living Room", id: Self.livingRoom, port: 8001, txt: ["gen": "3"]))
+            let livingRoom = try Probe(
+                sim, box: 1, ProbeConfig(name: "Living Room", id: Self.livingRoom, port: 8001, txt: ["gen": "3"]))
             let started = try await livingRoom.wait(for: "started") { $0.kind == "started" }
 
             let v4 = try await bedroom.waitForResolved(Self.livingRoom, "IPv4 resolve") { $0.instance.family == .ipv4 }
             let v6 = try await bedroom.waitForResolved(Self.livingRoom, "IPv6 resolve") { $0.instance.family == .ipv6 }
-            Self.measure("discovery, start of announce in box1 to first resolve in box2", min(v4.time, v6.time) - started.time)
+            Self.measure(
+                "discovery, start of announce in box1 to first resolve in box2", min(v4.time, v6.time) - started.time)
             for line in [v4, v6] {
                 let service = try #require(line.event?.resolvedService)
                 #expect(service.instance.name == "Living Room")
                 #expect(service.hostName == "\(sim.prefix)box1.local")
                 #expect(service.port == 8001)
-                #expect(service.txt == ["id": Self.livingRoom, "v": "1", "port": "8001", "gen": "3", "name": "Living Room"])
+                #expect(
+                    service.txt == ["id": Self.livingRoom, "v": "1", "port": "8001", "gen": "3", "name": "Living Room"])
             }
             #expect(v4.event?.resolvedService?.address == "10.77.0.1")
             let linkLocal = try #require(v6.event?.resolvedService?.address)
@@ -53,7 +57,8 @@ struct HomeNetworkTests {
 
     @Test func ourAnnouncementReadsRightInAvahiBrowseAndAvahiPublishReadsRightInOurs() async throws {
         try await HomeSim.with(boxes: 2, tag: "b") { sim in
-            let livingRoom = try Probe(sim, box: 1, ProbeConfig(name: "Living Room", id: Self.livingRoom, port: 8001, txt: ["gen": "3"]))
+            let livingRoom = try Probe(
+                sim, box: 1, ProbeConfig(name: "Living Room", id: Self.livingRoom, port: 8001, txt: ["gen": "3"]))
             try await livingRoom.wait(for: "registered") { $0.event == .registered(name: "Living Room") }
 
             // =;eth0;IPv4;Living\032Room;_mediapeer._tcp;local;HOST.local;10.77.0.1;8001;"name=Living Room" "gen=3" …
@@ -62,21 +67,27 @@ struct HomeNetworkTests {
             var browse: (status: Int32, output: String) = (0, "")
             var resolved: [String] = []
             for _ in 0..<5 where resolved.isEmpty {
-                browse = try await sim.run(box: 2, ["avahi-browse", "--resolve", "--parsable", "--terminate", "_mediapeer._tcp"])
+                browse = try await sim.run(
+                    box: 2, ["avahi-browse", "--resolve", "--parsable", "--terminate", "_mediapeer._tcp"])
                 #expect(browse.status == 0)
-                resolved = browse.output.split(separator: "\n").map(String.init).filter { $0.hasPrefix("=") && $0.contains(";10.77.0.1;") }
+                resolved = browse.output.split(separator: "\n").map(String.init).filter {
+                    $0.hasPrefix("=") && $0.contains(";10.77.0.1;")
+                }
             }
             let line = try #require(resolved.first, "avahi-browse output:\n\(browse.output)")
             let fields = line.split(separator: ";", maxSplits: 9).map(String.init)
             #expect(fields[3] == #"Living\032Room"# && fields[6] == "\(sim.prefix)box1.local")
             #expect(fields[7] == "10.77.0.1" && fields[8] == "8001")
-            let txt = Set(fields[9].split(separator: "\" \"").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) })
+            let txt = Set(
+                fields[9].split(separator: "\" \"").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) })
             #expect(txt == ["id=\(Self.livingRoom)", "v=1", "port=8001", "gen=3", "name=Living Room"])
 
-            let publisher = try sim.spawn(box: 2, [
-                "avahi-publish", "--service", "Foreign Box", "_mediapeer._tcp", "8123",
-                "id=\(Self.foreign)", "v=1", "port=8123", "gen=9", "name=Foreign Box",
-            ])
+            let publisher = try sim.spawn(
+                box: 2,
+                [
+                    "avahi-publish", "--service", "Foreign Box", "_mediapeer._tcp", "8123",
+                    "id=\(Self.foreign)", "v=1", "port=8123", "gen=9", "name=Foreign Box",
+                ])
             defer { if publisher.isRunning { publisher.terminate() } }
             let seen = try await livingRoom.waitForResolved(Self.foreign) { $0.instance.family == .ipv4 }
             let service = try #require(seen.event?.resolvedService)
@@ -85,7 +96,7 @@ struct HomeNetworkTests {
             #expect(service.txt == ["id": Self.foreign, "v": "1", "port": "8123", "gen": "9", "name": "Foreign Box"])
 
             let mark = livingRoom.count
-            publisher.terminate()   // avahi-publish withdraws its service on SIGTERM
+            publisher.terminate()  // avahi-publish withdraws its service on SIGTERM
             try await livingRoom.wait(for: "goodbye of avahi-publish", after: mark) {
                 $0.event?.removedInstance?.name == "Foreign Box"
             }
@@ -133,7 +144,9 @@ struct HomeNetworkTests {
             #expect(firstName != secondName)
             #expect([firstName, secondName].contains("Kitchen"))
             #expect([firstName, secondName].contains("Kitchen #2"))
-            for (probe, name, otherID, otherName) in [(first, firstName, Self.bedroom, secondName), (second, secondName, Self.livingRoom, firstName)] {
+            for (probe, name, otherID, otherName) in [
+                (first, firstName, Self.bedroom, secondName), (second, secondName, Self.livingRoom, firstName),
+            ] {
                 if name != "Kitchen" {
                     #expect(probe.all.contains { $0.event == .nameChanged(from: "Kitchen", to: name) })
                     #expect(probe.all.contains { $0.event == .registered(name: name) })
@@ -159,7 +172,9 @@ struct HomeNetworkTests {
             let markB = bedroom.count
             try await sim.avahi("stop", box: 1)
             try await livingRoom.wait(for: "daemon down", after: markA) { $0.event == .daemonDown }
-            try await bedroom.wait(for: "goodbye from the stopped daemon", after: markB) { $0.event?.removedInstance?.name == "Living Room" }
+            try await bedroom.wait(for: "goodbye from the stopped daemon", after: markB) {
+                $0.event?.removedInstance?.name == "Living Room"
+            }
             livingRoom.send("state")
             let down = try await livingRoom.wait(for: "state", after: markA) { $0.kind == "state" }
             #expect(down.state?.daemonRunning == false && down.state?.registered == false)
@@ -169,13 +184,18 @@ struct HomeNetworkTests {
             let markB2 = bedroom.count
             try await sim.avahi("start", box: 1)
             try await livingRoom.wait(for: "daemon up", after: markA2) { $0.event == .daemonUp }
-            try await livingRoom.wait(for: "registered again", after: markA2) { $0.event == .registered(name: "Living Room") }
-            let rediscovered = try await livingRoom.waitForResolved(Self.bedroom, "resolve after restart", after: markA2)
+            try await livingRoom.wait(for: "registered again", after: markA2) {
+                $0.event == .registered(name: "Living Room")
+            }
+            let rediscovered = try await livingRoom.waitForResolved(
+                Self.bedroom, "resolve after restart", after: markA2)
             let reannounced = try await bedroom.waitForResolved(Self.livingRoom, "resolve after restart", after: markB2)
             Self.measure("avahi start in box1 to box1 resolving box2 again", rediscovered.time - restart)
             Self.measure("avahi start in box1 to box2 resolving box1 again", reannounced.time - restart)
             livingRoom.send("state")
-            let up = try await livingRoom.wait(for: "state", after: markA2) { $0.kind == "state" && $0.state?.registered == true }
+            let up = try await livingRoom.wait(for: "state", after: markA2) {
+                $0.kind == "state" && $0.state?.registered == true
+            }
             #expect(up.state?.daemonRunning == true)
             await livingRoom.stop()
             await bedroom.stop()
@@ -184,18 +204,24 @@ struct HomeNetworkTests {
 
     @Test func aTXTUpdateReachesTheOtherBoxRateLimitedWithTheLatestValueWinning() async throws {
         try await HomeSim.with(boxes: 2, tag: "f") { sim in
-            let livingRoom = try Probe(sim, box: 1, ProbeConfig(name: "Living Room", id: Self.livingRoom, port: 8001, txt: ["gen": "1"], txtInterval: 1))
+            let livingRoom = try Probe(
+                sim, box: 1,
+                ProbeConfig(name: "Living Room", id: Self.livingRoom, port: 8001, txt: ["gen": "1"], txtInterval: 1))
             let bedroom = try Probe(sim, box: 2, ProbeConfig(name: "Bedroom", id: Self.bedroom, port: 8002))
             try await bedroom.waitForResolved(Self.livingRoom) { $0.txt["gen"] == "1" }
-            try await Task.sleep(for: .milliseconds(1200))   // past the rate limit window of the registration
+            try await Task.sleep(for: .milliseconds(1200))  // past the rate limit window of the registration
 
             let mark = bedroom.count
             livingRoom.send("txt gen=2")
             livingRoom.send("txt gen=3")
             livingRoom.send("txt gen=4")
             let sent = try await livingRoom.wait(for: "txt sent") { $0.kind == "txt" }
-            let first = try await bedroom.waitForResolved(Self.livingRoom, "a new generation", after: mark) { $0.txt["gen"] != "1" }
-            let latest = try await bedroom.waitForResolved(Self.livingRoom, "gen 4", after: mark) { $0.txt["gen"] == "4" }
+            let first = try await bedroom.waitForResolved(Self.livingRoom, "a new generation", after: mark) {
+                $0.txt["gen"] != "1"
+            }
+            let latest = try await bedroom.waitForResolved(Self.livingRoom, "gen 4", after: mark) {
+                $0.txt["gen"] == "4"
+            }
             Self.measure("TXT update, updateTXT in box1 to a new gen resolved in box2", first.time - sent.time)
             Self.measure("TXT update held back by the 1 s rate limit, to resolve in box2", latest.time - sent.time)
             // gen 2 goes out at once; 3 and 4 come within the interval, so only 4 follows, a second later.

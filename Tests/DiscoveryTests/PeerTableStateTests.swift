@@ -1,7 +1,8 @@
+import ControlWire
 import Foundation
 import Testing
+
 @testable import Discovery
-import ControlWire
 
 /// The peer table's rules on hand-built instants: events in, actions out, no clock and no tasks.
 @Suite struct PeerTableStateTests {
@@ -12,18 +13,22 @@ import ControlWire
     static let origin = Date(timeIntervalSince1970: 1_700_000_000)
     static let nas = StaticPeer(host: "10.77.0.9", port: 8737)
 
-    static func state(checksHealth: Bool = true, staticPeers: [StaticPeer] = [],
-                      failuresBeforeDrop: Int = 3) -> PeerTableState {
+    static func state(
+        checksHealth: Bool = true, staticPeers: [StaticPeer] = [],
+        failuresBeforeDrop: Int = 3
+    ) -> PeerTableState {
         PeerTableState(
-            settings: .init(ownID: me, healthInterval: .seconds(10), healthTimeout: .seconds(5),
-                            failuresBeforeDrop: failuresBeforeDrop, checksHealth: checksHealth),
+            settings: .init(
+                ownID: me, healthInterval: .seconds(10), healthTimeout: .seconds(5),
+                failuresBeforeDrop: failuresBeforeDrop, checksHealth: checksHealth),
             staticPeers: staticPeers, origin: origin)
     }
 
     static func resolved(_ id: String, name: String = "Alice", address: String = "10.77.0.2") -> DiscoveryEvent {
-        .resolved(ResolvedService(
-            instance: ServiceInstance(name: name, interfaceIndex: 2, family: .ipv4), hostName: "box.local",
-            address: address, port: 8737, txt: ["id": id, "name": name]))
+        .resolved(
+            ResolvedService(
+                instance: ServiceInstance(name: name, interfaceIndex: 2, family: .ipv4), hostName: "box.local",
+                address: address, port: 8737, txt: ["id": id, "name": name]))
     }
 
     static func removed(name: String = "Alice") -> DiscoveryEvent {
@@ -155,7 +160,10 @@ import ControlWire
         let round = try #require(Self.checks(in: state.timerFired(at: .seconds(10))))
         let actions = state.healthChecked(.id(Self.alice), round: round.round, .unhealthy("refused"), at: .seconds(11))
         #expect(actions.contains(.note(.stoppedAnswering(peer: "Alice", reason: "refused"))))
-        guard case .updated(let peer)? = Self.changes(in: actions).first else { Issue.record("no update"); return }
+        guard case .updated(let peer)? = Self.changes(in: actions).first else {
+            Issue.record("no update")
+            return
+        }
         #expect(!peer.reachable && peer.consecutiveFailures == 1)
     }
 
@@ -202,10 +210,14 @@ import ControlWire
     @Test func aStaticPeerAnsweringWithAnIDIsAddedUnderIt() throws {
         var state = Self.state(staticPeers: [Self.nas])
         let round = try #require(Self.checks(in: state.start(at: .zero)))
-        let actions = state.healthChecked(.unidentified(Self.nas), round: round.round,
-                                          .healthy(id: Self.bob, name: "NAS", generation: 4), at: .seconds(1))
+        let actions = state.healthChecked(
+            .unidentified(Self.nas), round: round.round,
+            .healthy(id: Self.bob, name: "NAS", generation: 4), at: .seconds(1))
         #expect(actions.contains(.note(.identified(entries: [Self.nas], id: Self.bob))))
-        guard case .added(let peer)? = Self.changes(in: actions).first else { Issue.record("no arrival"); return }
+        guard case .added(let peer)? = Self.changes(in: actions).first else {
+            Issue.record("no arrival")
+            return
+        }
         #expect(peer.id == Self.bob && peer.name == "NAS" && peer.generation == 4 && peer.staticEntries == [Self.nas])
         #expect(actions.contains(.scheduleHealthCheck(at: .seconds(10))))
     }
@@ -220,8 +232,9 @@ import ControlWire
     @Test func aStaticEntryAnsweringWithOurOwnIDIsDropped() throws {
         var state = Self.state(staticPeers: [Self.nas])
         let round = try #require(Self.checks(in: state.start(at: .zero)))
-        let actions = state.healthChecked(.unidentified(Self.nas), round: round.round, .healthy(id: Self.me),
-                                          at: .seconds(1))
+        let actions = state.healthChecked(
+            .unidentified(Self.nas), round: round.round, .healthy(id: Self.me),
+            at: .seconds(1))
         #expect(actions == [.note(.ownStaticEntry(peer: Self.nas.description))])
         #expect(state.snapshot.isEmpty && state.nextCheck == nil)
     }
@@ -232,7 +245,10 @@ import ControlWire
         _ = state.healthChecked(.unidentified(Self.nas), round: round.round, .healthy(id: Self.bob), at: .seconds(1))
         let (dropped, actions) = state.departed(id: Self.bob, from: "10.77.0.9", at: .seconds(2))
         #expect(!dropped)
-        guard case .updated(let peer)? = Self.changes(in: actions).first else { Issue.record("no update"); return }
+        guard case .updated(let peer)? = Self.changes(in: actions).first else {
+            Issue.record("no update")
+            return
+        }
         #expect(!peer.reachable)
     }
 

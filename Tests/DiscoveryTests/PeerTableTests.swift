@@ -4,6 +4,7 @@ import Discovery
 import Foundation
 import Synchronization
 import Testing
+
 @testable import Discovery
 
 /// PeerTable fed by hand-made discovery events, with a scripted health check and a test clock: no Avahi involved,
@@ -15,12 +16,15 @@ import Testing
     static let interval = Duration.seconds(10)
     static let timeout = Duration.seconds(5)
 
-    static func resolved(_ id: String, name: String = "Alice", interface: Int32 = 2, family: IPFamily = .ipv4,
-                         address: String = "10.77.0.2", port: UInt16 = 8737, gen: UInt64 = 1) -> DiscoveryEvent {
-        .resolved(ResolvedService(
-            instance: ServiceInstance(name: name, interfaceIndex: interface, family: family),
-            hostName: "alice.local", address: address, port: port,
-            txt: ["id": id, "v": "1", "port": String(port), "gen": String(gen), "name": name]))
+    static func resolved(
+        _ id: String, name: String = "Alice", interface: Int32 = 2, family: IPFamily = .ipv4,
+        address: String = "10.77.0.2", port: UInt16 = 8737, gen: UInt64 = 1
+    ) -> DiscoveryEvent {
+        .resolved(
+            ResolvedService(
+                instance: ServiceInstance(name: name, interfaceIndex: interface, family: family),
+                hostName: "alice.local", address: address, port: port,
+                txt: ["id": id, "v": "1", "port": String(port), "gen": String(gen), "name": name]))
     }
 
     static func removed(name: String = "Alice", interface: Int32 = 2, family: IPFamily = .ipv4) -> DiscoveryEvent {
@@ -57,8 +61,10 @@ import Testing
         }
     }
 
-    static func table(_ clock: TestClock<Duration>, _ check: ScriptedCheck? = nil, staticPeers: [StaticPeer] = [],
-                      failuresBeforeDrop: Int = 3) throws -> PeerTable {
+    static func table(
+        _ clock: TestClock<Duration>, _ check: ScriptedCheck? = nil, staticPeers: [StaticPeer] = [],
+        failuresBeforeDrop: Int = 3
+    ) throws -> PeerTable {
         try PeerTable(
             configuration: .init(
                 ownID: me, staticPeers: staticPeers, healthInterval: interval, healthTimeout: timeout,
@@ -102,9 +108,11 @@ import Testing
     @Test func instancesWithoutAValidIDAreIgnored() async throws {
         let table = try Self.table(TestClock())
         await table.apply(Self.resolved("not-an-id"))
-        await table.apply(.resolved(ResolvedService(
-            instance: ServiceInstance(name: "Printer", interfaceIndex: 2, family: .ipv4),
-            hostName: "printer.local", address: "10.77.0.9", port: 631, txt: [:])))
+        await table.apply(
+            .resolved(
+                ResolvedService(
+                    instance: ServiceInstance(name: "Printer", interfaceIndex: 2, family: .ipv4),
+                    hostName: "printer.local", address: "10.77.0.9", port: 631, txt: [:])))
         #expect(await table.snapshot().isEmpty)
     }
 
@@ -122,14 +130,20 @@ import Testing
 
         await table.apply(Self.removed(name: "Alice #2", family: .ipv4))
         #expect(await table.snapshot().isEmpty)
-        guard case .added = await changes.next() else { Issue.record("the first change is not the arrival"); return }
+        guard case .added = await changes.next() else {
+            Issue.record("the first change is not the arrival")
+            return
+        }
         for _ in 0..<4 {
             guard case .updated = await changes.next() else {
                 Issue.record("an instance coming or going is not an update")
                 return
             }
         }
-        guard case .removed(let peer, let reason)? = await changes.next() else { Issue.record("no removal"); return }
+        guard case .removed(let peer, let reason)? = await changes.next() else {
+            Issue.record("no removal")
+            return
+        }
         #expect(peer.id == Self.alice && reason == .goodbye)
     }
 
@@ -172,7 +186,10 @@ import Testing
         let check = ScriptedCheck(.healthy(id: Self.alice))
         let table = try Self.table(TestClock(), check, staticPeers: [StaticPeer(host: "10.77.0.2", port: 8737)])
         var changes = table.changes.makeAsyncIterator()
-        guard case .added = await changes.next() else { Issue.record("the static peer was not identified"); return }
+        guard case .added = await changes.next() else {
+            Issue.record("the static peer was not identified")
+            return
+        }
         #expect(await table.departed(id: Self.alice, from: "10.77.0.2") == false)
         let peer = try #require(await table.peer(id: Self.alice))
         #expect(!peer.reachable)
@@ -224,7 +241,10 @@ import Testing
         await table.apply(Self.resolved(Self.alice))
         _ = await changes.next()
         await Self.pass(Self.interval, on: clock)
-        guard case .updated(let peer)? = await changes.next() else { Issue.record("no update"); return }
+        guard case .updated(let peer)? = await changes.next() else {
+            Issue.record("no update")
+            return
+        }
         #expect(!peer.reachable && peer.consecutiveFailures == 1)
     }
 
@@ -236,11 +256,17 @@ import Testing
         _ = await changes.next()
         for failures in 1...2 {
             await Self.pass(Self.interval, on: clock)
-            guard case .updated(let peer)? = await changes.next() else { Issue.record("no update"); return }
+            guard case .updated(let peer)? = await changes.next() else {
+                Issue.record("no update")
+                return
+            }
             #expect(peer.consecutiveFailures == failures)
         }
         await Self.pass(Self.interval, on: clock)
-        guard case .removed(let peer, let reason)? = await changes.next() else { Issue.record("no removal"); return }
+        guard case .removed(let peer, let reason)? = await changes.next() else {
+            Issue.record("no removal")
+            return
+        }
         #expect(peer.id == Self.alice && reason == .unreachable)
         #expect(await table.snapshot().isEmpty)
     }
@@ -256,7 +282,10 @@ import Testing
         await Self.pass(Self.interval, on: clock)
         _ = await asked.next()
         await Self.pass(Self.timeout, on: clock)
-        guard case .updated(let peer)? = await changes.next() else { Issue.record("no update"); return }
+        guard case .updated(let peer)? = await changes.next() else {
+            Issue.record("no update")
+            return
+        }
         #expect(!peer.reachable && peer.consecutiveFailures == 1)
     }
 
@@ -268,10 +297,16 @@ import Testing
         await table.apply(Self.resolved(Self.alice))
         _ = await changes.next()
         await Self.pass(Self.interval, on: clock)
-        guard case .updated(let down)? = await changes.next(), !down.reachable else { Issue.record("not down"); return }
+        guard case .updated(let down)? = await changes.next(), !down.reachable else {
+            Issue.record("not down")
+            return
+        }
         check.answer(with: .healthy())
         await Self.pass(Self.interval, on: clock)
-        guard case .updated(let up)? = await changes.next() else { Issue.record("no update"); return }
+        guard case .updated(let up)? = await changes.next() else {
+            Issue.record("no update")
+            return
+        }
         #expect(up.reachable && up.consecutiveFailures == 0)
     }
 
@@ -286,7 +321,10 @@ import Testing
         // No time passes: the first check does not wait for the interval.
         let checked = try #require(await asked.next())
         #expect(checked.id == nil && checked.addresses == ["10.77.0.9"])
-        guard case .added(let peer)? = await changes.next() else { Issue.record("no arrival"); return }
+        guard case .added(let peer)? = await changes.next() else {
+            Issue.record("no arrival")
+            return
+        }
         #expect(peer.id == Self.bob && peer.name == "NAS" && peer.generation == 4)
         #expect(peer.addresses == ["10.77.0.9"] && peer.port == 8737 && peer.staticEntries == [nas])
     }
@@ -305,8 +343,9 @@ import Testing
         let clock = TestClock()
         let check = ScriptedCheck(.unhealthy("no route to host"))
         var asked = check.asked.makeAsyncIterator()
-        let table = try Self.table(clock, check, staticPeers: [StaticPeer(host: "nas.local", port: 8737)],
-                                   failuresBeforeDrop: 1)
+        let table = try Self.table(
+            clock, check, staticPeers: [StaticPeer(host: "nas.local", port: 8737)],
+            failuresBeforeDrop: 1)
         for _ in 0..<2 {
             _ = await asked.next()
             await Self.pass(Self.interval, on: clock)

@@ -7,9 +7,9 @@
 // corpus.
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 enum FuzzTarget: String {
@@ -28,7 +28,9 @@ enum FuzzTarget: String {
 }
 
 let fuzzTarget: FuzzTarget = {
-    guard let name = getenv("MEDIAPEER_FUZZ_TARGET").map({ String(cString: $0) }), let target = FuzzTarget(rawValue: name) else {
+    guard let name = getenv("MEDIAPEER_FUZZ_TARGET").map({ String(cString: $0) }),
+        let target = FuzzTarget(rawValue: name)
+    else {
         fatalError("set MEDIAPEER_FUZZ_TARGET to one of: sniffer mp4 matroska images riff streams")
     }
     return target

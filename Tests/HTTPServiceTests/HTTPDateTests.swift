@@ -1,4 +1,5 @@
 import Testing
+
 @testable import HTTPService
 
 /// The `Date` header, formatted per response.

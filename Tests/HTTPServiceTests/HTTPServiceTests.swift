@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import ServiceLifecycle
 import Testing
+
 @testable import HTTPService
 
 /// A router served as a service: what it answers, and that it ends with its service group.

@@ -44,7 +44,9 @@ import Testing
         try box.reload()
         try eventually("only the remaining folder's file is listed") { try paths(box) == ["media/a.jpg"] }
         #expect(try box.status().mediaFolders == [box.media])
-        #expect(FileManager.default.fileExists(atPath: extra + "/b.mp3"), "dropping a folder from the index never touches its files")
+        #expect(
+            FileManager.default.fileExists(atPath: extra + "/b.mp3"),
+            "dropping a folder from the index never touches its files")
         // The dropped folder is no longer watched: inotify events arrive in order, so once the marker in the
         // remaining folder is listed, a change in the dropped one made before it would have been too.
         try MediaFixtures.copy(MediaFixtures.tone, to: extra + "/late.wav")
@@ -72,8 +74,9 @@ import Testing
         let box = try TestBox()
         try box.start()
         try box.waitUntilIndexed()
-        try box.writeConfig(try String(contentsOfFile: box.configPath, encoding: .utf8)
-            .replacingOccurrences(of: "name = \"Test Box\"", with: "name = \"Renamed Box\""))
+        try box.writeConfig(
+            try String(contentsOfFile: box.configPath, encoding: .utf8)
+                .replacingOccurrences(of: "name = \"Test Box\"", with: "name = \"Renamed Box\""))
         try box.reload()
         try eventually("the reload is logged") { box.log.contains("media folders unchanged") }
         #expect(box.log.contains("take effect at the next restart"))

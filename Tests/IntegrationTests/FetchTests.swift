@@ -20,7 +20,9 @@ import Testing
         let fetch = try home.ctl(1, ["fetch", "holiday", "--wait"])
         #expect(fetch.status == 0, "\(fetch.stderr)")
         // Found by its file name; shown by its title tag.
-        #expect(fetch.stdout.contains("fetched \"Fixture Film\" (\(id.hex))") && fetch.stdout.contains("from Box 3"), "\(fetch.stdout)")
+        #expect(
+            fetch.stdout.contains("fetched \"Fixture Film\" (\(id.hex))") && fetch.stdout.contains("from Box 3"),
+            "\(fetch.stdout)")
         #expect(try sha256(home.replicaPath(id, in: 1)) == (try sha256(original)))
         // The replica joins box 1's catalog: the neighbours now list box 1 as a holder too.
         try home.waitUntilListed(id, in: 2, heldBy: ["Box 1", "Box 3"])
@@ -35,12 +37,14 @@ import Testing
         try home.waitUntilListed(first, in: 1, heldBy: ["Box 2"])
 
         try MediaFixtures.copy(MediaFixtures.song, to: home.box(2) + "/media/.song.mp3")
-        try FileManager.default.moveItem(atPath: home.box(2) + "/media/.song.mp3", toPath: home.box(2) + "/media/song.mp3")
+        try FileManager.default.moveItem(
+            atPath: home.box(2) + "/media/.song.mp3", toPath: home.box(2) + "/media/song.mp3")
         let song = try home.contentID(of: "song.mp3", in: 2)
         try home.waitUntilListed(song, in: 1, heldBy: ["Box 2"])
         #expect(try home.ctl(1, ["library", "search", "--all", "Bohemian"]).stdout.contains("Box 2"))
 
-        try FileManager.default.moveItem(atPath: home.box(2) + "/media/first.mkv", toPath: home.box(2) + "/media/renamed.mkv")
+        try FileManager.default.moveItem(
+            atPath: home.box(2) + "/media/first.mkv", toPath: home.box(2) + "/media/renamed.mkv")
         try eventually(timeout: .seconds(30), "box 1 sees the new path") {
             try home.home(1).items.first { $0.id == first }?.path == "renamed.mkv"
         }
@@ -94,7 +98,8 @@ import Testing
         let fetch = try home.ctl(1, ["fetch", id.hex, "--wait", "--json"])
         #expect(fetch.status == 0, "\(fetch.stderr)")
         // --json prints progress events, one per line; the last one says who sent what.
-        let last = try ControlJSON.decoder().decode(FetchProgress.self, from: Data(fetch.stdout.split(separator: "\n").last!.utf8))
+        let last = try ControlJSON.decoder().decode(
+            FetchProgress.self, from: Data(fetch.stdout.split(separator: "\n").last!.utf8))
         #expect(last.state == .complete)
         let bySource = Dictionary(uniqueKeysWithValues: last.sources.map { ($0.name, $0.chunks) })
         #expect((bySource["Box 2"] ?? 0) > 0 && (bySource["Box 3"] ?? 0) > 0, "\(bySource)")
@@ -147,7 +152,9 @@ import Testing
         #expect(final.chunksResumed * 3 >= final.chunkCount, "resumed \(final.chunksResumed) of \(final.chunkCount)")
         let chunk = Int64(1 << 20)
         #expect(final.bytesReceived <= Int64(final.chunkCount - final.chunksResumed + 4) * chunk)
-        #expect(final.bytesReceived < final.size / 2 + 4 * chunk, "received \(final.bytesReceived) of \(final.size) after the restart")
+        #expect(
+            final.bytesReceived < final.size / 2 + 4 * chunk,
+            "received \(final.bytesReceived) of \(final.size) after the restart")
         #expect(try sha256(home.replicaPath(id, in: 1)) == (try sha256(original)))
     }
 
@@ -268,8 +275,10 @@ import Testing
         #expect(try get("bytes=\(size)-").status == "416")
         #expect(try get("bytes=oops").status == "400")
         #expect(try get(nil) == ("200", bytes))
-        for bad in ["..%2F..%2Fetc%2Fpasswd", "%2e%2e", String(repeating: "a", count: 100), String(id.hex.dropLast()) + "z",
-                    "/etc/passwd", id.hex.uppercased() + "00"] {
+        for bad in [
+            "..%2F..%2Fetc%2Fpasswd", "%2e%2e", String(repeating: "a", count: 100), String(id.hex.dropLast()) + "z",
+            "/etc/passwd", id.hex.uppercased() + "00",
+        ] {
             for path in ["/v1/objects/\(bad)", "/v1/objects/\(bad)/manifest", "/v1/have/\(bad)", "/v1/locate/\(bad)"] {
                 let status = try get(nil, path).status
                 #expect(status == "400" || status == "404", "\(path): \(status)")

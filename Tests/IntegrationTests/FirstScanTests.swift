@@ -16,10 +16,12 @@ import Testing
         try box.waitUntilIndexed()
 
         let items = try box.items()
-        #expect(items.map(\.path).sorted() == [
-            "Music/The Testers/Bohemian Sunrise.mp3", "Photos/Été 2019/beach.jpg", "Videos/clip.mp4", "Videos/film.mkv",
-            "drawing.png", "tone.wav",
-        ])
+        #expect(
+            items.map(\.path).sorted() == [
+                "Music/The Testers/Bohemian Sunrise.mp3", "Photos/Été 2019/beach.jpg", "Videos/clip.mp4",
+                "Videos/film.mkv",
+                "drawing.png", "tone.wav",
+            ])
         let song = try #require(items.first { $0.path.hasSuffix(".mp3") })
         #expect(song.kind == .audio && song.mimeType == "audio/mpeg")
         #expect(song.metadata.title == "Bohemian Sunrise" && song.metadata.artist == "The Testers")
@@ -46,8 +48,10 @@ import Testing
         let outside = box.folder + "/outside.jpg"
         try MediaFixtures.copy(MediaFixtures.photo, to: outside)
         try FileManager.default.createSymbolicLink(atPath: box.media + "/escape.jpg", withDestinationPath: outside)
-        try FileManager.default.createSymbolicLink(atPath: box.media + "/inside.jpg", withDestinationPath: box.media + "/keep.jpg")
-        try FileManager.default.createSymbolicLink(atPath: box.media + "/broken.jpg", withDestinationPath: box.media + "/nowhere.jpg")
+        try FileManager.default.createSymbolicLink(
+            atPath: box.media + "/inside.jpg", withDestinationPath: box.media + "/keep.jpg")
+        try FileManager.default.createSymbolicLink(
+            atPath: box.media + "/broken.jpg", withDestinationPath: box.media + "/nowhere.jpg")
         #expect(mkfifo(box.media + "/pipe.mp3", 0o644) == 0)
         try box.start()
         try box.waitUntilIndexed()
@@ -104,7 +108,8 @@ import Testing
         try MediaFixtures.copy(MediaFixtures.tone, to: box.media + "/tone.wav")
         try box.start()
         try box.waitUntilIndexed(hashed: false)
-        let images = try box.ctlJSON(LibraryPage.self, ["library", "list", "--kind", "image", "--limit", "2", "--offset", "1"])
+        let images = try box.ctlJSON(
+            LibraryPage.self, ["library", "list", "--kind", "image", "--limit", "2", "--offset", "1"])
         #expect(images.total == 5 && images.items.map(\.path) == ["p1.jpg", "p2.jpg"])
         let audio = try box.ctlJSON(LibraryPage.self, ["library", "list", "--kind", "audio"])
         #expect(audio.items.map(\.path) == ["tone.wav"])

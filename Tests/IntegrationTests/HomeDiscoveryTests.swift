@@ -26,7 +26,9 @@ import Testing
         try home.startDaemon(3)
         try eventually("box 1 sees both") { try home.peerNames(1) == ["Box 2", "Box 3"] }
         try home.signalDaemon(2, SIGTERM)
-        try eventually(timeout: .seconds(5), "box 1 drops the box that said goodbye") { try home.peerNames(1) == ["Box 3"] }
+        try eventually(timeout: .seconds(5), "box 1 drops the box that said goodbye") {
+            try home.peerNames(1) == ["Box 3"]
+        }
 
         try eventually("box 3 sees box 1") { try home.peerNames(3) == ["Box 1"] }
         try home.signalDaemon(1, SIGKILL)
@@ -46,7 +48,8 @@ import Testing
         // Avahi backs off between probes after a conflict; on a loaded 2-core machine a second round of renaming
         // has taken longer than 30 s.
         try eventually(timeout: .seconds(60), "both registered under distinct names") {
-            let first = try home.status(1).mdns, second = try home.status(2).mdns
+            let first = try home.status(1).mdns
+            let second = try home.status(2).mdns
             names = [first.nameInUse, second.nameInUse]
             return first.registered && second.registered && Set(names).count == 2
         }
@@ -104,7 +107,8 @@ import Testing
             for _ in 0..<5 where line == nil {
                 browse = try home.exec(3, ["avahi-browse", "-t", "-r", "-p", "_mediapeer._tcp"], timeout: .seconds(30))
                 line = browse.stdout.split(separator: "\n").first {
-                    $0.hasPrefix("=") && $0.contains("\"id=\(status.peerID)\"") && $0.contains(";10.77.0.\(index);8737;")
+                    $0.hasPrefix("=") && $0.contains("\"id=\(status.peerID)\"")
+                        && $0.contains(";10.77.0.\(index);8737;")
                 }
             }
             let found = try #require(line, "box \(index) in \(browse.stdout)")

@@ -17,7 +17,8 @@ import Testing
         let numbers = ["rss_before_kib", "rss_after_kib"].map { key in
             line.split(separator: " ").first { $0.hasPrefix(key + "=") }.flatMap { Int($0.split(separator: "=")[1]) }
         }
-        let before = try #require(numbers[0]), after = try #require(numbers[1])
+        let before = try #require(numbers[0])
+        let after = try #require(numbers[1])
         #expect(after < before, "resident memory went down: \(before) KiB -> \(after) KiB")
         // The daemon still answers after its code was paged out.
         #expect(try box.status().library.files == 2)

@@ -14,7 +14,9 @@ import Testing
     @Test func aFileCopiedInAppearsWithItsMetadata() throws {
         let box = try runningBox()
         try MediaFixtures.copy(MediaFixtures.song, to: box.media + "/new.mp3")
-        try eventually("new.mp3 is listed with its title") { try box.item(at: "new.mp3")?.metadata.title == "Bohemian Sunrise" }
+        try eventually("new.mp3 is listed with its title") {
+            try box.item(at: "new.mp3")?.metadata.title == "Bohemian Sunrise"
+        }
         #expect(try box.status().scan.completedScans == 1, "no rescan was needed")
     }
 
@@ -60,10 +62,14 @@ import Testing
         try FileManager.default.createDirectory(atPath: box.media + "/Holiday/Day 1", withIntermediateDirectories: true)
         try MediaFixtures.copy(MediaFixtures.photo, to: box.media + "/Holiday/Day 1/a.jpg")
         try MediaFixtures.copy(MediaFixtures.song, to: box.media + "/Holiday/b.mp3")
-        try eventually("both files are listed") { try Set(box.items().map(\.path)) == ["Holiday/Day 1/a.jpg", "Holiday/b.mp3"] }
+        try eventually("both files are listed") {
+            try Set(box.items().map(\.path)) == ["Holiday/Day 1/a.jpg", "Holiday/b.mp3"]
+        }
         // The new folders are watched too.
         try MediaFixtures.copy(MediaFixtures.tone, to: box.media + "/Holiday/Day 1/c.wav")
-        try eventually("a file added later in the new folder is listed") { try box.item(at: "Holiday/Day 1/c.wav") != nil }
+        try eventually("a file added later in the new folder is listed") {
+            try box.item(at: "Holiday/Day 1/c.wav") != nil
+        }
     }
 
     @Test func aFolderMovedInFromOutsideIsIndexed() throws {
@@ -72,21 +78,30 @@ import Testing
         try MediaFixtures.copy(MediaFixtures.photo, to: outside + "/Sub/x.jpg")
         try MediaFixtures.copy(MediaFixtures.clip, to: outside + "/y.mp4")
         try FileManager.default.moveItem(atPath: outside, toPath: box.media + "/Incoming")
-        try eventually("the moved-in files are listed") { try Set(box.items().map(\.path)) == ["Incoming/Sub/x.jpg", "Incoming/y.mp4"] }
+        try eventually("the moved-in files are listed") {
+            try Set(box.items().map(\.path)) == ["Incoming/Sub/x.jpg", "Incoming/y.mp4"]
+        }
     }
 
     @Test func aRenamedFolderMovesItsFilesAndKeepsWatchingThem() throws {
         let box = try runningBox(with: [(MediaFixtures.photo, "Old/Deep/a.jpg"), (MediaFixtures.song, "Old/b.mp3")])
         let before = try box.items()
         try FileManager.default.moveItem(atPath: box.media + "/Old", toPath: box.media + "/New Name")
-        try eventually("paths follow the folder") { try Set(box.items().map(\.path)) == ["New Name/Deep/a.jpg", "New Name/b.mp3"] }
+        try eventually("paths follow the folder") {
+            try Set(box.items().map(\.path)) == ["New Name/Deep/a.jpg", "New Name/b.mp3"]
+        }
         #expect(try Set(box.items().map(\.contentID)) == Set(before.map(\.contentID)))
         try MediaFixtures.copy(MediaFixtures.tone, to: box.media + "/New Name/Deep/c.wav")
-        try eventually("a file added in the renamed folder is listed under the new name") { try box.item(at: "New Name/Deep/c.wav") != nil }
+        try eventually("a file added in the renamed folder is listed under the new name") {
+            try box.item(at: "New Name/Deep/c.wav") != nil
+        }
     }
 
     @Test func aDeletedFolderTakesItsFilesAway() throws {
-        let box = try runningBox(with: [(MediaFixtures.photo, "Gone/a.jpg"), (MediaFixtures.photo, "Gone/Sub/b.jpg"), (MediaFixtures.tone, "stay.wav")])
+        let box = try runningBox(with: [
+            (MediaFixtures.photo, "Gone/a.jpg"), (MediaFixtures.photo, "Gone/Sub/b.jpg"),
+            (MediaFixtures.tone, "stay.wav"),
+        ])
         try FileManager.default.removeItem(atPath: box.media + "/Gone")
         try eventually("only stay.wav is left") { try box.items().map(\.path) == ["stay.wav"] }
     }

@@ -59,13 +59,16 @@ import Testing
         #expect(try box.stop(signal: SIGTERM) == 0)
         #expect(box.log.contains("mediapeerd stopped"))
         #expect(!FileManager.default.fileExists(atPath: box.socket) || !isListening(box.socket))
-        let check = try Command.run("/usr/bin/sqlite3", [box.state + "/index.sqlite", "PRAGMA integrity_check; SELECT count(*) FROM media;"])
+        let check = try Command.run(
+            "/usr/bin/sqlite3", [box.state + "/index.sqlite", "PRAGMA integrity_check; SELECT count(*) FROM media;"])
         #expect(check.stdout == "ok\n1\n")
     }
 
     @Test func killedMidScanTheNextStartCompletesTheIndex() throws {
         let box = try TestBox()
-        for index in 0..<200 { try MediaFixtures.copy(MediaFixtures.photo, to: box.media + "/d\(index % 10)/p\(index).jpg") }
+        for index in 0..<200 {
+            try MediaFixtures.copy(MediaFixtures.photo, to: box.media + "/d\(index % 10)/p\(index).jpg")
+        }
         try box.start()
         try box.stop(signal: SIGKILL)
         try box.start()
@@ -86,7 +89,9 @@ import Testing
         try box.waitUntilIndexed()
         #expect(try box.items().map(\.path) == ["a.jpg"])
         #expect(box.log.contains("index database unusable"))
-        let aside = try FileManager.default.contentsOfDirectory(atPath: box.state).filter { $0.hasPrefix("index.sqlite.unusable-") }
+        let aside = try FileManager.default.contentsOfDirectory(atPath: box.state).filter {
+            $0.hasPrefix("index.sqlite.unusable-")
+        }
         #expect(aside.count == 1)
         #expect(FileManager.default.fileExists(atPath: box.media + "/a.jpg"), "the media is never touched")
     }
@@ -97,7 +102,9 @@ import Testing
         try box.start()
         try box.waitUntilIndexed(hashed: false)
         try box.stop()
-        let future = try Command.run("/usr/bin/sqlite3", [box.state + "/index.sqlite", "INSERT INTO grdb_migrations VALUES ('v99: from the future');"])
+        let future = try Command.run(
+            "/usr/bin/sqlite3",
+            [box.state + "/index.sqlite", "INSERT INTO grdb_migrations VALUES ('v99: from the future');"])
         #expect(future.status == 0)
         try box.start()
         try box.waitUntilIndexed(hashed: false)
@@ -122,7 +129,8 @@ import Testing
 
     @Test func aBadConfigurationStopsTheStartNamingKeyAndLine() throws {
         let box = try TestBox()
-        try box.writeConfig("""
+        try box.writeConfig(
+            """
             media_dirs = ["\(box.media)"]
             http_port = "eighty"
             medai_dirs = []

@@ -5,6 +5,7 @@ import Logging
 import PeerWire
 import Testing
 import WireVocabulary
+
 @testable import MediaIndex
 
 /// The shareable side of the index, on a real database and real files. Scans and hashing are driven here step by
@@ -23,7 +24,8 @@ import WireVocabulary
         media = base + "/media"
         state = base + "/state"
         try FileManager.default.createDirectory(atPath: media, withIntermediateDirectories: true)
-        library = try MediaLibrary(configuration: LibraryConfiguration(mediaFolders: [media], stateDirectory: state), logger: logger)
+        library = try MediaLibrary(
+            configuration: LibraryConfiguration(mediaFolders: [media], stateDirectory: state), logger: logger)
     }
 
     deinit {
@@ -37,8 +39,10 @@ import WireVocabulary
     @discardableResult
     private func addPhoto(_ name: String, seed: UInt8, size: Int = 5000) throws -> String {
         let path = media + "/" + name
-        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        let bytes = [0xFF, 0xD8, 0xFF, 0xE0] + (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ Int(seed) &* 13) } + [seed]
+        try FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let bytes =
+            [0xFF, 0xD8, 0xFF, 0xE0] + (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ Int(seed) &* 13) } + [seed]
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         return path
     }
@@ -58,14 +62,18 @@ import WireVocabulary
     /// Hashes every file without a content id, in one write, as the background hasher does with a batch.
     private func hash(only names: Set<String>? = nil) throws {
         let rows = try pool.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT m.id, m.rel_path, r.path || '/' || m.rel_path AS path, m.size, m.mtime_ns, m.inode FROM media m
-                JOIN root r ON r.id = m.root_id WHERE m.content_id IS NULL ORDER BY m.id
-                """)
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT m.id, m.rel_path, r.path || '/' || m.rel_path AS path, m.size, m.mtime_ns, m.inode FROM media m
+                    JOIN root r ON r.id = m.root_id WHERE m.content_id IS NULL ORDER BY m.id
+                    """)
         }
         let results = try rows.filter { names?.contains($0["rel_path"]) ?? true }.map { row in
-            IndexWriter.HashResult(id: row["id"], facts: FileFacts(size: row["size"], mtimeNanoseconds: row["mtime_ns"], inode: row["inode"]),
-                                   manifest: try FileHasher.manifest(ofFileAt: row["path"]))
+            IndexWriter.HashResult(
+                id: row["id"],
+                facts: FileFacts(size: row["size"], mtimeNanoseconds: row["mtime_ns"], inode: row["inode"]),
+                manifest: try FileHasher.manifest(ofFileAt: row["path"]))
         }
         try pool.write { db in try IndexWriter.storeContentIDs(db, results) }
     }
@@ -99,18 +107,23 @@ import WireVocabulary
 
     /// A manifest of `chunks` 1 KiB chunks of made-up content, for replicas.
     private func replicaManifest(seed: UInt8, chunks: Int = 4) throws -> ChunkManifest {
-        try ChunkManifest(fileSize: Int64(chunks * 1024 - 10), chunkSize: 1024,
-                          packedChunkHashes: (0..<(chunks * 32)).map { UInt8(truncatingIfNeeded: $0 &+ Int(seed) &* 31) })
+        try ChunkManifest(
+            fileSize: Int64(chunks * 1024 - 10), chunkSize: 1024,
+            packedChunkHashes: (0..<(chunks * 32)).map { UInt8(truncatingIfNeeded: $0 &+ Int(seed) &* 31) })
     }
 
     private func description(_ title: String) -> CatalogEntry {
-        CatalogEntry(id: ContentID(bytes: [UInt8](repeating: 0, count: 32))!, generation: 0, size: 4086, kind: .video,
-                     mimeType: "video/mp4", path: "films/\(title).mp4", title: title)
+        CatalogEntry(
+            id: ContentID(bytes: [UInt8](repeating: 0, count: 32))!, generation: 0, size: 4086, kind: .video,
+            mimeType: "video/mp4", path: "films/\(title).mp4", title: title)
     }
 
-    private func remoteEntry(_ id: ContentID, title: String, complete: Bool = true, generation: Int64 = 1) -> CatalogEntry {
-        CatalogEntry(id: id, generation: generation, complete: complete, size: 1000, kind: .image, mimeType: "image/jpeg",
-                     path: "photos/\(title).jpg", title: title)
+    private func remoteEntry(_ id: ContentID, title: String, complete: Bool = true, generation: Int64 = 1)
+        -> CatalogEntry
+    {
+        CatalogEntry(
+            id: id, generation: generation, complete: complete, size: 1000, kind: .image, mimeType: "image/jpeg",
+            path: "photos/\(title).jpg", title: title)
     }
 
     private func fakeID(_ byte: UInt8) -> ContentID { ContentID(bytes: [UInt8](repeating: byte, count: 32))! }
@@ -180,7 +193,9 @@ import WireVocabulary
             let entries = pages.flatMap(\.entries)
             #expect(entries.map(\.id) == all.map(\.id), "limit \(limit)")
             #expect(Set(entries.map(\.id)).count == 7, "limit \(limit)")
-            #expect(zip(entries, entries.dropFirst()).allSatisfy { ($0.generation, $0.id) < ($1.generation, $1.id) }, "limit \(limit)")
+            #expect(
+                zip(entries, entries.dropFirst()).allSatisfy { ($0.generation, $0.id) < ($1.generation, $1.id) },
+                "limit \(limit)")
             #expect(pages.dropLast().allSatisfy(\.more) && !pages.last!.more, "limit \(limit)")
             #expect(pages.allSatisfy { $0.entries.count <= limit }, "limit \(limit)")
             #expect(pages.count == max(1, (7 + limit - 1) / limit), "limit \(limit)")
@@ -407,10 +422,15 @@ import WireVocabulary
 
     @Test func remoteDeltaRecordsHoldersCompleteFirst() async throws {
         let id = fakeID(1)
-        try await catalog.applyRemoteDelta(peerID: "p2", name: "Two", delta: CatalogDelta(
-            epoch: "e2", generation: 3, entries: [remoteEntry(id, title: "x", complete: false)], more: false), restart: false)
-        try await catalog.applyRemoteDelta(peerID: "p1", name: "One", delta: CatalogDelta(
-            epoch: "e1", generation: 5, entries: [remoteEntry(id, title: "x")], more: false), restart: false)
+        try await catalog.applyRemoteDelta(
+            peerID: "p2", name: "Two",
+            delta: CatalogDelta(
+                epoch: "e2", generation: 3, entries: [remoteEntry(id, title: "x", complete: false)], more: false),
+            restart: false)
+        try await catalog.applyRemoteDelta(
+            peerID: "p1", name: "One",
+            delta: CatalogDelta(
+                epoch: "e1", generation: 5, entries: [remoteEntry(id, title: "x")], more: false), restart: false)
         let holders = try await catalog.remoteHolders(of: id)
         #expect(holders.map(\.peerID) == ["p1", "p2"])
         #expect(holders.map(\.complete) == [true, false])
@@ -419,33 +439,49 @@ import WireVocabulary
 
     @Test func syncedGenerationMovesOnlyOnTheLastPage() async throws {
         #expect(try await catalog.remoteSyncState(peerID: "p1") == nil)
-        try await catalog.applyRemoteDelta(peerID: "p1", name: "One", delta: CatalogDelta(
-            epoch: "e1", generation: 9, entries: [remoteEntry(fakeID(1), title: "a")], more: true), restart: false)
+        try await catalog.applyRemoteDelta(
+            peerID: "p1", name: "One",
+            delta: CatalogDelta(
+                epoch: "e1", generation: 9, entries: [remoteEntry(fakeID(1), title: "a")], more: true), restart: false)
         #expect(try await catalog.remoteSyncState(peerID: "p1") == RemoteSyncState(epoch: nil, syncedGeneration: 0))
         #expect(try await catalog.remoteHolders(of: fakeID(1)).count == 1, "a page's entries apply at once")
-        try await catalog.applyRemoteDelta(peerID: "p1", name: "One", delta: CatalogDelta(
-            epoch: "e1", generation: 9, entries: [remoteEntry(fakeID(2), title: "b")], more: false), restart: false)
+        try await catalog.applyRemoteDelta(
+            peerID: "p1", name: "One",
+            delta: CatalogDelta(
+                epoch: "e1", generation: 9, entries: [remoteEntry(fakeID(2), title: "b")], more: false), restart: false)
         #expect(try await catalog.remoteSyncState(peerID: "p1") == RemoteSyncState(epoch: "e1", syncedGeneration: 9))
     }
 
     @Test func aRemovedRemoteEntryForgetsTheHolder() async throws {
         let id = fakeID(1)
-        try await catalog.applyRemoteDelta(peerID: "p1", name: "One", delta: CatalogDelta(
-            epoch: "e1", generation: 1, entries: [remoteEntry(id, title: "a")], more: false), restart: false)
-        try await catalog.applyRemoteDelta(peerID: "p1", name: "One", delta: CatalogDelta(
-            epoch: "e1", generation: 2, entries: [CatalogEntry(id: id, generation: 2, removed: true, complete: false)], more: false),
-                                     restart: false)
+        try await catalog.applyRemoteDelta(
+            peerID: "p1", name: "One",
+            delta: CatalogDelta(
+                epoch: "e1", generation: 1, entries: [remoteEntry(id, title: "a")], more: false), restart: false)
+        try await catalog.applyRemoteDelta(
+            peerID: "p1", name: "One",
+            delta: CatalogDelta(
+                epoch: "e1", generation: 2,
+                entries: [CatalogEntry(id: id, generation: 2, removed: true, complete: false)], more: false),
+            restart: false)
         #expect(try await catalog.remoteHolders(of: id).isEmpty)
         #expect(try await catalog.remoteSyncState(peerID: "p1")?.syncedGeneration == 2)
     }
 
     @Test func restartDropsWhatWasKnownOfThePeer() async throws {
-        try await catalog.applyRemoteDelta(peerID: "p1", name: "One", delta: CatalogDelta(
-            epoch: "old", generation: 50, entries: [remoteEntry(fakeID(1), title: "a")], more: false), restart: false)
-        try await catalog.applyRemoteDelta(peerID: "p2", name: "Two", delta: CatalogDelta(
-            epoch: "e2", generation: 4, entries: [remoteEntry(fakeID(1), title: "a")], more: false), restart: false)
-        try await catalog.applyRemoteDelta(peerID: "p1", name: "One", delta: CatalogDelta(
-            epoch: "new", generation: 2, entries: [remoteEntry(fakeID(2), title: "b")], more: true), restart: true)
+        try await catalog.applyRemoteDelta(
+            peerID: "p1", name: "One",
+            delta: CatalogDelta(
+                epoch: "old", generation: 50, entries: [remoteEntry(fakeID(1), title: "a")], more: false),
+            restart: false)
+        try await catalog.applyRemoteDelta(
+            peerID: "p2", name: "Two",
+            delta: CatalogDelta(
+                epoch: "e2", generation: 4, entries: [remoteEntry(fakeID(1), title: "a")], more: false), restart: false)
+        try await catalog.applyRemoteDelta(
+            peerID: "p1", name: "One",
+            delta: CatalogDelta(
+                epoch: "new", generation: 2, entries: [remoteEntry(fakeID(2), title: "b")], more: true), restart: true)
         #expect(try await catalog.remoteHolders(of: fakeID(1)).map(\.peerID) == ["p2"])
         #expect(try await catalog.remoteHolders(of: fakeID(2)).map(\.peerID) == ["p1"])
         #expect(try await catalog.remoteSyncState(peerID: "p1") == RemoteSyncState(epoch: nil, syncedGeneration: 0))
@@ -453,10 +489,15 @@ import WireVocabulary
 
     @Test func remoteDescriptionComesFromACompleteHolder() async throws {
         let id = fakeID(1)
-        try await catalog.applyRemoteDelta(peerID: "p1", name: "One", delta: CatalogDelta(
-            epoch: "e", generation: 1, entries: [remoteEntry(id, title: "Partial", complete: false)], more: false), restart: false)
-        try await catalog.applyRemoteDelta(peerID: "p2", name: "Two", delta: CatalogDelta(
-            epoch: "e", generation: 1, entries: [remoteEntry(id, title: "Complete")], more: false), restart: false)
+        try await catalog.applyRemoteDelta(
+            peerID: "p1", name: "One",
+            delta: CatalogDelta(
+                epoch: "e", generation: 1, entries: [remoteEntry(id, title: "Partial", complete: false)], more: false),
+            restart: false)
+        try await catalog.applyRemoteDelta(
+            peerID: "p2", name: "Two",
+            delta: CatalogDelta(
+                epoch: "e", generation: 1, entries: [remoteEntry(id, title: "Complete")], more: false), restart: false)
         #expect(try await catalog.remoteDescription(of: id)?.title == "Complete")
     }
 
@@ -466,16 +507,29 @@ import WireVocabulary
         try addPhoto("beach.jpg", seed: 1)
         try scanAndHash()
         let local = try contentID(ofFile: "beach.jpg")
-        let shared = fakeID(2), offlineOnly = fakeID(3)
-        try await catalog.applyRemoteDelta(peerID: "p1", name: "One", delta: CatalogDelta(epoch: "e", generation: 1, entries: [
-            remoteEntry(local, title: "beach"), remoteEntry(shared, title: "mountain"),
-        ], more: false), restart: false)
-        try await catalog.applyRemoteDelta(peerID: "p2", name: "Two", delta: CatalogDelta(epoch: "e", generation: 1, entries: [
-            remoteEntry(shared, title: "mountain"),
-        ], more: false), restart: false)
-        try await catalog.applyRemoteDelta(peerID: "p3", name: "Three", delta: CatalogDelta(epoch: "e", generation: 1, entries: [
-            remoteEntry(offlineOnly, title: "offline"), remoteEntry(shared, title: "mountain"),
-        ], more: false), restart: false)
+        let shared = fakeID(2)
+        let offlineOnly = fakeID(3)
+        try await catalog.applyRemoteDelta(
+            peerID: "p1", name: "One",
+            delta: CatalogDelta(
+                epoch: "e", generation: 1,
+                entries: [
+                    remoteEntry(local, title: "beach"), remoteEntry(shared, title: "mountain"),
+                ], more: false), restart: false)
+        try await catalog.applyRemoteDelta(
+            peerID: "p2", name: "Two",
+            delta: CatalogDelta(
+                epoch: "e", generation: 1,
+                entries: [
+                    remoteEntry(shared, title: "mountain")
+                ], more: false), restart: false)
+        try await catalog.applyRemoteDelta(
+            peerID: "p3", name: "Three",
+            delta: CatalogDelta(
+                epoch: "e", generation: 1,
+                entries: [
+                    remoteEntry(offlineOnly, title: "offline"), remoteEntry(shared, title: "mountain"),
+                ], more: false), restart: false)
         let (items, total) = try await catalog.listHome(kind: nil, limit: 100, offset: 0, online: ["p1", "p2"])
         #expect(total == 2)
         #expect(items.count == 2)
@@ -489,17 +543,22 @@ import WireVocabulary
     @Test func listHomeWithNoPeerOnlineIsThisBoxAlone() async throws {
         try addPhoto("beach.jpg", seed: 1)
         try scanAndHash()
-        try await catalog.applyRemoteDelta(peerID: "p1", name: "One", delta: CatalogDelta(epoch: "e", generation: 1, entries: [
-            remoteEntry(fakeID(2), title: "mountain"),
-        ], more: false), restart: false)
+        try await catalog.applyRemoteDelta(
+            peerID: "p1", name: "One",
+            delta: CatalogDelta(
+                epoch: "e", generation: 1,
+                entries: [
+                    remoteEntry(fakeID(2), title: "mountain")
+                ], more: false), restart: false)
         let (items, total) = try await catalog.listHome(kind: nil, limit: 100, offset: 0, online: [])
         #expect(total == 1 && items.count == 1 && items.first?.local == true && items.first?.holders == [])
     }
 
     @Test func listHomePagesWithLimitAndOffset() async throws {
         let entries = (1...5).map { remoteEntry(fakeID(UInt8($0)), title: "t\($0)") }
-        try await catalog.applyRemoteDelta(peerID: "p1", name: "One", delta: CatalogDelta(epoch: "e", generation: 1, entries: entries, more: false),
-                                     restart: false)
+        try await catalog.applyRemoteDelta(
+            peerID: "p1", name: "One", delta: CatalogDelta(epoch: "e", generation: 1, entries: entries, more: false),
+            restart: false)
         let first = try await catalog.listHome(kind: nil, limit: 2, offset: 0, online: ["p1"])
         let rest = try await catalog.listHome(kind: nil, limit: 10, offset: 2, online: ["p1"])
         #expect(first.total == 5 && rest.total == 5)
@@ -511,19 +570,28 @@ import WireVocabulary
         try scanAndHash()
         var song = remoteEntry(fakeID(2), title: "song")
         song.kind = .audio
-        try await catalog.applyRemoteDelta(peerID: "p1", name: "One", delta: CatalogDelta(epoch: "e", generation: 1, entries: [song], more: false),
-                                     restart: false)
+        try await catalog.applyRemoteDelta(
+            peerID: "p1", name: "One", delta: CatalogDelta(epoch: "e", generation: 1, entries: [song], more: false),
+            restart: false)
         let (items, total) = try await catalog.listHome(kind: .audio, limit: 10, offset: 0, online: ["p1"])
         #expect(total == 1 && items.map(\.id) == [fakeID(2)])
     }
 
     @Test func aPartialRemoteHolderIsNotNamedAsAHolder() async throws {
-        try await catalog.applyRemoteDelta(peerID: "p1", name: "One", delta: CatalogDelta(epoch: "e", generation: 1, entries: [
-            remoteEntry(fakeID(2), title: "half", complete: false),
-        ], more: false), restart: false)
-        try await catalog.applyRemoteDelta(peerID: "p2", name: "Two", delta: CatalogDelta(epoch: "e", generation: 1, entries: [
-            remoteEntry(fakeID(2), title: "half"),
-        ], more: false), restart: false)
+        try await catalog.applyRemoteDelta(
+            peerID: "p1", name: "One",
+            delta: CatalogDelta(
+                epoch: "e", generation: 1,
+                entries: [
+                    remoteEntry(fakeID(2), title: "half", complete: false)
+                ], more: false), restart: false)
+        try await catalog.applyRemoteDelta(
+            peerID: "p2", name: "Two",
+            delta: CatalogDelta(
+                epoch: "e", generation: 1,
+                entries: [
+                    remoteEntry(fakeID(2), title: "half")
+                ], more: false), restart: false)
         let (items, _) = try await catalog.listHome(kind: nil, limit: 10, offset: 0, online: ["p1", "p2"])
         #expect(items.count == 1 && items.first?.holders == ["p2"])
     }
@@ -532,12 +600,21 @@ import WireVocabulary
         try addPhoto("beach.jpg", seed: 1)
         try scanAndHash()
         let local = try contentID(ofFile: "beach.jpg")
-        try await catalog.applyRemoteDelta(peerID: "p1", name: "One", delta: CatalogDelta(epoch: "e", generation: 1, entries: [
-            remoteEntry(local, title: "beach"), remoteEntry(fakeID(2), title: "beach party"), remoteEntry(fakeID(4), title: "forest"),
-        ], more: false), restart: false)
-        try await catalog.applyRemoteDelta(peerID: "p2", name: "Two", delta: CatalogDelta(epoch: "e", generation: 1, entries: [
-            remoteEntry(fakeID(2), title: "beach party"), remoteEntry(fakeID(3), title: "beach offline"),
-        ], more: false), restart: false)
+        try await catalog.applyRemoteDelta(
+            peerID: "p1", name: "One",
+            delta: CatalogDelta(
+                epoch: "e", generation: 1,
+                entries: [
+                    remoteEntry(local, title: "beach"), remoteEntry(fakeID(2), title: "beach party"),
+                    remoteEntry(fakeID(4), title: "forest"),
+                ], more: false), restart: false)
+        try await catalog.applyRemoteDelta(
+            peerID: "p2", name: "Two",
+            delta: CatalogDelta(
+                epoch: "e", generation: 1,
+                entries: [
+                    remoteEntry(fakeID(2), title: "beach party"), remoteEntry(fakeID(3), title: "beach offline"),
+                ], more: false), restart: false)
         let items = try await catalog.searchHome("beach", kind: nil, limit: 10, online: ["p1", "p2"])
         #expect(Set(items.compactMap(\.id)) == [local, fakeID(2), fakeID(3)])
         #expect(items.first { $0.id == local }.map { $0.local && $0.holders == ["p1"] } == true)
@@ -552,9 +629,13 @@ import WireVocabulary
         try addPhoto("beach.jpg", seed: 1)
         try scanAndHash()
         let local = try contentID(ofFile: "beach.jpg")
-        try await catalog.applyRemoteDelta(peerID: "p1", name: "One", delta: CatalogDelta(epoch: "e", generation: 1, entries: [
-            remoteEntry(local, title: "Seaside"),
-        ], more: false), restart: false)
+        try await catalog.applyRemoteDelta(
+            peerID: "p1", name: "One",
+            delta: CatalogDelta(
+                epoch: "e", generation: 1,
+                entries: [
+                    remoteEntry(local, title: "Seaside")
+                ], more: false), restart: false)
         #expect(try await catalog.title(of: local) == "beach.jpg")
     }
 
@@ -565,12 +646,20 @@ import WireVocabulary
     }
 
     @Test func theTitleOfAnObjectOnlyNeighboursHoldComesFromACompleteHolder() async throws {
-        try await catalog.applyRemoteDelta(peerID: "p1", name: "One", delta: CatalogDelta(epoch: "e", generation: 1, entries: [
-            remoteEntry(fakeID(1), title: "partial copy", complete: false),
-        ], more: false), restart: false)
-        try await catalog.applyRemoteDelta(peerID: "p2", name: "Two", delta: CatalogDelta(epoch: "e", generation: 1, entries: [
-            remoteEntry(fakeID(1), title: "whole copy"),
-        ], more: false), restart: false)
+        try await catalog.applyRemoteDelta(
+            peerID: "p1", name: "One",
+            delta: CatalogDelta(
+                epoch: "e", generation: 1,
+                entries: [
+                    remoteEntry(fakeID(1), title: "partial copy", complete: false)
+                ], more: false), restart: false)
+        try await catalog.applyRemoteDelta(
+            peerID: "p2", name: "Two",
+            delta: CatalogDelta(
+                epoch: "e", generation: 1,
+                entries: [
+                    remoteEntry(fakeID(1), title: "whole copy")
+                ], more: false), restart: false)
         #expect(try await catalog.title(of: fakeID(1)) == "whole copy")
         #expect(try await catalog.title(of: fakeID(2)) == nil)
     }
@@ -581,14 +670,16 @@ import WireVocabulary
         let epoch = try await catalog.epoch()
         #expect(!epoch.isEmpty)
         library.shutdown()
-        library = try MediaLibrary(configuration: LibraryConfiguration(mediaFolders: [media], stateDirectory: state), logger: logger)
+        library = try MediaLibrary(
+            configuration: LibraryConfiguration(mediaFolders: [media], stateDirectory: state), logger: logger)
         #expect(try await catalog.epoch() == epoch)
     }
 
     @Test func anotherDatabaseHasAnotherEpoch() async throws {
         let other = NSTemporaryDirectory() + "catalog-other-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: other) }
-        let second = try MediaLibrary(configuration: LibraryConfiguration(mediaFolders: [media], stateDirectory: other), logger: logger)
+        let second = try MediaLibrary(
+            configuration: LibraryConfiguration(mediaFolders: [media], stateDirectory: other), logger: logger)
         defer { second.shutdown() }
         #expect(try await second.catalog.epoch() != catalog.epoch())
     }

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Logging
 import Testing
+
 @testable import MediaIndex
 
 @Suite struct IndexDatabaseTests {
@@ -19,9 +20,11 @@ import Testing
         let opened = try IndexDatabase.open(stateDirectory: folder, logger: logger)
         #expect(opened.movedAsideTo == nil)
         let (journal, foreignKeys, tables, generation) = try opened.pool.read { db in
-            (try String.fetchOne(db, sql: "PRAGMA journal_mode"), try Int.fetchOne(db, sql: "PRAGMA foreign_keys"),
-             try ["media", "manifest", "media_search"].allSatisfy { try db.tableExists($0) },
-             try Int.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'generation'"))
+            (
+                try String.fetchOne(db, sql: "PRAGMA journal_mode"), try Int.fetchOne(db, sql: "PRAGMA foreign_keys"),
+                try ["media", "manifest", "media_search"].allSatisfy { try db.tableExists($0) },
+                try Int.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'generation'")
+            )
         }
         #expect(journal == "wal" && foreignKeys == 1 && tables && generation == 0)
         try opened.pool.close()
@@ -52,8 +55,10 @@ import Testing
         try opened.pool.write { db in
             let root = try IndexWriter.rootID(db, path: "/m")
             for index in 0..<2000 {
-                try db.execute(sql: "INSERT INTO media(root_id, rel_path, kind, mime, size, mtime_ns, inode, generation) VALUES (?, ?, 'image', 'image/jpeg', 1, 1, ?, 1)",
-                               arguments: [root, "file-\(index)-" + String(repeating: "x", count: 100), index])
+                try db.execute(
+                    sql:
+                        "INSERT INTO media(root_id, rel_path, kind, mime, size, mtime_ns, inode, generation) VALUES (?, ?, 'image', 'image/jpeg', 1, 1, ?, 1)",
+                    arguments: [root, "file-\(index)-" + String(repeating: "x", count: 100), index])
             }
         }
         try IndexDatabase.close(opened.pool)
@@ -73,7 +78,9 @@ import Testing
         try opened.pool.close()
         opened = try IndexDatabase.open(stateDirectory: folder, logger: logger)
         #expect(opened.movedAsideTo != nil)
-        let migrations = try opened.pool.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") }
+        let migrations = try opened.pool.read { db in
+            try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations")
+        }
         #expect(!migrations.contains("v99"))
         try opened.pool.close()
     }
@@ -82,8 +89,14 @@ import Testing
         let opened = try IndexDatabase.open(stateDirectory: folder, logger: logger)
         let generations = try opened.pool.write { db -> [Int64] in
             var stamped: [Int64] = []
-            try IndexWriter.withNextGeneration(db) { stamped.append($0); _ = try IndexWriter.rootID(db, path: "/a") }
-            try IndexWriter.withNextGeneration(db) { stamped.append($0); _ = try IndexWriter.rootID(db, path: "/b") }
+            try IndexWriter.withNextGeneration(db) {
+                stamped.append($0)
+                _ = try IndexWriter.rootID(db, path: "/a")
+            }
+            try IndexWriter.withNextGeneration(db) {
+                stamped.append($0)
+                _ = try IndexWriter.rootID(db, path: "/b")
+            }
             let changed = try IndexWriter.withNextGeneration(db) { _ in _ = try IndexWriter.rootID(db, path: "/a") }
             #expect(!changed)
             return stamped + [try LibraryQueries.generation(db)]

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Logging
 import Testing
+
 @testable import MediaIndex
 
 /// Callers tell a busy index from a damaged one and from other failures by the error's case.
@@ -34,8 +35,9 @@ import Testing
     @Test func aQueryAfterTheIndexIsClosedIsADatabaseError() async throws {
         let folder = NSTemporaryDirectory() + "index-error-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let library = try MediaLibrary(configuration: LibraryConfiguration(mediaFolders: [], stateDirectory: folder),
-                                       logger: Logger(label: "test"))
+        let library = try MediaLibrary(
+            configuration: LibraryConfiguration(mediaFolders: [], stateDirectory: folder),
+            logger: Logger(label: "test"))
         library.shutdown()
         let error = await #expect(throws: IndexError.self) { try await library.count() }
         guard case .database? = error else {

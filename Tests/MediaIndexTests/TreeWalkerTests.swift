@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import MediaIndex
 
 @Suite struct TreeWalkerTests {
@@ -14,10 +15,14 @@ import Testing
         FileManager.default.createFile(atPath: root + "/" + path, contents: Data(repeating: 1, count: bytes))
     }
 
-    private func walk(from start: String = "") -> (files: [String], folders: [String], skipped: [SkipReason: [String]]) {
-        var files: [String] = [], folders: [String] = [], skipped: [SkipReason: [String]] = [:]
-        TreeWalker(root: root).walk(from: start, directory: { _, relative in folders.append(relative) },
-                                    file: { files.append($0.relativePath) }, skip: { skipped[$0, default: []].append($1) })
+    private func walk(from start: String = "") -> (files: [String], folders: [String], skipped: [SkipReason: [String]])
+    {
+        var files: [String] = []
+        var folders: [String] = []
+        var skipped: [SkipReason: [String]] = [:]
+        TreeWalker(root: root).walk(
+            from: start, directory: { _, relative in folders.append(relative) },
+            file: { files.append($0.relativePath) }, skip: { skipped[$0, default: []].append($1) })
         return (files.sorted(), folders.sorted(), skipped)
     }
 
@@ -53,7 +58,8 @@ import Testing
         try FileManager.default.createSymbolicLink(atPath: root + "/in.jpg", withDestinationPath: root + "/real.jpg")
         try FileManager.default.createSymbolicLink(atPath: root + "/out.jpg", withDestinationPath: outside)
         try FileManager.default.createSymbolicLink(atPath: root + "/loop", withDestinationPath: root)
-        try FileManager.default.createSymbolicLink(atPath: root + "/dangling.jpg", withDestinationPath: root + "/nothing")
+        try FileManager.default.createSymbolicLink(
+            atPath: root + "/dangling.jpg", withDestinationPath: root + "/nothing")
         let result = walk()
         #expect(result.files == ["in.jpg", "real.jpg"])
         #expect(result.skipped[.symlinkLeavesRoot] == ["out.jpg"])
@@ -74,7 +80,8 @@ import Testing
 
     @Test func aMissingRootReportsNothingAndDoesNotCrash() {
         var count = 0
-        TreeWalker(root: root + "/gone").walk(directory: { _, _ in }, file: { _ in count += 1 }, skip: { _, _ in count += 1 })
+        TreeWalker(root: root + "/gone").walk(
+            directory: { _, _ in }, file: { _ in count += 1 }, skip: { _, _ in count += 1 })
         #expect(count == 0)
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import WireVocabulary
+
 @testable import MediaProbe
 
 /// Audio: tags and duration through TagLib.
@@ -46,7 +47,9 @@ struct AudioMetadataTests {
         let metadata = try withTemporaryDirectory { dir in
             let path = dir + "/umlaut.mp3"
             // ID3v2.3 (ffmpeg's choice for Latin-1-representable text when asked) with non-ASCII text.
-            try FFmpeg.run(["-f", "lavfi", "-i", "sine", "-t", "1", "-id3v2_version", "3", "-metadata", "title=Über Café", path])
+            try FFmpeg.run([
+                "-f", "lavfi", "-i", "sine", "-t", "1", "-id3v2_version", "3", "-metadata", "title=Über Café", path,
+            ])
             return try probe(path)
         }
         #expect(metadata.title == "Über Café")
@@ -56,14 +59,17 @@ struct AudioMetadataTests {
         var generator = SeededGenerator.forTest("garbageBehindAnAudioSignature", seed: 7)
         let metadata = try withTemporaryDirectory { dir in
             let path = dir + "/broken.mp3"
-            try writeBytes(Array("ID3".utf8) + [4, 0, 0] + (0..<4096).map { _ in UInt8.random(in: 0...255, using: &generator) }, to: path)
+            try writeBytes(
+                Array("ID3".utf8) + [4, 0, 0] + (0..<4096).map { _ in UInt8.random(in: 0...255, using: &generator) },
+                to: path)
             return try probe(path)
         }
         #expect(metadata.title == nil)
     }
 
     @Test func unreadableAudioFileGivesEmptyMetadata() {
-        let metadata = MediaProbe.metadata(path: "/nonexistent/song.mp3", sniffed: SniffResult(kind: .audio, mimeType: "audio/mpeg"))
+        let metadata = MediaProbe.metadata(
+            path: "/nonexistent/song.mp3", sniffed: SniffResult(kind: .audio, mimeType: "audio/mpeg"))
         #expect(metadata == MediaMetadata())
     }
 }

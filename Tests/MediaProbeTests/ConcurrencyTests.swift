@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import WireVocabulary
+
 @testable import MediaProbe
 
 struct ConcurrencyTests {
@@ -15,7 +16,9 @@ struct ConcurrencyTests {
                     group.addTask {
                         var out: [MediaMetadata] = []
                         for _ in 0..<25 {
-                            for (path, sniff) in zip(paths, sniffed) { out.append(MediaProbe.metadata(path: path, sniffed: sniff)) }
+                            for (path, sniff) in zip(paths, sniffed) {
+                                out.append(MediaProbe.metadata(path: path, sniffed: sniff))
+                            }
                         }
                         return out
                     }

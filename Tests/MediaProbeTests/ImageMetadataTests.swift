@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import WireVocabulary
+
 @testable import MediaProbe
 
 /// Photos: pixel size from the image's own header, EXIF through libexif.
@@ -13,15 +14,15 @@ struct ImageMetadataTests {
 
     private static let cameraTIFF = tiffBlock(
         ifd0: [
-            (0x010F, .ascii("Canon  ")), // Make, space-padded as some cameras write it
-            (0x0110, .ascii("EOS 5D Mark IV")), // Model
-            (0x0112, .short(6)), // Orientation: rotate 90° CW
-            (0x0132, .ascii("2020:01:02 03:04:05")), // DateTime (modified)
+            (0x010F, .ascii("Canon  ")),  // Make, space-padded as some cameras write it
+            (0x0110, .ascii("EOS 5D Mark IV")),  // Model
+            (0x0112, .short(6)),  // Orientation: rotate 90° CW
+            (0x0132, .ascii("2020:01:02 03:04:05")),  // DateTime (modified)
         ],
         exif: [
-            (0x9003, .ascii("2019:07:14 18:30:59")), // DateTimeOriginal
-            (0xA002, .long(6000)), // PixelXDimension
-            (0xA003, .short(4000)), // PixelYDimension
+            (0x9003, .ascii("2019:07:14 18:30:59")),  // DateTimeOriginal
+            (0xA002, .long(6000)),  // PixelXDimension
+            (0xA003, .short(4000)),  // PixelYDimension
         ])
 
     @Test(arguments: [Fixture.jpeg, .png, .gif, .bmp, .tiff, .webp, .webpLossless])
@@ -48,8 +49,9 @@ struct ImageMetadataTests {
     }
 
     @Test func bigEndianExifIsRead() throws {
-        let tiff = tiffBlock(bigEndian: true, ifd0: [(0x010F, .ascii("NIKON CORPORATION")), (0x0112, .short(3))],
-                             exif: [(0x9003, .ascii("2018:12:31 23:59:58"))])
+        let tiff = tiffBlock(
+            bigEndian: true, ifd0: [(0x010F, .ascii("NIKON CORPORATION")), (0x0112, .short(3))],
+            exif: [(0x9003, .ascii("2018:12:31 23:59:58"))])
         let metadata = try withTemporaryDirectory { dir in
             let path = dir + "/nikon.jpg"
             try writeBytes(jpegWithExif(readBytes(Fixture.jpeg.make(in: dir)), tiff: tiff), to: path)
@@ -109,8 +111,8 @@ struct ImageMetadataTests {
     }
 
     @Test func webpExtendedFormatGivesCanvasSizeAndExif() throws {
-        var vp8x: [UInt8] = [0x08, 0, 0, 0] // flags: EXIF present
-        vp8x += [0x7F, 0x07, 0x00, 0x37, 0x04, 0x00] // canvas 1920 x 1080, stored minus one
+        var vp8x: [UInt8] = [0x08, 0, 0, 0]  // flags: EXIF present
+        vp8x += [0x7F, 0x07, 0x00, 0x37, 0x04, 0x00]  // canvas 1920 x 1080, stored minus one
         let exifChunk = Array("EXIF".utf8) + le32(UInt32(Self.cameraTIFF.count)) + Self.cameraTIFF
         let body = Array("WEBP".utf8) + Array("VP8X".utf8) + le32(10) + vp8x + exifChunk
         let webp = Array("RIFF".utf8) + le32(UInt32(body.count)) + body
@@ -128,13 +130,19 @@ struct ImageMetadataTests {
         let ftyp = box("ftyp", Array("heic".utf8) + be32(0) + Array("mif1heic".utf8))
         let exifPayload = be32(6) + Array("Exif".utf8) + [0, 0] + Self.cameraTIFF
         func meta(exifOffset: UInt32) -> [UInt8] {
-            let infe = fullBox("infe", version: 2, be16(1) + be16(0) + Array("hvc1".utf8) + [0])
+            let infe =
+                fullBox("infe", version: 2, be16(1) + be16(0) + Array("hvc1".utf8) + [0])
                 + fullBox("infe", version: 2, be16(7) + be16(0) + Array("Exif".utf8) + [0])
             let iinf = fullBox("iinf", be16(2) + infe)
             // version 0: offset_size 4, length_size 4, base_offset_size 0; one item
-            let iloc = fullBox("iloc", [0x44, 0x00] + be16(1) + be16(7) + be16(0) + be16(1) + be32(exifOffset) + be32(UInt32(exifPayload.count)))
+            let iloc = fullBox(
+                "iloc",
+                [0x44, 0x00] + be16(1) + be16(7) + be16(0) + be16(1) + be32(exifOffset)
+                    + be32(UInt32(exifPayload.count)))
             let iprp = box("iprp", box("ipco", ispe(512, 512) + ispe(4032, 3024) + ispe(256, 192)))
-            return fullBox("meta", fullBox("hdlr", be32(0) + Array("pict".utf8) + [UInt8](repeating: 0, count: 13)) + iinf + iloc + iprp)
+            return fullBox(
+                "meta",
+                fullBox("hdlr", be32(0) + Array("pict".utf8) + [UInt8](repeating: 0, count: 13)) + iinf + iloc + iprp)
         }
         let headerLength = ftyp.count + meta(exifOffset: 0).count
         let file = ftyp + meta(exifOffset: UInt32(headerLength + 8)) + box("mdat", exifPayload)
@@ -154,10 +162,14 @@ struct ImageMetadataTests {
         #expect(ExifReader.normalisedDate(raw) == expected)
     }
 
-    @Test(arguments: ["0000:00:00 00:00:00", "    :  :     :  :  ", "2019:13:01 00:00:00", "2019:07:14", "yesterday at noon!!"])
+    @Test(arguments: [
+        "0000:00:00 00:00:00", "    :  :     :  :  ", "2019:13:01 00:00:00", "2019:07:14", "yesterday at noon!!",
+    ])
     func unknownOrInvalidExifDatesAreNil(raw: String) {
         #expect(ExifReader.normalisedDate(raw) == nil)
     }
 }
 
-func le32(_ v: UInt32) -> [UInt8] { [UInt8(v & 0xFF), UInt8((v >> 8) & 0xFF), UInt8((v >> 16) & 0xFF), UInt8(v >> 24)] }
+func le32(_ v: UInt32) -> [UInt8] {
+    [UInt8(v & 0xFF), UInt8((v >> 8) & 0xFF), UInt8((v >> 16) & 0xFF), UInt8(v >> 24)]
+}

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import WireVocabulary
+
 @testable import MediaProbe
 
 /// Hostile and broken files: never a trap, never more I/O than the reader's budget, nothing invented.
@@ -23,7 +24,10 @@ struct MalformedInputTests {
         min(BoundedReader.defaultBudget, 4 * bytes.count + BoundedReader.firstWindow)
     }
 
-    static let containers: [Fixture] = [.mp4, .mp4FastStart, .mkv, .webm, .avi, .wmv, .mpegTS, .mpegPS, .jpeg, .png, .gif, .bmp, .tiff, .webp, .webpLossless]
+    static let containers: [Fixture] = [
+        .mp4, .mp4FastStart, .mkv, .webm, .avi, .wmv, .mpegTS, .mpegPS, .jpeg, .png, .gif, .bmp, .tiff, .webp,
+        .webpLossless,
+    ]
 
     @Test(arguments: containers)
     func truncatedFilesAtManyCutPointsNeitherCrashNorHang(fixture: Fixture) throws {
@@ -73,12 +77,16 @@ struct MalformedInputTests {
         let file = box("ftyp", Array("isom".utf8) + be32(0)) + moov
         #expect(probe(file).0.durationMilliseconds == 4000)
         // An mdat claiming terabytes before the moov: the moov is simply not found.
-        let lying = box("ftyp", Array("isom".utf8) + be32(0)) + be32(1) + Array("mdat".utf8) + be64(1 << 40) + box("moov", mvhd(timescale: 1000, duration: 4000))
+        let lying =
+            box("ftyp", Array("isom".utf8) + be32(0)) + be32(1) + Array("mdat".utf8) + be64(1 << 40)
+            + box("moov", mvhd(timescale: 1000, duration: 4000))
         #expect(probe(lying).0 == MediaMetadata())
     }
 
     @Test func sizesThatOverflowSixtyFourBitOffsetsAreRejected() {
-        let file = box("ftyp", Array("isom".utf8) + be32(0)) + be32(1) + Array("free".utf8) + be64(UInt64(Int64.max)) + box("moov", mvhd(timescale: 1, duration: 1))
+        let file =
+            box("ftyp", Array("isom".utf8) + be32(0)) + be32(1) + Array("free".utf8) + be64(UInt64(Int64.max))
+            + box("moov", mvhd(timescale: 1, duration: 1))
         let (metadata, bytesRead) = probe(file)
         #expect(metadata == MediaMetadata())
         #expect(bytesRead <= Self.fewPasses(over: file))
@@ -88,14 +96,19 @@ struct MalformedInputTests {
         // Sizes 0 (inside a container: to its end) and 1..7 (impossible) must not loop.
         for size: UInt32 in 0...7 {
             let bad = be32(size) + Array("trak".utf8) + [UInt8](repeating: 0, count: 32)
-            let file = box("ftyp", Array("isom".utf8) + be32(0)) + box("moov", bad + mvhd(timescale: 1000, duration: 1000))
+            let file =
+                box("ftyp", Array("isom".utf8) + be32(0)) + box("moov", bad + mvhd(timescale: 1000, duration: 1000))
             #expect(probe(file).bytesRead <= Self.fewPasses(over: file))
         }
     }
 
     @Test func millionsOfTinyBoxesAreCutOffByTheChildLimit() {
         let tiny = box("free", [])
-        let file = box("ftyp", Array("isom".utf8) + be32(0)) + box("moov", Array([[UInt8]](repeating: tiny, count: 200_000).joined()) + mvhd(timescale: 1000, duration: 1000))
+        let file =
+            box("ftyp", Array("isom".utf8) + be32(0))
+            + box(
+                "moov",
+                Array([[UInt8]](repeating: tiny, count: 200_000).joined()) + mvhd(timescale: 1000, duration: 1000))
         let (metadata, bytesRead) = probe(file)
         #expect(metadata.durationMilliseconds == nil)
         #expect(bytesRead <= Self.fewPasses(over: file))
@@ -112,7 +125,8 @@ struct MalformedInputTests {
         let header = ebml(0x1A45_DFA3, ebmlString(0x4282, "webm"))
         // Info and Tracks claiming 2^56-2 bytes, in a segment of unknown size.
         let huge: [UInt8] = [0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFE]
-        let file = header + [0x18, 0x53, 0x80, 0x67, 0xFF] + [0x15, 0x49, 0xA9, 0x66] + huge + [0x16, 0x54, 0xAE, 0x6B] + huge
+        let file =
+            header + [0x18, 0x53, 0x80, 0x67, 0xFF] + [0x15, 0x49, 0xA9, 0x66] + huge + [0x16, 0x54, 0xAE, 0x6B] + huge
         let (metadata, bytesRead) = probe(file)
         #expect(metadata.durationMilliseconds == nil)
         #expect(bytesRead <= Self.fewPasses(over: file))
@@ -155,21 +169,30 @@ struct MalformedInputTests {
 
     @Test func jpegMarkerSoupTerminates() {
         // Endless fill bytes, then segments of length 2.
-        let soup: [UInt8] = [0xFF, 0xD8] + [UInt8](repeating: 0xFF, count: 100_000) + Array([[UInt8]](repeating: [0xFF, 0xFE, 0x00, 0x02], count: 10_000).joined())
+        let soup: [UInt8] =
+            [0xFF, 0xD8] + [UInt8](repeating: 0xFF, count: 100_000)
+            + Array([[UInt8]](repeating: [0xFF, 0xFE, 0x00, 0x02], count: 10_000).joined())
         let (metadata, bytesRead) = probe(soup)
         #expect(metadata.width == nil)
         #expect(bytesRead <= Self.fewPasses(over: soup))
     }
 
     @Test func metadataOfAMissingFileIsEmpty() {
-        #expect(MediaProbe.metadata(path: "/nonexistent/movie.mp4", sniffed: SniffResult(kind: .video, mimeType: "video/mp4")) == MediaMetadata())
+        #expect(
+            MediaProbe.metadata(
+                path: "/nonexistent/movie.mp4", sniffed: SniffResult(kind: .video, mimeType: "video/mp4"))
+                == MediaMetadata())
     }
 
     @Test func corruptExifIsIgnored() {
         var metadata = MediaMetadata()
         var generator = SeededGenerator.forTest("corruptExifIsIgnored", seed: 3)
         for _ in 0..<500 {
-            let block = ImageReader.exifHeader + Array("II".utf8) + [42, 0, 8, 0, 0, 0] + (0..<Int.random(in: 0..<600, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            let block =
+                ImageReader.exifHeader + Array("II".utf8) + [42, 0, 8, 0, 0, 0]
+                + (0..<Int.random(in: 0..<600, using: &generator)).map { _ in
+                    UInt8.random(in: 0...255, using: &generator)
+                }
             ExifReader.read(block, into: &metadata)
         }
         // Anything may be read from random bytes; the point is surviving them.

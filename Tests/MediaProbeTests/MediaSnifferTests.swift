@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import WireVocabulary
+
 @testable import MediaProbe
 
 struct MediaSnifferTests {
@@ -65,7 +66,8 @@ struct MediaSnifferTests {
     }
 
     @Test func missingMediaFileThrowsCannotOpenWithTheErrnoText() {
-        #expect(throws: MediaProbeError.cannotOpen(path: "/nonexistent/movie.mkv", reason: "No such file or directory")) {
+        #expect(throws: MediaProbeError.cannotOpen(path: "/nonexistent/movie.mkv", reason: "No such file or directory"))
+        {
             try MediaSniffer.sniff(path: "/nonexistent/movie.mkv")
         }
     }
@@ -87,18 +89,23 @@ struct MediaSnifferTests {
 
     @Test func headerSniffAcceptsAnExtensionWithADot() {
         let png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13]
-        #expect(MediaSniffer.sniff(header: png, fileExtension: ".PNG") == SniffResult(kind: .image, mimeType: "image/png"))
+        #expect(
+            MediaSniffer.sniff(header: png, fileExtension: ".PNG") == SniffResult(kind: .image, mimeType: "image/png"))
     }
 
     @Test func mp4WithAnAudioBrandIsAudio() {
         let header = box("ftyp", Array("M4A ".utf8) + [0, 0, 2, 0] + Array("M4A isom".utf8))
-        #expect(MediaSniffer.sniff(header: header, fileExtension: "mp4") == SniffResult(kind: .audio, mimeType: "audio/mp4"))
+        #expect(
+            MediaSniffer.sniff(header: header, fileExtension: "mp4") == SniffResult(kind: .audio, mimeType: "audio/mp4")
+        )
     }
 
     @Test func heicNeedsAnImageBrand() {
         let heic = box("ftyp", Array("heic".utf8) + [0, 0, 0, 0] + Array("mif1heic".utf8))
         let movie = box("ftyp", Array("isom".utf8) + [0, 0, 2, 0] + Array("isomavc1".utf8))
-        #expect(MediaSniffer.sniff(header: heic, fileExtension: "heic") == SniffResult(kind: .image, mimeType: "image/heic"))
+        #expect(
+            MediaSniffer.sniff(header: heic, fileExtension: "heic") == SniffResult(kind: .image, mimeType: "image/heic")
+        )
         #expect(MediaSniffer.sniff(header: movie, fileExtension: "heic") == nil)
         #expect(MediaSniffer.sniff(header: heic, fileExtension: "mp4") == nil)
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import MediaProbe
 
 /// `MediaProbe.probe(path:)`: sniffing and metadata in one open.

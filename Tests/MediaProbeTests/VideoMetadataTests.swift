@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import WireVocabulary
+
 @testable import MediaProbe
 
 /// Videos: the pure-Swift container readers, over real ffmpeg output and hand-built edge cases.
@@ -41,8 +42,10 @@ struct VideoMetadataTests {
         let (metadata, bytesRead) = try withTemporaryDirectory { dir in
             let path = dir + "/long.mp4"
             // 20 s of noise: an mdat far bigger than the header reads.
-            try FFmpeg.run(["-f", "lavfi", "-i", "nullsrc=size=320x240:rate=25,geq=random(1)*255:128:128", "-t", "20",
-                            "-c:v", "libx264", "-preset", "ultrafast", "-qp", "0", path])
+            try FFmpeg.run([
+                "-f", "lavfi", "-i", "nullsrc=size=320x240:rate=25,geq=random(1)*255:128:128", "-t", "20",
+                "-c:v", "libx264", "-preset", "ultrafast", "-qp", "0", path,
+            ])
             let file = try FileByteSource(path: path, measure: true)
             let reader = BoundedReader(source: file)
             let metadata = MP4Reader(reader: reader).read()
@@ -82,7 +85,9 @@ struct VideoMetadataTests {
     }
 
     @Test func version1MovieHeaderHas64BitDuration() {
-        let v1 = fullBox("mvhd", version: 1, be64(0) + be64(0) + be32(1000) + be64(10_000_000_000) + [UInt8](repeating: 0, count: 80))
+        let v1 = fullBox(
+            "mvhd", version: 1, be64(0) + be64(0) + be32(1000) + be64(10_000_000_000) + [UInt8](repeating: 0, count: 80)
+        )
         let file = box("ftyp", Array("isom".utf8) + be32(0)) + box("moov", v1)
         #expect(read(file).durationMilliseconds == 10_000_000_000)
     }
@@ -94,7 +99,9 @@ struct VideoMetadataTests {
 
     @Test func fragmentedMovieDurationComesFromTheMovieExtendsHeader() {
         let mehd = fullBox("mehd", be32(12_345))
-        let file = box("ftyp", Array("iso5".utf8) + be32(0)) + box("moov", mvhd(timescale: 1000, duration: 0) + box("mvex", mehd))
+        let file =
+            box("ftyp", Array("iso5".utf8) + be32(0))
+            + box("moov", mvhd(timescale: 1000, duration: 0) + box("mvex", mehd))
         #expect(read(file).durationMilliseconds == 12_345)
     }
 
@@ -110,8 +117,10 @@ struct VideoMetadataTests {
     @Test func hevcInMP4IsNamed() throws {
         let metadata = try withTemporaryDirectory { dir in
             let path = dir + "/hevc.mp4"
-            try FFmpeg.run(["-f", "lavfi", "-i", "testsrc=size=320x240:rate=25", "-t", "1", "-c:v", "libx265",
-                            "-x265-params", "log-level=error", "-tag:v", "hvc1", path])
+            try FFmpeg.run([
+                "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25", "-t", "1", "-c:v", "libx265",
+                "-x265-params", "log-level=error", "-tag:v", "hvc1", path,
+            ])
             return try probe(path)
         }
         #expect(metadata.videoCodec == "hevc")
@@ -123,12 +132,17 @@ struct VideoMetadataTests {
     private enum MKV {
         static let ebmlHeader = ebml(0x1A45_DFA3, ebmlString(0x4282, "matroska"))
         static func info(duration: Double, scale: UInt64 = 1_000_000, title: String? = nil) -> [UInt8] {
-            ebml(0x1549_A966, ebmlUInt(0x2AD7B1, scale) + ebmlFloat(0x4489, duration) + (title.map { ebmlString(0x7BA9, $0) } ?? []))
+            ebml(
+                0x1549_A966,
+                ebmlUInt(0x2AD7B1, scale) + ebmlFloat(0x4489, duration) + (title.map { ebmlString(0x7BA9, $0) } ?? []))
         }
-        static let tracks = ebml(0x1654_AE6B,
-            ebml(0xAE, ebmlUInt(0xD7, 1) + ebmlUInt(0x83, 1) + ebmlString(0x86, "V_MPEGH/ISO/HEVC")
-                + ebml(0xE0, ebmlUInt(0xB0, 3840) + ebmlUInt(0xBA, 2160)))
-            + ebml(0xAE, ebmlUInt(0xD7, 2) + ebmlUInt(0x83, 2) + ebmlString(0x86, "A_EAC3")))
+        static let tracks = ebml(
+            0x1654_AE6B,
+            ebml(
+                0xAE,
+                ebmlUInt(0xD7, 1) + ebmlUInt(0x83, 1) + ebmlString(0x86, "V_MPEGH/ISO/HEVC")
+                    + ebml(0xE0, ebmlUInt(0xB0, 3840) + ebmlUInt(0xBA, 2160)))
+                + ebml(0xAE, ebmlUInt(0xD7, 2) + ebmlUInt(0x83, 2) + ebmlString(0x86, "A_EAC3")))
         static let cluster = ebml(0x1F43_B675, ebmlUInt(0xE7, 0) + ebml(0xA3, [UInt8](repeating: 0x55, count: 4000)))
     }
 
@@ -136,13 +150,15 @@ struct VideoMetadataTests {
         let info = MKV.info(duration: 90_000, title: "Trailing Info")
         // SeekHead with two entries of fixed size; positions are relative to the Segment payload.
         func seekHead(infoAt: UInt64, tracksAt: UInt64) -> [UInt8] {
-            ebml(0x114D_9B74,
-                 ebml(0x4DBB, ebml(0x53AB, [0x15, 0x49, 0xA9, 0x66]) + ebml(0x53AC, be64(infoAt)))
-                 + ebml(0x4DBB, ebml(0x53AB, [0x16, 0x54, 0xAE, 0x6B]) + ebml(0x53AC, be64(tracksAt))))
+            ebml(
+                0x114D_9B74,
+                ebml(0x4DBB, ebml(0x53AB, [0x15, 0x49, 0xA9, 0x66]) + ebml(0x53AC, be64(infoAt)))
+                    + ebml(0x4DBB, ebml(0x53AB, [0x16, 0x54, 0xAE, 0x6B]) + ebml(0x53AC, be64(tracksAt))))
         }
         let headLength = UInt64(seekHead(infoAt: 0, tracksAt: 0).count)
         let infoAt = headLength + UInt64(MKV.cluster.count)
-        let segmentPayload = seekHead(infoAt: infoAt, tracksAt: infoAt + UInt64(info.count)) + MKV.cluster + info + MKV.tracks
+        let segmentPayload =
+            seekHead(infoAt: infoAt, tracksAt: infoAt + UInt64(info.count)) + MKV.cluster + info + MKV.tracks
         let metadata = read(MKV.ebmlHeader + ebml(0x1853_8067, segmentPayload))
         #expect(metadata.durationMilliseconds == 90_000)
         #expect(metadata.title == "Trailing Info")
@@ -153,7 +169,9 @@ struct VideoMetadataTests {
     }
 
     @Test func matroskaUnknownSizeSegmentIsRead() {
-        let file = MKV.ebmlHeader + ebmlUnknownSize(0x1853_8067, MKV.info(duration: 1500) + MKV.tracks + ebmlUnknownSize(0x1F43_B675, []))
+        let file =
+            MKV.ebmlHeader
+            + ebmlUnknownSize(0x1853_8067, MKV.info(duration: 1500) + MKV.tracks + ebmlUnknownSize(0x1F43_B675, []))
         let metadata = read(file)
         #expect(metadata.durationMilliseconds == 1500)
         #expect(metadata.videoCodec == "hevc")
@@ -168,7 +186,8 @@ struct VideoMetadataTests {
     @Test func matroskaLiveStreamWithoutDurationHasNilDuration() throws {
         let metadata = try withTemporaryDirectory { dir in
             let path = dir + "/live.webm"
-            try FFmpeg.run(Fixture.video + ["-c:v", "libvpx", "-deadline", "realtime", "-c:a", "libopus", "-live", "1", path])
+            try FFmpeg.run(
+                Fixture.video + ["-c:v", "libvpx", "-deadline", "realtime", "-c:a", "libopus", "-live", "1", path])
             return try probe(path)
         }
         #expect(metadata.durationMilliseconds == nil)
@@ -206,8 +225,8 @@ struct VideoMetadataTests {
 
     @Test func transportStreamTimestampWrapIsHandled() {
         var latest = MPEGStreamReader.Latest(first: (1 << 33) - 90_000)
-        latest.add(90_000) // wrapped: 2 s after the first
-        latest.add(5) // 1 s after the first: an earlier frame does not shorten the result
+        latest.add(90_000)  // wrapped: 2 s after the first
+        latest.add(5)  // 1 s after the first: an earlier frame does not shorten the result
         #expect(latest.durationMilliseconds == 2000)
     }
 }

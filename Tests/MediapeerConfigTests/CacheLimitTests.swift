@@ -12,27 +12,29 @@ struct CacheLimitTests {
         #expect(try parsed(#"cache_max = "\#(text)""#).cacheMax == .percentOfFilesystem(percent))
     }
 
-    @Test(arguments: [
-        ("500MB", 500_000_000),
-        ("1kB", 1_000),
-        ("3 GB", 3_000_000_000),
-        ("2TB", 2_000_000_000_000),
-        ("2.5mb", 2_500_000),
-        ("4096B", 4_096),
-    ] as [(String, Int64)])
+    @Test(
+        arguments: [
+            ("500MB", 500_000_000),
+            ("1kB", 1_000),
+            ("3 GB", 3_000_000_000),
+            ("2TB", 2_000_000_000_000),
+            ("2.5mb", 2_500_000),
+            ("4096B", 4_096),
+        ] as [(String, Int64)])
     func decimalUnitsArePowersOf1000(text: String, bytes: Int64) throws {
         #expect(try parsed(#"cache_max = "\#(text)""#).cacheMax == .bytes(bytes))
     }
 
-    @Test(arguments: [
-        ("2 GiB", 2 << 30),
-        ("100k", 100 << 10),
-        ("1.5G", 3 << 29),
-        ("10M", 10 << 20),
-        ("1KiB", 1 << 10),
-        ("1TiB", 1 << 40),
-        ("1T", 1 << 40),
-    ] as [(String, Int64)])
+    @Test(
+        arguments: [
+            ("2 GiB", 2 << 30),
+            ("100k", 100 << 10),
+            ("1.5G", 3 << 29),
+            ("10M", 10 << 20),
+            ("1KiB", 1 << 10),
+            ("1TiB", 1 << 40),
+            ("1T", 1 << 40),
+        ] as [(String, Int64)])
     func binaryAndBareUnitsArePowersOf1024(text: String, bytes: Int64) throws {
         #expect(try parsed(#"cache_max = "\#(text)""#).cacheMax == .bytes(bytes))
     }
@@ -42,12 +44,27 @@ struct CacheLimitTests {
         ("0%", #""0%" is out of range; a percentage of the file system must be from 1% to 100%"#),
         ("101%", #""101%" is out of range; a percentage of the file system must be from 1% to 100%"#),
         ("12.5%", #""12.5%" is not a whole percentage; write a whole number from 1 to 100, such as "20%""#),
-        ("-5MB", #""-5MB" is negative; the cache needs room, so write a size such as "500MB" or "2GiB", a percentage such as "20%", or an integer number of bytes"#),
-        ("12 parsecs", #""12 parsecs" has an unknown unit "parsecs"; use B, kB, MB, GB, TB (powers of 1000) or KiB, MiB, GiB, TiB, K, M, G, T (powers of 1024)"#),
-        ("0MB", #""0MB" leaves no room for the cache; write a size such as "500MB" or "2GiB", a percentage such as "20%", or an integer number of bytes"#),
-        ("lots", #""lots" is not a size; write a size such as "500MB" or "2GiB", a percentage such as "20%", or an integer number of bytes"#),
+        (
+            "-5MB",
+            #""-5MB" is negative; the cache needs room, so write a size such as "500MB" or "2GiB", a percentage such as "20%", or an integer number of bytes"#
+        ),
+        (
+            "12 parsecs",
+            #""12 parsecs" has an unknown unit "parsecs"; use B, kB, MB, GB, TB (powers of 1000) or KiB, MiB, GiB, TiB, K, M, G, T (powers of 1024)"#
+        ),
+        (
+            "0MB",
+            #""0MB" leaves no room for the cache; write a size such as "500MB" or "2GiB", a percentage such as "20%", or an integer number of bytes"#
+        ),
+        (
+            "lots",
+            #""lots" is not a size; write a size such as "500MB" or "2GiB", a percentage such as "20%", or an integer number of bytes"#
+        ),
         ("99999999999TB", #""99999999999TB" is too large"#),
-        ("", #"is empty; write a size such as "500MB" or "2GiB", a percentage such as "20%", or an integer number of bytes"#),
+        (
+            "",
+            #"is empty; write a size such as "500MB" or "2GiB", a percentage such as "20%", or an integer number of bytes"#
+        ),
     ])
     func badFormsAreRejected(text: String, message: String) {
         #expect(messages(#"cache_max = "\#(text)""#) == ["test.toml:1: cache_max: \(message)"])
@@ -59,9 +76,10 @@ struct CacheLimitTests {
     }
 
     @Test func floatIsAWrongType() {
-        #expect(messages("cache_max = 1.5") == [
-            #"test.toml:1: cache_max: expected an integer or a string, found a floating-point number; write a fraction with a unit in quotes, such as "1.5GiB""#,
-        ])
+        #expect(
+            messages("cache_max = 1.5") == [
+                #"test.toml:1: cache_max: expected an integer or a string, found a floating-point number; write a fraction with a unit in quotes, such as "1.5GiB""#
+            ])
     }
 
     @Test func resolvesAgainstFilesystemSize() {

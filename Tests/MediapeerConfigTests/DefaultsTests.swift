@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import MediapeerConfig
 import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 @Suite("Defaults")
 struct DefaultsTests {
@@ -42,9 +43,10 @@ struct DefaultsTests {
     @Test func missingMediaDirsIsOnlyAWarning() throws {
         let config = try parsed("http_port = 8000")
         #expect(config.mediaDirs == [])
-        #expect(config.warnings.map(\.description) == [
-            #"test.toml: warning: media_dirs: not set, so this box shares nothing; add media_dirs = ["/srv/media"] with your media directories"#,
-        ])
+        #expect(
+            config.warnings.map(\.description) == [
+                #"test.toml: warning: media_dirs: not set, so this box shares nothing; add media_dirs = ["/srv/media"] with your media directories"#
+            ])
     }
 
     @Test func emptyMediaDirsIsOnlyAWarningOnItsLine() throws {

@@ -25,9 +25,10 @@ struct DiagnosticsTests {
     }
 
     @Test func unknownKeyWithoutCloseMatchListsTheKnownKeys() {
-        #expect(messages("colour = \"blue\"") == [
-            #"test.toml:1: unknown key "colour"; the known keys are name, media_dirs, state_dir, cache_dir, cache_max, http_port, control_socket, log_level, static_peers, rescan_interval"#,
-        ])
+        #expect(
+            messages("colour = \"blue\"") == [
+                #"test.toml:1: unknown key "colour"; the known keys are name, media_dirs, state_dir, cache_dir, cache_max, http_port, control_socket, log_level, static_peers, rescan_interval"#
+            ])
     }
 
     @Test func tableHeaderIsReportedAsAnUnknownTable() {
@@ -36,15 +37,17 @@ struct DiagnosticsTests {
             [server]
             http_port = 8737
             """
-        #expect(messages(text) == [
-            #"test.toml:2: unknown table "server"; mediapeer settings are top-level keys, so put them before any [table] line"#,
-        ])
+        #expect(
+            messages(text) == [
+                #"test.toml:2: unknown table "server"; mediapeer settings are top-level keys, so put them before any [table] line"#
+            ])
     }
 
     @Test func dottedKeyIsAnUnknownKey() {
-        #expect(messages("name = \"box\"\nserver.http_port = 8737") == [
-            #"test.toml:2: unknown key "server"; the known keys are name, media_dirs, state_dir, cache_dir, cache_max, http_port, control_socket, log_level, static_peers, rescan_interval"#,
-        ])
+        #expect(
+            messages("name = \"box\"\nserver.http_port = 8737") == [
+                #"test.toml:2: unknown key "server"; the known keys are name, media_dirs, state_dir, cache_dir, cache_max, http_port, control_socket, log_level, static_peers, rescan_interval"#
+            ])
     }
 
     @Test func wrongTypeIsReportedWithLine() {
@@ -78,9 +81,10 @@ struct DiagnosticsTests {
     }
 
     @Test func nulByteIsRejectedWithItsLine() {
-        #expect(messages("name = \"box\"\nhttp_port = 1\u{0}2\n") == [
-            "test.toml:2: the file contains a NUL byte, which TOML does not allow",
-        ])
+        #expect(
+            messages("name = \"box\"\nhttp_port = 1\u{0}2\n") == [
+                "test.toml:2: the file contains a NUL byte, which TOML does not allow"
+            ])
     }
 
     @Test func allProblemsAreReportedInFileOrder() {
@@ -94,7 +98,10 @@ struct DiagnosticsTests {
             rescan_interval = "soon"
             """
         #expect(problems(text).map(\.line) == [1, 2, 3, 4, 5, 6, 7])
-        #expect(problems(text).map(\.key) == ["name", nil, "http_port", "log_level", "cache_max", "static_peers[0]", "rescan_interval"])
+        #expect(
+            problems(text).map(\.key) == [
+                "name", nil, "http_port", "log_level", "cache_max", "static_peers[0]", "rescan_interval",
+            ])
     }
 
     @Test func errorIncludesWarningsSoThatACheckShowsEverything() {
@@ -104,10 +111,11 @@ struct DiagnosticsTests {
         } catch {
             #expect(error.errors.count == 1)
             #expect(error.warnings.map(\.key) == ["media_dirs"])
-            #expect(error.description == """
-                test.toml:1: http_port: 0 is out of range; use a port from 1 to 65535
-                test.toml: warning: media_dirs: not set, so this box shares nothing; add media_dirs = ["/srv/media"] with your media directories
-                """)
+            #expect(
+                error.description == """
+                    test.toml:1: http_port: 0 is out of range; use a port from 1 to 65535
+                    test.toml: warning: media_dirs: not set, so this box shares nothing; add media_dirs = ["/srv/media"] with your media directories
+                    """)
         }
     }
 

@@ -12,7 +12,8 @@ struct LoadingTests {
                 _ = try MediapeerConfiguration.load(path: path, checkFileSystem: false)
                 Issue.record("expected an error")
             } catch {
-                #expect(error.errors.map(\.description) == ["\(path):2: http_port: expected an integer, found a boolean"])
+                #expect(
+                    error.errors.map(\.description) == ["\(path):2: http_port: expected an integer, found a boolean"])
             }
         }
     }
@@ -28,9 +29,12 @@ struct LoadingTests {
     @Test func missingExplicitFileIsAnError() throws {
         try withTemporaryDirectory { root in
             let path = "\(root)/typo.toml"
-            #expect(throws: ConfigError(problems: [
-                ConfigProblem(source: path, message: "cannot read the configuration file: No such file or directory"),
-            ])) {
+            #expect(
+                throws: ConfigError(problems: [
+                    ConfigProblem(
+                        source: path, message: "cannot read the configuration file: No such file or directory")
+                ])
+            ) {
                 try MediapeerConfiguration.loadOrDefault(path: path, isExplicit: true, checkFileSystem: false)
             }
         }
@@ -41,7 +45,9 @@ struct LoadingTests {
             let path = "\(root)/mediapeer.toml"
             let config = try MediapeerConfiguration.loadOrDefault(path: path, isExplicit: false, checkFileSystem: false)
             #expect(config == MediapeerConfiguration())
-            #expect(config.warnings.first?.description == "\(path): warning: no configuration file; using the built-in defaults")
+            #expect(
+                config.warnings.first?.description
+                    == "\(path): warning: no configuration file; using the built-in defaults")
         }
     }
 
@@ -58,10 +64,13 @@ struct LoadingTests {
     @Test func invalidUTF8IsRejectedWithItsLine() throws {
         try withTemporaryDirectory { root in
             let path = "\(root)/mediapeer.toml"
-            try Data("name = \"box\"\nname2 = \"caf".utf8 + [0xE9] + Data("\"\n".utf8)).write(to: URL(fileURLWithPath: path))
-            #expect(throws: ConfigError(problems: [
-                ConfigProblem(source: path, line: 2, message: "the file is not UTF-8 text, as TOML requires"),
-            ])) {
+            try Data("name = \"box\"\nname2 = \"caf".utf8 + [0xE9] + Data("\"\n".utf8)).write(
+                to: URL(fileURLWithPath: path))
+            #expect(
+                throws: ConfigError(problems: [
+                    ConfigProblem(source: path, line: 2, message: "the file is not UTF-8 text, as TOML requires")
+                ])
+            ) {
                 try MediapeerConfiguration.load(path: path, checkFileSystem: false)
             }
         }

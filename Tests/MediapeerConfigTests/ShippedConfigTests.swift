@@ -25,8 +25,10 @@ struct ShippedConfigTests {
     }
 
     @Test func shippedFileMentionsEveryKey() {
-        for key in ["name", "media_dirs", "state_dir", "cache_dir", "cache_max", "http_port",
-                    "control_socket", "log_level", "static_peers", "rescan_interval"] {
+        for key in [
+            "name", "media_dirs", "state_dir", "cache_dir", "cache_max", "http_port",
+            "control_socket", "log_level", "static_peers", "rescan_interval",
+        ] {
             #expect(text.contains("\n#\(key) = "), "\(key) is not documented")
         }
     }
@@ -46,8 +48,10 @@ struct ShippedConfigTests {
         // Uncomment everything that looks like TOML, examples included.
         let uncommented = text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
             let body = line.dropFirst()
-            let isToml = line.hasPrefix("#") && (body.first?.isLetter == true && body.contains(" = ")
-                || body.hasPrefix("    \"") || body == "]")
+            let isToml =
+                line.hasPrefix("#")
+                && (body.first?.isLetter == true && body.contains(" = ")
+                    || body.hasPrefix("    \"") || body == "]")
             return isToml ? String(body) : String(line)
         }.joined(separator: "\n")
         let config = try parsed(uncommented)
@@ -73,18 +77,19 @@ struct ShippedConfigTests {
 
     @Test func renderedOutputShowsEveryKey() throws {
         let rendered = MediapeerConfiguration(name: "box").rendered()
-        #expect(rendered == """
-            name = "box"
-            media_dirs = []
-            state_dir = "/var/lib/mediapeer"
-            cache_dir = "/var/cache/mediapeer"
-            cache_max = "20%"
-            http_port = 8737
-            control_socket = "/run/mediapeer/control.sock"
-            log_level = "info"
-            static_peers = []
-            rescan_interval = "0"
+        #expect(
+            rendered == """
+                name = "box"
+                media_dirs = []
+                state_dir = "/var/lib/mediapeer"
+                cache_dir = "/var/cache/mediapeer"
+                cache_max = "20%"
+                http_port = 8737
+                control_socket = "/run/mediapeer/control.sock"
+                log_level = "info"
+                static_peers = []
+                rescan_interval = "0"
 
-            """)
+                """)
     }
 }

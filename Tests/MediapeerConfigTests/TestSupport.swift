@@ -9,7 +9,9 @@ func parsed(_ text: String, checkFileSystem: Bool = false) throws -> MediapeerCo
 
 /// Parses text that must be invalid and returns its errors, without the
 /// warnings (such as "media_dirs is not set") that most tests do not care about.
-func problems(_ text: String, checkFileSystem: Bool = false, sourceLocation: SourceLocation = #_sourceLocation) -> [ConfigProblem] {
+func problems(_ text: String, checkFileSystem: Bool = false, sourceLocation: SourceLocation = #_sourceLocation)
+    -> [ConfigProblem]
+{
     do {
         let config = try MediapeerConfiguration.parse(text, sourceName: "test.toml", checkFileSystem: checkFileSystem)
         Issue.record("expected a ConfigError, got \(config)", sourceLocation: sourceLocation)
@@ -20,14 +22,17 @@ func problems(_ text: String, checkFileSystem: Bool = false, sourceLocation: Sou
 }
 
 /// The descriptions of the problems of invalid text, the way a user sees them.
-func messages(_ text: String, checkFileSystem: Bool = false, sourceLocation: SourceLocation = #_sourceLocation) -> [String] {
+func messages(_ text: String, checkFileSystem: Bool = false, sourceLocation: SourceLocation = #_sourceLocation)
+    -> [String]
+{
     problems(text, checkFileSystem: checkFileSystem, sourceLocation: sourceLocation).map(\.description)
 }
 
 /// A fresh directory, removed after `body`, with symbolic links resolved so
 /// that paths compare equal to what validation resolves.
 func withTemporaryDirectory<T>(_ body: (String) throws -> T) throws -> T {
-    let base = FileManager.default.temporaryDirectory.appendingPathComponent("mediapeer-config-tests-\(UUID().uuidString)")
+    let base = FileManager.default.temporaryDirectory.appendingPathComponent(
+        "mediapeer-config-tests-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: base) }
     return try body(base.resolvingSymlinksInPath().path)

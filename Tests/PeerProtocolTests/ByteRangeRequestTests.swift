@@ -1,4 +1,5 @@
 import Testing
+
 @testable import PeerProtocol
 
 @Suite struct ByteRangeRequestTests {

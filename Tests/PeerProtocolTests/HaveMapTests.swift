@@ -2,6 +2,7 @@ import Foundation
 import PeerWire
 import Testing
 import WireVocabulary
+
 @testable import PeerProtocol
 
 @Suite struct HaveMapTests {
@@ -58,7 +59,8 @@ import WireVocabulary
     @Test func aHugeChunkCountFromAPeerGivesNoChunksRatherThanTrapping() async {
         // `(chunkCount + 7) / 8` overflows for a count near Int.max: a hostile have-map would crash the daemon.
         await #expect(processExitsWith: .success) {
-            let json = #"{"id":"\#(String(repeating: "ab", count: 32))","chunkCount":9223372036854775807,"complete":false,"bitmap":""}"#
+            let json =
+                #"{"id":"\#(String(repeating: "ab", count: 32))","chunkCount":9223372036854775807,"complete":false,"bitmap":""}"#
             let map = try! JSONDecoder().decode(HaveMap.self, from: Data(json.utf8))
             precondition(map.chunks == nil)
         }

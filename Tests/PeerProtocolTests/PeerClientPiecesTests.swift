@@ -6,6 +6,7 @@ import Logging
 import NIOCore
 import Synchronization
 import Testing
+
 @testable import PeerProtocol
 
 /// `PeerClient.pieces` against real HTTP on loopback: the peer router serving a file, and hand-written servers that
@@ -30,11 +31,15 @@ import Testing
         var all: [(Int, [UInt8])] { pieces.withLock { $0 } }
     }
 
-    private func fetch(_ range: Range<Int64>, from port: Int, stopAfter: Int = .max,
-                       timeout: TimeAmount = .seconds(10)) async throws -> (Int, Received) {
+    private func fetch(
+        _ range: Range<Int64>, from port: Int, stopAfter: Int = .max,
+        timeout: TimeAmount = .seconds(10)
+    ) async throws -> (Int, Received) {
         let received = Received()
         let peer = PeerEndpoint(peerID: "p", name: "test peer", baseURL: "http://127.0.0.1:\(port)")
-        let count = try await PeerClient().pieces(peer, id: file.id, range: range, pieceLength: chunk, pieceTimeout: timeout) { index, piece in
+        let count = try await PeerClient().pieces(
+            peer, id: file.id, range: range, pieceLength: chunk, pieceTimeout: timeout
+        ) { index, piece in
             received.pieces.withLock { $0.append((index, Array(buffer: piece))) }
             return index + 1 < stopAfter
         }
@@ -42,12 +47,15 @@ import Testing
     }
 
     private func withPeerServer<T: Sendable>(_ body: @Sendable (Int) async throws -> T) async throws -> T {
-        let router = PeerServer.makeRouter(handler: handler, limits: .init(), faults: .none, logger: Logger(label: "pieces-test"))
+        let router = PeerServer.makeRouter(
+            handler: handler, limits: .init(), faults: .none, logger: Logger(label: "pieces-test"))
         return try await withLiveServer(router) { try await body($0) }
     }
 
     @Test func everyPieceArrivesInOrderWithItsExactBytes() async throws {
-        let (count, received) = try await withPeerServer { port in try await self.fetch(0..<Int64(self.file.bytes.count), from: port) }
+        let (count, received) = try await withPeerServer { port in
+            try await self.fetch(0..<Int64(self.file.bytes.count), from: port)
+        }
         #expect(count == 5)
         #expect(received.all.map(\.0) == [0, 1, 2, 3, 4])
         #expect(received.all.flatMap(\.1) == file.bytes)
@@ -75,7 +83,9 @@ import Testing
         try await withPeerServer { port in
             let peer = PeerEndpoint(peerID: "p", name: "test peer", baseURL: "http://127.0.0.1:\(port)")
             await #expect(throws: PeerClientError.notFound(peer: peer.description)) {
-                try await PeerClient().pieces(peer, id: other.id, range: 0..<100, pieceLength: self.chunk, pieceTimeout: .seconds(10)) { _, _ in true }
+                try await PeerClient().pieces(
+                    peer, id: other.id, range: 0..<100, pieceLength: self.chunk, pieceTimeout: .seconds(10)
+                ) { _, _ in true }
             }
         }
     }
@@ -85,8 +95,10 @@ import Testing
         try await withPeerServer { port in
             let peer = PeerEndpoint(peerID: "p", name: "test peer", baseURL: "http://127.0.0.1:\(port)")
             await #expect(throws: DiskFull()) {
-                try await PeerClient().pieces(peer, id: self.file.id, range: 0..<Int64(self.file.bytes.count),
-                                              pieceLength: self.chunk, pieceTimeout: .seconds(10)) { _, _ in throw DiskFull() }
+                try await PeerClient().pieces(
+                    peer, id: self.file.id, range: 0..<Int64(self.file.bytes.count),
+                    pieceLength: self.chunk, pieceTimeout: .seconds(10)
+                ) { _, _ in throw DiskFull() }
             }
         }
     }
@@ -96,8 +108,10 @@ import Testing
             let received = Received()
             let peer = PeerEndpoint(peerID: "p", name: "test peer", baseURL: "http://127.0.0.1:\(port)")
             // Each delivery takes longer than the peer's deadline, as a write to a slow card may.
-            let count = try await PeerClient().pieces(peer, id: self.file.id, range: 0..<Int64(self.file.bytes.count),
-                                                      pieceLength: self.chunk, pieceTimeout: .milliseconds(300)) { index, piece in
+            let count = try await PeerClient().pieces(
+                peer, id: self.file.id, range: 0..<Int64(self.file.bytes.count),
+                pieceLength: self.chunk, pieceTimeout: .milliseconds(300)
+            ) { index, piece in
                 try await Task.sleep(for: .milliseconds(700))
                 received.pieces.withLock { $0.append((index, Array(buffer: piece))) }
                 return true
@@ -112,23 +126,26 @@ import Testing
 
     /// A peer that answers every object request with `status`, `contentRange` and a body of `bodyLength` bytes,
     /// sending the first `stallAfter` of them at once and then nothing for 3 s (well past the client's deadline).
-    private func withHostilePeer(status: HTTPResponse.Status = .partialContent, contentRange: @escaping @Sendable (Range<Int64>) -> String,
-                                 bodyLength: @escaping @Sendable (Range<Int64>) -> Int, stallAfter: Int? = nil,
-                                 _ body: @Sendable (PeerEndpoint) async throws -> Void) async throws {
+    private func withHostilePeer(
+        status: HTTPResponse.Status = .partialContent, contentRange: @escaping @Sendable (Range<Int64>) -> String,
+        bodyLength: @escaping @Sendable (Range<Int64>) -> Int, stallAfter: Int? = nil,
+        run body: @Sendable (PeerEndpoint) async throws -> Void
+    ) async throws {
         let router = Router()
         router.get("/v1/objects/:id") { request, _ -> Response in
             let header = request.headers[.range] ?? ""
             let bounds = header.dropFirst("bytes=".count).split(separator: "-").compactMap { Int64($0) }
             let asked = bounds[0]..<(bounds[1] + 1)
             let length = bodyLength(asked)
-            return Response(status: status, headers: [.contentRange: contentRange(asked), .contentLength: String(length)],
-                            body: ResponseBody { writer in
-                                let first = min(stallAfter ?? length, length)
-                                try await writer.write(ByteBuffer(repeating: 0x55, count: first))
-                                if stallAfter != nil { try await Task.sleep(for: .seconds(3)) }
-                                if length > first { try await writer.write(ByteBuffer(repeating: 0x55, count: length - first)) }
-                                try await writer.finish(nil)
-                            })
+            return Response(
+                status: status, headers: [.contentRange: contentRange(asked), .contentLength: String(length)],
+                body: ResponseBody { writer in
+                    let first = min(stallAfter ?? length, length)
+                    try await writer.write(ByteBuffer(repeating: 0x55, count: first))
+                    if stallAfter != nil { try await Task.sleep(for: .seconds(3)) }
+                    if length > first { try await writer.write(ByteBuffer(repeating: 0x55, count: length - first)) }
+                    try await writer.finish(nil)
+                })
         }
         try await withLiveServer(router) { port in
             try await body(PeerEndpoint(peerID: "p", name: "hostile peer", baseURL: "http://127.0.0.1:\(port)"))
@@ -143,71 +160,108 @@ import Testing
 
     @Test func aBodyLongerThanAskedForIsAnInvalidAnswer() async throws {
         let size = Int64(file.bytes.count)
-        try await withHostilePeer(contentRange: standardRange, bodyLength: { Int($0.count) + 10 }) { peer in
-            let error = await #expect(throws: PeerClientError.self) {
-                try await PeerClient().pieces(peer, id: self.file.id, range: 0..<size, pieceLength: self.chunk, pieceTimeout: .seconds(10)) { _, _ in true }
-            }
-            guard case .invalidAnswer = error else { Issue.record("expected an invalid answer, got \(String(describing: error))"); return }
-        }
+        try await withHostilePeer(
+            contentRange: standardRange, bodyLength: { Int($0.count) + 10 },
+            run: { peer in
+                let error = await #expect(throws: PeerClientError.self) {
+                    try await PeerClient().pieces(
+                        peer, id: self.file.id, range: 0..<size, pieceLength: self.chunk, pieceTimeout: .seconds(10)
+                    ) { _, _ in true }
+                }
+                guard case .invalidAnswer = error else {
+                    Issue.record("expected an invalid answer, got \(String(describing: error))")
+                    return
+                }
+            })
     }
 
     @Test func aBodyShorterThanAskedForIsAnInvalidAnswerAfterTheWholePiecesItHeld() async throws {
         let received = Received()
-        try await withHostilePeer(contentRange: standardRange, bodyLength: { _ in 2 * 65536 + 5 }) { peer in
-            // The server's Content-Length says 2 pieces and 5 bytes; the client asked for 4.
-            let error = await #expect(throws: PeerClientError.self) {
-                try await PeerClient().pieces(peer, id: self.file.id, range: 0..<Int64(4 * self.chunk), pieceLength: self.chunk,
-                                              pieceTimeout: .seconds(10)) { index, piece in
-                    received.pieces.withLock { $0.append((index, Array(buffer: piece))) }
-                    return true
+        try await withHostilePeer(
+            contentRange: standardRange, bodyLength: { _ in 2 * 65536 + 5 },
+            run: { peer in
+                // The server's Content-Length says 2 pieces and 5 bytes; the client asked for 4.
+                let error = await #expect(throws: PeerClientError.self) {
+                    try await PeerClient().pieces(
+                        peer, id: self.file.id, range: 0..<Int64(4 * self.chunk), pieceLength: self.chunk,
+                        pieceTimeout: .seconds(10)
+                    ) { index, piece in
+                        received.pieces.withLock { $0.append((index, Array(buffer: piece))) }
+                        return true
+                    }
                 }
-            }
-            guard case .invalidAnswer = error else { Issue.record("expected an invalid answer, got \(String(describing: error))"); return }
-        }
+                guard case .invalidAnswer = error else {
+                    Issue.record("expected an invalid answer, got \(String(describing: error))")
+                    return
+                }
+            })
         #expect(received.all.map(\.0) == [0, 1])
     }
 
     @Test func aContentRangeForOtherBytesIsAnInvalidAnswerBeforeAnyPiece() async throws {
         let received = Received()
-        try await withHostilePeer(contentRange: { _ in "bytes 0-65535/999999" }, bodyLength: { Int($0.count) }) { peer in
-            let error = await #expect(throws: PeerClientError.self) {
-                try await PeerClient().pieces(peer, id: self.file.id, range: Int64(self.chunk)..<Int64(2 * self.chunk),
-                                              pieceLength: self.chunk, pieceTimeout: .seconds(10)) { index, piece in
-                    received.pieces.withLock { $0.append((index, Array(buffer: piece))) }
-                    return true
+        try await withHostilePeer(
+            contentRange: { _ in "bytes 0-65535/999999" }, bodyLength: { Int($0.count) },
+            run: {
+                peer in
+                let error = await #expect(throws: PeerClientError.self) {
+                    try await PeerClient().pieces(
+                        peer, id: self.file.id, range: Int64(self.chunk)..<Int64(2 * self.chunk),
+                        pieceLength: self.chunk, pieceTimeout: .seconds(10)
+                    ) { index, piece in
+                        received.pieces.withLock { $0.append((index, Array(buffer: piece))) }
+                        return true
+                    }
                 }
-            }
-            guard case .invalidAnswer = error else { Issue.record("expected an invalid answer, got \(String(describing: error))"); return }
-        }
+                guard case .invalidAnswer = error else {
+                    Issue.record("expected an invalid answer, got \(String(describing: error))")
+                    return
+                }
+            })
         #expect(received.all.isEmpty)
     }
 
     @Test func aPeerThatStopsSendingIsUnreachableOnceAPieceIsOverdue() async throws {
         let received = Received()
-        try await withHostilePeer(contentRange: standardRange, bodyLength: { Int($0.count) }, stallAfter: 65536 + 100) { peer in
-            let error = await #expect(throws: PeerClientError.self) {
-                try await PeerClient().pieces(peer, id: self.file.id, range: 0..<Int64(3 * self.chunk), pieceLength: self.chunk,
-                                              pieceTimeout: .milliseconds(500)) { index, piece in
-                    received.pieces.withLock { $0.append((index, Array(buffer: piece))) }
-                    return true
+        try await withHostilePeer(
+            contentRange: standardRange, bodyLength: { Int($0.count) }, stallAfter: 65536 + 100,
+            run: {
+                peer in
+                let error = await #expect(throws: PeerClientError.self) {
+                    try await PeerClient().pieces(
+                        peer, id: self.file.id, range: 0..<Int64(3 * self.chunk), pieceLength: self.chunk,
+                        pieceTimeout: .milliseconds(500)
+                    ) { index, piece in
+                        received.pieces.withLock { $0.append((index, Array(buffer: piece))) }
+                        return true
+                    }
                 }
-            }
-            guard case .unreachable = error else { Issue.record("expected unreachable, got \(String(describing: error))"); return }
-        }
+                guard case .unreachable = error else {
+                    Issue.record("expected unreachable, got \(String(describing: error))")
+                    return
+                }
+            })
         #expect(received.all.map(\.0) == [0])
     }
 
     @Test func aBusyPeerSaysSo() async throws {
-        try await withHostilePeer(status: .serviceUnavailable, contentRange: standardRange, bodyLength: { _ in 0 }) { peer in
-            await #expect(throws: PeerClientError.busy(peer: peer.description)) {
-                try await PeerClient().pieces(peer, id: self.file.id, range: 0..<10, pieceLength: self.chunk, pieceTimeout: .seconds(10)) { _, _ in true }
-            }
-        }
+        try await withHostilePeer(
+            status: .serviceUnavailable, contentRange: standardRange, bodyLength: { _ in 0 },
+            run: {
+                peer in
+                await #expect(throws: PeerClientError.busy(peer: peer.description)) {
+                    try await PeerClient().pieces(
+                        peer, id: self.file.id, range: 0..<10, pieceLength: self.chunk, pieceTimeout: .seconds(10)
+                    ) { _, _ in true }
+                }
+            })
     }
 }
 
 /// Runs `body` with `router` served over real HTTP on an ephemeral loopback port.
-func withLiveServer<Router: HTTPResponderBuilder, T: Sendable>(_ router: Router, _ body: @Sendable (Int) async throws -> T) async throws -> T
+func withLiveServer<Router: HTTPResponderBuilder, T: Sendable>(
+    _ router: Router, _ body: @Sendable (Int) async throws -> T
+) async throws -> T
 where Router.Responder.Context: InitializableFromSource<ApplicationRequestContextSource> {
     let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
     return try await app.test(.live) { client in try await body(try #require(client.port)) }

@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import Testing
+
 @testable import PeerProtocol
 
 /// `PeerClient.info` and `goodbye` against real HTTP on loopback, and the address an endpoint picks.
@@ -11,15 +12,19 @@ import Testing
     let handler = FakePeerHandler()
 
     private func withPeerServer<T: Sendable>(_ body: @Sendable (PeerEndpoint) async throws -> T) async throws -> T {
-        let router = PeerServer.makeRouter(handler: handler, limits: .init(), faults: .none,
-                                           logger: Logger(label: "client-test"))
+        let router = PeerServer.makeRouter(
+            handler: handler, limits: .init(), faults: .none,
+            logger: Logger(label: "client-test"))
         return try await withLiveServer(router) { port in try await body(Self.endpoint(port)) }
     }
 
     /// A server answering `GET /v1/info` with `status`, `headers` and `body`.
-    private func withInfoServer<T: Sendable>(status: HTTPResponse.Status = .ok, headers: HTTPFields = [:],
-                                             body: String, _ run: @Sendable (PeerEndpoint) async throws -> T)
-    async throws -> T {
+    private func withInfoServer<T: Sendable>(
+        status: HTTPResponse.Status = .ok, headers: HTTPFields = [:],
+        body: String, _ run: @Sendable (PeerEndpoint) async throws -> T
+    )
+        async throws -> T
+    {
         let router = Router()
         router.get("/v1/info") { _, _ in
             Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
@@ -67,8 +72,9 @@ import Testing
 
     @Test func anInfoLongerThan64KiBIsAnInvalidAnswer() async throws {
         let padding = String(repeating: " ", count: 70_000)
-        let body = #"{"id":"a11ce000000000000000000000000001","name":"x","version":"1","protocolVersion":1,"# +
-            #""generation":1}"#
+        let body =
+            #"{"id":"a11ce000000000000000000000000001","name":"x","version":"1","protocolVersion":1,"#
+            + #""generation":1}"#
         try await withInfoServer(body: padding + body) { peer in
             let error = await #expect(throws: PeerClientError.self) { try await PeerClient().info(peer) }
             guard case .invalidAnswer = error else {
@@ -79,15 +85,18 @@ import Testing
     }
 
     @Test func anEndpointUsesTheIPv4AddressFirst() {
-        let endpoint = PeerEndpoint(peerID: "p", name: "n",
-                                    addresses: ["nas.local", "fe80::1%2", "fd00::1", "10.0.0.2"], port: 8737)
+        let endpoint = PeerEndpoint(
+            peerID: "p", name: "n",
+            addresses: ["nas.local", "fe80::1%2", "fd00::1", "10.0.0.2"], port: 8737)
         #expect(endpoint?.baseURL == "http://10.0.0.2:8737")
     }
 
     @Test func anEndpointPrefersRoutableIPv6ToLinkLocalAndWritesTheZoneEscaped() {
-        #expect(PeerEndpoint(peerID: "p", name: "n", addresses: ["fe80::1%2", "fd00::1"], port: 1)?.baseURL
-            == "http://[fd00::1]:1")
-        #expect(PeerEndpoint(peerID: "p", name: "n", addresses: ["nas.local", "fe80::1%2"], port: 1)?.baseURL
-            == "http://[fe80::1%252]:1")
+        #expect(
+            PeerEndpoint(peerID: "p", name: "n", addresses: ["fe80::1%2", "fd00::1"], port: 1)?.baseURL
+                == "http://[fd00::1]:1")
+        #expect(
+            PeerEndpoint(peerID: "p", name: "n", addresses: ["nas.local", "fe80::1%2"], port: 1)?.baseURL
+                == "http://[fe80::1%252]:1")
     }
 }

@@ -7,6 +7,7 @@ import NIOCore
 import PeerWire
 import Testing
 import WireVocabulary
+
 @testable import PeerProtocol
 
 /// The peer API as other boxes see it, driven in process through Hummingbird's router test client.
@@ -20,8 +21,9 @@ import WireVocabulary
     init() throws {
         file = try ObjectFixture(size: 9 * ObjectFixture.chunkSize + 1234)
         partialFile = try ObjectFixture(size: 5 * ObjectFixture.chunkSize - 100)
-        handler = FakePeerHandler(objects: [file.servable(), partialFile.servable(held: [0, 1, 2])],
-                                  manifests: [file.manifest, partialFile.manifest])
+        handler = FakePeerHandler(
+            objects: [file.servable(), partialFile.servable(held: [0, 1, 2])],
+            manifests: [file.manifest, partialFile.manifest])
     }
 
     deinit {
@@ -33,8 +35,10 @@ import WireVocabulary
     var objectURI: String { "/v1/objects/\(file.id.hex)" }
     var eTag: String { "\"\(file.id.hex)\"" }
 
-    private func get(_ uri: String, method: HTTPRequest.Method = .get, headers: HTTPFields = [:],
-                     faults: ServingFaults = .none, limits: UploadLimits = .init()) async throws -> TestResponse {
+    private func get(
+        _ uri: String, method: HTTPRequest.Method = .get, headers: HTTPFields = [:],
+        faults: ServingFaults = .none, limits: UploadLimits = .init()
+    ) async throws -> TestResponse {
         try await withPeerRouter(handler, limits: limits, faults: faults) { client in
             try await client.execute(uri: uri, method: method, headers: headers)
         }
@@ -77,7 +81,8 @@ import WireVocabulary
     }
 
     @Test func rangeAcrossSendBlocksAndChunksIsExact() async throws {
-        let start = 200_000, end = 500_000
+        let start = 200_000
+        let end = 500_000
         let response = try await get(objectURI, headers: [.range: "bytes=\(start)-\(end)"])
         #expect(response.status == .partialContent)
         #expect(response.headers[.contentLength] == String(end - start + 1))
@@ -134,7 +139,8 @@ import WireVocabulary
     }
 
     @Test func ifRangeWithAnotherETagServesTheWholeObject() async throws {
-        let response = try await get(objectURI, headers: [.range: "bytes=0-9", .ifRange: "\"\(String(repeating: "0", count: 64))\""])
+        let response = try await get(
+            objectURI, headers: [.range: "bytes=0-9", .ifRange: "\"\(String(repeating: "0", count: 64))\""])
         #expect(response.status == .ok)
         #expect(response.headers[.contentRange] == nil)
         #expect(Array(buffer: response.body) == file.bytes)
@@ -190,7 +196,8 @@ import WireVocabulary
 
     @Test func partialReplicaServesRangesInsideHeldChunks() async throws {
         let chunk = ObjectFixture.chunkSize
-        let response = try await get("/v1/objects/\(partialFile.id.hex)", headers: [.range: "bytes=\(chunk)-\(3 * chunk - 1)"])
+        let response = try await get(
+            "/v1/objects/\(partialFile.id.hex)", headers: [.range: "bytes=\(chunk)-\(3 * chunk - 1)"])
         #expect(response.status == .partialContent)
         #expect(Array(buffer: response.body) == Array(partialFile.bytes[chunk..<(3 * chunk)]))
     }
@@ -198,7 +205,8 @@ import WireVocabulary
     @Test func partialReplicaRefusesRangesTouchingMissingChunks() async throws {
         let chunk = ObjectFixture.chunkSize
         let size = partialFile.bytes.count
-        for range in ["bytes=\(3 * chunk - 1)-\(3 * chunk)", "bytes=\(3 * chunk)-\(3 * chunk)", "bytes=-1", "bytes=0-"] {
+        for range in ["bytes=\(3 * chunk - 1)-\(3 * chunk)", "bytes=\(3 * chunk)-\(3 * chunk)", "bytes=-1", "bytes=0-"]
+        {
             let response = try await get("/v1/objects/\(partialFile.id.hex)", headers: [.range: range])
             #expect(response.status == .rangeNotSatisfiable, "\(range)")
             #expect(response.headers[.contentRange] == "bytes */\(size)", "\(range)")
@@ -232,8 +240,10 @@ import WireVocabulary
     }
 
     @Test func plainTraversalPathsNeverReachTheHandler() async throws {
-        for uri in ["/v1/objects/../../etc/passwd", "/v1/objects/%2e%2e/%2e%2e/etc/passwd", "/v1/have/../../etc/passwd",
-                    "/v1/objects//etc/passwd", "/v1/objects/\(file.id.hex)/../../../etc/passwd"] {
+        for uri in [
+            "/v1/objects/../../etc/passwd", "/v1/objects/%2e%2e/%2e%2e/etc/passwd", "/v1/have/../../etc/passwd",
+            "/v1/objects//etc/passwd", "/v1/objects/\(file.id.hex)/../../../etc/passwd",
+        ] {
             let response = try await get(uri)
             #expect([.badRequest, .notFound].contains(response.status), "\(uri): \(response.status)")
             #expect(!String(buffer: response.body).contains("root:"))
@@ -280,8 +290,10 @@ import WireVocabulary
 
     // MARK: Catalog, locate, info
 
-    @Test(arguments: ["since=abc", "since=-1", "since=1e3", "limit=x", "limit=-5", "after=notanid",
-                      "after=\(String(repeating: "a", count: 63))", "since=99999999999999999999"])
+    @Test(arguments: [
+        "since=abc", "since=-1", "since=1e3", "limit=x", "limit=-5", "after=notanid",
+        "after=\(String(repeating: "a", count: 63))", "since=99999999999999999999",
+    ])
     func catalogWithABadParameterIsABadRequest(_ query: String) async throws {
         let response = try await get("/v1/catalog?\(query)")
         #expect(response.status == .badRequest)
@@ -294,11 +306,12 @@ import WireVocabulary
         #expect(response.status == .ok)
         _ = try await get("/v1/catalog?limit=0")
         _ = try await get("/v1/catalog?limit=100000")
-        #expect(handler.asked == [
-            "catalog since=12 after=\(after) limit=5",
-            "catalog since=0 after=- limit=1",
-            "catalog since=0 after=- limit=\(PeerLimits.catalogPageSize)",
-        ])
+        #expect(
+            handler.asked == [
+                "catalog since=12 after=\(after) limit=5",
+                "catalog since=0 after=- limit=1",
+                "catalog since=0 after=- limit=\(PeerLimits.catalogPageSize)",
+            ])
     }
 
     @Test func catalogAnswerDecodes() async throws {
@@ -307,8 +320,10 @@ import WireVocabulary
         #expect(delta == CatalogDelta(epoch: "e", generation: 1, entries: [], more: false))
     }
 
-    @Test(arguments: ["ttl=9", "ttl=\(PeerLimits.maxLocateTTL + 1)", "ttl=-1", "ttl=two", "qid=", "qid=a%20b",
-                      "qid=\(String(repeating: "q", count: 65))", "qid=../x", "ttl=99999999999999999999"])
+    @Test(arguments: [
+        "ttl=9", "ttl=\(PeerLimits.maxLocateTTL + 1)", "ttl=-1", "ttl=two", "qid=", "qid=a%20b",
+        "qid=\(String(repeating: "q", count: 65))", "qid=../x", "ttl=99999999999999999999",
+    ])
     func locateWithABadParameterIsABadRequest(_ query: String) async throws {
         let response = try await get("/v1/locate/\(file.id.hex)?\(query)")
         #expect(response.status == .badRequest)
@@ -357,7 +372,9 @@ import WireVocabulary
     }
 
     @Test func finishedTransfersGiveTheirSlotBack() async throws {
-        let handler = self.handler, uri = objectURI, bytes = file.bytes
+        let handler = self.handler
+        let uri = objectURI
+        let bytes = file.bytes
         try await withPeerRouter(handler, limits: UploadLimits(total: 1, perClient: 1)) { client in
             for _ in 0..<3 {
                 let response = try await client.execute(uri: uri, method: .get, headers: [.range: "bytes=0-99"])

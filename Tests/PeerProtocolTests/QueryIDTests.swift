@@ -2,6 +2,7 @@ import Foundation
 import PeerWire
 import Testing
 import WireVocabulary
+
 @testable import PeerProtocol
 
 @Suite struct QueryIDTests {
@@ -10,7 +11,9 @@ import WireVocabulary
         #expect(PeerLimits.isValidQueryID(text))
     }
 
-    @Test(arguments: ["", String(repeating: "x", count: 65), "a b", "a/b", "a.b", "a%2e", "é", "a\u{0}", "a&ttl=4", "\u{FF21}"])
+    @Test(arguments: [
+        "", String(repeating: "x", count: 65), "a b", "a/b", "a.b", "a%2e", "é", "a\u{0}", "a&ttl=4", "\u{FF21}",
+    ])
     func rejectsAnythingElse(_ text: String) {
         #expect(!PeerLimits.isValidQueryID(text))
     }

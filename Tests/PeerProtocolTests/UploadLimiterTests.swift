@@ -1,5 +1,6 @@
 import Clocks
 import Testing
+
 @testable import PeerProtocol
 
 /// How many transfers the box serves at once, and how long a request waits for a slot (on a test clock).
@@ -11,7 +12,8 @@ import Testing
 
     @Test func eachClientGetsAtMostItsShare() {
         let limiter = UploadLimiter(limits: UploadLimits(total: 10, perClient: 2))
-        let first = limiter.tryAcquire(client: "a"), second = limiter.tryAcquire(client: "a")
+        let first = limiter.tryAcquire(client: "a")
+        let second = limiter.tryAcquire(client: "a")
         #expect(first != nil && second != nil)
         #expect(limiter.tryAcquire(client: "a") == nil)
         #expect(limiter.tryAcquire(client: "b") != nil)
@@ -48,7 +50,8 @@ import Testing
     }
 
     @Test func aRequestOverTheLimitWaitsForTheNextFreeSlot() async {
-        let limiter = UploadLimiter(limits: UploadLimits(total: 1, perClient: 1, maximumWait: .seconds(30)), clock: TestClock())
+        let limiter = UploadLimiter(
+            limits: UploadLimits(total: 1, perClient: 1, maximumWait: .seconds(30)), clock: TestClock())
         var held = limiter.tryAcquire(client: "a")
         let waiter = Task { await limiter.acquire(client: "a") != nil }
         while limiter.waiting == 0 { await Task.yield() }
@@ -59,7 +62,8 @@ import Testing
 
     @Test func aRequestThatWaitsTooLongGetsNoSlot() async {
         let clock = TestClock()
-        let limiter = UploadLimiter(limits: UploadLimits(total: 1, perClient: 1, maximumWait: .seconds(5)), clock: clock)
+        let limiter = UploadLimiter(
+            limits: UploadLimits(total: 1, perClient: 1, maximumWait: .seconds(5)), clock: clock)
         let held = limiter.tryAcquire(client: "a")
         let waiter = Task { await limiter.acquire(client: "b") != nil }
         await untilSomethingSleeps(on: clock)
@@ -73,7 +77,8 @@ import Testing
 
     @Test func aGrantedRequestKeepsItsSlotPastTheWaitingTime() async {
         let clock = TestClock()
-        let limiter = UploadLimiter(limits: UploadLimits(total: 1, perClient: 1, maximumWait: .seconds(5)), clock: clock)
+        let limiter = UploadLimiter(
+            limits: UploadLimits(total: 1, perClient: 1, maximumWait: .seconds(5)), clock: clock)
         var held = limiter.tryAcquire(client: "a")
         let waiter = Task { await limiter.acquire(client: "b") }
         while limiter.waiting == 0 { await Task.yield() }
@@ -86,7 +91,8 @@ import Testing
     }
 
     @Test func aCancelledRequestLeavesTheQueue() async {
-        let limiter = UploadLimiter(limits: UploadLimits(total: 1, perClient: 1, maximumWait: .seconds(30)), clock: TestClock())
+        let limiter = UploadLimiter(
+            limits: UploadLimits(total: 1, perClient: 1, maximumWait: .seconds(30)), clock: TestClock())
         let held = limiter.tryAcquire(client: "a")
         let waiter = Task { await limiter.acquire(client: "b") != nil }
         while limiter.waiting == 0 { await Task.yield() }
@@ -97,7 +103,8 @@ import Testing
     }
 
     @Test func tooManyWaitingAreRefusedAtOnce() async {
-        let limiter = UploadLimiter(limits: UploadLimits(total: 1, perClient: 1, maximumWait: .seconds(30), maximumWaiting: 0))
+        let limiter = UploadLimiter(
+            limits: UploadLimits(total: 1, perClient: 1, maximumWait: .seconds(30), maximumWaiting: 0))
         let held = limiter.tryAcquire(client: "a")
         #expect(await limiter.acquire(client: "b") == nil)
         withExtendedLifetime(held) {}
@@ -106,7 +113,8 @@ import Testing
     @Test func aFreedSlotGoesToAWaiterOfAnotherClientWhenTheFirstIsStillOverItsShare() async {
         // "a" holds its one slot; "a" waits first, "b" second. A slot freed by "c" cannot go to "a" (still at its
         // share), so it goes to "b".
-        let limiter = UploadLimiter(limits: UploadLimits(total: 2, perClient: 1, maximumWait: .seconds(30)), clock: TestClock())
+        let limiter = UploadLimiter(
+            limits: UploadLimits(total: 2, perClient: 1, maximumWait: .seconds(30)), clock: TestClock())
         let heldA = limiter.tryAcquire(client: "a")
         var heldC = limiter.tryAcquire(client: "c")
         let waitingA = Task { await limiter.acquire(client: "a") }

@@ -5,6 +5,7 @@ import MediaIndex
 import PeerWire
 import Testing
 import WireVocabulary
+
 @testable import Replication
 
 /// What `CacheRecovery` makes of the cache after a crash or power cut at each step of a fetch.
@@ -14,8 +15,9 @@ import WireVocabulary
 
     private func open() throws -> (MediaLibrary, ReplicaLayout) {
         try FileManager.default.createDirectory(atPath: folder + "/media", withIntermediateDirectories: true)
-        let library = try MediaLibrary(configuration: LibraryConfiguration(mediaFolders: [folder + "/media"], stateDirectory: folder + "/state"),
-                                       logger: Logger(label: "test"))
+        let library = try MediaLibrary(
+            configuration: LibraryConfiguration(mediaFolders: [folder + "/media"], stateDirectory: folder + "/state"),
+            logger: Logger(label: "test"))
         let layout = ReplicaLayout(cacheDirectory: cache)
         try layout.prepare()
         return (library, layout)
@@ -27,7 +29,9 @@ import WireVocabulary
         let source = folder + "/source-\(UUID().uuidString)"
         try bytes.write(to: URL(fileURLWithPath: source))
         let manifest = try FileHasher.manifest(ofFileAt: source)
-        try await library.catalog.beginReplica(manifest: manifest, description: CatalogEntry(id: manifest.contentID, generation: 0, size: manifest.fileSize, kind: .video))
+        try await library.catalog.beginReplica(
+            manifest: manifest,
+            description: CatalogEntry(id: manifest.contentID, generation: 0, size: manifest.fileSize, kind: .video))
         return (manifest.contentID, bytes)
     }
 
@@ -37,7 +41,10 @@ import WireVocabulary
 
     @Test func aFileRenamedIntoPlaceButNotRecordedCompleteIsRecordedComplete() async throws {
         let (library, layout) = try open()
-        defer { library.shutdown(); try? FileManager.default.removeItem(atPath: folder) }
+        defer {
+            library.shutdown()
+            try? FileManager.default.removeItem(atPath: folder)
+        }
         let (id, bytes) = try await replica(library, chunks: 2)
         try bytes.write(to: URL(fileURLWithPath: layout.completePath(id)))
         await recover(library, layout)
@@ -48,7 +55,10 @@ import WireVocabulary
 
     @Test func aCompleteRecordWhoseFileIsGoneIsForgotten() async throws {
         let (library, layout) = try open()
-        defer { library.shutdown(); try? FileManager.default.removeItem(atPath: folder) }
+        defer {
+            library.shutdown()
+            try? FileManager.default.removeItem(atPath: folder)
+        }
         let (id, _) = try await replica(library, chunks: 1)
         try await library.catalog.completeReplica(id)
         await recover(library, layout)
@@ -57,7 +67,10 @@ import WireVocabulary
 
     @Test func aPartialRecordClaimingChunksWithoutItsPartialFileIsForgotten() async throws {
         let (library, layout) = try open()
-        defer { library.shutdown(); try? FileManager.default.removeItem(atPath: folder) }
+        defer {
+            library.shutdown()
+            try? FileManager.default.removeItem(atPath: folder)
+        }
         let (id, _) = try await replica(library, chunks: 2)
         var have = ChunkBitmap(chunkCount: 2)
         have.insert(0)
@@ -68,7 +81,10 @@ import WireVocabulary
 
     @Test func aConsistentPartialReplicaIsKeptAsItIs() async throws {
         let (library, layout) = try open()
-        defer { library.shutdown(); try? FileManager.default.removeItem(atPath: folder) }
+        defer {
+            library.shutdown()
+            try? FileManager.default.removeItem(atPath: folder)
+        }
         let (id, bytes) = try await replica(library, chunks: 2)
         try bytes.write(to: URL(fileURLWithPath: layout.partialPath(id)))
         var have = ChunkBitmap(chunkCount: 2)
@@ -81,11 +97,16 @@ import WireVocabulary
 
     @Test func cacheFilesNoRecordNamesAreDeletedAndOtherFilesAreLeftAlone() async throws {
         let (library, layout) = try open()
-        defer { library.shutdown(); try? FileManager.default.removeItem(atPath: folder) }
+        defer {
+            library.shutdown()
+            try? FileManager.default.removeItem(atPath: folder)
+        }
         let orphan = layout.objectsFolder + "/" + String(repeating: "ab", count: 32)
         let orphanPartial = orphan + ".partial"
         let foreign = layout.objectsFolder + "/notes.txt"
-        for path in [orphan, orphanPartial, foreign] { FileManager.default.createFile(atPath: path, contents: Data("x".utf8)) }
+        for path in [orphan, orphanPartial, foreign] {
+            FileManager.default.createFile(atPath: path, contents: Data("x".utf8))
+        }
         await recover(library, layout)
         #expect(!FileManager.default.fileExists(atPath: orphan))
         #expect(!FileManager.default.fileExists(atPath: orphanPartial))

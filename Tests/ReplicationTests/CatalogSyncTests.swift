@@ -2,11 +2,12 @@ import ContentID
 import Logging
 import MediaIndex
 import PeerProtocol
+import PeerWire
 import ServiceLifecycleTestKit
 import Testing
-@testable import Replication
-import PeerWire
 import WireVocabulary
+
+@testable import Replication
 
 /// A neighbour that takes every catalog request and never answers, reporting when a request arrives and when
 /// its caller gives up waiting.
@@ -41,7 +42,8 @@ private final class SilentNeighbour: CatalogSource {
         await testGracefulShutdown { shutdown in
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await sync.run() }
-                await sync.neighbourChanged(Neighbour(peerID: "p1", name: "One", addresses: ["127.0.0.1"], port: 1, generation: 3))
+                await sync.neighbourChanged(
+                    Neighbour(peerID: "p1", name: "One", addresses: ["127.0.0.1"], port: 1, generation: 3))
                 #expect(await events.next() == .asked)
                 shutdown.triggerGracefulShutdown()
                 // run() returns only once the sync it started has ended.

@@ -1,5 +1,6 @@
 import Testing
 import WireVocabulary
+
 @testable import Replication
 
 /// A bitmap of `count` chunks holding `held`.
@@ -11,14 +12,19 @@ private func bitmap(_ count: Int, _ held: some Sequence<Int>) -> ChunkBitmap {
 
 private func picker(chunks: Int, have: [Int] = [], sources: [String: [Int]]) -> ChunkPicker {
     var picker = ChunkPicker(have: bitmap(chunks, have))
-    for (source, held) in sources.sorted(by: { $0.key < $1.key }) { picker.setAvailability(bitmap(chunks, held), for: source) }
+    for (source, held) in sources.sorted(by: { $0.key < $1.key }) {
+        picker.setAvailability(bitmap(chunks, held), for: source)
+    }
     return picker
 }
 
 @Suite struct ChunkPickerTests {
     @Test func completeHoldersOnlyFetchFrontToBack() {
         var picker = picker(chunks: 5, sources: ["a": Array(0..<5), "b": Array(0..<5)])
-        #expect([picker.next(for: "a"), picker.next(for: "b"), picker.next(for: "a"), picker.next(for: "b")] == [0, 1, 2, 3])
+        #expect(
+            [picker.next(for: "a"), picker.next(for: "b"), picker.next(for: "a"), picker.next(for: "b")] == [
+                0, 1, 2, 3,
+            ])
     }
 
     @Test func rarestChunkAmongPartialHoldersComesFirst() {
@@ -37,7 +43,10 @@ private func picker(chunks: Int, have: [Int] = [], sources: [String: [Int]]) -> 
     @Test func aSourceIsOnlyGivenChunksItHolds() {
         var picker = picker(chunks: 8, sources: ["a": [2, 5], "b": Array(0..<8)])
         var given: [Int] = []
-        while let chunk = picker.next(for: "a") { given.append(chunk); if given.count > 8 { break } }
+        while let chunk = picker.next(for: "a") {
+            given.append(chunk)
+            if given.count > 8 { break }
+        }
         #expect(Set(given).isSubset(of: [2, 5]))
         #expect(given.contains(2) && given.contains(5))
     }
@@ -109,7 +118,9 @@ private func picker(chunks: Int, have: [Int] = [], sources: [String: [Int]]) -> 
 
     @Test func completingAChunkTwiceCountsOnlyTheFirstCopy() {
         var picker = picker(chunks: 2, sources: ["a": [0, 1], "b": [0, 1]])
-        _ = picker.next(for: "a"); _ = picker.next(for: "b"); _ = picker.next(for: "b")
+        _ = picker.next(for: "a")
+        _ = picker.next(for: "b")
+        _ = picker.next(for: "b")
         let first = picker.completed(0, by: "b")
         let second = picker.completed(0, by: "a")
         #expect(first)
@@ -136,7 +147,8 @@ private func picker(chunks: Int, have: [Int] = [], sources: [String: [Int]]) -> 
 
     @Test func abandoningOneEndgameCopyKeepsTheOtherInFlight() {
         var picker = picker(chunks: 1, sources: ["a": [0], "b": [0], "c": [0]])
-        _ = picker.next(for: "a"); _ = picker.next(for: "b")
+        _ = picker.next(for: "a")
+        _ = picker.next(for: "b")
         picker.abandoned(0, by: "a")
         #expect(picker.inFlightCount == 1)
         // One copy is still running, so the freed place goes to the next idle source as an endgame copy.
@@ -244,4 +256,3 @@ private func picker(chunks: Int, have: [Int] = [], sources: [String: [Int]]) -> 
         #expect(picker.nextRun(for: "a", maxLength: 8) == 3..<6)
     }
 }
-

@@ -5,10 +5,11 @@ import Logging
 import MediaIndex
 import NIOCore
 import PeerProtocol
-import Testing
-@testable import Replication
 import PeerWire
+import Testing
 import WireVocabulary
+
+@testable import Replication
 
 private let chunkSize = 64 << 10
 
@@ -63,8 +64,10 @@ private struct FakeTransport: FetchTransport {
         ChunkBitmap(chunkCount: chunkCount, full: true)
     }
 
-    func pieces(_ peer: PeerEndpoint, id: ContentID, range: Range<Int64>, pieceLength: Int, pieceTimeout: TimeAmount,
-                deliver: @escaping @Sendable (Int, ByteBuffer) async throws -> Bool) async throws -> Int {
+    func pieces(
+        _ peer: PeerEndpoint, id: ContentID, range: Range<Int64>, pieceLength: Int, pieceTimeout: TimeAmount,
+        deliver: @escaping @Sendable (Int, ByteBuffer) async throws -> Bool
+    ) async throws -> Int {
         let behaviour = behaviours[peer.peerID] ?? .serves
         var index = 0
         for start in stride(from: Int(range.lowerBound), to: Int(range.upperBound), by: pieceLength) {
@@ -118,7 +121,8 @@ private struct ObservedClock: Clock {
     }
 
     private func fixture(chunks: Int, holders: [[Holder]], behaviours: [String: FakeTransport.Behaviour]) throws
-        -> Fixture {
+        -> Fixture
+    {
         try FileManager.default.createDirectory(atPath: folder + "/media", withIntermediateDirectories: true)
         let library = try MediaLibrary(
             configuration: LibraryConfiguration(mediaFolders: [folder + "/media"], stateDirectory: folder + "/state"),
@@ -134,8 +138,9 @@ private struct ObservedClock: Clock {
             transport: FakeTransport(bytes: bytes, manifest: manifest, behaviours: behaviours, delivered: deliveries),
             clock: ObservedClock(base: clock, sleeps: sleeping), tuning: FetchJob.Tuning(),
             logger: Logger(label: "test"))
-        return Fixture(library: library, layout: layout, job: job, bytes: bytes, id: manifest.contentID, clock: clock,
-                       sleeps: sleeps, delivered: delivered)
+        return Fixture(
+            library: library, layout: layout, job: job, bytes: bytes, id: manifest.contentID, clock: clock,
+            sleeps: sleeps, delivered: delivered)
     }
 
     private func cleanUp(_ fixture: Fixture) {
@@ -157,8 +162,9 @@ private struct ObservedClock: Clock {
     }
 
     @Test func aHolderSendingBadBytesIsBannedAndTheFetchWaitsOnTheClockForAnother() async throws {
-        let fixture = try fixture(chunks: 20, holders: [[holder("bad")], [holder("bad"), holder("good")]],
-                                  behaviours: ["bad": .corrupts])
+        let fixture = try fixture(
+            chunks: 20, holders: [[holder("bad")], [holder("bad"), holder("good")]],
+            behaviours: ["bad": .corrupts])
         defer { cleanUp(fixture) }
         let run = Task { await fixture.job.run() }
         // Two sleeps start before the clock moves: the flush timer and the wait for another holder.

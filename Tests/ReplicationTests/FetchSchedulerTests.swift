@@ -1,16 +1,18 @@
 import ContentID
 import Foundation
 import PeerProtocol
-import Testing
-@testable import Replication
 import PeerWire
+import Testing
 import WireVocabulary
+
+@testable import Replication
 
 private let chunkSize = 1024
 
 private func manifest(chunks: Int) throws -> ChunkManifest {
-    try ChunkManifest(fileSize: Int64(chunks * chunkSize), chunkSize: chunkSize,
-                      packedChunkHashes: [UInt8](repeating: 0, count: chunks * 32))
+    try ChunkManifest(
+        fileSize: Int64(chunks * chunkSize), chunkSize: chunkSize,
+        packedChunkHashes: [UInt8](repeating: 0, count: chunks * 32))
 }
 
 private func holder(_ peer: String, complete: Bool = true) -> Holder {
@@ -39,7 +41,8 @@ private func waits(_ actions: [FetchScheduler.Action]) -> [FetchInstant] {
 
 /// A scheduler past its first holder look-up with the manifest ready; returns the actions of that last step.
 private func downloading(chunks: Int, holders: [Holder], have: [Int] = [], at now: FetchInstant = at(0))
-    throws -> (FetchScheduler, [FetchScheduler.Action]) {
+    throws -> (FetchScheduler, [FetchScheduler.Action])
+{
     let manifest = try manifest(chunks: chunks)
     var scheduler = FetchScheduler(id: manifest.contentID, title: "test", startedAt: Date(timeIntervalSince1970: 0))
     _ = scheduler.start(at: now)
@@ -49,8 +52,10 @@ private func downloading(chunks: Int, holders: [Holder], have: [Int] = [], at no
 }
 
 /// Verifies every chunk of `request`, one per `spacing` milliseconds from `start`.
-private func deliverAll(_ request: FetchScheduler.Request, to scheduler: inout FetchScheduler, from start: Int = 0,
-                        spacing: Int = 1) -> [Bool] {
+private func deliverAll(
+    _ request: FetchScheduler.Request, to scheduler: inout FetchScheduler, from start: Int = 0,
+    spacing: Int = 1
+) -> [Bool] {
     request.chunks.enumerated().map { step, chunk in
         scheduler.chunkVerified(chunk, of: request, bytes: Int64(chunkSize), at: at(start + step * spacing))
     }

@@ -1,9 +1,10 @@
 import ContentID
 import MediaIndex
-import Testing
-@testable import Replication
 import PeerWire
+import Testing
 import WireVocabulary
+
+@testable import Replication
 
 /// Neighbours that are online, whatever else is known of them.
 private struct OnlineNeighbours: Neighbourhood {
@@ -31,10 +32,14 @@ private struct OnlineNeighbours: Neighbourhood {
     /// Lists objects in a neighbour's catalog, by title.
     private func list(_ objects: [(ContentID, String)], at peer: String = "online") async throws {
         let entries = objects.map { id, title in
-            CatalogEntry(id: id, generation: 1, size: 1000, kind: .video, mimeType: "video/mp4", path: "films/\(title).mkv", title: title)
+            CatalogEntry(
+                id: id, generation: 1, size: 1000, kind: .video, mimeType: "video/mp4", path: "films/\(title).mkv",
+                title: title)
         }
-        try await fixture.catalog.applyRemoteDelta(peerID: peer, name: peer, delta: CatalogDelta(
-            epoch: "e", generation: 1, entries: entries, more: false), restart: false)
+        try await fixture.catalog.applyRemoteDelta(
+            peerID: peer, name: peer,
+            delta: CatalogDelta(
+                epoch: "e", generation: 1, entries: entries, more: false), restart: false)
     }
 
     @Test func aFullContentIDResolvesToItselfWithItsTitle() async throws {
@@ -50,7 +55,8 @@ private struct OnlineNeighbours: Neighbourhood {
     }
 
     @Test func aPrefixSharedByTwoObjectsIsAmbiguous() async throws {
-        let first = id([0xAB, 0xCD, 0xEF, 0x01], 1), second = id([0xAB, 0xCD, 0xEF, 0x01], 2)
+        let first = id([0xAB, 0xCD, 0xEF, 0x01], 1)
+        let second = id([0xAB, 0xCD, 0xEF, 0x01], 2)
         try await list([(first, "Holiday"), (second, "Other")])
         let error = await #expect(throws: ResolutionError.self) { try await resolver.resolve("abcdef01") }
         guard case .ambiguousPrefix(let prefix, let candidates)? = error else {
@@ -93,6 +99,8 @@ private struct OnlineNeighbours: Neighbourhood {
 
     @Test func aFileOfThisBoxIsFoundByItsName() async throws {
         let (_, manifest) = try fixture.addIndexedPhoto("lighthouse.jpg", seed: 1)
-        #expect(try await resolver.resolve("lighthouse") == ResolvedReference(id: manifest.contentID, title: "lighthouse.jpg"))
+        #expect(
+            try await resolver.resolve("lighthouse")
+                == ResolvedReference(id: manifest.contentID, title: "lighthouse.jpg"))
     }
 }

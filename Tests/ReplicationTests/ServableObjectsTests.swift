@@ -4,8 +4,9 @@ import Foundation
 import MediaIndex
 import PeerProtocol
 import Testing
-@testable import Replication
 import WireVocabulary
+
+@testable import Replication
 
 /// Which file serves an object, on a real index and real files, with the lookup cache on a test clock.
 @Suite struct ServableObjectsTests {
@@ -16,14 +17,17 @@ import WireVocabulary
 
     init() throws {
         fixture = try IndexFixture()
-        objects = ServableObjects(catalog: fixture.catalog, layout: ReplicaLayout(cacheDirectory: fixture.cache), clock: clock)
+        objects = ServableObjects(
+            catalog: fixture.catalog, layout: ReplicaLayout(cacheDirectory: fixture.cache), clock: clock)
     }
 
     @Test func anUnchangedMediaFileIsServedWholeFromItsPath() async throws {
         let (path, manifest) = try fixture.addIndexedPhoto("a.jpg", seed: 1)
         let object = try #require(try await objects.servableObject(manifest.contentID))
         #expect(object.path == path && object.size == manifest.fileSize && object.mimeType == "image/jpeg")
-        #expect(object.chunkSize == manifest.chunkSize && object.available == ChunkBitmap(chunkCount: manifest.chunkCount, full: true))
+        #expect(
+            object.chunkSize == manifest.chunkSize
+                && object.available == ChunkBitmap(chunkCount: manifest.chunkCount, full: true))
     }
 
     @Test func aMediaFileChangedSinceHashingIsNotServed() async throws {

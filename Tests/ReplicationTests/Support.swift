@@ -2,8 +2,9 @@ import ContentID
 import Foundation
 import GRDB
 import Logging
-@testable import MediaIndex
 import PeerWire
+
+@testable import MediaIndex
 
 /// A real index in a temporary folder, with a media folder and a cache folder beside it. Scans and hashing are
 /// driven step by step with the calls the library's own threads make, so a test knows what is indexed when.
@@ -16,8 +17,9 @@ final class IndexFixture {
 
     init() throws {
         try FileManager.default.createDirectory(atPath: folder + "/media", withIntermediateDirectories: true)
-        library = try MediaLibrary(configuration: LibraryConfiguration(mediaFolders: [folder + "/media"], stateDirectory: folder + "/state"),
-                                   logger: Logger(label: "test"))
+        library = try MediaLibrary(
+            configuration: LibraryConfiguration(mediaFolders: [folder + "/media"], stateDirectory: folder + "/state"),
+            logger: Logger(label: "test"))
     }
 
     deinit {
@@ -28,33 +30,46 @@ final class IndexFixture {
     /// A JPEG-looking file (the sniffer checks the magic bytes only) whose content is decided by `seed`, recorded
     /// and hashed. Returns its path and manifest.
     @discardableResult
-    func addIndexedPhoto(_ name: String, seed: UInt8, size: Int = 5000) throws -> (path: String, manifest: ChunkManifest) {
+    func addIndexedPhoto(_ name: String, seed: UInt8, size: Int = 5000) throws -> (
+        path: String, manifest: ChunkManifest
+    ) {
         let path = media + "/" + name
-        let bytes = [0xFF, 0xD8, 0xFF, 0xE0] + (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ Int(seed) &* 13) } + [seed]
+        let bytes =
+            [0xFF, 0xD8, 0xFF, 0xE0] + (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ Int(seed) &* 13) } + [seed]
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         let pool = catalog.pool
         let rootID = try pool.write { db in try IndexWriter.rootID(db, path: media) }
-        _ = try Scanner(pool: pool, logger: Logger(label: "test"), progress: ProgressBox()).walk(root: media, rootID: rootID) { _, _ in }
+        _ = try Scanner(pool: pool, logger: Logger(label: "test"), progress: ProgressBox()).walk(
+            root: media, rootID: rootID
+        ) { _, _ in }
         let rows = try pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT id, size, mtime_ns, inode FROM media WHERE rel_path = ?", arguments: [name])
+            try Row.fetchAll(
+                db, sql: "SELECT id, size, mtime_ns, inode FROM media WHERE rel_path = ?", arguments: [name])
         }
         let manifest = try FileHasher.manifest(ofFileAt: path)
         try pool.write { db in
-            try IndexWriter.storeContentIDs(db, rows.map { row in
-                IndexWriter.HashResult(id: row["id"], facts: FileFacts(size: row["size"], mtimeNanoseconds: row["mtime_ns"], inode: row["inode"]),
-                                       manifest: manifest)
-            })
+            try IndexWriter.storeContentIDs(
+                db,
+                rows.map { row in
+                    IndexWriter.HashResult(
+                        id: row["id"],
+                        facts: FileFacts(size: row["size"], mtimeNanoseconds: row["mtime_ns"], inode: row["inode"]),
+                        manifest: manifest)
+                })
         }
         return (path, manifest)
     }
 
     /// A replica of made-up content: `chunks` chunks of 1 KiB, none held yet.
     func beginReplica(seed: UInt8, chunks: Int = 4, title: String = "Film") async throws -> ChunkManifest {
-        let manifest = try ChunkManifest(fileSize: Int64(chunks * 1024 - 10), chunkSize: 1024,
-                                         packedChunkHashes: (0..<(chunks * 32)).map { UInt8(truncatingIfNeeded: $0 &+ Int(seed) &* 31) })
-        try await catalog.beginReplica(manifest: manifest, description: CatalogEntry(
-            id: manifest.contentID, generation: 0, size: manifest.fileSize, kind: .video, mimeType: "video/mp4",
-            path: "films/\(title).mp4", title: title))
+        let manifest = try ChunkManifest(
+            fileSize: Int64(chunks * 1024 - 10), chunkSize: 1024,
+            packedChunkHashes: (0..<(chunks * 32)).map { UInt8(truncatingIfNeeded: $0 &+ Int(seed) &* 31) })
+        try await catalog.beginReplica(
+            manifest: manifest,
+            description: CatalogEntry(
+                id: manifest.contentID, generation: 0, size: manifest.fileSize, kind: .video, mimeType: "video/mp4",
+                path: "films/\(title).mp4", title: title))
         return manifest
     }
 }

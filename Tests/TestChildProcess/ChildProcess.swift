@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
 
 /// A child process started with `posix_spawn` and reaped with `waitpid`, for the test harnesses.
 ///
@@ -35,8 +36,10 @@ public final class ChildProcess: @unchecked Sendable {
     /// Starts `executable` (an absolute path) with `arguments`.
     ///
     /// - Parameter environment: the child's whole environment; `nil` passes the test process's own.
-    public init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
-                stdin: Stream = .null, stdout: Stream = .null, stderr: Stream = .null) throws {
+    public init(
+        _ executable: String, _ arguments: [String], environment: [String: String]? = nil,
+        stdin: Stream = .null, stdout: Stream = .null, stderr: Stream = .null
+    ) throws {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -46,7 +49,8 @@ public final class ChildProcess: @unchecked Sendable {
 
         // The test process ignores SIGPIPE and its threads may block signals; ignored and blocked signals survive
         // exec, and a daemon under test must see SIGPIPE, SIGTERM and SIGHUP as it would under systemd.
-        var defaults = sigset_t(), empty = sigset_t()
+        var defaults = sigset_t()
+        var empty = sigset_t()
         sigfillset(&defaults)
         sigemptyset(&empty)
         posix_spawnattr_setsigdefault(&attributes, &defaults)
@@ -66,7 +70,8 @@ public final class ChildProcess: @unchecked Sendable {
                 var fds: [Int32] = [-1, -1]
                 // Close-on-exec from creation: a child spawned by another thread at the same moment must not inherit
                 // this end and keep it open past this child's exit. (A socket pair: Glibc's pipe2 is not imported.)
-                guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) == 0 else {
+                guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) == 0
+                else {
                     let code = errno
                     for fd in parentEnds.values { close(fd) }
                     throw ChildProcessError.spawn(executable, code)
@@ -176,11 +181,14 @@ public struct CommandResult: Sendable {
 extension ChildProcess {
     /// Runs a command to completion with a hard time limit, so a hung child fails the test instead of hanging the
     /// suite. Both outputs are read as they come (a chatty child cannot block on a full pipe).
-    public static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
-                           timeout: Duration = .seconds(60)) throws -> CommandResult {
-        let child = try ChildProcess(executable, arguments,
-                                     environment: ProcessInfo.processInfo.environment.merging(environment) { $1 },
-                                     stdout: .pipe, stderr: .pipe)
+    public static func run(
+        _ executable: String, _ arguments: [String], environment: [String: String] = [:],
+        timeout: Duration = .seconds(60)
+    ) throws -> CommandResult {
+        let child = try ChildProcess(
+            executable, arguments,
+            environment: ProcessInfo.processInfo.environment.merging(environment) { $1 },
+            stdout: .pipe, stderr: .pipe)
         let command = ([executable] + arguments).joined(separator: " ")
         var outputs: [Int32: Data] = [:]
         var open = [child.stdoutReader!.fileDescriptor, child.stderrReader!.fileDescriptor]
@@ -220,8 +228,9 @@ extension ChildProcess {
             }
             usleep(2000)
         }
-        return CommandResult(status: child.terminationStatus ?? -1,
-                             stdout: String(decoding: outputs[child.stdoutReader!.fileDescriptor] ?? Data(), as: UTF8.self),
-                             stderr: String(decoding: outputs[child.stderrReader!.fileDescriptor] ?? Data(), as: UTF8.self))
+        return CommandResult(
+            status: child.terminationStatus ?? -1,
+            stdout: String(decoding: outputs[child.stdoutReader!.fileDescriptor] ?? Data(), as: UTF8.self),
+            stderr: String(decoding: outputs[child.stderrReader!.fileDescriptor] ?? Data(), as: UTF8.self))
     }
 }

@@ -11,9 +11,11 @@ import WireVocabulary
 extension Catalog {
     public func remoteSyncState(peerID: String) async throws(IndexError) -> RemoteSyncState? {
         try await read { db in
-            try RemotePeerRow.fetchOne(db, sql: "SELECT epoch, synced_generation FROM remote_peer WHERE peer_id = ?",
-                                       arguments: [peerID])
-                .map { RemoteSyncState(epoch: $0.epoch, syncedGeneration: $0.syncedGeneration) }
+            try RemotePeerRow.fetchOne(
+                db, sql: "SELECT epoch, synced_generation FROM remote_peer WHERE peer_id = ?",
+                arguments: [peerID]
+            )
+            .map { RemoteSyncState(epoch: $0.epoch, syncedGeneration: $0.syncedGeneration) }
         }
     }
 
@@ -27,25 +29,31 @@ extension Catalog {
     ///
     /// - parameter restart: drop what is known of the peer first (its epoch changed, or it went backwards).
     /// - Once a page says no more entries follow, the peer counts as synced up to the page's generation.
-    public func applyRemoteDelta(peerID: String, name: String, delta: CatalogDelta, restart: Bool) async throws(IndexError) {
+    public func applyRemoteDelta(peerID: String, name: String, delta: CatalogDelta, restart: Bool)
+        async throws(IndexError)
+    {
         try await write { db in
-            try db.execute(sql: """
-                INSERT INTO remote_peer(peer_id, name) VALUES (?, ?) ON CONFLICT(peer_id) DO UPDATE SET name = excluded.name
-                """, arguments: [peerID, name])
+            try db.execute(
+                sql: """
+                    INSERT INTO remote_peer(peer_id, name) VALUES (?, ?) ON CONFLICT(peer_id) DO UPDATE SET name = excluded.name
+                    """, arguments: [peerID, name])
             if restart {
                 try db.execute(sql: "DELETE FROM remote_object WHERE peer_id = ?", arguments: [peerID])
-                try db.execute(sql: "UPDATE remote_peer SET synced_generation = 0, epoch = NULL WHERE peer_id = ?", arguments: [peerID])
+                try db.execute(
+                    sql: "UPDATE remote_peer SET synced_generation = 0, epoch = NULL WHERE peer_id = ?",
+                    arguments: [peerID])
             }
             let delete = try db.cachedStatement(sql: "DELETE FROM remote_object WHERE peer_id = ? AND content_id = ?")
-            let upsert = try db.cachedStatement(sql: """
-                INSERT INTO remote_object(peer_id, content_id, complete, size, kind, mime, name, title, artist, album,
-                    duration_ms, width, height)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT(peer_id, content_id) DO UPDATE SET
-                    complete = excluded.complete, size = excluded.size, kind = excluded.kind, mime = excluded.mime,
-                    name = excluded.name, title = excluded.title, artist = excluded.artist, album = excluded.album,
-                    duration_ms = excluded.duration_ms, width = excluded.width, height = excluded.height
-                """)
+            let upsert = try db.cachedStatement(
+                sql: """
+                    INSERT INTO remote_object(peer_id, content_id, complete, size, kind, mime, name, title, artist, album,
+                        duration_ms, width, height)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT(peer_id, content_id) DO UPDATE SET
+                        complete = excluded.complete, size = excluded.size, kind = excluded.kind, mime = excluded.mime,
+                        name = excluded.name, title = excluded.title, artist = excluded.artist, album = excluded.album,
+                        duration_ms = excluded.duration_ms, width = excluded.width, height = excluded.height
+                    """)
             for entry in delta.entries {
                 let id = Data(entry.id.bytes)
                 guard !entry.removed, let kind = entry.kind else {
@@ -61,9 +69,10 @@ extension Catalog {
                 ])
             }
             if !delta.more {
-                try db.execute(sql: """
-                    UPDATE remote_peer SET epoch = ?, synced_generation = ?, synced_at = ? WHERE peer_id = ?
-                    """, arguments: [delta.epoch, delta.generation, Int64(time(nil)), peerID])
+                try db.execute(
+                    sql: """
+                        UPDATE remote_peer SET epoch = ?, synced_generation = ?, synced_at = ? WHERE peer_id = ?
+                        """, arguments: [delta.epoch, delta.generation, Int64(time(nil)), peerID])
             }
         }
     }
@@ -71,9 +80,12 @@ extension Catalog {
     /// The neighbours whose catalogs list an object, complete holders first.
     public func remoteHolders(of id: ContentID) async throws(IndexError) -> [RemoteHolder] {
         try await read { db in
-            try RemoteObjectRow.fetchAll(db, sql: """
-                SELECT peer_id, complete FROM remote_object WHERE content_id = ? ORDER BY complete DESC, peer_id
-                """, arguments: [Data(id.bytes)]).map { RemoteHolder(peerID: $0.peerId, complete: $0.complete) }
+            try RemoteObjectRow.fetchAll(
+                db,
+                sql: """
+                    SELECT peer_id, complete FROM remote_object WHERE content_id = ? ORDER BY complete DESC, peer_id
+                    """, arguments: [Data(id.bytes)]
+            ).map { RemoteHolder(peerID: $0.peerId, complete: $0.complete) }
         }
     }
 
@@ -86,11 +98,14 @@ extension Catalog {
     /// How a neighbour's catalog describes an object (for the replica's own catalog entry).
     public func remoteDescription(of id: ContentID) async throws(IndexError) -> CatalogEntry? {
         try await read { db in
-            try Row.fetchOne(db, sql: """
-                SELECT content_id AS cid, 0 AS gen, 0 AS removed, complete, size, kind, mime, name AS path, title, artist,
-                    album, duration_ms, width, height
-                FROM remote_object WHERE content_id = ? ORDER BY complete DESC LIMIT 1
-                """, arguments: [Data(id.bytes)]).flatMap(Self.entry(from:))
+            try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT content_id AS cid, 0 AS gen, 0 AS removed, complete, size, kind, mime, name AS path, title, artist,
+                        album, duration_ms, width, height
+                    FROM remote_object WHERE content_id = ? ORDER BY complete DESC LIMIT 1
+                    """, arguments: [Data(id.bytes)]
+            ).flatMap(Self.entry(from:))
         }
     }
 
@@ -98,13 +113,15 @@ extension Catalog {
     /// catalog entry (a complete holder's first); nil when nobody here knows the object.
     public func title(of id: ContentID) async throws(IndexError) -> String? {
         try await read { db in
-            let row = try Row.fetchOne(db, sql: """
-                SELECT title, path FROM (
-                    SELECT title, rel_path AS path, 0 AS rank FROM media WHERE content_id = :id
-                    UNION ALL SELECT title, name, 1 FROM replica WHERE content_id = :id
-                    UNION ALL SELECT title, name, 3 - complete FROM remote_object WHERE content_id = :id)
-                ORDER BY rank LIMIT 1
-                """, arguments: ["id": Data(id.bytes)])
+            let row = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT title, path FROM (
+                        SELECT title, rel_path AS path, 0 AS rank FROM media WHERE content_id = :id
+                        UNION ALL SELECT title, name, 1 FROM replica WHERE content_id = :id
+                        UNION ALL SELECT title, name, 3 - complete FROM remote_object WHERE content_id = :id)
+                    ORDER BY rank LIMIT 1
+                    """, arguments: ["id": Data(id.bytes)])
             return row.flatMap { DisplayTitle.of(title: $0["title"], path: $0["path"]) }
         }
     }
@@ -114,48 +131,66 @@ extension Catalog {
         let hex = prefix.lowercased()
         guard hex.count >= 8, hex.count <= 64, hex.allSatisfy(\.isHexDigit) else { return [] }
         return try await read { db in
-            try Data.fetchAll(db, sql: """
-                SELECT DISTINCT content_id FROM (
-                    SELECT content_id FROM media WHERE content_id IS NOT NULL
-                    UNION ALL SELECT content_id FROM replica
-                    UNION ALL SELECT content_id FROM remote_object)
-                WHERE hex(content_id) LIKE ? LIMIT ?
-                """, arguments: [hex.uppercased() + "%", limit]).compactMap { ContentID(bytes: $0) }
+            try Data.fetchAll(
+                db,
+                sql: """
+                    SELECT DISTINCT content_id FROM (
+                        SELECT content_id FROM media WHERE content_id IS NOT NULL
+                        UNION ALL SELECT content_id FROM replica
+                        UNION ALL SELECT content_id FROM remote_object)
+                    WHERE hex(content_id) LIKE ? LIMIT ?
+                    """, arguments: [hex.uppercased() + "%", limit]
+            ).compactMap { ContentID(bytes: $0) }
         }
     }
 
     /// Every object in the home: this box's files and complete replicas, and what the `online` neighbours' catalogs
     /// list, one entry per content, ordered by title.
-    public func listHome(kind: MediaKind?, limit: Int, offset: Int, online: [String]) async throws(IndexError) -> (items: [HomeItem], total: Int) {
+    public func listHome(kind: MediaKind?, limit: Int, offset: Int, online: [String]) async throws(IndexError) -> (
+        items: [HomeItem], total: Int
+    ) {
         try await read { db in
             var (objects, arguments) = try Self.homeObjects(online: online, kind: kind)
-            let total = try Int.fetchOne(db, sql: "SELECT count(DISTINCT key) FROM (\(objects))", arguments: StatementArguments(arguments)) ?? 0
+            let total =
+                try Int.fetchOne(
+                    db, sql: "SELECT count(DISTINCT key) FROM (\(objects))", arguments: StatementArguments(arguments))
+                ?? 0
             arguments["limit"] = limit
             arguments["offset"] = offset
-            let rows = try Row.fetchAll(db, sql: Self.homeGrouping(objects) + " ORDER BY lower(coalesce(title, path)), key LIMIT :limit OFFSET :offset",
-                                        arguments: StatementArguments(arguments))
+            let rows = try Row.fetchAll(
+                db,
+                sql: Self.homeGrouping(objects)
+                    + " ORDER BY lower(coalesce(title, path)), key LIMIT :limit OFFSET :offset",
+                arguments: StatementArguments(arguments))
             return (rows.compactMap(Self.homeItem(from:)), total)
         }
     }
 
     /// Full-text search over this box and the `online` neighbours' catalogs (titles, artists, albums, paths).
-    public func searchHome(_ text: String, kind: MediaKind?, limit: Int, online: [String]) async throws(IndexError) -> [HomeItem] {
+    public func searchHome(_ text: String, kind: MediaKind?, limit: Int, online: [String]) async throws(IndexError)
+        -> [HomeItem]
+    {
         guard let match = LibraryQueries.ftsQuery(text) else { return [] }
         return try await read { db in
             var (objects, arguments) = try Self.homeObjects(online: online, kind: kind, match: match)
             arguments["limit"] = limit
-            let rows = try Row.fetchAll(db, sql: Self.homeGrouping(objects) + " ORDER BY lower(coalesce(title, path)), key LIMIT :limit",
-                                        arguments: StatementArguments(arguments))
+            let rows = try Row.fetchAll(
+                db, sql: Self.homeGrouping(objects) + " ORDER BY lower(coalesce(title, path)), key LIMIT :limit",
+                arguments: StatementArguments(arguments))
             return rows.compactMap(Self.homeItem(from:))
         }
     }
 
-    private static func homeObjects(online: [String], kind: MediaKind?, match: String? = nil) throws -> (String, [String: (any DatabaseValueConvertible)?]) {
+    private static func homeObjects(online: [String], kind: MediaKind?, match: String? = nil) throws -> (
+        String, [String: (any DatabaseValueConvertible)?]
+    ) {
         let onlineJSON = String(decoding: try JSONEncoder().encode(online), as: UTF8.self)
         let columns = "kind, mime, size, title, artist, album, duration_ms, width, height"
         let kindFilter = kind == nil ? "" : " AND kind = :kind"
-        let localMatch = match == nil ? "" : " AND id IN (SELECT rowid FROM media_search WHERE media_search MATCH :match)"
-        let remoteMatch = match == nil ? "" : " AND id IN (SELECT rowid FROM remote_search WHERE remote_search MATCH :match)"
+        let localMatch =
+            match == nil ? "" : " AND id IN (SELECT rowid FROM media_search WHERE media_search MATCH :match)"
+        let remoteMatch =
+            match == nil ? "" : " AND id IN (SELECT rowid FROM remote_search WHERE remote_search MATCH :match)"
         let replicaMatch = match == nil ? " AND 1" : " AND 0"  // replicas are found through the holders' catalogs
         let sql = """
             SELECT coalesce(hex(content_id), 'local:' || id) AS key, content_id, rel_path AS path, \(columns),

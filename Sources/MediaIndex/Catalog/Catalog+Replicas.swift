@@ -25,13 +25,18 @@ extension Catalog {
     }
 
     static func replica(_ db: Database, id: ContentID) throws -> ReplicaRecord? {
-        guard let row = try ReplicaRow.fetchOne(db, sql: """
-            SELECT r.complete, r.have, r.size, r.last_used_at, m.file_size, m.chunk_size, r.mime FROM replica r
-            JOIN manifest m ON m.content_id = r.content_id WHERE r.content_id = ?
-            """, arguments: [Data(id.bytes)]), row.chunkSize > 0 else { return nil }
+        guard
+            let row = try ReplicaRow.fetchOne(
+                db,
+                sql: """
+                    SELECT r.complete, r.have, r.size, r.last_used_at, m.file_size, m.chunk_size, r.mime FROM replica r
+                    JOIN manifest m ON m.content_id = r.content_id WHERE r.content_id = ?
+                    """, arguments: [Data(id.bytes)]), row.chunkSize > 0
+        else { return nil }
         let chunkCount = Int((row.fileSize + row.chunkSize - 1) / row.chunkSize)
         guard let have = ChunkBitmap(chunkCount: chunkCount, bytes: [UInt8](row.have)) else { return nil }
-        return ReplicaRecord(id: id, complete: row.complete, have: have, size: row.size, mimeType: row.mime, lastUsed: row.lastUsedAt)
+        return ReplicaRecord(
+            id: id, complete: row.complete, have: have, size: row.size, mimeType: row.mime, lastUsed: row.lastUsedAt)
     }
 
     /// Every replica, least recently used first.
@@ -54,16 +59,22 @@ extension Catalog {
         let now = Int64(time(nil))
         try await write { db in
             try IndexWriter.withNextGeneration(db) { generation in
-                try db.execute(sql: """
-                    INSERT INTO manifest(content_id, file_size, chunk_size, chunk_hashes) VALUES (?, ?, ?, ?)
-                    ON CONFLICT(content_id) DO NOTHING
-                    """, arguments: [Data(id.bytes), manifest.fileSize, manifest.chunkSize, Data(manifest.packedChunkHashes)])
-                try db.execute(sql: """
-                    INSERT INTO replica(content_id, complete, have, size, kind, mime, name, title, artist, album,
-                        duration_ms, width, height, generation, created_at, last_used_at)
-                    VALUES (?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT(content_id) DO NOTHING
-                    """, arguments: [
+                try db.execute(
+                    sql: """
+                        INSERT INTO manifest(content_id, file_size, chunk_size, chunk_hashes) VALUES (?, ?, ?, ?)
+                        ON CONFLICT(content_id) DO NOTHING
+                        """,
+                    arguments: [
+                        Data(id.bytes), manifest.fileSize, manifest.chunkSize, Data(manifest.packedChunkHashes),
+                    ])
+                try db.execute(
+                    sql: """
+                        INSERT INTO replica(content_id, complete, have, size, kind, mime, name, title, artist, album,
+                            duration_ms, width, height, generation, created_at, last_used_at)
+                        VALUES (?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        ON CONFLICT(content_id) DO NOTHING
+                        """,
+                    arguments: [
                         Data(id.bytes), Data(ChunkBitmap(chunkCount: manifest.chunkCount).bytes), manifest.fileSize,
                         (description.kind ?? .video).rawValue, description.mimeType ?? "application/octet-stream",
                         description.path ?? id.hex, description.title, description.artist, description.album,
@@ -77,8 +88,9 @@ extension Catalog {
     /// generation does not move: neighbours learn of a partial replica's chunks from `/v1/have`, not by re-syncing.
     public func recordChunks(of id: ContentID, have: ChunkBitmap) async throws(IndexError) {
         try await write { db in
-            try db.execute(sql: "UPDATE replica SET have = ?, last_used_at = ? WHERE content_id = ?",
-                           arguments: [Data(have.bytes), Int64(time(nil)), Data(id.bytes)])
+            try db.execute(
+                sql: "UPDATE replica SET have = ?, last_used_at = ? WHERE content_id = ?",
+                arguments: [Data(have.bytes), Int64(time(nil)), Data(id.bytes)])
         }
     }
 
@@ -86,9 +98,11 @@ extension Catalog {
     public func completeReplica(_ id: ContentID) async throws(IndexError) {
         try await write { db in
             try IndexWriter.withNextGeneration(db) { generation in
-                try db.execute(sql: """
-                    UPDATE replica SET complete = 1, have = ?, generation = ?, last_used_at = ? WHERE content_id = ?
-                    """, arguments: [
+                try db.execute(
+                    sql: """
+                        UPDATE replica SET complete = 1, have = ?, generation = ?, last_used_at = ? WHERE content_id = ?
+                        """,
+                    arguments: [
                         Data(ChunkBitmap(chunkCount: try Self.manifest(db, id: id)?.chunkCount ?? 0, full: true).bytes),
                         generation, Int64(time(nil)), Data(id.bytes),
                     ])

@@ -19,7 +19,8 @@ public final class Catalog: Sendable {
 
     /// The random id of this database; it changes only when the index is rebuilt.
     public func epoch() async throws(IndexError) -> String {
-        try await read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'catalog_epoch'") ?? "" }
+        try await read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'catalog_epoch'") ?? ""
+        }
     }
 
     /// The entries changed after (`since`, `after`) in (generation, id) order, at most `limit` of them.
@@ -97,9 +98,13 @@ public final class Catalog: Sendable {
     }
 
     static func manifest(_ db: Database, id: ContentID) throws -> ChunkManifest? {
-        guard let row = try ManifestRow.fetchOne(db, sql: "SELECT file_size, chunk_size, chunk_hashes FROM manifest WHERE content_id = ?",
-                                                 arguments: [Data(id.bytes)]) else { return nil }
-        return try? ChunkManifest(fileSize: row.fileSize, chunkSize: row.chunkSize, packedChunkHashes: [UInt8](row.chunkHashes))
+        guard
+            let row = try ManifestRow.fetchOne(
+                db, sql: "SELECT file_size, chunk_size, chunk_hashes FROM manifest WHERE content_id = ?",
+                arguments: [Data(id.bytes)])
+        else { return nil }
+        return try? ChunkManifest(
+            fileSize: row.fileSize, chunkSize: row.chunkSize, packedChunkHashes: [UInt8](row.chunkHashes))
     }
 
     /// A media file holding some content, as recorded when it was hashed.
@@ -118,10 +123,12 @@ public final class Catalog: Sendable {
     /// (checked with `stat` now, so an edited file is never served under its old id), else a replica.
     public func localObject(_ id: ContentID) async throws(IndexError) -> LocalObject? {
         let (files, replica) = try await read { db in
-            let files = try MediaFileRow.fetchAll(db, sql: """
-                SELECT r.path || '/' || m.rel_path AS path, m.size, m.mtime_ns, m.inode, m.mime FROM media m
-                JOIN root r ON r.id = m.root_id WHERE m.content_id = ? LIMIT 8
-                """, arguments: [Data(id.bytes)])
+            let files = try MediaFileRow.fetchAll(
+                db,
+                sql: """
+                    SELECT r.path || '/' || m.rel_path AS path, m.size, m.mtime_ns, m.inode, m.mime FROM media m
+                    JOIN root r ON r.id = m.root_id WHERE m.content_id = ? LIMIT 8
+                    """, arguments: [Data(id.bytes)])
             return (files, try Self.replica(db, id: id))
         }
         for file in files {

@@ -53,11 +53,13 @@ final class BackgroundHasher: Sendable {
             let batch: [Row]
             do {
                 batch = try pool.read { db in
-                    try Row.fetchAll(db, sql: """
-                        SELECT m.id, r.path || '/' || m.rel_path AS path, m.size, m.mtime_ns, m.inode FROM media m
-                        JOIN root r ON r.id = m.root_id
-                        WHERE m.content_id IS NULL AND m.metadata_state = 1 AND m.id > ? ORDER BY m.id LIMIT 64
-                        """, arguments: [lastID])
+                    try Row.fetchAll(
+                        db,
+                        sql: """
+                            SELECT m.id, r.path || '/' || m.rel_path AS path, m.size, m.mtime_ns, m.inode FROM media m
+                            JOIN root r ON r.id = m.root_id
+                            WHERE m.content_id IS NULL AND m.metadata_state = 1 AND m.id > ? ORDER BY m.id LIMIT 64
+                            """, arguments: [lastID])
                 }
             } catch {
                 logger.error("hasher cannot read the index", metadata: ["error": "\(error)"])
@@ -113,7 +115,9 @@ final class BackgroundHasher: Sendable {
             return nil
         }
         // Written while we read: the bytes hashed may be a mix of old and new, so the result is not trusted.
-        guard manifest.fileSize == recorded.size, TreeWalker.facts(ofFileAt: path)?.facts == recorded else { return nil }
+        guard manifest.fileSize == recorded.size, TreeWalker.facts(ofFileAt: path)?.facts == recorded else {
+            return nil
+        }
         let elapsed = DispatchTime.now().uptimeNanoseconds - started
         statistics.withLock {
             $0.filesHashed += 1

@@ -28,11 +28,14 @@ final class Scanner: @unchecked Sendable {  // used from the index worker thread
 
     /// Walks `root/subtree` and records what changed. Rows below the subtree whose files are gone are deleted,
     /// unless the media folder itself is missing (an unmounted drive must not empty the library).
-    func walk(root: String, rootID: Int64, subtree: String = "", onDirectory: (String, String) -> Void) throws -> WalkOutcome {
+    func walk(root: String, rootID: Int64, subtree: String = "", onDirectory: (String, String) -> Void) throws
+        -> WalkOutcome
+    {
         var outcome = WalkOutcome()
         guard TreeWalker.facts(ofFileAt: root)?.isDirectory == true else {
-            logger.warning("media folder is missing or not a folder; keeping its files in the index until it is back",
-                           metadata: ["folder": "\(root)"])
+            logger.warning(
+                "media folder is missing or not a folder; keeping its files in the index until it is back",
+                metadata: ["folder": "\(root)"])
             return outcome
         }
         var existing = try pool.read { db in try IndexWriter.existingFacts(db, rootID: rootID) }
@@ -56,33 +59,40 @@ final class Scanner: @unchecked Sendable {  // used from the index worker thread
             }
         }
 
-        TreeWalker(root: root).walk(from: subtree, directory: onDirectory, file: { file in
-            progress.update { $0.filesSeen += 1 }
-            if let known = existing.removeValue(forKey: file.relativePath), known.facts == file.facts {
-                outcome.unchanged += 1
-                return
-            }
-            let sniffed: SniffResult?
-            do {
-                sniffed = try MediaSniffer.sniff(path: file.absolutePath)
-            } catch {
-                progress.skip(.unreadable)
-                logger.debug("skipped", metadata: ["path": "\(file.absolutePath)", "reason": "\(error)"])
-                return
-            }
-            guard let sniffed else {
-                if MediaSniffer.hasMediaExtension(file.relativePath) {
-                    progress.skip(.contentMismatch)
-                    logger.debug("skipped", metadata: ["path": "\(file.absolutePath)", "reason": "\(SkipReason.contentMismatch.rawValue)"])
+        TreeWalker(root: root).walk(
+            from: subtree, directory: onDirectory,
+            file: { file in
+                progress.update { $0.filesSeen += 1 }
+                if let known = existing.removeValue(forKey: file.relativePath), known.facts == file.facts {
+                    outcome.unchanged += 1
+                    return
                 }
-                return
-            }
-            batch.append(.init(relativePath: file.relativePath, sniffed: sniffed, facts: file.facts))
-            if batch.count >= batchSize { flush() }
-        }, skip: { reason, path in
-            progress.skip(reason)
-            logger.debug("skipped", metadata: ["path": "\(root)/\(path)", "reason": "\(reason.rawValue)"])
-        })
+                let sniffed: SniffResult?
+                do {
+                    sniffed = try MediaSniffer.sniff(path: file.absolutePath)
+                } catch {
+                    progress.skip(.unreadable)
+                    logger.debug("skipped", metadata: ["path": "\(file.absolutePath)", "reason": "\(error)"])
+                    return
+                }
+                guard let sniffed else {
+                    if MediaSniffer.hasMediaExtension(file.relativePath) {
+                        progress.skip(.contentMismatch)
+                        logger.debug(
+                            "skipped",
+                            metadata: [
+                                "path": "\(file.absolutePath)", "reason": "\(SkipReason.contentMismatch.rawValue)",
+                            ])
+                    }
+                    return
+                }
+                batch.append(.init(relativePath: file.relativePath, sniffed: sniffed, facts: file.facts))
+                if batch.count >= batchSize { flush() }
+            },
+            skip: { reason, path in
+                progress.skip(reason)
+                logger.debug("skipped", metadata: ["path": "\(root)/\(path)", "reason": "\(reason.rawValue)"])
+            })
         flush()
         if let firstError { throw firstError }
 
@@ -98,15 +108,22 @@ final class Scanner: @unchecked Sendable {  // used from the index worker thread
     /// the player needs one).
     func readPendingMetadata() throws -> Int {
         var total = 0
-        let pending = try pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM media WHERE metadata_state = 0") ?? 0 }
-        progress.update { $0.filesToRead = pending; $0.filesRead = 0 }
+        let pending = try pool.read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM media WHERE metadata_state = 0") ?? 0
+        }
+        progress.update {
+            $0.filesToRead = pending
+            $0.filesRead = 0
+        }
         var lastID: Int64 = 0
         while true {
             let rows = try pool.read { db in
-                try Row.fetchAll(db, sql: """
-                    SELECT m.id, r.path || '/' || m.rel_path AS path, m.kind, m.mime FROM media m
-                    JOIN root r ON r.id = m.root_id WHERE m.metadata_state = 0 AND m.id > ? ORDER BY m.id LIMIT 256
-                    """, arguments: [lastID])
+                try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT m.id, r.path || '/' || m.rel_path AS path, m.kind, m.mime FROM media m
+                        JOIN root r ON r.id = m.root_id WHERE m.metadata_state = 0 AND m.id > ? ORDER BY m.id LIMIT 256
+                        """, arguments: [lastID])
             }
             guard let last = rows.last else { break }
             lastID = last["id"]
@@ -122,14 +139,16 @@ final class Scanner: @unchecked Sendable {  // used from the index worker thread
         return total
     }
 
-    static func readMetadata(_ jobs: [(id: Int64, path: String, sniffed: SniffResult)]) -> [IndexWriter.MetadataResult] {
+    static func readMetadata(_ jobs: [(id: Int64, path: String, sniffed: SniffResult)]) -> [IndexWriter.MetadataResult]
+    {
         let lanes = 2
         let results = ResultSlots<IndexWriter.MetadataResult>(count: jobs.count)
         DispatchQueue.concurrentPerform(iterations: lanes) { lane in
             var index = lane
             while index < jobs.count {
                 let job = jobs[index]
-                results.set(index, .init(id: job.id, metadata: MediaProbe.metadata(path: job.path, sniffed: job.sniffed)))
+                results.set(
+                    index, .init(id: job.id, metadata: MediaProbe.metadata(path: job.path, sniffed: job.sniffed)))
                 index += lanes
             }
         }
@@ -140,8 +159,14 @@ final class Scanner: @unchecked Sendable {  // used from the index worker thread
 /// Fixed slots written by concurrent lanes, each slot by exactly one lane, read after all lanes finished.
 private final class ResultSlots<Value>: @unchecked Sendable {
     private let storage: UnsafeMutableBufferPointer<Value?>
-    init(count: Int) { storage = .allocate(capacity: count); storage.initialize(repeating: nil) }
-    deinit { storage.deinitialize(); storage.deallocate() }
+    init(count: Int) {
+        storage = .allocate(capacity: count)
+        storage.initialize(repeating: nil)
+    }
+    deinit {
+        storage.deinitialize()
+        storage.deallocate()
+    }
     func set(_ index: Int, _ value: Value) { storage[index] = value }
     var values: [Value] { storage.compactMap { $0 } }
 }

@@ -1,6 +1,7 @@
 import CSystemShims
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Why the walk passed over an entry. Counted per scan and logged, never fatal.
@@ -97,7 +98,9 @@ struct TreeWalker {
                         continue
                     }
                     switch targetInfo.mode & S_IFMT {
-                    case S_IFREG: file(File(relativePath: relativePath, absolutePath: absolutePath, facts: Self.facts(targetInfo)))
+                    case S_IFREG:
+                        file(
+                            File(relativePath: relativePath, absolutePath: absolutePath, facts: Self.facts(targetInfo)))
                     case S_IFDIR: skip(.symlinkedFolder, relativePath)
                     default: skip(.notRegularFile, relativePath)
                     }

@@ -1,8 +1,9 @@
 import CSystemShims
 import GRDB
 import Logging
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Opens the index database, making sure that what is opened is healthy and of a schema this version knows.
@@ -24,11 +25,14 @@ enum IndexDatabase {
             return Opened(pool: try openVerified(path: path), movedAsideTo: nil)
         } catch let problem as UnusableDatabase {
             let aside = path + ".unusable-" + String(Int(time(nil)))
-            logger.error("index database unusable, moving it aside and rebuilding from the media folders",
-                         metadata: ["path": "\(path)", "reason": "\(problem.reason)", "moved_to": "\(aside)"])
+            logger.error(
+                "index database unusable, moving it aside and rebuilding from the media folders",
+                metadata: ["path": "\(path)", "reason": "\(problem.reason)", "moved_to": "\(aside)"])
             for suffix in ["", "-wal", "-shm"] where access(path + suffix, F_OK) == 0 {
                 guard rename(path + suffix, aside + suffix) == 0 else {
-                    throw .cannotOpenDatabase(path: path, reason: "cannot move the unusable database aside: \(String(cString: strerror(errno)))")
+                    throw .cannotOpenDatabase(
+                        path: path,
+                        reason: "cannot move the unusable database aside: \(String(cString: strerror(errno)))")
                 }
             }
             do {

@@ -45,10 +45,17 @@ enum IndexWriter {
     }
 
     /// The recorded facts of one file, and whether its metadata was read.
-    static func facts(_ db: Database, rootID: Int64, relativePath: String) throws -> (facts: FileFacts, metadataRead: Bool)? {
-        try Row.fetchOne(db, sql: "SELECT size, mtime_ns, inode, metadata_state FROM media WHERE root_id = ? AND rel_path = ?",
-                         arguments: [rootID, relativePath]).map {
-            (FileFacts(size: $0["size"], mtimeNanoseconds: $0["mtime_ns"], inode: $0["inode"]), ($0["metadata_state"] as Int) == 1)
+    static func facts(_ db: Database, rootID: Int64, relativePath: String) throws -> (
+        facts: FileFacts, metadataRead: Bool
+    )? {
+        try Row.fetchOne(
+            db, sql: "SELECT size, mtime_ns, inode, metadata_state FROM media WHERE root_id = ? AND rel_path = ?",
+            arguments: [rootID, relativePath]
+        ).map {
+            (
+                FileFacts(size: $0["size"], mtimeNanoseconds: $0["mtime_ns"], inode: $0["inode"]),
+                ($0["metadata_state"] as Int) == 1
+            )
         }
     }
 
@@ -74,9 +81,12 @@ enum IndexWriter {
     /// The rows of a root, keyed by relative path, for the walk to compare against.
     static func existingFacts(_ db: Database, rootID: Int64) throws -> [String: (id: Int64, facts: FileFacts)] {
         var result: [String: (id: Int64, facts: FileFacts)] = [:]
-        let rows = try Row.fetchCursor(db, sql: "SELECT id, rel_path, size, mtime_ns, inode FROM media WHERE root_id = ?", arguments: [rootID])
+        let rows = try Row.fetchCursor(
+            db, sql: "SELECT id, rel_path, size, mtime_ns, inode FROM media WHERE root_id = ?", arguments: [rootID])
         while let row = try rows.next() {
-            result[row["rel_path"]] = (row["id"], FileFacts(size: row["size"], mtimeNanoseconds: row["mtime_ns"], inode: row["inode"]))
+            result[row["rel_path"]] = (
+                row["id"], FileFacts(size: row["size"], mtimeNanoseconds: row["mtime_ns"], inode: row["inode"])
+            )
         }
         return result
     }
@@ -86,21 +96,22 @@ enum IndexWriter {
     static func upsert(_ db: Database, rootID: Int64, files: [Found]) throws {
         guard !files.isEmpty else { return }
         try withNextGeneration(db) { generation in
-        let statement = try db.cachedStatement(sql: """
-            INSERT INTO media(root_id, rel_path, kind, mime, size, mtime_ns, inode, metadata_state, generation)
-            VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)
-            ON CONFLICT(root_id, rel_path) DO UPDATE SET
-                kind = excluded.kind, mime = excluded.mime, size = excluded.size, mtime_ns = excluded.mtime_ns,
-                inode = excluded.inode, metadata_state = 0, content_id = NULL, generation = excluded.generation
-            WHERE size != excluded.size OR mtime_ns != excluded.mtime_ns OR inode != excluded.inode
-                OR kind != excluded.kind
-            """)
-        for file in files {
-            try statement.execute(arguments: [
-                rootID, file.relativePath, file.sniffed.kind.rawValue, file.sniffed.mimeType,
-                file.facts.size, file.facts.mtimeNanoseconds, file.facts.inode, generation,
-            ])
-        }
+            let statement = try db.cachedStatement(
+                sql: """
+                    INSERT INTO media(root_id, rel_path, kind, mime, size, mtime_ns, inode, metadata_state, generation)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)
+                    ON CONFLICT(root_id, rel_path) DO UPDATE SET
+                        kind = excluded.kind, mime = excluded.mime, size = excluded.size, mtime_ns = excluded.mtime_ns,
+                        inode = excluded.inode, metadata_state = 0, content_id = NULL, generation = excluded.generation
+                    WHERE size != excluded.size OR mtime_ns != excluded.mtime_ns OR inode != excluded.inode
+                        OR kind != excluded.kind
+                    """)
+            for file in files {
+                try statement.execute(arguments: [
+                    rootID, file.relativePath, file.sniffed.kind.rawValue, file.sniffed.mimeType,
+                    file.facts.size, file.facts.mtimeNanoseconds, file.facts.inode, generation,
+                ])
+            }
         }
     }
 
@@ -114,15 +125,17 @@ enum IndexWriter {
 
     static func delete(_ db: Database, rootID: Int64, relativePath: String) throws {
         try deleting(db) {
-            try db.execute(sql: "DELETE FROM media WHERE root_id = ? AND rel_path = ?", arguments: [rootID, relativePath])
+            try db.execute(
+                sql: "DELETE FROM media WHERE root_id = ? AND rel_path = ?", arguments: [rootID, relativePath])
         }
     }
 
     /// Deletes every row under a folder (its own path is not a file row, so only the prefix matters).
     static func delete(_ db: Database, rootID: Int64, folder: String) throws {
         try deleting(db) {
-            try db.execute(sql: "DELETE FROM media WHERE root_id = ? AND substr(rel_path, 1, ?) = ?",
-                           arguments: [rootID, folder.utf8.count + 1, folder + "/"])
+            try db.execute(
+                sql: "DELETE FROM media WHERE root_id = ? AND substr(rel_path, 1, ?) = ?",
+                arguments: [rootID, folder.utf8.count + 1, folder + "/"])
         }
     }
 
@@ -131,8 +144,9 @@ enum IndexWriter {
         var renamed = false
         try withNextGeneration(db) { generation in
             try db.execute(sql: "DELETE FROM media WHERE root_id = ? AND rel_path = ?", arguments: [rootID, to])
-            try db.execute(sql: "UPDATE media SET rel_path = ?, generation = ? WHERE root_id = ? AND rel_path = ?",
-                           arguments: [to, generation, rootID, from])
+            try db.execute(
+                sql: "UPDATE media SET rel_path = ?, generation = ? WHERE root_id = ? AND rel_path = ?",
+                arguments: [to, generation, rootID, from])
             renamed = db.changesCount > 0
         }
         return renamed
@@ -143,10 +157,12 @@ enum IndexWriter {
         var count = 0
         try withNextGeneration(db) { generation in
             let oldPrefix = from + "/"
-            try db.execute(sql: """
-                UPDATE media SET rel_path = ? || substr(rel_path, ?), generation = ?
-                WHERE root_id = ? AND substr(rel_path, 1, ?) = ?
-                """, arguments: [to + "/", oldPrefix.utf8.count + 1, generation, rootID, oldPrefix.utf8.count, oldPrefix])
+            try db.execute(
+                sql: """
+                    UPDATE media SET rel_path = ? || substr(rel_path, ?), generation = ?
+                    WHERE root_id = ? AND substr(rel_path, 1, ?) = ?
+                    """,
+                arguments: [to + "/", oldPrefix.utf8.count + 1, generation, rootID, oldPrefix.utf8.count, oldPrefix])
             count = db.changesCount
         }
         return count
@@ -156,21 +172,22 @@ enum IndexWriter {
     static func storeMetadata(_ db: Database, results: [MetadataResult]) throws {
         guard !results.isEmpty else { return }
         try withNextGeneration(db) { generation in
-        let statement = try db.cachedStatement(sql: """
-            UPDATE media SET metadata_state = 1, generation = ?,
-                title = ?, artist = ?, album = ?, genre = ?, track = ?, year = ?, duration_ms = ?, width = ?,
-                height = ?, date_taken = ?, camera_make = ?, camera_model = ?, orientation = ?, video_codec = ?,
-                audio_codec = ?
-            WHERE id = ? AND metadata_state = 0
-            """)
-        for result in results {
-            let m = result.metadata
-            try statement.execute(arguments: [
-                generation, m.title, m.artist, m.album, m.genre, m.track, m.year, m.durationMilliseconds, m.width,
-                m.height, m.dateTaken, m.cameraMake, m.cameraModel, m.orientation, m.videoCodec, m.audioCodec,
-                result.id,
-            ])
-        }
+            let statement = try db.cachedStatement(
+                sql: """
+                    UPDATE media SET metadata_state = 1, generation = ?,
+                        title = ?, artist = ?, album = ?, genre = ?, track = ?, year = ?, duration_ms = ?, width = ?,
+                        height = ?, date_taken = ?, camera_make = ?, camera_model = ?, orientation = ?, video_codec = ?,
+                        audio_codec = ?
+                    WHERE id = ? AND metadata_state = 0
+                    """)
+            for result in results {
+                let m = result.metadata
+                try statement.execute(arguments: [
+                    generation, m.title, m.artist, m.album, m.genre, m.track, m.year, m.durationMilliseconds, m.width,
+                    m.height, m.dateTaken, m.cameraMake, m.cameraModel, m.orientation, m.videoCodec, m.audioCodec,
+                    result.id,
+                ])
+            }
         }
     }
 
@@ -183,35 +200,43 @@ enum IndexWriter {
     /// Records content ids, each only if its row still describes the file that was hashed.
     static func storeContentIDs(_ db: Database, _ results: [HashResult]) throws {
         try withNextGeneration(db) { generation in
-        let insertManifest = try db.cachedStatement(sql: """
-            INSERT INTO manifest(content_id, file_size, chunk_size, chunk_hashes) VALUES (?, ?, ?, ?)
-            ON CONFLICT(content_id) DO NOTHING
-            """)
-        let update = try db.cachedStatement(sql: """
-            UPDATE media SET content_id = ?, generation = ?
-            WHERE id = ? AND size = ? AND mtime_ns = ? AND inode = ? AND content_id IS NULL
-            """)
-        for result in results {
-            let contentID = Data(result.manifest.contentID.bytes)
-            try insertManifest.execute(arguments: [contentID, result.manifest.fileSize, result.manifest.chunkSize,
-                                                   Data(result.manifest.packedChunkHashes)])
-            try update.execute(arguments: [contentID, generation, result.id, result.facts.size,
-                                           result.facts.mtimeNanoseconds, result.facts.inode])
-            if db.changesCount == 0 {
-                try db.execute(sql: """
-                    DELETE FROM manifest WHERE content_id = ?1
-                    AND NOT EXISTS (SELECT 1 FROM media WHERE content_id = ?1)
-                    AND NOT EXISTS (SELECT 1 FROM replica WHERE content_id = ?1)
-                    """, arguments: [contentID])
+            let insertManifest = try db.cachedStatement(
+                sql: """
+                    INSERT INTO manifest(content_id, file_size, chunk_size, chunk_hashes) VALUES (?, ?, ?, ?)
+                    ON CONFLICT(content_id) DO NOTHING
+                    """)
+            let update = try db.cachedStatement(
+                sql: """
+                    UPDATE media SET content_id = ?, generation = ?
+                    WHERE id = ? AND size = ? AND mtime_ns = ? AND inode = ? AND content_id IS NULL
+                    """)
+            for result in results {
+                let contentID = Data(result.manifest.contentID.bytes)
+                try insertManifest.execute(arguments: [
+                    contentID, result.manifest.fileSize, result.manifest.chunkSize,
+                    Data(result.manifest.packedChunkHashes),
+                ])
+                try update.execute(arguments: [
+                    contentID, generation, result.id, result.facts.size,
+                    result.facts.mtimeNanoseconds, result.facts.inode,
+                ])
+                if db.changesCount == 0 {
+                    try db.execute(
+                        sql: """
+                            DELETE FROM manifest WHERE content_id = ?1
+                            AND NOT EXISTS (SELECT 1 FROM media WHERE content_id = ?1)
+                            AND NOT EXISTS (SELECT 1 FROM replica WHERE content_id = ?1)
+                            """, arguments: [contentID])
+                }
             }
-        }
         }
     }
 
     static func deleteOrphanManifests(_ db: Database) throws {
-        try db.execute(sql: """
-            DELETE FROM manifest WHERE NOT EXISTS (SELECT 1 FROM media WHERE media.content_id = manifest.content_id)
-            AND NOT EXISTS (SELECT 1 FROM replica WHERE replica.content_id = manifest.content_id)
-            """)
+        try db.execute(
+            sql: """
+                DELETE FROM manifest WHERE NOT EXISTS (SELECT 1 FROM media WHERE media.content_id = manifest.content_id)
+                AND NOT EXISTS (SELECT 1 FROM replica WHERE replica.content_id = manifest.content_id)
+                """)
     }
 }

@@ -29,7 +29,8 @@ enum LibraryQueries {
         metadata.orientation = row["orientation"]
         metadata.videoCodec = row["video_codec"]
         metadata.audioCodec = row["audio_codec"]
-        let contentBytes: [UInt8]? = (row["content_id"] as DatabaseValue).isNull ? nil : [UInt8](row["content_id"] as Data)
+        let contentBytes: [UInt8]? =
+            (row["content_id"] as DatabaseValue).isNull ? nil : [UInt8](row["content_id"] as Data)
         let mtime: Int64 = row["mtime_ns"]
         return MediaItem(
             id: row["id"], root: row["root"], path: row["rel_path"],
@@ -53,7 +54,8 @@ enum LibraryQueries {
 
     static func count(_ db: Database, kind: MediaKind?) throws -> Int {
         if let kind {
-            return try Int.fetchOne(db, sql: "SELECT count(*) FROM media WHERE kind = ?", arguments: [kind.rawValue]) ?? 0
+            return try Int.fetchOne(db, sql: "SELECT count(*) FROM media WHERE kind = ?", arguments: [kind.rawValue])
+                ?? 0
         }
         return try Int.fetchOne(db, sql: "SELECT count(*) FROM media") ?? 0
     }
@@ -86,22 +88,29 @@ enum LibraryQueries {
     /// Finds an item by local id, by full content id, or by a unique content-id prefix of at least 8 hex digits.
     static func item(_ db: Database, reference: String) throws -> MediaItem? {
         if let id = Int64(reference) {
-            return try Row.fetchOne(db, sql: "SELECT \(itemColumns) FROM media m JOIN root r ON r.id = m.root_id WHERE m.id = ?",
-                                    arguments: [id]).map(item(from:))
+            return try Row.fetchOne(
+                db, sql: "SELECT \(itemColumns) FROM media m JOIN root r ON r.id = m.root_id WHERE m.id = ?",
+                arguments: [id]
+            ).map(item(from:))
         }
         let hex = reference.lowercased()
         guard hex.count >= 8, hex.count <= 64, hex.allSatisfy(\.isHexDigit) else { return nil }
-        let rows = try Row.fetchAll(db, sql: """
-            SELECT \(itemColumns) FROM media m JOIN root r ON r.id = m.root_id
-            WHERE hex(m.content_id) LIKE ? ORDER BY m.id LIMIT 2
-            """, arguments: [hex.uppercased() + "%"])
+        let rows = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT \(itemColumns) FROM media m JOIN root r ON r.id = m.root_id
+                WHERE hex(m.content_id) LIKE ? ORDER BY m.id LIMIT 2
+                """, arguments: [hex.uppercased() + "%"])
         // Several files may share content: they are the same object, so the first is as good as any.
         return rows.first.map(item(from:))
     }
 
     static func statistics(_ db: Database, databaseBytes: Int64) throws -> LibraryStatistics {
         var kinds: [LibraryStatistics.KindCount] = []
-        for row in try Row.fetchAll(db, sql: "SELECT kind, count(*) AS n, coalesce(sum(size), 0) AS bytes FROM media GROUP BY kind ORDER BY kind") {
+        for row in try Row.fetchAll(
+            db,
+            sql: "SELECT kind, count(*) AS n, coalesce(sum(size), 0) AS bytes FROM media GROUP BY kind ORDER BY kind")
+        {
             if let kind = MediaKind(rawValue: row["kind"]) {
                 kinds.append(.init(kind: kind, files: row["n"], bytes: row["bytes"]))
             }

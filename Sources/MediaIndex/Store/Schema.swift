@@ -5,193 +5,196 @@ enum Schema {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1: roots, media, manifests, search") { db in
-            try db.execute(sql: """
-                CREATE TABLE meta (
-                    key TEXT PRIMARY KEY NOT NULL,
-                    value ANY
-                ) WITHOUT ROWID, STRICT;
+            try db.execute(
+                sql: """
+                    CREATE TABLE meta (
+                        key TEXT PRIMARY KEY NOT NULL,
+                        value ANY
+                    ) WITHOUT ROWID, STRICT;
 
-                -- One row per configured media folder. Rows of a folder that is missing at scan time are kept, so a
-                -- USB drive that mounts late does not empty the library.
-                CREATE TABLE root (
-                    id INTEGER PRIMARY KEY,
-                    path TEXT NOT NULL UNIQUE
-                ) STRICT;
+                    -- One row per configured media folder. Rows of a folder that is missing at scan time are kept, so a
+                    -- USB drive that mounts late does not empty the library.
+                    CREATE TABLE root (
+                        id INTEGER PRIMARY KEY,
+                        path TEXT NOT NULL UNIQUE
+                    ) STRICT;
 
-                CREATE TABLE media (
-                    id INTEGER PRIMARY KEY,
-                    root_id INTEGER NOT NULL REFERENCES root(id) ON DELETE CASCADE,
-                    rel_path TEXT NOT NULL,
-                    kind TEXT NOT NULL CHECK (kind IN ('video', 'audio', 'image')),
-                    mime TEXT NOT NULL,
-                    size INTEGER NOT NULL,
-                    mtime_ns INTEGER NOT NULL,
-                    inode INTEGER NOT NULL,
-                    -- 0: found by the walk, metadata not read yet; 1: metadata read.
-                    metadata_state INTEGER NOT NULL DEFAULT 0,
-                    title TEXT, artist TEXT, album TEXT, genre TEXT,
-                    track INTEGER, year INTEGER, duration_ms INTEGER,
-                    width INTEGER, height INTEGER,
-                    date_taken TEXT, camera_make TEXT, camera_model TEXT, orientation INTEGER,
-                    video_codec TEXT, audio_codec TEXT,
-                    -- NULL until the background hasher has read the file; reset whenever size, mtime or inode change.
-                    content_id BLOB,
-                    -- The catalog generation of the last change to this row (catalog deltas for peers).
-                    generation INTEGER NOT NULL,
-                    UNIQUE (root_id, rel_path)
-                ) STRICT;
-                CREATE INDEX media_unhashed ON media(id) WHERE content_id IS NULL;
-                CREATE INDEX media_by_content ON media(content_id) WHERE content_id IS NOT NULL;
+                    CREATE TABLE media (
+                        id INTEGER PRIMARY KEY,
+                        root_id INTEGER NOT NULL REFERENCES root(id) ON DELETE CASCADE,
+                        rel_path TEXT NOT NULL,
+                        kind TEXT NOT NULL CHECK (kind IN ('video', 'audio', 'image')),
+                        mime TEXT NOT NULL,
+                        size INTEGER NOT NULL,
+                        mtime_ns INTEGER NOT NULL,
+                        inode INTEGER NOT NULL,
+                        -- 0: found by the walk, metadata not read yet; 1: metadata read.
+                        metadata_state INTEGER NOT NULL DEFAULT 0,
+                        title TEXT, artist TEXT, album TEXT, genre TEXT,
+                        track INTEGER, year INTEGER, duration_ms INTEGER,
+                        width INTEGER, height INTEGER,
+                        date_taken TEXT, camera_make TEXT, camera_model TEXT, orientation INTEGER,
+                        video_codec TEXT, audio_codec TEXT,
+                        -- NULL until the background hasher has read the file; reset whenever size, mtime or inode change.
+                        content_id BLOB,
+                        -- The catalog generation of the last change to this row (catalog deltas for peers).
+                        generation INTEGER NOT NULL,
+                        UNIQUE (root_id, rel_path)
+                    ) STRICT;
+                    CREATE INDEX media_unhashed ON media(id) WHERE content_id IS NULL;
+                    CREATE INDEX media_by_content ON media(content_id) WHERE content_id IS NOT NULL;
 
-                -- Chunk hash lists, shared by every file with the same content.
-                CREATE TABLE manifest (
-                    content_id BLOB PRIMARY KEY NOT NULL,
-                    file_size INTEGER NOT NULL,
-                    chunk_size INTEGER NOT NULL,
-                    chunk_hashes BLOB NOT NULL
-                ) WITHOUT ROWID, STRICT;
+                    -- Chunk hash lists, shared by every file with the same content.
+                    CREATE TABLE manifest (
+                        content_id BLOB PRIMARY KEY NOT NULL,
+                        file_size INTEGER NOT NULL,
+                        chunk_size INTEGER NOT NULL,
+                        chunk_hashes BLOB NOT NULL
+                    ) WITHOUT ROWID, STRICT;
 
-                -- Full-text search over titles, artists, albums and the relative path (folder and file names).
-                CREATE VIRTUAL TABLE media_search USING fts5(
-                    title, artist, album, rel_path,
-                    content='media', content_rowid='id',
-                    tokenize="unicode61 remove_diacritics 2 tokenchars '_'"
-                );
-                CREATE TRIGGER media_search_insert AFTER INSERT ON media BEGIN
-                    INSERT INTO media_search(rowid, title, artist, album, rel_path)
-                    VALUES (new.id, new.title, new.artist, new.album, new.rel_path);
-                END;
-                CREATE TRIGGER media_search_delete AFTER DELETE ON media BEGIN
-                    INSERT INTO media_search(media_search, rowid, title, artist, album, rel_path)
-                    VALUES ('delete', old.id, old.title, old.artist, old.album, old.rel_path);
-                END;
-                CREATE TRIGGER media_search_update AFTER UPDATE OF title, artist, album, rel_path ON media BEGIN
-                    INSERT INTO media_search(media_search, rowid, title, artist, album, rel_path)
-                    VALUES ('delete', old.id, old.title, old.artist, old.album, old.rel_path);
-                    INSERT INTO media_search(rowid, title, artist, album, rel_path)
-                    VALUES (new.id, new.title, new.artist, new.album, new.rel_path);
-                END;
+                    -- Full-text search over titles, artists, albums and the relative path (folder and file names).
+                    CREATE VIRTUAL TABLE media_search USING fts5(
+                        title, artist, album, rel_path,
+                        content='media', content_rowid='id',
+                        tokenize="unicode61 remove_diacritics 2 tokenchars '_'"
+                    );
+                    CREATE TRIGGER media_search_insert AFTER INSERT ON media BEGIN
+                        INSERT INTO media_search(rowid, title, artist, album, rel_path)
+                        VALUES (new.id, new.title, new.artist, new.album, new.rel_path);
+                    END;
+                    CREATE TRIGGER media_search_delete AFTER DELETE ON media BEGIN
+                        INSERT INTO media_search(media_search, rowid, title, artist, album, rel_path)
+                        VALUES ('delete', old.id, old.title, old.artist, old.album, old.rel_path);
+                    END;
+                    CREATE TRIGGER media_search_update AFTER UPDATE OF title, artist, album, rel_path ON media BEGIN
+                        INSERT INTO media_search(media_search, rowid, title, artist, album, rel_path)
+                        VALUES ('delete', old.id, old.title, old.artist, old.album, old.rel_path);
+                        INSERT INTO media_search(rowid, title, artist, album, rel_path)
+                        VALUES (new.id, new.title, new.artist, new.album, new.rel_path);
+                    END;
 
-                INSERT INTO meta(key, value) VALUES ('generation', 0);
-                """)
+                    INSERT INTO meta(key, value) VALUES ('generation', 0);
+                    """)
         }
         migrator.registerMigration("v2: catalog deltas, replicas, remote catalogs") { db in
-            try db.execute(sql: """
-                -- A random id of this database: a peer that sees it change knows the generations restarted (the
-                -- index was rebuilt) and syncs the whole catalog again.
-                INSERT INTO meta(key, value) VALUES ('catalog_epoch', lower(hex(randomblob(8))));
+            try db.execute(
+                sql: """
+                    -- A random id of this database: a peer that sees it change knows the generations restarted (the
+                    -- index was rebuilt) and syncs the whole catalog again.
+                    INSERT INTO meta(key, value) VALUES ('catalog_epoch', lower(hex(randomblob(8))));
 
-                CREATE INDEX media_by_generation ON media(generation);
+                    CREATE INDEX media_by_generation ON media(generation);
 
-                -- Objects that left the catalog, so that a peer syncing by delta learns of the removal. The
-                -- triggers stamp the generation the running write will record (IndexWriter.withNextGeneration
-                -- bumps meta.generation after the rows change).
-                CREATE TABLE tombstone (
-                    content_id BLOB PRIMARY KEY NOT NULL,
-                    generation INTEGER NOT NULL
-                ) WITHOUT ROWID, STRICT;
-                CREATE INDEX tombstone_by_generation ON tombstone(generation);
-                CREATE TRIGGER media_tombstone_delete AFTER DELETE ON media WHEN old.content_id IS NOT NULL BEGIN
-                    INSERT OR REPLACE INTO tombstone(content_id, generation)
-                    VALUES (old.content_id, (SELECT value FROM meta WHERE key = 'generation') + 1);
-                END;
-                CREATE TRIGGER media_tombstone_update AFTER UPDATE OF content_id ON media
-                WHEN old.content_id IS NOT NULL AND new.content_id IS NOT old.content_id BEGIN
-                    INSERT OR REPLACE INTO tombstone(content_id, generation)
-                    VALUES (old.content_id, (SELECT value FROM meta WHERE key = 'generation') + 1);
-                END;
+                    -- Objects that left the catalog, so that a peer syncing by delta learns of the removal. The
+                    -- triggers stamp the generation the running write will record (IndexWriter.withNextGeneration
+                    -- bumps meta.generation after the rows change).
+                    CREATE TABLE tombstone (
+                        content_id BLOB PRIMARY KEY NOT NULL,
+                        generation INTEGER NOT NULL
+                    ) WITHOUT ROWID, STRICT;
+                    CREATE INDEX tombstone_by_generation ON tombstone(generation);
+                    CREATE TRIGGER media_tombstone_delete AFTER DELETE ON media WHEN old.content_id IS NOT NULL BEGIN
+                        INSERT OR REPLACE INTO tombstone(content_id, generation)
+                        VALUES (old.content_id, (SELECT value FROM meta WHERE key = 'generation') + 1);
+                    END;
+                    CREATE TRIGGER media_tombstone_update AFTER UPDATE OF content_id ON media
+                    WHEN old.content_id IS NOT NULL AND new.content_id IS NOT old.content_id BEGIN
+                        INSERT OR REPLACE INTO tombstone(content_id, generation)
+                        VALUES (old.content_id, (SELECT value FROM meta WHERE key = 'generation') + 1);
+                    END;
 
-                -- Objects fetched from peers into cache_dir: partial (the chunks in `have`) or complete. Their
-                -- manifests live in `manifest` beside those of the media files.
-                CREATE TABLE replica (
-                    content_id BLOB PRIMARY KEY NOT NULL,
-                    complete INTEGER NOT NULL DEFAULT 0,
-                    -- Bit i (most significant bit first, as in BitTorrent) set: chunk i is verified and durable.
-                    have BLOB NOT NULL,
-                    size INTEGER NOT NULL,
-                    kind TEXT NOT NULL CHECK (kind IN ('video', 'audio', 'image')),
-                    mime TEXT NOT NULL,
-                    name TEXT NOT NULL,
-                    title TEXT, artist TEXT, album TEXT,
-                    duration_ms INTEGER, width INTEGER, height INTEGER,
-                    -- Changes when the replica starts and when it completes, not per chunk, so a download in progress
-                    -- does not make every neighbour re-sync the catalog.
-                    generation INTEGER NOT NULL,
-                    created_at INTEGER NOT NULL,
-                    last_used_at INTEGER NOT NULL
-                ) WITHOUT ROWID, STRICT;
-                CREATE TRIGGER replica_tombstone_delete AFTER DELETE ON replica BEGIN
-                    INSERT OR REPLACE INTO tombstone(content_id, generation)
-                    VALUES (old.content_id, (SELECT value FROM meta WHERE key = 'generation') + 1);
-                END;
+                    -- Objects fetched from peers into cache_dir: partial (the chunks in `have`) or complete. Their
+                    -- manifests live in `manifest` beside those of the media files.
+                    CREATE TABLE replica (
+                        content_id BLOB PRIMARY KEY NOT NULL,
+                        complete INTEGER NOT NULL DEFAULT 0,
+                        -- Bit i (most significant bit first, as in BitTorrent) set: chunk i is verified and durable.
+                        have BLOB NOT NULL,
+                        size INTEGER NOT NULL,
+                        kind TEXT NOT NULL CHECK (kind IN ('video', 'audio', 'image')),
+                        mime TEXT NOT NULL,
+                        name TEXT NOT NULL,
+                        title TEXT, artist TEXT, album TEXT,
+                        duration_ms INTEGER, width INTEGER, height INTEGER,
+                        -- Changes when the replica starts and when it completes, not per chunk, so a download in progress
+                        -- does not make every neighbour re-sync the catalog.
+                        generation INTEGER NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        last_used_at INTEGER NOT NULL
+                    ) WITHOUT ROWID, STRICT;
+                    CREATE TRIGGER replica_tombstone_delete AFTER DELETE ON replica BEGIN
+                        INSERT OR REPLACE INTO tombstone(content_id, generation)
+                        VALUES (old.content_id, (SELECT value FROM meta WHERE key = 'generation') + 1);
+                    END;
 
-                -- The catalogs of the neighbours, synced by delta (GET /v1/catalog?since=).
-                CREATE TABLE remote_peer (
-                    peer_id TEXT PRIMARY KEY NOT NULL,
-                    name TEXT NOT NULL,
-                    epoch TEXT,
-                    synced_generation INTEGER NOT NULL DEFAULT 0,
-                    synced_at INTEGER
-                ) WITHOUT ROWID, STRICT;
-                CREATE TABLE remote_object (
-                    id INTEGER PRIMARY KEY,
-                    peer_id TEXT NOT NULL REFERENCES remote_peer(peer_id) ON DELETE CASCADE,
-                    content_id BLOB NOT NULL,
-                    complete INTEGER NOT NULL,
-                    size INTEGER NOT NULL,
-                    kind TEXT NOT NULL,
-                    mime TEXT NOT NULL,
-                    name TEXT NOT NULL,
-                    title TEXT, artist TEXT, album TEXT,
-                    duration_ms INTEGER, width INTEGER, height INTEGER,
-                    UNIQUE (peer_id, content_id)
-                ) STRICT;
-                CREATE INDEX remote_by_content ON remote_object(content_id);
-                CREATE VIRTUAL TABLE remote_search USING fts5(
-                    title, artist, album, name,
-                    content='remote_object', content_rowid='id',
-                    tokenize="unicode61 remove_diacritics 2 tokenchars '_'"
-                );
-                CREATE TRIGGER remote_search_insert AFTER INSERT ON remote_object BEGIN
-                    INSERT INTO remote_search(rowid, title, artist, album, name)
-                    VALUES (new.id, new.title, new.artist, new.album, new.name);
-                END;
-                CREATE TRIGGER remote_search_delete AFTER DELETE ON remote_object BEGIN
-                    INSERT INTO remote_search(remote_search, rowid, title, artist, album, name)
-                    VALUES ('delete', old.id, old.title, old.artist, old.album, old.name);
-                END;
-                CREATE TRIGGER remote_search_update AFTER UPDATE ON remote_object BEGIN
-                    INSERT INTO remote_search(remote_search, rowid, title, artist, album, name)
-                    VALUES ('delete', old.id, old.title, old.artist, old.album, old.name);
-                    INSERT INTO remote_search(rowid, title, artist, album, name)
-                    VALUES (new.id, new.title, new.artist, new.album, new.name);
-                END;
-                """)
+                    -- The catalogs of the neighbours, synced by delta (GET /v1/catalog?since=).
+                    CREATE TABLE remote_peer (
+                        peer_id TEXT PRIMARY KEY NOT NULL,
+                        name TEXT NOT NULL,
+                        epoch TEXT,
+                        synced_generation INTEGER NOT NULL DEFAULT 0,
+                        synced_at INTEGER
+                    ) WITHOUT ROWID, STRICT;
+                    CREATE TABLE remote_object (
+                        id INTEGER PRIMARY KEY,
+                        peer_id TEXT NOT NULL REFERENCES remote_peer(peer_id) ON DELETE CASCADE,
+                        content_id BLOB NOT NULL,
+                        complete INTEGER NOT NULL,
+                        size INTEGER NOT NULL,
+                        kind TEXT NOT NULL,
+                        mime TEXT NOT NULL,
+                        name TEXT NOT NULL,
+                        title TEXT, artist TEXT, album TEXT,
+                        duration_ms INTEGER, width INTEGER, height INTEGER,
+                        UNIQUE (peer_id, content_id)
+                    ) STRICT;
+                    CREATE INDEX remote_by_content ON remote_object(content_id);
+                    CREATE VIRTUAL TABLE remote_search USING fts5(
+                        title, artist, album, name,
+                        content='remote_object', content_rowid='id',
+                        tokenize="unicode61 remove_diacritics 2 tokenchars '_'"
+                    );
+                    CREATE TRIGGER remote_search_insert AFTER INSERT ON remote_object BEGIN
+                        INSERT INTO remote_search(rowid, title, artist, album, name)
+                        VALUES (new.id, new.title, new.artist, new.album, new.name);
+                    END;
+                    CREATE TRIGGER remote_search_delete AFTER DELETE ON remote_object BEGIN
+                        INSERT INTO remote_search(remote_search, rowid, title, artist, album, name)
+                        VALUES ('delete', old.id, old.title, old.artist, old.album, old.name);
+                    END;
+                    CREATE TRIGGER remote_search_update AFTER UPDATE ON remote_object BEGIN
+                        INSERT INTO remote_search(remote_search, rowid, title, artist, album, name)
+                        VALUES ('delete', old.id, old.title, old.artist, old.album, old.name);
+                        INSERT INTO remote_search(rowid, title, artist, album, name)
+                        VALUES (new.id, new.title, new.artist, new.album, new.name);
+                    END;
+                    """)
         }
         migrator.registerMigration("v3: tombstone triggers that do not depend on conflict resolution") { db in
             // v2's triggers used INSERT OR REPLACE, but SQLite lets the outer statement's conflict handling override
             // a trigger's: under the scanner's upsert, re-tombstoning a content id failed with a UNIQUE error.
-            try db.execute(sql: """
-                DROP TRIGGER media_tombstone_delete;
-                DROP TRIGGER media_tombstone_update;
-                DROP TRIGGER replica_tombstone_delete;
-                CREATE TRIGGER media_tombstone_delete AFTER DELETE ON media WHEN old.content_id IS NOT NULL BEGIN
-                    DELETE FROM tombstone WHERE content_id = old.content_id;
-                    INSERT INTO tombstone(content_id, generation)
-                    VALUES (old.content_id, (SELECT value FROM meta WHERE key = 'generation') + 1);
-                END;
-                CREATE TRIGGER media_tombstone_update AFTER UPDATE OF content_id ON media
-                WHEN old.content_id IS NOT NULL AND new.content_id IS NOT old.content_id BEGIN
-                    DELETE FROM tombstone WHERE content_id = old.content_id;
-                    INSERT INTO tombstone(content_id, generation)
-                    VALUES (old.content_id, (SELECT value FROM meta WHERE key = 'generation') + 1);
-                END;
-                CREATE TRIGGER replica_tombstone_delete AFTER DELETE ON replica BEGIN
-                    DELETE FROM tombstone WHERE content_id = old.content_id;
-                    INSERT INTO tombstone(content_id, generation)
-                    VALUES (old.content_id, (SELECT value FROM meta WHERE key = 'generation') + 1);
-                END;
-                """)
+            try db.execute(
+                sql: """
+                    DROP TRIGGER media_tombstone_delete;
+                    DROP TRIGGER media_tombstone_update;
+                    DROP TRIGGER replica_tombstone_delete;
+                    CREATE TRIGGER media_tombstone_delete AFTER DELETE ON media WHEN old.content_id IS NOT NULL BEGIN
+                        DELETE FROM tombstone WHERE content_id = old.content_id;
+                        INSERT INTO tombstone(content_id, generation)
+                        VALUES (old.content_id, (SELECT value FROM meta WHERE key = 'generation') + 1);
+                    END;
+                    CREATE TRIGGER media_tombstone_update AFTER UPDATE OF content_id ON media
+                    WHEN old.content_id IS NOT NULL AND new.content_id IS NOT old.content_id BEGIN
+                        DELETE FROM tombstone WHERE content_id = old.content_id;
+                        INSERT INTO tombstone(content_id, generation)
+                        VALUES (old.content_id, (SELECT value FROM meta WHERE key = 'generation') + 1);
+                    END;
+                    CREATE TRIGGER replica_tombstone_delete AFTER DELETE ON replica BEGIN
+                        DELETE FROM tombstone WHERE content_id = old.content_id;
+                        INSERT INTO tombstone(content_id, generation)
+                        VALUES (old.content_id, (SELECT value FROM meta WHERE key = 'generation') + 1);
+                    END;
+                    """)
         }
         return migrator
     }

@@ -1,9 +1,10 @@
 import CSystemShims
-import Logging
 import Dispatch
+import Logging
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A change to the media folders, as inotify reported it, in terms of a root and a path below it.
@@ -42,9 +43,11 @@ final class InotifyWatcher: Sendable {
     private let finished = DispatchSemaphore(value: 0)
 
     /// - parameter maxWatches: a cap below the kernel's `max_user_watches`, for tests of the fallback.
-    init(maxWatches: Int?, logger: Logger,
-         deliver: @escaping @Sendable ([FileSystemChange]) -> Void,
-         onLimitReached: @escaping @Sendable () -> Void) throws(IndexError) {
+    init(
+        maxWatches: Int?, logger: Logger,
+        deliver: @escaping @Sendable ([FileSystemChange]) -> Void,
+        onLimitReached: @escaping @Sendable () -> Void
+    ) throws(IndexError) {
         inotifyFD = inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK))
         guard inotifyFD >= 0 else { throw .cannotWatch("inotify_init1 failed: \(String(cString: strerror(errno)))") }
         wakeFD = mediapeer_eventfd()
@@ -65,8 +68,9 @@ final class InotifyWatcher: Sendable {
     /// Watches one folder (not its subfolders: the walk calls this for each).
     @discardableResult
     func watch(root: String, path: String, absolutePath: String) -> Bool {
-        let mask = UInt32(IN_CLOSE_WRITE | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF
-                          | IN_MOVE_SELF | IN_UNMOUNT | IN_ONLYDIR | IN_EXCL_UNLINK)
+        let mask = UInt32(
+            IN_CLOSE_WRITE | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF
+                | IN_MOVE_SELF | IN_UNMOUNT | IN_ONLYDIR | IN_EXCL_UNLINK)
         return state.withLock { state -> Bool in
             if state.byAbsolutePath[absolutePath] != nil { return true }
             if state.byDescriptor.count >= maxWatches {
@@ -94,8 +98,9 @@ final class InotifyWatcher: Sendable {
     private func noteLimit(_ state: inout State, reason: String) -> Bool {
         if !state.limitReached {
             state.limitReached = true
-            logger.warning("inotify watch limit reached: live updates cover only part of the media folders; falling back to periodic rescans (raise fs.inotify.max_user_watches to fix)",
-                           metadata: ["reason": "\(reason)", "watches": "\(state.byDescriptor.count)"])
+            logger.warning(
+                "inotify watch limit reached: live updates cover only part of the media folders; falling back to periodic rescans (raise fs.inotify.max_user_watches to fix)",
+                metadata: ["reason": "\(reason)", "watches": "\(state.byDescriptor.count)"])
             onLimitReached()
         }
         return false
@@ -104,7 +109,8 @@ final class InotifyWatcher: Sendable {
     /// Forgets the watches of a folder and everything below it (after it was deleted or moved out).
     func unwatch(root: String, folder: String) {
         state.withLock { state in
-            for (descriptor, watched) in state.byDescriptor where watched.root == root && Self.isSameOrBelow(watched.path, folder) {
+            for (descriptor, watched) in state.byDescriptor
+            where watched.root == root && Self.isSameOrBelow(watched.path, folder) {
                 inotify_rm_watch(inotifyFD, descriptor)
                 state.byDescriptor[descriptor] = nil
                 state.byAbsolutePath[Self.absolute(watched)] = nil
@@ -131,12 +137,17 @@ final class InotifyWatcher: Sendable {
         let bufferSize = 64 * 1024
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: bufferSize, alignment: 8)
         defer { buffer.deallocate() }
-        var fds = [pollfd(fd: inotifyFD, events: Int16(POLLIN), revents: 0), pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0)]
+        var fds = [
+            pollfd(fd: inotifyFD, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0),
+        ]
         while true {
             let ready = poll(&fds, 2, -1)
             if ready < 0 {
                 if errno == EINTR { continue }
-                logger.error("inotify poll failed; live updates stopped", metadata: ["error": "\(String(cString: strerror(errno)))"])
+                logger.error(
+                    "inotify poll failed; live updates stopped",
+                    metadata: ["error": "\(String(cString: strerror(errno)))"])
                 return
             }
             if fds[1].revents != 0 { return }
@@ -146,7 +157,9 @@ final class InotifyWatcher: Sendable {
             while true {
                 let count = read(inotifyFD, buffer, bufferSize)
                 if count <= 0 { break }
-                parse(buffer.assumingMemoryBound(to: CChar.self), length: count, into: &changes, pendingMoves: &pendingMoves)
+                parse(
+                    buffer.assumingMemoryBound(to: CChar.self), length: count, into: &changes,
+                    pendingMoves: &pendingMoves)
             }
             // A move whose other half never came left the tree.
             for (_, (watched, name, isFolder)) in pendingMoves {
@@ -162,8 +175,10 @@ final class InotifyWatcher: Sendable {
         }
     }
 
-    private func parse(_ buffer: UnsafePointer<CChar>, length: Int, into changes: inout [FileSystemChange],
-                       pendingMoves: inout [UInt32: (Watched, String, Bool)]) {
+    private func parse(
+        _ buffer: UnsafePointer<CChar>, length: Int, into changes: inout [FileSystemChange],
+        pendingMoves: inout [UInt32: (Watched, String, Bool)]
+    ) {
         var offset = 0
         while offset < length {
             var descriptor: Int32 = 0
@@ -190,13 +205,15 @@ final class InotifyWatcher: Sendable {
                 if watched.path.isEmpty {
                     // The watches now follow the moved inode elsewhere; drop them, a rescan adds them back.
                     unwatch(root: watched.root, folder: "")
-                    logger.warning("a media folder was removed, moved or unmounted; its files stay in the index until a rescan finds it again",
-                                   metadata: ["folder": "\(watched.root)"])
+                    logger.warning(
+                        "a media folder was removed, moved or unmounted; its files stay in the index until a rescan finds it again",
+                        metadata: ["folder": "\(watched.root)"])
                 }
                 continue
             }
             guard let name = namePointer.flatMap({ String(validatingCString: $0) }), !name.isEmpty,
-                  name.utf8.first != UInt8(ascii: ".") else { continue }
+                name.utf8.first != UInt8(ascii: ".")
+            else { continue }
             let path = Self.join(watched.path, name)
             let isFolder = mask & UInt32(IN_ISDIR) != 0
             if mask & UInt32(IN_MOVED_FROM) != 0 {
@@ -207,7 +224,10 @@ final class InotifyWatcher: Sendable {
                     if isFolder { renameWatches(root: watched.root, from: fromPath, to: path) }
                     changes.append(.renamed(root: watched.root, from: fromPath, to: path, isFolder: isFolder))
                 } else {
-                    changes.append(isFolder ? .folderAppeared(root: watched.root, path: path) : .fileChanged(root: watched.root, path: path))
+                    changes.append(
+                        isFolder
+                            ? .folderAppeared(root: watched.root, path: path)
+                            : .fileChanged(root: watched.root, path: path))
                 }
             } else if mask & UInt32(IN_CREATE) != 0 {
                 if isFolder {
@@ -219,14 +239,17 @@ final class InotifyWatcher: Sendable {
             } else if mask & UInt32(IN_CLOSE_WRITE) != 0 {
                 changes.append(.fileChanged(root: watched.root, path: path))
             } else if mask & UInt32(IN_DELETE) != 0 {
-                changes.append(isFolder ? .folderRemoved(root: watched.root, path: path) : .fileRemoved(root: watched.root, path: path))
+                changes.append(
+                    isFolder
+                        ? .folderRemoved(root: watched.root, path: path) : .fileRemoved(root: watched.root, path: path))
             }
         }
     }
 
     private func renameWatches(root: String, from: String, to: String) {
         state.withLock { state in
-            for (descriptor, watched) in state.byDescriptor where watched.root == root && Self.isSameOrBelow(watched.path, from) {
+            for (descriptor, watched) in state.byDescriptor
+            where watched.root == root && Self.isSameOrBelow(watched.path, from) {
                 let newPath = to + watched.path.dropFirst(from.count)
                 let renamed = Watched(root: root, path: String(newPath))
                 state.byAbsolutePath[Self.absolute(watched)] = nil

@@ -1,6 +1,7 @@
 import CSystemShims
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Starts a detached OS thread. The index's long-lived loops (inotify, worker, hasher) block in the kernel, which
@@ -18,17 +19,19 @@ func startThread(name: String, lowPriority: Bool = false, _ body: @escaping @Sen
     }
     let box = Unmanaged.passRetained(Box(body, name: name, lowPriority: lowPriority)).toOpaque()
     var thread = pthread_t()
-    let result = pthread_create(&thread, nil, { raw in
-        let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
-        mediapeer_set_thread_name(String(box.name.prefix(15)))
-        if box.lowPriority {
-            // Linux applies nice per thread: only the hasher yields, the control API stays responsive.
-            _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(mediapeer_gettid()), 19)
-            _ = mediapeer_set_thread_io_idle()
-        }
-        box.body()
-        return nil
-    }, box)
+    let result = pthread_create(
+        &thread, nil,
+        { raw in
+            let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
+            mediapeer_set_thread_name(String(box.name.prefix(15)))
+            if box.lowPriority {
+                // Linux applies nice per thread: only the hasher yields, the control API stays responsive.
+                _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(mediapeer_gettid()), 19)
+                _ = mediapeer_set_thread_io_idle()
+            }
+            box.body()
+            return nil
+        }, box)
     precondition(result == 0, "pthread_create failed: \(result)")
     pthread_detach(thread)
 }

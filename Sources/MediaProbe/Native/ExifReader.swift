@@ -20,7 +20,8 @@ enum ExifReader {
         let ifd0 = data.pointee.ifd.0
         let exifIFD = data.pointee.ifd.2
 
-        metadata.dateTaken = text(exifIFD, EXIF_TAG_DATE_TIME_ORIGINAL).flatMap(normalisedDate)
+        metadata.dateTaken =
+            text(exifIFD, EXIF_TAG_DATE_TIME_ORIGINAL).flatMap(normalisedDate)
             ?? text(ifd0, EXIF_TAG_DATE_TIME).flatMap(normalisedDate)
         metadata.cameraMake = text(ifd0, EXIF_TAG_MAKE)
         metadata.cameraModel = text(ifd0, EXIF_TAG_MODEL)
@@ -30,10 +31,15 @@ enum ExifReader {
         if metadata.width == nil || metadata.height == nil {
             let candidates = [
                 (integer(ifd0, EXIF_TAG_IMAGE_WIDTH, order), integer(ifd0, EXIF_TAG_IMAGE_LENGTH, order)),
-                (integer(exifIFD, EXIF_TAG_PIXEL_X_DIMENSION, order), integer(exifIFD, EXIF_TAG_PIXEL_Y_DIMENSION, order)),
+                (
+                    integer(exifIFD, EXIF_TAG_PIXEL_X_DIMENSION, order),
+                    integer(exifIFD, EXIF_TAG_PIXEL_Y_DIMENSION, order)
+                ),
             ]
-            for case let (width?, height?) in candidates
-            where width > 0 && height > 0 && width <= Int(ImageReader.maxDimension) && height <= Int(ImageReader.maxDimension) {
+            for case (let width?, let height?) in candidates
+            where width > 0 && height > 0 && width <= Int(ImageReader.maxDimension)
+                && height <= Int(ImageReader.maxDimension)
+            {
                 metadata.width = width
                 metadata.height = height
                 break
@@ -44,17 +50,19 @@ enum ExifReader {
     /// An ASCII entry without its NUL terminator and padding; nil if empty.
     private static func text(_ content: UnsafeMutablePointer<ExifContent>?, _ tag: ExifTag) -> String? {
         guard let content, let entry = exif_content_get_entry(content, tag),
-              entry.pointee.format == EXIF_FORMAT_ASCII || entry.pointee.format == EXIF_FORMAT_UNDEFINED,
-              let bytes = entry.pointee.data
+            entry.pointee.format == EXIF_FORMAT_ASCII || entry.pointee.format == EXIF_FORMAT_UNDEFINED,
+            let bytes = entry.pointee.data
         else { return nil }
         let length = Int(min(entry.pointee.size, 1024))
         return metadataText(ArraySlice(UnsafeBufferPointer(start: bytes, count: length)))
     }
 
     /// A SHORT or LONG entry's first value.
-    private static func integer(_ content: UnsafeMutablePointer<ExifContent>?, _ tag: ExifTag, _ order: ExifByteOrder) -> Int? {
+    private static func integer(_ content: UnsafeMutablePointer<ExifContent>?, _ tag: ExifTag, _ order: ExifByteOrder)
+        -> Int?
+    {
         guard let content, let entry = exif_content_get_entry(content, tag), let bytes = entry.pointee.data,
-              entry.pointee.components >= 1
+            entry.pointee.components >= 1
         else { return nil }
         switch entry.pointee.format {
         case EXIF_FORMAT_SHORT where entry.pointee.size >= 2:
@@ -85,12 +93,13 @@ enum ExifReader {
             fields.append(value)
         }
         guard fields[0] > 0, (1...12).contains(fields[1]), (1...31).contains(fields[2]),
-              fields[3] <= 23, fields[4] <= 59, fields[5] <= 60
+            fields[3] <= 23, fields[4] <= 59, fields[5] <= 60
         else { return nil }
         func pad(_ value: Int, _ width: Int) -> String {
             let digits = String(value)
             return String(repeating: "0", count: max(0, width - digits.count)) + digits
         }
-        return "\(pad(fields[0], 4))-\(pad(fields[1], 2))-\(pad(fields[2], 2))T\(pad(fields[3], 2)):\(pad(fields[4], 2)):\(pad(fields[5], 2))"
+        return
+            "\(pad(fields[0], 4))-\(pad(fields[1], 2))-\(pad(fields[2], 2))T\(pad(fields[3], 2)):\(pad(fields[4], 2)):\(pad(fields[5], 2))"
     }
 }

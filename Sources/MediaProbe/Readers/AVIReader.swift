@@ -66,7 +66,8 @@ struct AVIReader {
         return metadata
     }
 
-    private func readStream(_ strl: ArraySlice<UInt8>, into metadata: inout MediaMetadata, videoDuration: inout Int64?) {
+    private func readStream(_ strl: ArraySlice<UInt8>, into metadata: inout MediaMetadata, videoDuration: inout Int64?)
+    {
         var type: UInt32?
         var header: ArraySlice<UInt8>?
         var format: ArraySlice<UInt8>?
@@ -84,7 +85,8 @@ struct AVIReader {
             metadata.videoCodec = Self.videoCodec(compression) ?? header?.u32be(4).flatMap(Self.videoCodec)
             // strh: scale at 20, rate at 24, length at 32; rate/scale is frames per second.
             if let header, let scale = header.u32le(20), let rate = header.u32le(24), let length = header.u32le(32),
-               rate > 0, scale > 0, length > 0 {
+                rate > 0, scale > 0, length > 0
+            {
                 videoDuration = milliseconds(units: UInt64(length) * UInt64(scale), timescale: UInt64(rate))
             }
         } else if type == fourCC("auds"), metadata.audioCodec == nil, let tag = format?.u16le(0) {
@@ -118,7 +120,8 @@ struct AVIReader {
         switch upper {
         case fourCC("H264"), fourCC("X264"), fourCC("AVC1"), fourCC("DAVC"): return "h264"
         case fourCC("HEVC"), fourCC("H265"), fourCC("HVC1"), fourCC("HEV1"): return "hevc"
-        case fourCC("XVID"), fourCC("DIVX"), fourCC("DX50"), fourCC("FMP4"), fourCC("MP4V"), fourCC("3IV2"): return "mpeg4"
+        case fourCC("XVID"), fourCC("DIVX"), fourCC("DX50"), fourCC("FMP4"), fourCC("MP4V"), fourCC("3IV2"):
+            return "mpeg4"
         case fourCC("DIV3"), fourCC("MP43"): return "msmpeg4v3"
         case fourCC("MJPG"): return "mjpeg"
         case fourCC("VP80"): return "vp8"

@@ -65,7 +65,9 @@ final class BoundedReader {
 
     /// - parameter firstWindow: The size of the first read; smaller when
     ///   only a few header bytes are wanted (sniffing an audio file).
-    init(source: any ByteSource, budget: Int = BoundedReader.defaultBudget, firstWindow: Int = BoundedReader.firstWindow) {
+    init(
+        source: any ByteSource, budget: Int = BoundedReader.defaultBudget, firstWindow: Int = BoundedReader.firstWindow
+    ) {
         self.source = source
         self.size = max(0, source.size)
         self.budget = budget
@@ -238,7 +240,7 @@ func metadataText(_ bytes: ArraySlice<UInt8>, maxBytes: Int = 1024) -> String? {
 func trimmedText(_ text: String) -> String? {
     let isPadding: (Character) -> Bool = { $0.isWhitespace || $0 == "\0" }
     guard let first = text.firstIndex(where: { !isPadding($0) }),
-          let last = text.lastIndex(where: { !isPadding($0) })
+        let last = text.lastIndex(where: { !isPadding($0) })
     else { return nil }
     return String(text[first...last])
 }

@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A read-only file descriptor read with `pread`, with 64-bit offsets on
@@ -41,7 +41,8 @@ final class FileByteSource: ByteSource {
     func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) -> Int? {
         var total = 0
         while total < buffer.count {
-            let n = LargeFile.readAt(descriptor, buffer.baseAddress.map { $0 + total }, buffer.count - total, offset &+ Int64(total))
+            let n = LargeFile.readAt(
+                descriptor, buffer.baseAddress.map { $0 + total }, buffer.count - total, offset &+ Int64(total))
             if n < 0 {
                 if errno == EINTR { continue }
                 lastError = errno
@@ -73,27 +74,27 @@ func errnoDescription(_ code: Int32) -> String {
 
 private enum LargeFile {
     #if canImport(Glibc) && (arch(arm) || arch(i386))
-    private typealias PRead64 = @convention(c) (Int32, UnsafeMutableRawPointer?, Int, Int64) -> Int
-    private typealias LSeek64 = @convention(c) (Int32, Int64, Int32) -> Int64
+        private typealias PRead64 = @convention(c) (Int32, UnsafeMutableRawPointer?, Int, Int64) -> Int
+        private typealias LSeek64 = @convention(c) (Int32, Int64, Int32) -> Int64
 
-    // Immutable after their one-time initialisation; C function pointers are
-    // simply not declared Sendable.
-    private nonisolated(unsafe) static let pread64: PRead64? = symbol("pread64")
-    private nonisolated(unsafe) static let lseek64: LSeek64? = symbol("lseek64")
+        // Immutable after their one-time initialisation; C function pointers are
+        // simply not declared Sendable.
+        private nonisolated(unsafe) static let pread64: PRead64? = symbol("pread64")
+        private nonisolated(unsafe) static let lseek64: LSeek64? = symbol("lseek64")
 
-    private static func symbol<F>(_ name: String) -> F? {
-        // A null handle is RTLD_DEFAULT on glibc.
-        guard MemoryLayout<off_t>.size < 8, let address = dlsym(nil, name) else { return nil }
-        return unsafeBitCast(address, to: F.self)
-    }
+        private static func symbol<F>(_ name: String) -> F? {
+            // A null handle is RTLD_DEFAULT on glibc.
+            guard MemoryLayout<off_t>.size < 8, let address = dlsym(nil, name) else { return nil }
+            return unsafeBitCast(address, to: F.self)
+        }
 
-    #if arch(arm)
-    private static let largeFileFlag: Int32 = 0o400000
+        #if arch(arm)
+            private static let largeFileFlag: Int32 = 0o400000
+        #else
+            private static let largeFileFlag: Int32 = 0o100000
+        #endif
     #else
-    private static let largeFileFlag: Int32 = 0o100000
-    #endif
-    #else
-    private static let largeFileFlag: Int32 = 0
+        private static let largeFileFlag: Int32 = 0
     #endif
 
     static func openReadOnly(_ path: UnsafePointer<CChar>) -> Int32 {
@@ -107,11 +108,11 @@ private enum LargeFile {
 
     static func readAt(_ fd: Int32, _ buffer: UnsafeMutableRawPointer?, _ count: Int, _ offset: Int64) -> Int {
         #if canImport(Glibc) && (arch(arm) || arch(i386))
-        if let pread64 { return pread64(fd, buffer, count, offset) }
-        guard offset <= Int64(off_t.max) else {
-            errno = EOVERFLOW
-            return -1
-        }
+            if let pread64 { return pread64(fd, buffer, count, offset) }
+            guard offset <= Int64(off_t.max) else {
+                errno = EOVERFLOW
+                return -1
+            }
         #endif
         return pread(fd, buffer, count, off_t(offset))
     }
@@ -119,7 +120,7 @@ private enum LargeFile {
     /// The file's length, or -1 with errno set.
     static func fileSize(_ fd: Int32) -> Int64 {
         #if canImport(Glibc) && (arch(arm) || arch(i386))
-        if let lseek64 { return lseek64(fd, 0, SEEK_END) }
+            if let lseek64 { return lseek64(fd, 0, SEEK_END) }
         #endif
         var info = stat()
         guard fstat(fd, &info) == 0 else { return -1 }

@@ -26,15 +26,15 @@ struct ISOBoxWalker {
     /// (a truncated file) is clamped to the parent, so what is there can still be read.
     func header(at offset: Int64, parentEnd: Int64) -> ISOBox? {
         guard offset >= 0, offset < parentEnd, parentEnd - offset >= 8,
-              let bytes = reader.bytes(at: offset, count: 8),
-              let size32 = bytes.u32be(0), let type = bytes.u32be(4)
+            let bytes = reader.bytes(at: offset, count: 8),
+            let size32 = bytes.u32be(0), let type = bytes.u32be(4)
         else { return nil }
         var headerLength: Int64 = 8
         let size: Int64
         switch size32 {
         case 1:
             guard parentEnd - offset >= 16, let large = reader.bytes(at: offset + 8, count: 8)?.u64be(0),
-                  large <= UInt64(Int64.max)
+                large <= UInt64(Int64.max)
             else { return nil }
             headerLength = 16
             size = Int64(large)
@@ -45,7 +45,8 @@ struct ISOBoxWalker {
         }
         guard size >= headerLength else { return nil }
         let (end, overflow) = offset.addingReportingOverflow(size)
-        return ISOBox(type: type, start: offset, payload: offset + headerLength, end: overflow ? parentEnd : min(end, parentEnd))
+        return ISOBox(
+            type: type, start: offset, payload: offset + headerLength, end: overflow ? parentEnd : min(end, parentEnd))
     }
 
     /// Calls `body` with each child box in `payload..<end` until it returns false.

@@ -31,7 +31,7 @@ enum ImageReader {
         }
     }
 
-    static let exifHeader: [UInt8] = [0x45, 0x78, 0x69, 0x66, 0x00, 0x00] // "Exif\0\0"
+    static let exifHeader: [UInt8] = [0x45, 0x78, 0x69, 0x66, 0x00, 0x00]  // "Exif\0\0"
 
     /// The TIFF structure in the form libexif loads, whether or not the container already prefixed it.
     static func exifBlob(_ tiff: ArraySlice<UInt8>) -> [UInt8]? {
@@ -53,7 +53,9 @@ enum ImageReader {
         var info = ImageInfo()
         var offset: Int64 = 2
         for _ in 0..<1024 {
-            guard let marker = reader.bytes(at: offset, count: 2), marker.u8(0) == 0xFF, let code = marker.u8(1) else { break }
+            guard let marker = reader.bytes(at: offset, count: 2), marker.u8(0) == 0xFF, let code = marker.u8(1) else {
+                break
+            }
             switch code {
             case 0xFF:
                 // Fill byte before a marker.
@@ -72,14 +74,16 @@ enum ImageReader {
             if isStartOfFrame(code) {
                 // precision 1, height 2, width 2 (a height of 0 is defined later by DNL: unknown here)
                 if let frame = reader.bytes(at: offset + 4, count: 5), let h = frame.u16be(1), let w = frame.u16be(3),
-                   let (width, height) = dimensions(UInt64(w), UInt64(h)) {
+                    let (width, height) = dimensions(UInt64(w), UInt64(h))
+                {
                     info.width = width
                     info.height = height
                 }
                 return info
             }
             if code == 0xE1, info.exif == nil, let payload = reader.bytes(at: offset + 4, count: Int(length) - 2),
-               payload.matches(0, exifHeader) {
+                payload.matches(0, exifHeader)
+            {
                 info.exif = exifBlob(payload)
             }
             offset += 2 + Int64(length)
@@ -97,7 +101,7 @@ enum ImageReader {
     static func readPNG(_ reader: BoundedReader) -> ImageInfo {
         var info = ImageInfo()
         guard let ihdr = reader.bytes(at: 8, count: 16), ihdr.matches(4, "IHDR"),
-              let w = ihdr.u32be(8), let h = ihdr.u32be(12)
+            let w = ihdr.u32be(8), let h = ihdr.u32be(12)
         else { return info }
         if let (width, height) = dimensions(UInt64(w), UInt64(h)) {
             info.width = width
@@ -106,8 +110,9 @@ enum ImageReader {
         // eXIf is only useful before IDAT: after it, finding it means reading past the pixels.
         var offset: Int64 = 8
         for _ in 0..<64 {
-            guard let chunk = reader.bytes(at: offset, count: 8), let length = chunk.u32be(0), let type = chunk.u32be(4),
-                  type != fourCC("IDAT"), type != fourCC("IEND")
+            guard let chunk = reader.bytes(at: offset, count: 8), let length = chunk.u32be(0),
+                let type = chunk.u32be(4),
+                type != fourCC("IDAT"), type != fourCC("IEND")
             else { break }
             if type == fourCC("eXIf") {
                 if length <= UInt32(maxExif), let data = reader.bytes(at: offset + 8, count: Int(length)) {
@@ -126,7 +131,8 @@ enum ImageReader {
         var info = ImageInfo()
         // The logical screen size follows the 6-byte signature.
         if let screen = reader.bytes(at: 6, count: 4), let w = screen.u16le(0), let h = screen.u16le(2),
-           let (width, height) = dimensions(UInt64(w), UInt64(h)) {
+            let (width, height) = dimensions(UInt64(w), UInt64(h))
+        {
             info.width = width
             info.height = height
         }
@@ -168,7 +174,9 @@ enum ImageReader {
             // The EXIF chunk comes after the image data: hop chunk headers to it.
             var offset: Int64 = 12
             for _ in 0..<64 {
-                guard let chunk = reader.bytes(at: offset, count: 8), let id = chunk.u32be(0), let length = chunk.u32le(4) else { break }
+                guard let chunk = reader.bytes(at: offset, count: 8), let id = chunk.u32be(0),
+                    let length = chunk.u32le(4)
+                else { break }
                 if id == fourCC("EXIF") {
                     if length <= UInt32(maxExif), let data = reader.bytes(at: offset + 8, count: Int(length)) {
                         info.exif = exifBlob(data)
@@ -214,21 +222,24 @@ enum ImageReader {
         func u16(_ b: ArraySlice<UInt8>, _ i: Int) -> UInt16? { little ? b.u16le(i) : b.u16be(i) }
         func u32(_ b: ArraySlice<UInt8>, _ i: Int) -> UInt32? { little ? b.u32le(i) : b.u32be(i) }
         guard u16(head, 2) == 42, let ifd0 = u32(head, 4),
-              let countBytes = reader.bytes(at: Int64(ifd0), count: 2), let count = u16(countBytes, 0),
-              let entries = reader.bytes(upTo: 12 * Int(min(count, 512)), at: Int64(ifd0) + 2)
+            let countBytes = reader.bytes(at: Int64(ifd0), count: 2), let count = u16(countBytes, 0),
+            let entries = reader.bytes(upTo: 12 * Int(min(count, 512)), at: Int64(ifd0) + 2)
         else { return info }
         var width: UInt64?
         var height: UInt64?
         var index = 0
         while index + 12 <= entries.count {
             defer { index += 12 }
-            guard let tag = u16(entries, index), tag == 0x100 || tag == 0x101, let type = u16(entries, index + 2) else { continue }
-            // A single SHORT or LONG sits in the value field itself.
-            let value: UInt64? = switch type {
-            case 3: u16(entries, index + 8).map(UInt64.init)
-            case 4: u32(entries, index + 8).map(UInt64.init)
-            default: nil
+            guard let tag = u16(entries, index), tag == 0x100 || tag == 0x101, let type = u16(entries, index + 2) else {
+                continue
             }
+            // A single SHORT or LONG sits in the value field itself.
+            let value: UInt64? =
+                switch type {
+                case 3: u16(entries, index + 8).map(UInt64.init)
+                case 4: u32(entries, index + 8).map(UInt64.init)
+                default: nil
+                }
             if tag == 0x100 { width = value } else { height = value }
         }
         if let width, let height, let (w, h) = dimensions(width, height) {
@@ -265,7 +276,7 @@ enum ImageReader {
                 guard let ipco = walker.firstChild(fourCC("ipco"), in: box) else { break }
                 walker.forEachChild(from: ipco.payload, to: ipco.end) { property in
                     guard property.type == fourCC("ispe"), let p = walker.payload(of: property, limit: 12),
-                          let w = p.u32be(4), let h = p.u32be(8), let (width, height) = dimensions(UInt64(w), UInt64(h))
+                        let w = p.u32be(4), let h = p.u32be(8), let (width, height) = dimensions(UInt64(w), UInt64(h))
                     else { return true }
                     if UInt64(w) * UInt64(h) > bestArea {
                         bestArea = UInt64(w) * UInt64(h)
@@ -280,7 +291,8 @@ enum ImageReader {
             return true
         }
         if let exifItem, let itemLocations, let (offset, length) = itemExtent(itemLocations, item: exifItem),
-           let prefix = reader.bytes(at: offset, count: 4)?.u32be(0) {
+            let prefix = reader.bytes(at: offset, count: 4)?.u32be(0)
+        {
             // The item starts with the offset of the TIFF header from after this field.
             let (start, overflow) = (offset + 4).addingReportingOverflow(Int64(prefix))
             let available = length > 0 ? length - 4 - Int64(prefix) : reader.size - start
@@ -297,7 +309,9 @@ enum ImageReader {
         let entriesStart = iinf.payload + 4 + (version == 0 ? 2 : 4)
         var found: UInt32?
         walker.forEachChild(from: entriesStart, to: iinf.end) { infe in
-            guard infe.type == fourCC("infe"), let p = walker.payload(of: infe, limit: 16), let v = p.u8(0) else { return true }
+            guard infe.type == fourCC("infe"), let p = walker.payload(of: infe, limit: 16), let v = p.u8(0) else {
+                return true
+            }
             // Versions 2 and 3 carry the item type; 3 has a 32-bit item ID.
             if v == 2, let id = p.u16be(4), p.u32be(8) == fourCC("Exif") { found = UInt32(id) }
             if v == 3, let id = p.u32be(4), p.u32be(10) == fourCC("Exif") { found = id }
@@ -310,8 +324,10 @@ enum ImageReader {
     /// (length 0: to the end of the file). Only file-offset construction is supported.
     static func itemExtent(_ p: ArraySlice<UInt8>, item: UInt32) -> (Int64, Int64)? {
         guard let version = p.u8(0), version <= 2, let sizes = p.u8(4), let sizes2 = p.u8(5) else { return nil }
-        let offsetSize = Int(sizes >> 4), lengthSize = Int(sizes & 0xF)
-        let baseOffsetSize = Int(sizes2 >> 4), indexSize = version >= 1 ? Int(sizes2 & 0xF) : 0
+        let offsetSize = Int(sizes >> 4)
+        let lengthSize = Int(sizes & 0xF)
+        let baseOffsetSize = Int(sizes2 >> 4)
+        let indexSize = version >= 1 ? Int(sizes2 & 0xF) : 0
         var i = 6
         func field(_ size: Int) -> UInt64? {
             defer { i += size }
@@ -340,7 +356,7 @@ enum ImageReader {
                 method = (p.u16be(i) ?? 0) & 0xF
                 i += 2
             }
-            i += 2 // data_reference_index
+            i += 2  // data_reference_index
             guard let id, let base = field(baseOffsetSize), let extents = p.u16be(i) else { return nil }
             i += 2
             for extent in 0..<Int(extents) {
@@ -350,7 +366,9 @@ enum ImageReader {
                 guard let offset = field(offsetSize), let length = field(lengthSize) else { return nil }
                 if id == item, extent == 0 {
                     let (start, overflow) = base.addingReportingOverflow(offset)
-                    guard method == 0, !overflow, start <= UInt64(Int64.max), length <= UInt64(Int64.max) else { return nil }
+                    guard method == 0, !overflow, start <= UInt64(Int64.max), length <= UInt64(Int64.max) else {
+                        return nil
+                    }
                     return (Int64(start), Int64(length))
                 }
             }

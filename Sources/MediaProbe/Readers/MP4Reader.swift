@@ -127,7 +127,8 @@ struct MP4Reader {
                 track.handler = walker.payload(of: box, limit: 12)?.u32be(8)
             case fourCC("minf"):
                 if let stbl = walker.firstChild(fourCC("stbl"), in: box),
-                   let stsd = walker.firstChild(fourCC("stsd"), in: stbl) {
+                    let stsd = walker.firstChild(fourCC("stsd"), in: stbl)
+                {
                     readSampleDescription(stsd, into: &track)
                 }
             default:
@@ -142,7 +143,7 @@ struct MP4Reader {
     private func readSampleDescription(_ stsd: ISOBox, into track: inout Track) {
         // version/flags 4, entry_count 4, then the first entry: size 4, format 4, ...
         guard let p = walker.payload(of: stsd, limit: 4096),
-              let entrySize = p.u32be(8), let format = p.u32be(12)
+            let entrySize = p.u32be(8), let format = p.u32be(12)
         else { return }
         let entry = p.sub(8, min(Int(min(entrySize, UInt32(Int32.max))), p.count - 8)) ?? p[p.endIndex...]
         var original = format
@@ -156,7 +157,8 @@ struct MP4Reader {
         }
         track.codec = codec
         if track.width == nil, let w = entry.u16be(32), let h = entry.u16be(34), w > 0, h > 0,
-           MP4Reader.isVisualFormat(original) {
+            MP4Reader.isVisualFormat(original)
+        {
             track.width = Int(w)
             track.height = Int(h)
         }
@@ -181,7 +183,9 @@ struct MP4Reader {
                 title = metaTitle(box)
             case MP4Reader.nameAtom:
                 // u16 length, u16 language, text
-                if let p = walker.payload(of: box, limit: 1024), let length = p.u16be(0), let text = p.sub(4, min(Int(length), p.count - 4)) {
+                if let p = walker.payload(of: box, limit: 1024), let length = p.u16be(0),
+                    let text = p.sub(4, min(Int(length), p.count - 4))
+                {
                     title = metadataText(text)
                 }
             default:
@@ -192,7 +196,7 @@ struct MP4Reader {
         return title
     }
 
-    private static let nameAtom: UInt32 = 0xA96E_616D // "©nam"
+    private static let nameAtom: UInt32 = 0xA96E_616D  // "©nam"
 
     private func metaTitle(_ meta: ISOBox) -> String? {
         // ISO `meta` is a full box (4 bytes version/flags before the children);
@@ -205,8 +209,9 @@ struct MP4Reader {
             walker.forEachChild(from: box.payload, to: box.end) { item in
                 guard item.type == MP4Reader.nameAtom else { return true }
                 if let data = walker.firstChild(fourCC("data"), in: item),
-                   let p = walker.payload(of: data, limit: 1024 + 8), p.u32be(0) == 1, // 1: UTF-8
-                   let text = p.suffix(from: 8) {
+                    let p = walker.payload(of: data, limit: 1024 + 8), p.u32be(0) == 1,  // 1: UTF-8
+                    let text = p.suffix(from: 8)
+                {
                     title = metadataText(text)
                 }
                 return false

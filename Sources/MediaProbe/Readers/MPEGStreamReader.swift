@@ -91,11 +91,15 @@ struct MPEGStreamReader {
     }
 
     /// Calls `body` with (PID, payload_unit_start, payload) for each packet in `bytes`.
-    private func forEachPacket(_ bytes: ArraySlice<UInt8>, _ layout: (size: Int, sync: Int), _ body: (Int, Bool, ArraySlice<UInt8>) -> Void) {
+    private func forEachPacket(
+        _ bytes: ArraySlice<UInt8>, _ layout: (size: Int, sync: Int), _ body: (Int, Bool, ArraySlice<UInt8>) -> Void
+    ) {
         var offset = layout.sync
         while let packet = bytes.sub(offset, 188) {
             offset += layout.size
-            guard packet.u8(0) == 0x47, let b1 = packet.u8(1), let b2 = packet.u8(2), let b3 = packet.u8(3) else { continue }
+            guard packet.u8(0) == 0x47, let b1 = packet.u8(1), let b2 = packet.u8(2), let b3 = packet.u8(3) else {
+                continue
+            }
             let pid = Int(b1 & 0x1F) << 8 | Int(b2)
             let control = (b3 >> 4) & 0x3
             guard control & 0x1 != 0 else { continue }
@@ -112,11 +116,13 @@ struct MPEGStreamReader {
     /// The PID of the first program's map table, from a PAT section.
     static func pmtPID(fromPAT payload: ArraySlice<UInt8>) -> Int? {
         guard let pointer = payload.u8(0), let section = payload.suffix(from: 1 + Int(pointer)),
-              section.u8(0) == 0x00, let length = section.u16be(1).map({ Int($0 & 0x0FFF) })
+            section.u8(0) == 0x00, let length = section.u16be(1).map({ Int($0 & 0x0FFF) })
         else { return nil }
         // Entries from byte 8 to the CRC: program number 2, PID 2 (13 bits).
         var i = 8
-        while i + 4 <= min(3 + length - 4, section.count), let program = section.u16be(i), let pid = section.u16be(i + 2) {
+        while i + 4 <= min(3 + length - 4, section.count), let program = section.u16be(i),
+            let pid = section.u16be(i + 2)
+        {
             if program != 0 { return Int(pid & 0x1FFF) }
             i += 4
         }
@@ -126,14 +132,15 @@ struct MPEGStreamReader {
     /// The elementary streams of a PMT section: PID, stream type and codec name.
     static func streams(fromPMT payload: ArraySlice<UInt8>) -> [(pid: Int, type: UInt8, codec: String?)] {
         guard let pointer = payload.u8(0), let section = payload.suffix(from: 1 + Int(pointer)),
-              section.u8(0) == 0x02, let length = section.u16be(1).map({ Int($0 & 0x0FFF) }),
-              let infoLength = section.u16be(10).map({ Int($0 & 0x0FFF) })
+            section.u8(0) == 0x02, let length = section.u16be(1).map({ Int($0 & 0x0FFF) }),
+            let infoLength = section.u16be(10).map({ Int($0 & 0x0FFF) })
         else { return [] }
         let end = min(3 + length - 4, section.count)
         var streams: [(pid: Int, type: UInt8, codec: String?)] = []
         var i = 12 + infoLength
         while i + 5 <= end, streams.count < 64, let type = section.u8(i), let pid = section.u16be(i + 1),
-              let esInfoLength = section.u16be(i + 3).map({ Int($0 & 0x0FFF) }) {
+            let esInfoLength = section.u16be(i + 3).map({ Int($0 & 0x0FFF) })
+        {
             let descriptors = section.sub(i + 5, max(0, min(esInfoLength, end - i - 5))) ?? []
             streams.append((Int(pid & 0x1FFF), type, codecName(streamType: type, descriptors: descriptors)))
             i += 5 + esInfoLength
@@ -225,7 +232,9 @@ struct MPEGStreamReader {
             case 0xB3 where !sequenceHeader:
                 // Sequence header: 12 bits width, 12 bits height.
                 sequenceHeader = true
-                if let size = head.u24be(at + 4), let (w, h) = ImageReader.dimensions(UInt64(size >> 12), UInt64(size & 0xFFF)) {
+                if let size = head.u24be(at + 4),
+                    let (w, h) = ImageReader.dimensions(UInt64(size >> 12), UInt64(size & 0xFFF))
+                {
                     metadata.width = w
                     metadata.height = h
                 }
@@ -234,9 +243,13 @@ struct MPEGStreamReader {
                 if head.u8(at + 4).map({ $0 >> 4 == 1 }) == true { mpeg2 = true }
             case 0xE0...0xEF:
                 if videoID == nil { videoID = code }
-                if code == videoID, first == nil, let payload = head.suffix(from: at) { first = Self.pesTimestamp(payload) }
+                if code == videoID, first == nil, let payload = head.suffix(from: at) {
+                    first = Self.pesTimestamp(payload)
+                }
             case 0xBD, 0xC0...0xDF:
-                if metadata.audioCodec == nil, let payload = head.suffix(from: at) { metadata.audioCodec = Self.programStreamAudio(code, payload) }
+                if metadata.audioCodec == nil, let payload = head.suffix(from: at) {
+                    metadata.audioCodec = Self.programStreamAudio(code, payload)
+                }
             default:
                 break
             }
@@ -248,7 +261,9 @@ struct MPEGStreamReader {
         guard let tail = reader.bytes(upTo: Self.window, at: tailStart) else { return metadata }
         var latest = Latest(first: first)
         Self.forEachStartCode(tail) { code, at in
-            if code == videoID, let payload = tail.suffix(from: at), let pts = Self.pesTimestamp(payload) { latest.add(pts) }
+            if code == videoID, let payload = tail.suffix(from: at), let pts = Self.pesTimestamp(payload) {
+                latest.add(pts)
+            }
             return true
         }
         metadata.durationMilliseconds = latest.durationMilliseconds

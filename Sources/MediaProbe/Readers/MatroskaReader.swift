@@ -76,7 +76,8 @@ struct MatroskaReader {
         var offset = segment.dataStart
         var count = 0
         while count < Self.maxSegmentChildren, !(haveInfo && haveTracks),
-              let child = element(at: offset, parentEnd: segment.end) {
+            let child = element(at: offset, parentEnd: segment.end)
+        {
             count += 1
             switch child.id {
             case ID.cluster:
@@ -105,7 +106,9 @@ struct MatroskaReader {
             let target = seekTargets[index]
             index += 1
             let (position, overflow) = segment.dataStart.addingReportingOverflow(target.position)
-            guard !overflow, let child = element(at: position, parentEnd: segment.end), child.id == target.id else { continue }
+            guard !overflow, let child = element(at: position, parentEnd: segment.end), child.id == target.id else {
+                continue
+            }
             switch child.id {
             case ID.info where !haveInfo:
                 readInfo(child, into: &metadata)
@@ -137,7 +140,8 @@ struct MatroskaReader {
                 }
             }
             if let seekID, let position, position <= UInt64(Int64.max),
-               [ID.info, ID.tracks, ID.seekHead].contains(seekID) {
+                [ID.info, ID.tracks, ID.seekHead].contains(seekID)
+            {
                 targets.append((seekID, Int64(position)))
             }
         }
@@ -146,7 +150,7 @@ struct MatroskaReader {
 
     private func readInfo(_ info: Element, into metadata: inout MediaMetadata) {
         guard let payload = payload(of: info) else { return }
-        var scale: UInt64 = 1_000_000 // nanoseconds per tick, the default
+        var scale: UInt64 = 1_000_000  // nanoseconds per tick, the default
         var duration: Double?
         Self.forEachChild(of: payload) { id, data in
             switch id {
@@ -205,14 +209,15 @@ struct MatroskaReader {
 
     /// The payload of a master element, capped at ``maxMasterPayload``.
     private func payload(of element: Element) -> ArraySlice<UInt8>? {
-        reader.bytes(upTo: Int(min(element.end - element.dataStart, Int64(Self.maxMasterPayload))), at: element.dataStart)
+        reader.bytes(
+            upTo: Int(min(element.end - element.dataStart, Int64(Self.maxMasterPayload))), at: element.dataStart)
     }
 
     /// The element header at `offset` in the file.
     func element(at offset: Int64, parentEnd: Int64) -> Element? {
         guard offset >= 0, offset < parentEnd,
-              let bytes = reader.bytes(upTo: 12, at: offset),
-              let header = Self.header(bytes, at: 0)
+            let bytes = reader.bytes(upTo: 12, at: offset),
+            let header = Self.header(bytes, at: 0)
         else { return nil }
         let dataStart = offset + Int64(header.length)
         guard dataStart <= parentEnd else { return nil }

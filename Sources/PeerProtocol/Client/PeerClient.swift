@@ -74,7 +74,8 @@ public struct PeerClient: Sendable {
     }()
 
     /// Who the peer is (`GET /v1/info`), accepted only with a well-formed id and a generation that is not negative.
-    public func info(_ peer: PeerEndpoint, timeout: TimeAmount = .seconds(3)) async throws(PeerClientError) -> PeerInfo {
+    public func info(_ peer: PeerEndpoint, timeout: TimeAmount = .seconds(3)) async throws(PeerClientError) -> PeerInfo
+    {
         let info: PeerInfo = try await json(peer, "/v1/info", timeout: timeout, maxBytes: 64 << 10)
         let isHexDigit = { (byte: UInt8) in (0x30...0x39).contains(byte) || (0x61...0x66).contains(byte) }
         guard info.id.utf8.count == 32, info.id.utf8.allSatisfy(isHexDigit) else {
@@ -92,11 +93,14 @@ public struct PeerClient: Sendable {
     ) async throws(PeerClientError) {
         // One string always encodes; were it ever not to, the peer would refuse the empty body with a 400.
         let body = (try? JSONEncoder().encode(Goodbye(id: id))) ?? Data()
-        _ = try await send(peer, "/v1/goodbye", method: .POST, body: ByteBuffer(bytes: body), timeout: timeout,
-                           maxBytes: 64 << 10)
+        _ = try await send(
+            peer, "/v1/goodbye", method: .POST, body: ByteBuffer(bytes: body), timeout: timeout,
+            maxBytes: 64 << 10)
     }
 
-    public func catalog(_ peer: PeerEndpoint, since: Int64, after: ContentID?) async throws(PeerClientError) -> CatalogDelta {
+    public func catalog(_ peer: PeerEndpoint, since: Int64, after: ContentID?) async throws(PeerClientError)
+        -> CatalogDelta
+    {
         var path = "/v1/catalog?since=\(since)"
         if let after { path += "&after=\(after.hex)" }
         return try await json(peer, path, timeout: .seconds(30), maxBytes: 16 << 20)
@@ -114,7 +118,8 @@ public struct PeerClient: Sendable {
     }
 
     /// Which chunks of `id` the peer holds.
-    public func have(_ peer: PeerEndpoint, id: ContentID, chunkCount: Int) async throws(PeerClientError) -> ChunkBitmap {
+    public func have(_ peer: PeerEndpoint, id: ContentID, chunkCount: Int) async throws(PeerClientError) -> ChunkBitmap
+    {
         let map: HaveMap = try await json(peer, "/v1/have/\(id.hex)", timeout: .seconds(5))
         guard map.id == id, map.chunkCount == chunkCount, let chunks = map.chunks else {
             throw .invalidAnswer(peer: peer.description, reason: "have-map does not fit the manifest")
@@ -122,9 +127,14 @@ public struct PeerClient: Sendable {
         return chunks
     }
 
-    public func locate(_ peer: PeerEndpoint, id: ContentID, ttl: Int, queryID: String, timeout: TimeAmount = .seconds(5)) async throws(PeerClientError) -> LocateAnswer {
-        let answer: LocateAnswer = try await json(peer, "/v1/locate/\(id.hex)?ttl=\(ttl)&qid=\(queryID)", timeout: timeout)
-        guard answer.id == id else { throw .invalidAnswer(peer: peer.description, reason: "locate answered for another object") }
+    public func locate(
+        _ peer: PeerEndpoint, id: ContentID, ttl: Int, queryID: String, timeout: TimeAmount = .seconds(5)
+    ) async throws(PeerClientError) -> LocateAnswer {
+        let answer: LocateAnswer = try await json(
+            peer, "/v1/locate/\(id.hex)?ttl=\(ttl)&qid=\(queryID)", timeout: timeout)
+        guard answer.id == id else {
+            throw .invalidAnswer(peer: peer.description, reason: "locate answered for another object")
+        }
         return answer
     }
 
@@ -139,8 +149,10 @@ public struct PeerClient: Sendable {
     ///
     /// - Returns: how many pieces were delivered.
     @discardableResult
-    public func pieces(_ peer: PeerEndpoint, id: ContentID, range: Range<Int64>, pieceLength: Int, pieceTimeout: TimeAmount,
-                       deliver: @escaping @Sendable (_ index: Int, _ piece: ByteBuffer) async throws -> Bool) async throws -> Int {
+    public func pieces(
+        _ peer: PeerEndpoint, id: ContentID, range: Range<Int64>, pieceLength: Int, pieceTimeout: TimeAmount,
+        deliver: @escaping @Sendable (_ index: Int, _ piece: ByteBuffer) async throws -> Bool
+    ) async throws -> Int {
         precondition(pieceLength > 0 && !range.isEmpty)
         let total = range.upperBound - range.lowerBound
         var request = HTTPClientRequest(url: peer.baseURL + "/v1/objects/\(id.hex)")
@@ -158,7 +170,11 @@ public struct PeerClient: Sendable {
                 }
                 let contentRange = response.headers.first(name: "Content-Range")
                 guard contentRange?.hasPrefix("bytes \(range.lowerBound)-\(range.upperBound - 1)/") == true else {
-                    throw PeerClientError.invalidAnswer(peer: peer.description, reason: "asked for bytes \(range.lowerBound)-\(range.upperBound - 1), got Content-Range \(contentRange ?? "none")")
+                    throw PeerClientError.invalidAnswer(
+                        peer: peer.description,
+                        reason:
+                            "asked for bytes \(range.lowerBound)-\(range.upperBound - 1), got Content-Range \(contentRange ?? "none")"
+                    )
                 }
                 let capacity = Int(min(Int64(pieceLength), total))
                 return try await withThrowingTaskGroup(of: Bool.self) { deliveries in
@@ -171,12 +187,14 @@ public struct PeerClient: Sendable {
                     for try await var part in response.body {
                         received += Int64(part.readableBytes)
                         guard received <= total else {
-                            throw PeerClientError.invalidAnswer(peer: peer.description, reason: "sent more than the \(total) bytes asked for")
+                            throw PeerClientError.invalidAnswer(
+                                peer: peer.description, reason: "sent more than the \(total) bytes asked for")
                         }
                         while part.readableBytes > 0 {
                             let pieceStart = Int64(delivered) * Int64(pieceLength)
                             let pieceSize = Int(min(pieceStart + Int64(pieceLength), total) - pieceStart)
-                            var taken = part.readSlice(length: min(pieceSize - piece.readableBytes, part.readableBytes))!
+                            var taken = part.readSlice(
+                                length: min(pieceSize - piece.readableBytes, part.readableBytes))!
                             piece.writeBuffer(&taken)
                             guard piece.readableBytes == pieceSize else { continue }
                             if delivering {
@@ -204,7 +222,8 @@ public struct PeerClient: Sendable {
                         _ = try await deliveries.next()
                     }
                     guard received == total else {
-                        throw PeerClientError.invalidAnswer(peer: peer.description, reason: "sent \(received) of the \(total) bytes asked for")
+                        throw PeerClientError.invalidAnswer(
+                            peer: peer.description, reason: "sent \(received) of the \(total) bytes asked for")
                     }
                     return delivered
                 }
@@ -231,7 +250,9 @@ public struct PeerClient: Sendable {
         }
     }
 
-    private func json<T: Decodable>(_ peer: PeerEndpoint, _ path: String, timeout: TimeAmount, maxBytes: Int = 1 << 20) async throws(PeerClientError) -> T {
+    private func json<T: Decodable>(_ peer: PeerEndpoint, _ path: String, timeout: TimeAmount, maxBytes: Int = 1 << 20)
+        async throws(PeerClientError) -> T
+    {
         let body = try await get(peer, path, timeout: timeout, maxBytes: maxBytes).body
         do {
             return try JSONDecoder().decode(T.self, from: Data(buffer: body))
@@ -246,7 +267,9 @@ public struct PeerClient: Sendable {
         var body: ByteBuffer
     }
 
-    private func get(_ peer: PeerEndpoint, _ path: String, headers: [(String, String)] = [], timeout: TimeAmount, maxBytes: Int) async throws(PeerClientError) -> Answer {
+    private func get(
+        _ peer: PeerEndpoint, _ path: String, headers: [(String, String)] = [], timeout: TimeAmount, maxBytes: Int
+    ) async throws(PeerClientError) -> Answer {
         try await send(peer, path, method: .GET, headers: headers, timeout: timeout, maxBytes: maxBytes)
     }
 
@@ -282,4 +305,3 @@ public struct PeerClient: Sendable {
         return Answer(status: status, contentRange: contentRange, body: body)
     }
 }
-

@@ -15,13 +15,23 @@ public enum ByteRangeRequest: Equatable, Sendable {
     case malformed
 
     public init(header: String?, size: Int64) {
-        guard let header else { self = .whole; return }
+        guard let header else {
+            self = .whole
+            return
+        }
         let trimmed = header.trimmingWhitespace()
-        guard let equals = trimmed.firstIndex(of: "=") else { self = .malformed; return }
-        guard trimmed[..<equals].lowercased() == "bytes" else { self = .whole; return }
+        guard let equals = trimmed.firstIndex(of: "=") else {
+            self = .malformed
+            return
+        }
+        guard trimmed[..<equals].lowercased() == "bytes" else {
+            self = .whole
+            return
+        }
         let spec = String(trimmed[trimmed.index(after: equals)...]).trimmingWhitespace()
         // Empty list elements are allowed and ignored (RFC 9110 §5.6.1.2).
-        let parts = spec.split(separator: ",", omittingEmptySubsequences: false).map { String($0).trimmingWhitespace() }.filter { !$0.isEmpty }
+        let parts = spec.split(separator: ",", omittingEmptySubsequences: false).map { String($0).trimmingWhitespace() }
+            .filter { !$0.isEmpty }
         switch parts.count {
         case 0: self = .malformed
         case 1: self = Self.parse(parts[0], size: size)
@@ -32,8 +42,10 @@ public enum ByteRangeRequest: Equatable, Sendable {
 
     private static func parse(_ spec: String, size: Int64) -> ByteRangeRequest {
         guard let dash = spec.firstIndex(of: "-") else { return .malformed }
-        let first = spec[..<dash], last = spec[spec.index(after: dash)...]
-        guard first.allSatisfy(\.isASCIIDigit), last.allSatisfy(\.isASCIIDigit), first.count <= 19, last.count <= 19 else {
+        let first = spec[..<dash]
+        let last = spec[spec.index(after: dash)...]
+        guard first.allSatisfy(\.isASCIIDigit), last.allSatisfy(\.isASCIIDigit), first.count <= 19, last.count <= 19
+        else {
             return .malformed
         }
         if first.isEmpty {

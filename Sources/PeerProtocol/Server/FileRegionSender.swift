@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import CSystemShims
 import NIOCore
 import NIOHTTP1
 import NIOHTTPTypesHTTP1
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Sends a byte range of a file with `sendfile` (NIO `FileRegion`s), below Hummingbird.
 ///
@@ -31,8 +32,10 @@ enum FileRegionSender {
 
     /// Sends `range` of the file at `path`, which must still be `expectedSize` bytes long; `regionSent` runs on
     /// the event loop after each region has gone to the kernel.
-    static func send(path: String, expectedSize: Int64, range: ClosedRange<Int64>, channel: any Channel,
-                     regionSent: @escaping @Sendable () -> Void) async throws {
+    static func send(
+        path: String, expectedSize: Int64, range: ClosedRange<Int64>, channel: any Channel,
+        regionSent: @escaping @Sendable () -> Void
+    ) async throws {
         let descriptor = mediapeer_open(path, O_RDONLY | O_CLOEXEC, 0)
         guard descriptor >= 0 else { throw SendError.cannotOpen(path: path, errno: errno) }
         let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: descriptor)
@@ -43,8 +46,9 @@ enum FileRegionSender {
         try await channel.eventLoop.flatSubmit { () -> EventLoopFuture<Void> in
             do {
                 let context = try channel.pipeline.syncOperations.context(handlerType: HTTP1ToHTTPServerCodec.self)
-                let queue = RegionQueue(context: context, handle: handle, lower: Int(range.lowerBound),
-                                        upper: Int(range.upperBound) + 1, regionSent: regionSent)
+                let queue = RegionQueue(
+                    context: context, handle: handle, lower: Int(range.lowerBound),
+                    upper: Int(range.upperBound) + 1, regionSent: regionSent)
                 queue.fill()
                 return queue.done.futureResult
             } catch {
@@ -65,7 +69,10 @@ enum FileRegionSender {
         private var queued = 0
         private var failure: (any Error)?
 
-        init(context: ChannelHandlerContext, handle: NIOFileHandle, lower: Int, upper: Int, regionSent: @escaping @Sendable () -> Void) {
+        init(
+            context: ChannelHandlerContext, handle: NIOFileHandle, lower: Int, upper: Int,
+            regionSent: @escaping @Sendable () -> Void
+        ) {
             self.context = context
             self.handle = handle
             self.upper = upper
@@ -79,7 +86,8 @@ enum FileRegionSender {
             var wrote = false
             // A write to a closed channel fails at once, inside this loop: stop queueing then.
             while failure == nil, queued < FileRegionSender.window, next < upper {
-                let region = FileRegion(fileHandle: handle, readerIndex: next, endIndex: min(next + FileRegionSender.regionLength, upper))
+                let region = FileRegion(
+                    fileHandle: handle, readerIndex: next, endIndex: min(next + FileRegionSender.regionLength, upper))
                 next = region.endIndex
                 queued += 1
                 wrote = true

@@ -3,8 +3,8 @@ import HummingbirdCore
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
-import _NIOFileSystem
 import WireVocabulary
+import _NIOFileSystem
 
 /// An object this box can serve: a file and which of its chunks are good to send.
 public struct ServableObject: Sendable, Equatable {
@@ -67,10 +67,13 @@ struct ObjectResponder<Handler: PeerRequestHandler>: Sendable {
         let eTag = "\"\(id.hex)\""
         var headers: HTTPFields = [.eTag: eTag, .acceptRanges: "bytes", .contentType: object.mimeType]
         // If-None-Match compares weakly (RFC 9110 §13.1.2): W/"id" matches too.
-        if let match = request.headers[.ifNoneMatch], match == "*" || match.split(separator: ",").contains(where: { tag in
-            let trimmed = tag.trimmingCharacters()
-            return (trimmed.hasPrefix("W/") ? String(trimmed.dropFirst(2)) : trimmed) == eTag
-        }) {
+        if let match = request.headers[.ifNoneMatch],
+            match == "*"
+                || match.split(separator: ",").contains(where: { tag in
+                    let trimmed = tag.trimmingCharacters()
+                    return (trimmed.hasPrefix("W/") ? String(trimmed.dropFirst(2)) : trimmed) == eTag
+                })
+        {
             return Response(status: .notModified, headers: headers)
         }
         var rangeRequest = ByteRangeRequest(header: request.headers[.range], size: object.size)
@@ -84,7 +87,9 @@ struct ObjectResponder<Handler: PeerRequestHandler>: Sendable {
             return Response(status: .rangeNotSatisfiable, headers: headers)
         case .whole:
             guard object.available.isComplete else {
-                throw HTTPError(.notFound, message: "this box holds only some chunks of the object; ask /v1/have/\(id.hex) and request ranges")
+                throw HTTPError(
+                    .notFound,
+                    message: "this box holds only some chunks of the object; ask /v1/have/\(id.hex) and request ranges")
             }
             range = object.size > 0 ? 0...(object.size - 1) : nil
         case .partial(let requested):
@@ -110,12 +115,16 @@ struct ObjectResponder<Handler: PeerRequestHandler>: Sendable {
         var slot: UploadLimiter.Slot?
         if length > Self.smallObjectLength {
             guard let granted = await limiter.acquire(client: context.remoteIP ?? "?") else {
-                throw HTTPError(.serviceUnavailable, headers: [.retryAfter: "1"], message: "too many transfers at once; retry shortly")
+                throw HTTPError(
+                    .serviceUnavailable, headers: [.retryAfter: "1"],
+                    message: "too many transfers at once; retry shortly")
             }
             slot = granted
         }
         headers[.contentLength] = String(length)
-        return Response(status: status, headers: headers, body: body(of: object, range: range, slot: slot, channel: context.channel))
+        return Response(
+            status: status, headers: headers, body: body(of: object, range: range, slot: slot, channel: context.channel)
+        )
     }
 
     /// A client that takes longer than this to accept one block or region (1 MiB, so slower than about 35 kB/s)
@@ -125,7 +134,9 @@ struct ObjectResponder<Handler: PeerRequestHandler>: Sendable {
     /// Responses up to this length need no upload slot.
     static var smallObjectLength: Int64 { 256 << 10 }
 
-    private func body(of object: ServableObject, range: ClosedRange<Int64>, slot: UploadLimiter.Slot?, channel: (any Channel)? = nil) -> ResponseBody {
+    private func body(
+        of object: ServableObject, range: ClosedRange<Int64>, slot: UploadLimiter.Slot?, channel: (any Channel)? = nil
+    ) -> ResponseBody {
         let faults = self.faults
         let logger = self.logger
         // Int(exactly:): on a 32-bit box a range over 2 GiB has no Int length; the Content-Length header (set by
@@ -136,8 +147,9 @@ struct ObjectResponder<Handler: PeerRequestHandler>: Sendable {
             defer { watchdog?.stop() }
             if let channel, let watchdog, !faults.corruptBodies, FileRegionSender.canSend(range, on: channel) {
                 watchdog.arm()
-                try await FileRegionSender.send(path: object.path, expectedSize: object.size, range: range, channel: channel,
-                                                regionSent: { watchdog.arm() })
+                try await FileRegionSender.send(
+                    path: object.path, expectedSize: object.size, range: range, channel: channel,
+                    regionSent: { watchdog.arm() })
                 try await writer.finish(nil)
                 return
             }
@@ -145,10 +157,14 @@ struct ObjectResponder<Handler: PeerRequestHandler>: Sendable {
                 // A media file edited since it was indexed no longer holds the object: stop rather than send
                 // bytes that do not match the id (the client verifies anyway, but need not waste the transfer).
                 guard try await handle.info().size == object.size else {
-                    logger.warning("object file changed size since it was hashed; not serving it", metadata: ["path": "\(object.path)"])
+                    logger.warning(
+                        "object file changed size since it was hashed; not serving it",
+                        metadata: ["path": "\(object.path)"])
                     throw HTTPError(.notFound)
                 }
-                for try await var block in handle.readChunks(in: range.lowerBound..<(range.upperBound + 1), chunkLength: .bytes(Int64(Self.blockLength))) {
+                for try await var block in handle.readChunks(
+                    in: range.lowerBound..<(range.upperBound + 1), chunkLength: .bytes(Int64(Self.blockLength)))
+                {
                     if faults.corruptBodies, block.readableBytes > 0 {
                         let index = block.readerIndex + block.readableBytes / 2
                         block.setInteger(block.getInteger(at: index, as: UInt8.self)! ^ 0xFF, at: index)
@@ -188,6 +204,9 @@ final class StallWatchdog: Sendable {
     }
 
     func stop() {
-        timer.withLockedValue { $0?.cancel(); $0 = nil }
+        timer.withLockedValue {
+            $0?.cancel()
+            $0 = nil
+        }
     }
 }

@@ -62,7 +62,9 @@ public enum PeerServer {
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) })
     }
 
-    static func makeRouter(handler: some PeerRequestHandler, limits: UploadLimits, faults: ServingFaults, logger: Logger) -> Router<PeerRequestContext> {
+    static func makeRouter(
+        handler: some PeerRequestHandler, limits: UploadLimits, faults: ServingFaults, logger: Logger
+    ) -> Router<PeerRequestContext> {
         let router = Router(context: PeerRequestContext.self)
         router.get("/v1/info") { _, _ in try await handler.info() }
         router.post("/v1/goodbye") { request, context -> HTTPResponse.Status in
@@ -76,22 +78,32 @@ public enum PeerServer {
             let since = try parameter(query.get("since"), name: "since", default: 0)
             let limit = try parameter(query.get("limit"), name: "limit", default: Int64(PeerLimits.catalogPageSize))
             let after: ContentID? = try query.get("after").map { text in
-                guard let id = ContentID(hex: text) else { throw HTTPError(.badRequest, message: "after: not a content id") }
+                guard let id = ContentID(hex: text) else {
+                    throw HTTPError(.badRequest, message: "after: not a content id")
+                }
                 return id
             }
-            return try await handler.catalog(since: since, after: after, limit: Int(min(max(limit, 1), Int64(PeerLimits.catalogPageSize))))
+            return try await handler.catalog(
+                since: since, after: after, limit: Int(min(max(limit, 1), Int64(PeerLimits.catalogPageSize))))
         }
         router.get("/v1/objects/:id/manifest") { _, context -> Response in
             let id = try contentID(context)
-            guard let manifest = try await handler.manifest(of: id) else { throw HTTPError(.notFound, message: "no such object here") }
+            guard let manifest = try await handler.manifest(of: id) else {
+                throw HTTPError(.notFound, message: "no such object here")
+            }
             return Response(
                 status: .ok,
-                headers: [.contentType: ManifestMediaType.value, .eTag: "\"\(id.hex)\"", .cacheControl: "max-age=31536000, immutable"],
+                headers: [
+                    .contentType: ManifestMediaType.value, .eTag: "\"\(id.hex)\"",
+                    .cacheControl: "max-age=31536000, immutable",
+                ],
                 body: .init(byteBuffer: ByteBuffer(bytes: manifest.serialized())))
         }
         router.get("/v1/have/:id") { _, context -> HaveMap in
             let id = try contentID(context)
-            guard let object = try await handler.servableObject(id) else { throw HTTPError(.notFound, message: "no such object here") }
+            guard let object = try await handler.servableObject(id) else {
+                throw HTTPError(.notFound, message: "no such object here")
+            }
             return HaveMap(id: id, have: object.available)
         }
         router.get("/v1/locate/:id") { request, context -> LocateAnswer in
@@ -102,10 +114,13 @@ public enum PeerServer {
                 throw HTTPError(.badRequest, message: "ttl must be at most \(PeerLimits.maxLocateTTL)")
             }
             let queryID = query.get("qid") ?? QueryID.make()
-            guard PeerLimits.isValidQueryID(queryID) else { throw HTTPError(.badRequest, message: "qid: 1 to 64 of [A-Za-z0-9_-]") }
+            guard PeerLimits.isValidQueryID(queryID) else {
+                throw HTTPError(.badRequest, message: "qid: 1 to 64 of [A-Za-z0-9_-]")
+            }
             return try await handler.locate(id, ttl: ttl, queryID: queryID, askedBy: context.remoteIP)
         }
-        let objects = ObjectResponder(handler: handler, limiter: UploadLimiter(limits: limits), faults: faults, logger: logger)
+        let objects = ObjectResponder(
+            handler: handler, limiter: UploadLimiter(limits: limits), faults: faults, logger: logger)
         router.get("/v1/objects/:id") { request, context in try await objects.respond(to: request, context: context) }
         router.head("/v1/objects/:id") { request, context in try await objects.respond(to: request, context: context) }
         return router
@@ -121,7 +136,9 @@ public enum PeerServer {
 
     private static func parameter(_ text: String?, name: String, default value: Int64) throws -> Int64 {
         guard let text else { return value }
-        guard let number = Int64(text), number >= 0 else { throw HTTPError(.badRequest, message: "\(name) must be a whole number ≥ 0") }
+        guard let number = Int64(text), number >= 0 else {
+            throw HTTPError(.badRequest, message: "\(name) must be a whole number ≥ 0")
+        }
         return number
     }
 }

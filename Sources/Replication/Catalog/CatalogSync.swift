@@ -1,9 +1,9 @@
 import Logging
 import MediaIndex
 import PeerProtocol
+import PeerWire
 import ServiceLifecycle
 import WireVocabulary
-import PeerWire
 
 /// Where the pages of a neighbour's catalog come from: its peer API (``PeerClient``).
 public protocol CatalogSource: Sendable {
@@ -74,7 +74,11 @@ public actor CatalogSync: Service {
         guard let endpoint = neighbour.endpoint else { return }
         do {
             let state = try await catalog.remoteSyncState(peerID: neighbour.peerID)
-            if let state, state.epoch != nil, let generation = neighbour.generation, generation == state.syncedGeneration { return }
+            if let state, state.epoch != nil, let generation = neighbour.generation,
+                generation == state.syncedGeneration
+            {
+                return
+            }
             var restart = false
             var since = state?.syncedGeneration ?? 0
             if let generation = neighbour.generation, generation < since {
@@ -87,13 +91,15 @@ public actor CatalogSync: Service {
             while true {
                 let page = try await source.catalog(endpoint, since: since, after: after)
                 if firstPage, let known = state?.epoch, known != page.epoch, !restart {
-                    logger.info("neighbour's index was rebuilt; syncing its whole catalog", metadata: ["peer": "\(endpoint)"])
+                    logger.info(
+                        "neighbour's index was rebuilt; syncing its whole catalog", metadata: ["peer": "\(endpoint)"])
                     restart = true
                     since = 0
                     continue
                 }
                 firstPage = false
-                try await catalog.applyRemoteDelta(peerID: neighbour.peerID, name: neighbour.name, delta: page, restart: restart)
+                try await catalog.applyRemoteDelta(
+                    peerID: neighbour.peerID, name: neighbour.name, delta: page, restart: restart)
                 restart = false
                 entries += page.entries.count
                 guard page.more, let last = page.entries.last else { break }
@@ -101,7 +107,7 @@ public actor CatalogSync: Service {
                 after = last.id
             }
             logger.debug("synced a neighbour's catalog", metadata: ["peer": "\(endpoint)", "entries": "\(entries)"])
-        } catch where Task.isCancelled {
+        } catch  where Task.isCancelled {
             logger.debug("catalog sync cancelled", metadata: ["peer": "\(endpoint)"])
         } catch {
             logger.info("cannot sync a neighbour's catalog", metadata: ["peer": "\(endpoint)", "error": "\(error)"])

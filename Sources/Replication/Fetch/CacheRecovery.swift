@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import CSystemShims
 import Logging
 import MediaIndex
 import WireVocabulary
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Reconciles the cache folder with the replica records at start, for every moment a crash or power cut can hit:
 ///
@@ -29,17 +30,23 @@ struct CacheRecovery {
             do {
                 if completeSize == replica.size {
                     if !replica.complete {
-                        logger.info("completing a replica renamed just before a stop", metadata: ["object": "\(replica.id.hex.prefix(16))"])
+                        logger.info(
+                            "completing a replica renamed just before a stop",
+                            metadata: ["object": "\(replica.id.hex.prefix(16))"])
                         try await catalog.completeReplica(replica.id)
                     }
                     if partialSize != nil { unlink(layout.partialPath(replica.id)) }
                 } else if replica.complete || (partialSize != replica.size && replica.have.count > 0) {
-                    logger.warning("replica file missing or damaged; forgetting it", metadata: ["object": "\(replica.id.hex.prefix(16))"])
+                    logger.warning(
+                        "replica file missing or damaged; forgetting it",
+                        metadata: ["object": "\(replica.id.hex.prefix(16))"])
                     layout.remove(replica.id)
                     try await catalog.deleteReplica(replica.id)
                 }
             } catch {
-                logger.error("cannot reconcile a replica", metadata: ["object": "\(replica.id.hex.prefix(16))", "error": "\(error)"])
+                logger.error(
+                    "cannot reconcile a replica",
+                    metadata: ["object": "\(replica.id.hex.prefix(16))", "error": "\(error)"])
             }
         }
         for name in Self.names(in: layout.objectsFolder) {
@@ -60,7 +67,9 @@ struct CacheRecovery {
         defer { closedir(directory) }
         var names: [String] = []
         while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+            }
             if name != "." && name != ".." { names.append(name) }
         }
         return names

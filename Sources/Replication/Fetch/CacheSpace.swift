@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import MediapeerConfig
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The cache's room: the `cache_max` quota (bytes, or a share of the file system) and the disk's free space,
 /// checked before a fetch starts and while it runs, so a fetch that cannot fit fails early and cleanly.
@@ -21,13 +22,15 @@ struct CacheSpace: Sendable {
         let blockSize = Int64(info.f_frsize)
         let quota = limit.resolved(filesystemSize: Int64(info.f_blocks) * blockSize)
         if otherReplicas + objectSize > quota {
-            throw .doesNotFit(needed: objectSize, available: max(0, quota - otherReplicas),
-                              reason: "cache_max (\(limit), \(quota) bytes here) with \(otherReplicas) bytes of other replicas")
+            throw .doesNotFit(
+                needed: objectSize, available: max(0, quota - otherReplicas),
+                reason: "cache_max (\(limit), \(quota) bytes here) with \(otherReplicas) bytes of other replicas")
         }
         let free = Int64(info.f_bavail) * blockSize
         if stillToWrite + Self.reserve > free {
-            throw .doesNotFit(needed: stillToWrite, available: max(0, free - Self.reserve),
-                              reason: "the free disk space of \(folder) (keeping \(Self.reserve >> 20) MiB spare)")
+            throw .doesNotFit(
+                needed: stillToWrite, available: max(0, free - Self.reserve),
+                reason: "the free disk space of \(folder) (keeping \(Self.reserve >> 20) MiB spare)")
         }
     }
 }

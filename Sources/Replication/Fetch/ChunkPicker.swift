@@ -52,11 +52,13 @@ public struct ChunkPicker: Sendable {
         }
         // Not the endgame while some missing chunk is still unrequested (another source holds it): this source
         // waits rather than duplicating work.
-        guard !(0..<chunkCount).contains(where: { !have.contains($0) && inFlight[$0] == nil && isHeldBySomeSource($0) }) else {
+        guard !(0..<chunkCount).contains(where: { !have.contains($0) && inFlight[$0] == nil && isHeldBySomeSource($0) })
+        else {
             return nil
         }
         // Endgame: help with the chunk in flight that has the fewest fetchers, if this source holds it.
-        let candidate = inFlight
+        let candidate =
+            inFlight
             .filter { !$0.value.contains(source) && $0.value.count < endgameCopies && chunks.contains($0.key) }
             .min { ($0.value.count, $0.key) < ($1.value.count, $1.key) }
         guard let candidate else { return nil }
@@ -71,7 +73,8 @@ public struct ChunkPicker: Sendable {
         guard let first = next(for: source) else { return nil }
         guard inFlight[first] == [source], let chunks = availability[source] else { return first..<(first + 1) }
         var end = first + 1
-        while end - first < maxLength, end < chunkCount, !have.contains(end), inFlight[end] == nil, chunks.contains(end) {
+        while end - first < maxLength, end < chunkCount, !have.contains(end), inFlight[end] == nil, chunks.contains(end)
+        {
             inFlight[end] = [source]
             end += 1
         }

@@ -64,9 +64,11 @@ actor FetchJob {
     private var file: PartialFile?
     private var chunksSinceSpaceCheck = 0
 
-    init(id: ContentID, title: String, catalog: Catalog, layout: ReplicaLayout, space: CacheSpace,
-         directory: any HolderDirectory, transport: any FetchTransport, clock: any Clock<Duration>, tuning: Tuning,
-         logger: Logger) {
+    init(
+        id: ContentID, title: String, catalog: Catalog, layout: ReplicaLayout, space: CacheSpace,
+        directory: any HolderDirectory, transport: any FetchTransport, clock: any Clock<Duration>, tuning: Tuning,
+        logger: Logger
+    ) {
         self.id = id
         records = ReplicaRecords(catalog: catalog, id: id)
         self.layout = layout
@@ -141,9 +143,11 @@ actor FetchJob {
             verifier = prepared.verifier
             file = prepared.file
             if prepared.have.count > 0 {
-                logger.info("resuming fetch", metadata: [
-                    "chunks_held": "\(prepared.have.count)", "chunks": "\(prepared.verifier.manifest.chunkCount)",
-                ])
+                logger.info(
+                    "resuming fetch",
+                    metadata: [
+                        "chunks_held": "\(prepared.have.count)", "chunks": "\(prepared.verifier.manifest.chunkCount)",
+                    ])
             }
             return scheduler.manifestReady(prepared.verifier.manifest, have: prepared.have, at: now)
         case .prepared(nil):
@@ -162,8 +166,10 @@ actor FetchJob {
     }
 
     /// Carries out the scheduler's actions; returns how the fetch ends if one of them ends it.
-    private func perform(_ actions: [FetchScheduler.Action], in group: inout DiscardingTaskGroup,
-                         _ reporter: AsyncStream<Event>.Continuation) -> Ending? {
+    private func perform(
+        _ actions: [FetchScheduler.Action], in group: inout DiscardingTaskGroup,
+        _ reporter: AsyncStream<Event>.Continuation
+    ) -> Ending? {
         for action in actions {
             switch action {
             case .lookUpHolders:
@@ -185,9 +191,11 @@ actor FetchJob {
                         let chunks = try await transport.have(source, id: id, chunkCount: chunkCount)
                         reporter.yield(.availability(chunks, of: source))
                     } catch {
-                        logger.debug("partial holder did not say what it has", metadata: [
-                            "peer": "\(source)", "error": "\(error)",
-                        ])
+                        logger.debug(
+                            "partial holder did not say what it has",
+                            metadata: [
+                                "peer": "\(source)", "error": "\(error)",
+                            ])
                         reporter.yield(.availability(nil, of: source))
                     }
                 }
@@ -195,9 +203,11 @@ actor FetchJob {
                 guard let verifier, let file else { continue }
                 group.addTask { await self.transfer(request, verifier: verifier, file: file, reporter) }
             case .drop(let source, let reason):
-                logger.warning("dropping a source that stopped answering", metadata: [
-                    "peer": "\(source)", "error": "\(reason)",
-                ])
+                logger.warning(
+                    "dropping a source that stopped answering",
+                    metadata: [
+                        "peer": "\(source)", "error": "\(reason)",
+                    ])
             case .waitForHolders(let until, let reason, let announce):
                 if announce {
                     logger.info("fetch waiting for a holder", metadata: ["reason": "\(reason)"])
@@ -218,8 +228,10 @@ actor FetchJob {
         return nil
     }
 
-    private func schedule(_ timer: FetchScheduler.Timer, at instant: FetchInstant, in group: inout DiscardingTaskGroup,
-                          _ reporter: AsyncStream<Event>.Continuation) {
+    private func schedule(
+        _ timer: FetchScheduler.Timer, at instant: FetchInstant, in group: inout DiscardingTaskGroup,
+        _ reporter: AsyncStream<Event>.Continuation
+    ) {
         group.addTask { [clock] in
             do {
                 try await clock.sleep(until: instant, tolerance: nil)
@@ -243,9 +255,11 @@ actor FetchJob {
                     manifest = try await transport.manifest(endpoint, id: id).manifest
                     break
                 } catch {
-                    logger.info("holder could not give the manifest", metadata: [
-                        "peer": "\(endpoint)", "error": "\(error)",
-                    ])
+                    logger.info(
+                        "holder could not give the manifest",
+                        metadata: [
+                            "peer": "\(endpoint)", "error": "\(error)",
+                        ])
                 }
             }
         }
@@ -267,18 +281,25 @@ actor FetchJob {
 
     /// Sends one request and reports how it ended; each chunk is verified and written as soon as it has arrived
     /// whole, while the rest of the run is still on the wire (two chunks in memory per request at most).
-    private nonisolated func transfer(_ request: FetchScheduler.Request, verifier: ChunkVerifier, file: PartialFile,
-                                      _ reporter: AsyncStream<Event>.Continuation) async {
+    private nonisolated func transfer(
+        _ request: FetchScheduler.Request, verifier: ChunkVerifier, file: PartialFile,
+        _ reporter: AsyncStream<Event>.Continuation
+    ) async {
         let manifest = verifier.manifest
         let outcome: FetchScheduler.RequestOutcome
         do {
             let range = request.bytes
-            _ = try await transport.pieces(request.source, id: id, range: range, pieceLength: manifest.chunkSize,
-                                           pieceTimeout: tuning.chunkTimeout) { index, bytes in
+            _ = try await transport.pieces(
+                request.source, id: id, range: range, pieceLength: manifest.chunkSize,
+                pieceTimeout: tuning.chunkTimeout
+            ) { index, bytes in
                 let chunk = request.chunks.lowerBound + index
                 let offset = manifest.byteRange(ofChunk: chunk).lowerBound
-                guard try await Self.verifyAndWrite(bytes, chunk: chunk, at: offset, verifier: verifier,
-                                                    file: file) else {
+                guard
+                    try await Self.verifyAndWrite(
+                        bytes, chunk: chunk, at: offset, verifier: verifier,
+                        file: file)
+                else {
                     await self.rejected(chunk, of: request, bytes: Int64(bytes.readableBytes))
                     return false
                 }
@@ -306,12 +327,16 @@ actor FetchJob {
     /// several cores at once while the actor only does the bookkeeping. The write goes to NIO's thread pool for
     /// blocking I/O: a slow card or a write waiting its turn blocks one of those threads, not one of Swift's few
     /// cooperative ones, which serve the requests and timers of the whole daemon.
-    private nonisolated static func verifyAndWrite(_ bytes: ByteBuffer, chunk: Int, at offset: Int64, verifier: ChunkVerifier,
-                                                   file: PartialFile) async throws(ReplicationError) -> Bool {
+    private nonisolated static func verifyAndWrite(
+        _ bytes: ByteBuffer, chunk: Int, at offset: Int64, verifier: ChunkVerifier,
+        file: PartialFile
+    ) async throws(ReplicationError) -> Bool {
         guard bytes.withUnsafeReadableBytes({ verifier.verify(chunk: chunk, bytes: $0) }) else { return false }
         do {
             try await NIOThreadPool.singleton.runIfActive {
-                try bytes.withUnsafeReadableBytes { buffer throws(ReplicationError) in try file.write(buffer, at: offset) }
+                try bytes.withUnsafeReadableBytes { buffer throws(ReplicationError) in
+                    try file.write(buffer, at: offset)
+                }
             }
         } catch let error as ReplicationError {
             throw error
@@ -322,23 +347,28 @@ actor FetchJob {
     }
 
     private func rejected(_ chunk: Int, of request: FetchScheduler.Request, bytes: Int64) {
-        logger.warning("chunk failed verification; avoiding this source for the object", metadata: [
-            "peer": "\(request.source)", "chunk": "\(chunk)",
-        ])
+        logger.warning(
+            "chunk failed verification; avoiding this source for the object",
+            metadata: [
+                "peer": "\(request.source)", "chunk": "\(chunk)",
+            ])
         scheduler.chunkRejected(chunk, of: request, bytes: bytes)
     }
 
     /// Counts a verified chunk; returns whether the request should go on.
-    private func accepted(_ chunk: Int, of request: FetchScheduler.Request,
-                          bytes: Int64) async throws(ReplicationError) -> Bool {
+    private func accepted(
+        _ chunk: Int, of request: FetchScheduler.Request,
+        bytes: Int64
+    ) async throws(ReplicationError) -> Bool {
         let goOn = scheduler.chunkVerified(chunk, of: request, bytes: bytes, at: clock.now)
         chunksSinceSpaceCheck += 1
         if chunksSinceSpaceCheck >= tuning.chunksPerSpaceCheck, let manifest = scheduler.manifest {
             // The disk may fill up under a running fetch (other writers): stop before it is full.
             chunksSinceSpaceCheck = 0
             let otherReplicas = ((try? await records.replicaBytes()) ?? 0) - manifest.fileSize
-            try space.check(objectSize: manifest.fileSize, otherReplicas: otherReplicas,
-                            stillToWrite: manifest.fileSize - scheduler.progress.bytesDone)
+            try space.check(
+                objectSize: manifest.fileSize, otherReplicas: otherReplicas,
+                stillToWrite: manifest.fileSize - scheduler.progress.bytesDone)
         }
         return goOn
     }
@@ -363,12 +393,14 @@ actor FetchJob {
         let finishedAt = Date()
         scheduler.finished(at: finishedAt)
         let progress = scheduler.progress
-        logger.info("fetch complete", metadata: [
-            "bytes": "\(progress.size)",
-            "seconds": "\(String(format: "%.2f", finishedAt.timeIntervalSince(progress.startedAt)))",
-            "sources": "\(progress.sources.map { "\($0.name):\($0.chunks)" }.joined(separator: ","))",
-            "resumed_chunks": "\(progress.chunksResumed)",
-        ])
+        logger.info(
+            "fetch complete",
+            metadata: [
+                "bytes": "\(progress.size)",
+                "seconds": "\(String(format: "%.2f", finishedAt.timeIntervalSince(progress.startedAt)))",
+                "sources": "\(progress.sources.map { "\($0.name):\($0.chunks)" }.joined(separator: ","))",
+                "resumed_chunks": "\(progress.chunksResumed)",
+            ])
     }
 
     /// A fetch that cannot go on: the partial file and the replica row go, so nothing half-written stays behind.

@@ -1,7 +1,7 @@
 import ContentID
+import ControlWire
 import Foundation
 import PeerProtocol
-import ControlWire
 import PeerWire
 import WireVocabulary
 
@@ -211,7 +211,8 @@ struct FetchScheduler {
         var actions: [Action] = []
         querying.remove(source.peerID)
         if let chunks, let manifest, chunks.chunkCount == manifest.chunkCount, sources[source.peerID] == nil,
-           picker?.banned.contains(source.peerID) == false {
+            picker?.banned.contains(source.peerID) == false
+        {
             addSource(source, chunks: chunks)
         }
         reconsider(at: now, &actions)
@@ -228,7 +229,10 @@ struct FetchScheduler {
         guard picker?.completed(chunk, by: source) == true else { return stillUsed && !isDone }
         progress.chunksDone += 1
         progress.bytesDone += bytes
-        updateSource(source) { $0.chunks += 1; $0.bytes += bytes }
+        updateSource(source) {
+            $0.chunks += 1
+            $0.bytes += bytes
+        }
         sampleRate(at: now)
         return stillUsed && !isDone
     }
@@ -241,7 +245,10 @@ struct FetchScheduler {
         picker?.ban(source, chunk: chunk)
         holders.removeAll { $0.peerID == source }
         forget(source)
-        updateSource(source) { $0.badChunks += 1; $0.active = false }
+        updateSource(source) {
+            $0.badChunks += 1
+            $0.active = false
+        }
     }
 
     /// A request ended: whatever of its run did not arrive is free for others again, and its slot is free.
@@ -404,7 +411,8 @@ struct FetchScheduler {
         for holder in holders {
             let peer = holder.peerID
             guard sources[peer] == nil, !querying.contains(peer), !picker.banned.contains(peer),
-                  let endpoint = holder.endpoint else { continue }
+                let endpoint = holder.endpoint
+            else { continue }
             if let dropped = droppedAt[peer], now < dropped + policy.dropPenalty { continue }
             if holder.complete {
                 addSource(endpoint, chunks: ChunkBitmap(chunkCount: manifest.chunkCount, full: true))
@@ -431,8 +439,9 @@ struct FetchScheduler {
             state.restingUntil.removeAll { $0 <= now }
             var free = policy.requestsPerSource - state.activeRequests - state.restingUntil.count
             while free > 0, let run = picker?.nextRun(for: peer, maxLength: policy.chunksPerRequest) {
-                let bytes = manifest.byteRange(ofChunk: run.lowerBound).lowerBound
-                    ..< manifest.byteRange(ofChunk: run.upperBound - 1).upperBound
+                let bytes =
+                    manifest.byteRange(ofChunk: run.lowerBound)
+                    .lowerBound..<manifest.byteRange(ofChunk: run.upperBound - 1).upperBound
                 let request = Request(id: nextRequestID, source: state.endpoint, chunks: run, bytes: bytes)
                 nextRequestID += 1
                 requests[request.id] = RequestState(source: peer, chunks: run)
@@ -453,8 +462,10 @@ struct FetchScheduler {
         actions.append(.schedule(.flush, at: now + policy.flushInterval))
     }
 
-    private mutating func drop(_ endpoint: PeerEndpoint, reason: String, at now: FetchInstant,
-                               _ actions: inout [Action]) {
+    private mutating func drop(
+        _ endpoint: PeerEndpoint, reason: String, at now: FetchInstant,
+        _ actions: inout [Action]
+    ) {
         let peer = endpoint.peerID
         picker?.remove(peer)
         forget(peer)
@@ -488,13 +499,16 @@ struct FetchScheduler {
         }
     }
 
-    private mutating func updateSource(_ peer: String, name: String? = nil,
-                                       _ change: (inout FetchProgress.Source) -> Void) {
+    private mutating func updateSource(
+        _ peer: String, name: String? = nil,
+        _ change: (inout FetchProgress.Source) -> Void
+    ) {
         if let index = progress.sources.firstIndex(where: { $0.peerID == peer }) {
             change(&progress.sources[index])
         } else {
-            var source = FetchProgress.Source(peerID: peer, name: name ?? peer, chunks: 0, bytes: 0, badChunks: 0,
-                                              failures: 0, active: false)
+            var source = FetchProgress.Source(
+                peerID: peer, name: name ?? peer, chunks: 0, bytes: 0, badChunks: 0,
+                failures: 0, active: false)
             change(&source)
             progress.sources.append(source)
         }

@@ -11,8 +11,10 @@ protocol FetchTransport: Sendable {
     func have(_ peer: PeerEndpoint, id: ContentID, chunkCount: Int) async throws(PeerClientError) -> ChunkBitmap
     /// Streams `range` of the object, handing each whole piece of `pieceLength` bytes to `deliver` while the next
     /// one arrives; stops early when `deliver` returns false. Returns the pieces delivered.
-    func pieces(_ peer: PeerEndpoint, id: ContentID, range: Range<Int64>, pieceLength: Int, pieceTimeout: TimeAmount,
-                deliver: @escaping @Sendable (_ index: Int, _ piece: ByteBuffer) async throws -> Bool)
+    func pieces(
+        _ peer: PeerEndpoint, id: ContentID, range: Range<Int64>, pieceLength: Int, pieceTimeout: TimeAmount,
+        deliver: @escaping @Sendable (_ index: Int, _ piece: ByteBuffer) async throws -> Bool
+    )
         async throws -> Int
 }
 

@@ -26,9 +26,11 @@ public actor Fetcher {
     private var finished: [ContentID: FetchProgress] = [:]
 
     /// - parameter clock: what the fetches' timers (flushes, waits for holders, back-offs) sleep on.
-    public init(catalog: Catalog, cacheDirectory: String, cacheLimit: CacheLimit, directory: any HolderDirectory,
-                client: PeerClient = PeerClient(), chunkTimeoutSeconds: Int64 = 20,
-                clock: any Clock<Duration> = ContinuousClock(), logger: Logger) {
+    public init(
+        catalog: Catalog, cacheDirectory: String, cacheLimit: CacheLimit, directory: any HolderDirectory,
+        client: PeerClient = PeerClient(), chunkTimeoutSeconds: Int64 = 20,
+        clock: any Clock<Duration> = ContinuousClock(), logger: Logger
+    ) {
         self.catalog = catalog
         layout = ReplicaLayout(cacheDirectory: cacheDirectory)
         space = CacheSpace(folder: cacheDirectory, limit: cacheLimit)
@@ -61,8 +63,9 @@ public actor Fetcher {
         }
         // Another request for the same object may have started it while this one read the index.
         if let running = jobs[id] { return await running.job.progress }
-        let job = FetchJob(id: id, title: title, catalog: catalog, layout: layout, space: space, directory: directory,
-                           transport: transport, clock: clock, tuning: tuning, logger: logger)
+        let job = FetchJob(
+            id: id, title: title, catalog: catalog, layout: layout, space: space, directory: directory,
+            transport: transport, clock: clock, tuning: tuning, logger: logger)
         logger.info("fetch started", metadata: ["object": "\(id.hex.prefix(16))", "title": "\(title)"])
         let task = Task {
             await job.run()
@@ -74,9 +77,10 @@ public actor Fetcher {
     }
 
     private static func alreadyHeld(_ id: ContentID, title: String, size: Int64, message: String) -> FetchProgress {
-        FetchProgress(id: id, title: title, state: .complete, size: size, chunkCount: 0, chunksDone: 0, chunksResumed: 0,
-                      bytesDone: size, bytesReceived: 0, bytesPerSecond: 0, sources: [], message: message,
-                      startedAt: .now, finishedAt: .now)
+        FetchProgress(
+            id: id, title: title, state: .complete, size: size, chunkCount: 0, chunksDone: 0, chunksResumed: 0,
+            bytesDone: size, bytesReceived: 0, bytesPerSecond: 0, sources: [], message: message,
+            startedAt: .now, finishedAt: .now)
     }
 
     private func jobEnded(_ id: ContentID) async {

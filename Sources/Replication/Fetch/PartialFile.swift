@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import CSystemShims
 import NIOConcurrencyHelpers
 import WireVocabulary
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The cache's files for one object: `objects/<id>.partial` while chunks arrive, `objects/<id>` once complete.
 ///
@@ -21,7 +22,8 @@ public struct ReplicaLayout: Sendable {
     public func partialPath(_ id: ContentID) -> String { objectsFolder + "/" + id.hex + ".partial" }
 
     public func prepare() throws(ReplicationError) {
-        for folder in [parentFolder(of: objectsFolder), objectsFolder] where mkdir(folder, 0o755) != 0 && errno != EEXIST {
+        for folder in [parentFolder(of: objectsFolder), objectsFolder]
+        where mkdir(folder, 0o755) != 0 && errno != EEXIST {
             throw .cache("cannot create \(folder): \(String(cString: strerror(errno)))")
         }
     }
@@ -50,7 +52,10 @@ final class PartialFile: @unchecked Sendable {
         self.path = path
         // 64-bit sizes and offsets through the C shim: on a 32-bit box the Glibc module's off_t is 32 bits.
         let current = mediapeer_file_size(fd)
-        guard current >= 0 else { close(fd); throw .cache("cannot stat \(path): \(String(cString: strerror(errno)))") }
+        guard current >= 0 else {
+            close(fd)
+            throw .cache("cannot stat \(path): \(String(cString: strerror(errno)))")
+        }
         if current != size, mediapeer_ftruncate(fd, size) != 0 {
             let reason = String(cString: strerror(errno))
             close(fd)
@@ -69,7 +74,8 @@ final class PartialFile: @unchecked Sendable {
     private func writeAll(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(ReplicationError) {
         var done = 0
         while done < bytes.count {
-            let written = mediapeer_pwrite(fd, bytes.baseAddress! + done, UInt(bytes.count - done), offset + Int64(done))
+            let written = mediapeer_pwrite(
+                fd, bytes.baseAddress! + done, UInt(bytes.count - done), offset + Int64(done))
             if written < 0 {
                 if errno == EINTR { continue }
                 throw .cache("cannot write \(path): \(String(cString: strerror(errno)))")
@@ -86,7 +92,9 @@ final class PartialFile: @unchecked Sendable {
     /// fsync, rename to the final name, fsync the folder: the object appears complete or not at all.
     func publish(as finalPath: String) throws(ReplicationError) {
         guard fsync(fd) == 0 else { throw .cache("cannot sync \(path): \(String(cString: strerror(errno)))") }
-        guard rename(path, finalPath) == 0 else { throw .cache("cannot rename \(path): \(String(cString: strerror(errno)))") }
+        guard rename(path, finalPath) == 0 else {
+            throw .cache("cannot rename \(path): \(String(cString: strerror(errno)))")
+        }
         let folder = open(parentFolder(of: finalPath), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if folder >= 0 {
             _ = fsync(folder)

@@ -27,7 +27,8 @@ struct ReplicaRecords: Sendable {
 
     /// Records the replica (no chunk held yet), described as the neighbours' catalogs describe the object.
     func begin(_ manifest: ChunkManifest) async throws(IndexError) {
-        let description = try await catalog.remoteDescription(of: id)
+        let description =
+            try await catalog.remoteDescription(of: id)
             ?? CatalogEntry(id: id, generation: 0, size: manifest.fileSize)
         try await catalog.beginReplica(manifest: manifest, description: description)
     }

@@ -21,8 +21,10 @@ public actor Locator: HolderDirectory {
     /// How long a query id is remembered.
     static let queryMemory: Duration = .seconds(60)
 
-    public init(ownID: String, ownName: String, catalog: Catalog, neighbourhood: any Neighbourhood,
-                client: PeerClient = PeerClient(), logger: Logger) {
+    public init(
+        ownID: String, ownName: String, catalog: Catalog, neighbourhood: any Neighbourhood,
+        client: PeerClient = PeerClient(), logger: Logger
+    ) {
         self.ownID = ownID
         self.ownName = ownName
         self.catalog = catalog
@@ -55,7 +57,9 @@ public actor Locator: HolderDirectory {
         case nil:
             break
         }
-        let neighbours = await neighbourhood.neighbours().filter { neighbour in !neighbour.addresses.contains { $0 == askedBy } }
+        let neighbours = await neighbourhood.neighbours().filter { neighbour in
+            !neighbour.addresses.contains { $0 == askedBy }
+        }
         holders += await knownHolders(of: id, neighbours: neighbours, referredBy: ownID)
         if holders.isEmpty, ttl > 0 {
             holders = await forward(id, ttl: ttl - 1, queryID: queryID, to: neighbours, askedBy: askedBy)
@@ -78,20 +82,26 @@ public actor Locator: HolderDirectory {
         let byID = Dictionary(neighbours.map { ($0.peerID, $0) }, uniquingKeysWith: { first, _ in first })
         return listed.compactMap { entry in
             guard let neighbour = byID[entry.peerID] else { return nil }
-            return Holder(peerID: neighbour.peerID, name: neighbour.name, addresses: neighbour.addresses, port: neighbour.port,
-                          complete: entry.complete, referredBy: referredBy)
+            return Holder(
+                peerID: neighbour.peerID, name: neighbour.name, addresses: neighbour.addresses, port: neighbour.port,
+                complete: entry.complete, referredBy: referredBy)
         }
     }
 
     /// Asks each neighbour in parallel, waiting 2 s per remaining hop at most. A neighbour answering for itself gives
     /// no address: it is reachable where it was asked.
-    private func forward(_ id: ContentID, ttl: Int, queryID: String, to neighbours: [Neighbour], askedBy: String?) async -> [Holder] {
+    private func forward(_ id: ContentID, ttl: Int, queryID: String, to neighbours: [Neighbour], askedBy: String?) async
+        -> [Holder]
+    {
         let client = self.client
         return await withTaskGroup(of: [Holder].self) { group in
             for neighbour in neighbours {
                 guard let endpoint = neighbour.endpoint else { continue }
                 group.addTask {
-                    guard let answer = try? await client.locate(endpoint, id: id, ttl: ttl, queryID: queryID, timeout: .seconds(Int64(2 * (ttl + 1)))) else {
+                    guard
+                        let answer = try? await client.locate(
+                            endpoint, id: id, ttl: ttl, queryID: queryID, timeout: .seconds(Int64(2 * (ttl + 1))))
+                    else {
                         return []
                     }
                     return answer.holders.map { holder in

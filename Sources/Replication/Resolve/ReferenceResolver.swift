@@ -1,6 +1,6 @@
 import ContentID
-import MediaIndex
 import ControlWire
+import MediaIndex
 import WireVocabulary
 
 /// One object of the home, as a reference named it.

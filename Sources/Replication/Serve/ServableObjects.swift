@@ -62,12 +62,14 @@ public final class ServableObjects<C: Clock>: ObjectServing where C.Duration == 
         }
         switch object {
         case .mediaFile(let path, let size, let mimeType):
-            return ServableObject(id: id, path: path, size: size, mimeType: mimeType, chunkSize: manifest.chunkSize,
-                                  available: ChunkBitmap(chunkCount: manifest.chunkCount, full: true))
+            return ServableObject(
+                id: id, path: path, size: size, mimeType: mimeType, chunkSize: manifest.chunkSize,
+                available: ChunkBitmap(chunkCount: manifest.chunkCount, full: true))
         case .replica(let replica):
-            return ServableObject(id: id, path: replica.complete ? layout.completePath(id) : layout.partialPath(id),
-                                  size: replica.size, mimeType: replica.mimeType, chunkSize: manifest.chunkSize,
-                                  available: replica.have)
+            return ServableObject(
+                id: id, path: replica.complete ? layout.completePath(id) : layout.partialPath(id),
+                size: replica.size, mimeType: replica.mimeType, chunkSize: manifest.chunkSize,
+                available: replica.have)
         }
     }
 

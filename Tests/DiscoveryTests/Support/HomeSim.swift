@@ -15,7 +15,7 @@ struct HomeSim: Sendable {
     static let script: String = {
         if let path = ProcessInfo.processInfo.environment["MEDIAPEER_HOME_SIM"] { return path }
         var url = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
-        for _ in 0..<4 { url.deleteLastPathComponent() }   // Support, DiscoveryTests, Tests, repository
+        for _ in 0..<4 { url.deleteLastPathComponent() }  // Support, DiscoveryTests, Tests, repository
         return url.appendingPathComponent("scripts/home-sim").path
     }()
 
@@ -40,7 +40,9 @@ struct HomeSim: Sendable {
         let sim = HomeSim(prefix: "d\(getpid())\(tag)", boxes: boxes)
         do {
             let result = try await run(["up", String(boxes), "--prefix", sim.prefix], timeout: 60)
-            guard result.status == 0 else { throw SimError.command("home-sim up \(boxes) --prefix \(sim.prefix)", result.output) }
+            guard result.status == 0 else {
+                throw SimError.command("home-sim up \(boxes) --prefix \(sim.prefix)", result.output)
+            }
             let value = try await body(sim)
             await sim.down()
             // Kept after a failure: the avahi and probe logs of each box are the post-mortem.
@@ -63,7 +65,8 @@ struct HomeSim: Sendable {
     }
 
     /// Runs a command inside a box and waits for it.
-    func run(box: Int, _ command: [String], timeout: TimeInterval = 30) async throws -> (status: Int32, output: String) {
+    func run(box: Int, _ command: [String], timeout: TimeInterval = 30) async throws -> (status: Int32, output: String)
+    {
         try await Self.run(["exec", "--prefix", prefix, "box\(box)"] + command, timeout: timeout)
     }
 

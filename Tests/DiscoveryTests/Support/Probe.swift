@@ -1,9 +1,9 @@
 import ControlWire
 import Discovery
 import Foundation
-import TestChildProcess
 import Logging
 import Synchronization
+import TestChildProcess
 import Testing
 
 /// What a probe (this test binary, re-run inside a box) announces.
@@ -22,7 +22,7 @@ struct ProbeConfig: Codable, Sendable {
 /// machine's clock, so times from two boxes compare).
 struct ProbeLine: Codable, Sendable {
     var time: Double
-    var kind: String                    // started, event, peer, txt, stopping, stopped, state, error
+    var kind: String  // started, event, peer, txt, stopping, stopped, state, error
     var event: DiscoveryEvent?
     var change: PeerChange?
     var state: DiscoveryState?
@@ -75,9 +75,10 @@ enum ProbeMode {
         var logger = Logger(label: "probe.\(config.name)")
         logger.logLevel = .debug
         let output = ProbeOutput()
-        let discovery = try MDNSDiscovery(configuration: DiscoveryConfiguration(
-            friendlyName: config.name, peerID: config.id, port: config.port, txt: config.txt,
-            txtUpdateInterval: .milliseconds(Int(config.txtInterval * 1000))), logger: logger)
+        let discovery = try MDNSDiscovery(
+            configuration: DiscoveryConfiguration(
+                friendlyName: config.name, peerID: config.id, port: config.port, txt: config.txt,
+                txtUpdateInterval: .milliseconds(Int(config.txtInterval * 1000))), logger: logger)
         let table = try PeerTable(configuration: .init(ownID: config.id), logger: logger)
 
         let commands = AsyncStream<String> { continuation in
@@ -141,10 +142,12 @@ enum ProbeMode {
             let tasks = [first, second].map { stream in
                 Task {
                     for await line in stream { continuation.yield(line) }
-                    continuation.yield("stop")   // end of input stops the probe
+                    continuation.yield("stop")  // end of input stops the probe
                 }
             }
-            continuation.onTermination = { _ in tasks.forEach { $0.cancel() } }
+            continuation.onTermination = { _ in
+                for task in tasks { task.cancel() }
+            }
         }
     }
 
@@ -188,8 +191,10 @@ final class Probe: @unchecked Sendable {
         environment[ProbeMode.variable] = String(decoding: try JSONEncoder().encode(config), as: UTF8.self)
         let logPath = sim.directory(box: box) + "/probe-\(config.name.filter(\.isLetter)).log"
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        process = try ChildProcess(HomeSim.script, ["exec", "--prefix", sim.prefix, "box\(box)", ProbeMode.testBinary] + ProbeMode.helperArguments,
-                                   environment: environment, stdin: .pipe, stdout: .pipe, stderr: .file(logPath))
+        process = try ChildProcess(
+            HomeSim.script,
+            ["exec", "--prefix", sim.prefix, "box\(box)", ProbeMode.testBinary] + ProbeMode.helperArguments,
+            environment: environment, stdin: .pipe, stdout: .pipe, stderr: .file(logPath))
         let handle = process.stdoutReader!
         let lines = self.lines
         Thread.detachNewThread {
@@ -202,7 +207,8 @@ final class Probe: @unchecked Sendable {
                     let text = String(decoding: buffer[buffer.startIndex..<newline], as: UTF8.self)
                     buffer.removeSubrange(buffer.startIndex...newline)
                     guard text.hasPrefix(ProbeMode.marker),
-                          let line = try? JSONDecoder().decode(ProbeLine.self, from: Data(text.dropFirst(ProbeMode.marker.count).utf8))
+                        let line = try? JSONDecoder().decode(
+                            ProbeLine.self, from: Data(text.dropFirst(ProbeMode.marker.count).utf8))
                     else { continue }
                     lines.append(line)
                 }
@@ -222,8 +228,10 @@ final class Probe: @unchecked Sendable {
 
     /// Waits for the first line (after `after` lines) that matches.
     @discardableResult
-    func wait(for what: String, timeout: Double = 20, after start: Int = 0,
-              _ matches: @Sendable (ProbeLine) -> Bool) async throws -> ProbeLine {
+    func wait(
+        for what: String, timeout: Double = 20, after start: Int = 0,
+        _ matches: @Sendable (ProbeLine) -> Bool
+    ) async throws -> ProbeLine {
         let deadline = Date().addingTimeInterval(timeout)
         while true {
             if let line = lines.withLock({ $0.dropFirst(start).first(where: matches) }) { return line }
@@ -234,8 +242,10 @@ final class Probe: @unchecked Sendable {
 
     /// Waits until a resolved event of `peerID` satisfies `matches`.
     @discardableResult
-    func waitForResolved(_ peerID: String, _ what: String = "resolved", timeout: Double = 20, after start: Int = 0,
-                         where matches: @escaping @Sendable (ResolvedService) -> Bool = { _ in true }) async throws -> ProbeLine {
+    func waitForResolved(
+        _ peerID: String, _ what: String = "resolved", timeout: Double = 20, after start: Int = 0,
+        where matches: @escaping @Sendable (ResolvedService) -> Bool = { _ in true }
+    ) async throws -> ProbeLine {
         try await wait(for: "\(what) of \(peerID.prefix(6))", timeout: timeout, after: start) { line in
             guard let service = line.event?.resolvedService else { return false }
             return service.peerID == peerID && matches(service)

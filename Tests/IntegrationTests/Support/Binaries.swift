@@ -21,13 +21,16 @@ enum Binaries {
 enum Command {
     /// Runs a command with a hard time limit, so a hung child fails the test instead of hanging the suite.
     @discardableResult
-    static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
-                    timeout: Duration = .seconds(60)) throws -> CommandResult {
+    static func run(
+        _ executable: String, _ arguments: [String], environment: [String: String] = [:],
+        timeout: Duration = .seconds(60)
+    ) throws -> CommandResult {
         try ChildProcess.run(executable, arguments, environment: environment, timeout: timeout)
     }
 
     static func which(_ name: String) -> String? {
-        for folder in ["/usr/bin", "/usr/sbin", "/bin", "/sbin", "/usr/local/bin"] where FileManager.default.isExecutableFile(atPath: folder + "/" + name) {
+        for folder in ["/usr/bin", "/usr/sbin", "/bin", "/sbin", "/usr/local/bin"]
+        where FileManager.default.isExecutableFile(atPath: folder + "/" + name) {
             return folder + "/" + name
         }
         return nil

@@ -11,12 +11,18 @@ extension SimulatedHome {
         let staging = folder + "/staging-" + name
         if !FileManager.default.fileExists(atPath: staging) {
             try MediaFixtures.copy(MediaFixtures.film, to: staging)
-            let pad = try Command.run("/bin/sh", ["-c", "head -c \(megabytes << 20) /dev/urandom >> '\(staging)'"], timeout: .seconds(120))
+            let pad = try Command.run(
+                "/bin/sh", ["-c", "head -c \(megabytes << 20) /dev/urandom >> '\(staging)'"], timeout: .seconds(120))
             guard pad.status == 0 else { throw TestFailure("cannot pad \(staging): \(pad.stderr)") }
         }
         for index in boxes {
             try FileManager.default.createDirectory(atPath: box(index) + "/media", withIntermediateDirectories: true)
-            let copy = try Command.run("/bin/sh", ["-c", "cp '\(staging)' '\(box(index))/media/.\(name)' && mv '\(box(index))/media/.\(name)' '\(box(index))/media/\(name)'"])
+            let copy = try Command.run(
+                "/bin/sh",
+                [
+                    "-c",
+                    "cp '\(staging)' '\(box(index))/media/.\(name)' && mv '\(box(index))/media/.\(name)' '\(box(index))/media/\(name)'",
+                ])
             guard copy.status == 0 else { throw TestFailure("cannot copy \(name) into box \(index): \(copy.stderr)") }
         }
         return staging
@@ -39,7 +45,9 @@ extension SimulatedHome {
     }
 
     /// Waits until box `index` lists `id` as held by every box in `holders` (by name).
-    func waitUntilListed(_ id: ContentID, in index: Int, heldBy holders: Set<String>, timeout: Duration = .seconds(30)) throws {
+    func waitUntilListed(_ id: ContentID, in index: Int, heldBy holders: Set<String>, timeout: Duration = .seconds(30))
+        throws
+    {
         try eventually(timeout: timeout, "box \(index) lists \(id.hex.prefix(12)) at \(holders)") {
             let item = try home(index).items.first { $0.id == id }
             return item.map { Set($0.holderNames).isSuperset(of: holders) } ?? false
@@ -57,7 +65,9 @@ extension SimulatedHome {
     /// Waits for box `index`'s fetch of `id` to finish, and returns its final state.
     func waitForFetch(_ id: ContentID, in index: Int, timeout: Duration = .seconds(120)) throws -> FetchProgress {
         var state: FetchProgress?
-        try eventually(timeout: timeout, "box \(index) finishes fetching \(id.hex.prefix(12))\n\(log(index).suffix(3000))") {
+        try eventually(
+            timeout: timeout, "box \(index) finishes fetching \(id.hex.prefix(12))\n\(log(index).suffix(3000))"
+        ) {
             state = try fetchState(id, in: index)
             return state?.isFinished ?? false
         }
@@ -68,7 +78,8 @@ extension SimulatedHome {
     func replicaPath(_ id: ContentID, in index: Int) -> String { box(index) + "/cache/objects/" + id.hex }
 
     func shape(_ index: Int, rate: String) throws {
-        let result = try Command.run(Self.script, ["shape", "--prefix", prefix, String(index), rate], timeout: .seconds(30))
+        let result = try Command.run(
+            Self.script, ["shape", "--prefix", prefix, String(index), rate], timeout: .seconds(30))
         guard result.status == 0 else { throw TestFailure("home-sim shape \(index) \(rate) failed: \(result.stderr)") }
     }
 }

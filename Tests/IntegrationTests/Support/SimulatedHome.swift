@@ -13,7 +13,9 @@ final class SimulatedHome {
         var url = URL(fileURLWithPath: #filePath)
         while url.path != "/" {
             url.deleteLastPathComponent()
-            if FileManager.default.isExecutableFile(atPath: url.path + "/scripts/home-sim") { return url.path + "/scripts/home-sim" }
+            if FileManager.default.isExecutableFile(atPath: url.path + "/scripts/home-sim") {
+                return url.path + "/scripts/home-sim"
+            }
         }
         return FileManager.default.currentDirectoryPath + "/scripts/home-sim"
     }()
@@ -27,7 +29,8 @@ final class SimulatedHome {
             _ = try? Command.run(Self.script, ["down", "--prefix", prefix])
             throw TestFailure("home-sim up failed: \(up.stderr)")
         }
-        folder = try Command.run(Self.script, ["dir", "--prefix", prefix]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        folder = try Command.run(Self.script, ["dir", "--prefix", prefix]).stdout.trimmingCharacters(
+            in: .whitespacesAndNewlines)
     }
 
     deinit {
@@ -38,32 +41,39 @@ final class SimulatedHome {
     func socket(_ index: Int) -> String { box(index) + "/control.sock" }
 
     /// Writes box `index`'s configuration and starts its daemon inside the box.
-    func startDaemon(_ index: Int, name: String? = nil, healthIntervalMilliseconds: Int = 1000, extraConfig: String = "",
-                     environment: [String: String] = [:]) throws {
+    func startDaemon(
+        _ index: Int, name: String? = nil, healthIntervalMilliseconds: Int = 1000, extraConfig: String = "",
+        environment: [String: String] = [:]
+    ) throws {
         let box = box(index)
         try FileManager.default.createDirectory(atPath: box + "/media", withIntermediateDirectories: true)
         try """
-            name = "\(name ?? "Box \(index)")"
-            media_dirs = ["\(box)/media"]
-            state_dir = "\(box)/state"
-            cache_dir = "\(box)/cache"
-            control_socket = "\(socket(index))"
-            log_level = "debug"
-            \(extraConfig)
-            """.write(toFile: box + "/mediapeer.toml", atomically: true, encoding: .utf8)
+        name = "\(name ?? "Box \(index)")"
+        media_dirs = ["\(box)/media"]
+        state_dir = "\(box)/state"
+        cache_dir = "\(box)/cache"
+        control_socket = "\(socket(index))"
+        log_level = "debug"
+        \(extraConfig)
+        """.write(toFile: box + "/mediapeer.toml", atomically: true, encoding: .utf8)
         let log = box + "/mediapeerd.log"
         _ = FileManager.default.createFile(atPath: log, contents: nil)
-        launched.append(try ChildProcess(Self.script, ["exec", "--prefix", prefix, String(index), Binaries.daemon, "--config", box + "/mediapeer.toml"],
-                                         environment: ProcessInfo.processInfo.environment
-                                             .merging(["MEDIAPEER_HEALTH_INTERVAL_MS": String(healthIntervalMilliseconds)]) { $1 }
-                                             .merging(environment) { $1 },
-                                         stdout: .file(log), stderr: .file(log)))
+        launched.append(
+            try ChildProcess(
+                Self.script,
+                ["exec", "--prefix", prefix, String(index), Binaries.daemon, "--config", box + "/mediapeer.toml"],
+                environment: ProcessInfo.processInfo.environment
+                    .merging(["MEDIAPEER_HEALTH_INTERVAL_MS": String(healthIntervalMilliseconds)]) { $1 }
+                    .merging(environment) { $1 },
+                stdout: .file(log), stderr: .file(log)))
         try eventually("box \(index)'s mediapeerd answers\n\(self.log(index))") {
             (try? ctl(index, ["status"]).status) == 0
         }
     }
 
-    func log(_ index: Int) -> String { (try? String(contentsOfFile: box(index) + "/mediapeerd.log", encoding: .utf8)) ?? "" }
+    func log(_ index: Int) -> String {
+        (try? String(contentsOfFile: box(index) + "/mediapeerd.log", encoding: .utf8)) ?? ""
+    }
 
     @discardableResult
     func ctl(_ index: Int, _ arguments: [String]) throws -> CommandResult {
@@ -85,7 +95,9 @@ final class SimulatedHome {
 
     func decode<T: Decodable>(_ type: T.Type, _ index: Int, _ arguments: [String]) throws -> T {
         let result = try ctl(index, arguments + ["--json"])
-        guard result.status == 0 else { throw TestFailure("box \(index): mediapeerctl \(arguments) failed: \(result.stderr)") }
+        guard result.status == 0 else {
+            throw TestFailure("box \(index): mediapeerctl \(arguments) failed: \(result.stderr)")
+        }
         return try ControlJSON.decoder().decode(T.self, from: Data(result.stdout.utf8))
     }
 
@@ -96,8 +108,11 @@ final class SimulatedHome {
     }
 
     func avahi(_ action: String, _ index: Int) throws {
-        let result = try Command.run(Self.script, ["avahi", action, "--prefix", prefix, String(index)], timeout: .seconds(60))
-        guard result.status == 0 else { throw TestFailure("home-sim avahi \(action) \(index) failed: \(result.stderr)") }
+        let result = try Command.run(
+            Self.script, ["avahi", action, "--prefix", prefix, String(index)], timeout: .seconds(60))
+        guard result.status == 0 else {
+            throw TestFailure("home-sim avahi \(action) \(index) failed: \(result.stderr)")
+        }
     }
 
     func signalDaemon(_ index: Int, _ signal: Int32) throws {

@@ -23,7 +23,8 @@ final class TestBox {
 
     /// The box's usual configuration with these media folders.
     func writeConfig(mediaFolders: [String]) throws {
-        try writeConfig("""
+        try writeConfig(
+            """
             name = "\(name)"
             media_dirs = [\(mediaFolders.map { "\"\($0)\"" }.joined(separator: ", "))]
             state_dir = "\(state)"
@@ -49,13 +50,16 @@ final class TestBox {
     func start(environment: [String: String] = [:]) throws {
         // Each start begins a fresh log, so a test reads only what this run printed.
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        let process = try ChildProcess("/usr/bin/unshare",
-                                       ["-n", "/bin/sh", "-c", #"ip link set lo up && exec "$0" "$@""#, Binaries.daemon, "--config", configPath],
-                                       environment: ProcessInfo.processInfo.environment.merging(environment) { $1 },
-                                       stdout: .file(logPath), stderr: .file(logPath))
+        let process = try ChildProcess(
+            "/usr/bin/unshare",
+            ["-n", "/bin/sh", "-c", #"ip link set lo up && exec "$0" "$@""#, Binaries.daemon, "--config", configPath],
+            environment: ProcessInfo.processInfo.environment.merging(environment) { $1 },
+            stdout: .file(logPath), stderr: .file(logPath))
         daemon = process
         try eventually("mediapeerd answers on \(socket)\n\(log)") {
-            guard process.isRunning else { throw TestFailure("mediapeerd exited with \(process.terminationStatus ?? -1):\n\(log)") }
+            guard process.isRunning else {
+                throw TestFailure("mediapeerd exited with \(process.terminationStatus ?? -1):\n\(log)")
+            }
             return (try? ctl(["status"]).status) == 0
         }
     }
@@ -86,7 +90,9 @@ final class TestBox {
     /// Runs `mediapeerctl … --json` and decodes its output.
     func ctlJSON<T: Decodable>(_ type: T.Type, _ arguments: [String]) throws -> T {
         let result = try ctl(arguments + ["--json"])
-        guard result.status == 0 else { throw TestFailure("mediapeerctl \(arguments) failed (\(result.status)): \(result.stderr)") }
+        guard result.status == 0 else {
+            throw TestFailure("mediapeerctl \(arguments) failed (\(result.status)): \(result.stderr)")
+        }
         do {
             return try ControlJSON.decoder().decode(T.self, from: Data(result.stdout.utf8))
         } catch {
@@ -104,7 +110,8 @@ final class TestBox {
     func waitUntilIndexed(hashed: Bool = true) throws {
         try eventually("the first scan finishes") {
             let status = try status()
-            return status.scan.completedScans >= 1 && status.scan.phase == .idle && (!hashed || status.hashing.pendingFiles == 0)
+            return status.scan.completedScans >= 1 && status.scan.phase == .idle
+                && (!hashed || status.hashing.pendingFiles == 0)
         }
     }
 }

@@ -12,7 +12,9 @@ enum TIFFValue {
 /// A TIFF structure (as found in EXIF) with an IFD0 and, if `exif` is not
 /// empty, an Exif sub-IFD linked from IFD0.
 func tiffBlock(bigEndian: Bool = false, ifd0: [(UInt16, TIFFValue)], exif: [(UInt16, TIFFValue)] = []) -> [UInt8] {
-    func u16(_ v: UInt16) -> [UInt8] { bigEndian ? [UInt8(v >> 8), UInt8(v & 0xFF)] : [UInt8(v & 0xFF), UInt8(v >> 8)] }
+    func u16(_ v: UInt16) -> [UInt8] {
+        bigEndian ? [UInt8(v >> 8), UInt8(v & 0xFF)] : [UInt8(v & 0xFF), UInt8(v >> 8)]
+    }
     func u32(_ v: UInt32) -> [UInt8] {
         let be = [UInt8(v >> 24), UInt8((v >> 16) & 0xFF), UInt8((v >> 8) & 0xFF), UInt8(v & 0xFF)]
         return bigEndian ? be : be.reversed()
@@ -64,7 +66,9 @@ func jpegWithExif(_ jpeg: [UInt8], tiff: [UInt8]) -> [UInt8] {
     return [0xFF, 0xD8, 0xFF, 0xE1, UInt8(length >> 8), UInt8(length & 0xFF)] + payload + jpeg.dropFirst(2)
 }
 
-func be32(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8((v >> 16) & 0xFF), UInt8((v >> 8) & 0xFF), UInt8(v & 0xFF)] }
+func be32(_ v: UInt32) -> [UInt8] {
+    [UInt8(v >> 24), UInt8((v >> 16) & 0xFF), UInt8((v >> 8) & 0xFF), UInt8(v & 0xFF)]
+}
 func be16(_ v: UInt16) -> [UInt8] { [UInt8(v >> 8), UInt8(v & 0xFF)] }
 func be64(_ v: UInt64) -> [UInt8] { be32(UInt32(v >> 32)) + be32(UInt32(v & 0xFFFF_FFFF)) }
 
@@ -85,7 +89,8 @@ func largeBox(_ type: String, _ payload: [UInt8]) -> [UInt8] {
 
 /// A movie header box (version 0) for a given timescale and duration.
 func mvhd(timescale: UInt32, duration: UInt32) -> [UInt8] {
-    fullBox("mvhd", [UInt8](repeating: 0, count: 8) + be32(timescale) + be32(duration) + [UInt8](repeating: 0, count: 80))
+    fullBox(
+        "mvhd", [UInt8](repeating: 0, count: 8) + be32(timescale) + be32(duration) + [UInt8](repeating: 0, count: 80))
 }
 
 /// An EBML element: the ID bytes as written in the spec, then an 8-byte size.

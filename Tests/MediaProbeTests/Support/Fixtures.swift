@@ -22,11 +22,15 @@ enum FFmpeg {
     /// with an explicit message if it is not installed (these tests must not pass vacuously).
     static func run(_ arguments: [String]) throws {
         guard FileManager.default.isExecutableFile(atPath: path) else {
-            throw FixtureError(description: "ffmpeg is not installed at \(path): the MediaProbe tests generate their media fixtures with it (apt-get install ffmpeg)")
+            throw FixtureError(
+                description:
+                    "ffmpeg is not installed at \(path): the MediaProbe tests generate their media fixtures with it (apt-get install ffmpeg)"
+            )
         }
         let log = NSTemporaryDirectory() + "mediaprobe-ffmpeg-" + UUID().uuidString + ".log"
         defer { try? FileManager.default.removeItem(atPath: log) }
-        let process = try ChildProcess(path, ["-nostdin", "-hide_banner", "-loglevel", "error", "-y"] + arguments, stderr: .file(log))
+        let process = try ChildProcess(
+            path, ["-nostdin", "-hide_banner", "-loglevel", "error", "-y"] + arguments, stderr: .file(log))
         guard process.waitUntilExit() == 0 else {
             let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
             throw FixtureError(description: "ffmpeg \(arguments.joined(separator: " ")) failed: \(output)")
@@ -86,8 +90,10 @@ enum Fixture: String, CaseIterable, CustomTestStringConvertible, Sendable {
         case .mpegTS: Self.video + ["-c:v", "libx264", "-c:a", "aac"]
         case .mpegPS: Self.video + ["-c:v", "mpeg2video", "-c:a", "mp2"]
         case .mp3:
-            Self.audio + ["-metadata", "title=Sine Song", "-metadata", "artist=The Testers", "-metadata", "album=Fixtures",
-                          "-metadata", "track=3", "-metadata", "genre=Electronic", "-metadata", "date=2019"]
+            Self.audio + [
+                "-metadata", "title=Sine Song", "-metadata", "artist=The Testers", "-metadata", "album=Fixtures",
+                "-metadata", "track=3", "-metadata", "genre=Electronic", "-metadata", "date=2019",
+            ]
         case .flac: Self.audio + ["-metadata", "title=Lossless Sine", "-metadata", "artist=The Testers"]
         case .wav: Self.audio
         case .m4a: Self.audio + ["-c:a", "aac", "-metadata", "title=AAC Sine"]

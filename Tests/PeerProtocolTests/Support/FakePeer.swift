@@ -6,6 +6,7 @@ import Logging
 import PeerWire
 import Synchronization
 import WireVocabulary
+
 @testable import PeerProtocol
 
 /// A file of random bytes on disk, with its manifest, as a box would hold it.
@@ -30,8 +31,9 @@ struct ObjectFixture: Sendable {
     func servable(held: [Int]? = nil) -> ServableObject {
         var available = ChunkBitmap(chunkCount: manifest.chunkCount, full: held == nil)
         for index in held ?? [] { available.insert(index) }
-        return ServableObject(id: id, path: path, size: Int64(bytes.count), mimeType: "video/mp4",
-                              chunkSize: Self.chunkSize, available: available)
+        return ServableObject(
+            id: id, path: path, size: Int64(bytes.count), mimeType: "video/mp4",
+            chunkSize: Self.chunkSize, available: available)
     }
 
     func remove() { try? FileManager.default.removeItem(atPath: path) }
@@ -86,6 +88,7 @@ func withPeerRouter<Value: Sendable>(
     _ handler: FakePeerHandler, limits: UploadLimits = .init(), faults: ServingFaults = .none,
     _ body: @Sendable (any TestClientProtocol) async throws -> Value
 ) async throws -> Value {
-    let router = PeerServer.makeRouter(handler: handler, limits: limits, faults: faults, logger: Logger(label: "peer-test"))
+    let router = PeerServer.makeRouter(
+        handler: handler, limits: limits, faults: faults, logger: Logger(label: "peer-test"))
     return try await Application(router: router).test(.router) { client in try await body(client) }
 }
