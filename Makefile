@@ -6,7 +6,7 @@
 #   make size              what each part of the binary costs (scripts/size-report)
 
 ARCH ?= $(shell dpkg --print-architecture)
-VERSION := $(shell sed -n 's/.*static let string = "\(.*\)"/\1/p' Sources/ControlAPI/WireTypes.swift)
+VERSION := $(shell sed -n 's/.*static let string = "\(.*\)"/\1/p' Sources/ControlWire/WireTypes.swift)
 DEB := out/mediapeer_$(VERSION)_$(ARCH).deb
 
 .PHONY: deb lint test-package size clean
