@@ -60,11 +60,14 @@ let package = Package(
             ]),
         // Which of a peer's addresses to try first: one rule for the peer table and the peer client alike.
         .target(name: "PeerAddresses"),
+        // Any clock read as the time elapsed since an origin: the instants the pure cores reason in.
+        .target(name: "ElapsedTime"),
         // Finding the other boxes: mDNS/DNS-SD through avahi-daemon, and the table of known peers.
         .target(
             name: "Discovery",
             dependencies: [
-                "ControlWire", "CAvahi", "PeerAddresses", .product(name: "Logging", package: "swift-log"),
+                "ControlWire", "CAvahi", "PeerAddresses", "ElapsedTime",
+                .product(name: "Logging", package: "swift-log"),
             ]),
         // The server of the local control API (HTTP/JSON over a Unix socket): routes, validation, `ControlHandler`.
         .target(
@@ -115,7 +118,7 @@ let package = Package(
             dependencies: [
                 "ContentID", "WireVocabulary", "PeerWire", "ControlWire", "MediaIndex", "PeerProtocol",
                 "MediapeerConfig",
-                "CSystemShims",
+                "CSystemShims", "ElapsedTime",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -173,7 +176,7 @@ let package = Package(
         .testTarget(
             name: "ReplicationTests",
             dependencies: [
-                "Replication", "ContentID", "WireVocabulary", "PeerWire", "MediaIndex", "PeerProtocol",
+                "Replication", "ContentID", "WireVocabulary", "PeerWire", "MediaIndex", "PeerProtocol", "ElapsedTime",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
                 .product(name: "Clocks", package: "swift-clocks"), .product(name: "GRDB", package: "GRDB.swift"),

@@ -1,4 +1,5 @@
 import ControlWire
+import ElapsedTime
 import Logging
 import Synchronization
 
@@ -78,7 +79,7 @@ public actor PeerTable {
     private let configuration: Configuration
     private let logger: Logger
     private let changesContinuation: AsyncStream<PeerChange>.Continuation
-    private let timeline: Timeline
+    private let timeline: ElapsedClock
     private var state: PeerTableState
     /// Sleeps until the next round is due; the table's only timer.
     private var timer: Task<Void, Never>?
@@ -110,7 +111,7 @@ public actor PeerTable {
         self.configuration = configuration
         self.logger = logger
         (changes, changesContinuation) = AsyncStream.makeStream(of: PeerChange.self, bufferingPolicy: .unbounded)
-        timeline = Timeline(clock)
+        timeline = ElapsedClock(clock)
         state = PeerTableState(
             settings: .init(
                 ownID: configuration.ownID, healthInterval: configuration.healthInterval,
@@ -138,7 +139,7 @@ public actor PeerTable {
     /// Applies one discovery event.
     public func apply(_ event: DiscoveryEvent) {
         guard !isShutDown else { return }
-        perform(state.apply(event, at: timeline.now()))
+        perform(state.apply(event, at: timeline.now.sinceOrigin))
     }
 
     /// A peer said over HTTP that it is leaving. Accepted only from one of the addresses the peer is known at, so a
@@ -147,7 +148,7 @@ public actor PeerTable {
     @discardableResult
     public func departed(id: String, from address: String) -> Bool {
         guard !isShutDown else { return false }
-        let (dropped, actions) = state.departed(id: id, from: address, at: timeline.now())
+        let (dropped, actions) = state.departed(id: id, from: address, at: timeline.now.sinceOrigin)
         perform(actions)
         return dropped
     }
@@ -181,18 +182,18 @@ public actor PeerTable {
 
     private func start() {
         guard !isShutDown else { return }
-        perform(state.start(at: timeline.now()))
+        perform(state.start(at: timeline.now.sinceOrigin))
     }
 
     private func timerFired(_ number: UInt64) {
         guard !isShutDown else { return }
         if number == timerNumber { timer = nil }
-        perform(state.timerFired(at: timeline.now()))
+        perform(state.timerFired(at: timeline.now.sinceOrigin))
     }
 
     private func healthChecked(_ key: PeerTableState.Key, round: UInt64, _ result: HealthResult) {
         guard !isShutDown else { return }
-        perform(state.healthChecked(key, round: round, result, at: timeline.now()))
+        perform(state.healthChecked(key, round: round, result, at: timeline.now.sinceOrigin))
     }
 
     private func perform(_ actions: [PeerTableState.Action]) {
@@ -213,10 +214,10 @@ public actor PeerTable {
             case .scheduleHealthCheck(let due):
                 timer?.cancel()
                 timerNumber += 1
-                let (sleep, number) = (timeline.sleep, timerNumber)
+                let (timeline, number) = (timeline, timerNumber)
                 // Weak, so that a table nobody holds any more is freed (its deinit cancels this task).
                 timer = Task { [weak self] in
-                    do { try await sleep(due) } catch { return }
+                    do { try await timeline.sleep(until: ElapsedInstant(due), tolerance: nil) } catch { return }
                     await self?.timerFired(number)
                 }
             case .cancelHealthCheck:
@@ -232,7 +233,7 @@ public actor PeerTable {
     /// that ignores cancellation finishes in the background and its late answer is discarded.
     private func startChecks(_ targets: [PeerTableState.CheckTarget], round: UInt64, deadline: Duration) {
         guard let check = configuration.healthCheck else { return }
-        let sleep = timeline.sleep
+        let timeline = self.timeline
         let timeout = configuration.healthTimeout
         checks = targets.map { target in
             let race = CheckRace()
@@ -243,7 +244,7 @@ public actor PeerTable {
             race.add(Task { await report(await check(target.peer)) })
             race.add(
                 Task {
-                    do { try await sleep(deadline) } catch { return }
+                    do { try await timeline.sleep(until: ElapsedInstant(deadline), tolerance: nil) } catch { return }
                     await report(.unhealthy("no answer within \(timeout)"))
                 })
             return race
@@ -274,18 +275,6 @@ public actor PeerTable {
         case .ownStaticEntry(let peer):
             logger.notice("a static peer is this box itself; ignoring it", metadata: ["peer": "\(peer)"])
         }
-    }
-}
-
-/// The table's clock, read as durations since the table was made (the instants of ``PeerTableState``).
-private struct Timeline: Sendable {
-    let now: @Sendable () -> Duration
-    let sleep: @Sendable (_ until: Duration) async throws -> Void
-
-    init<C: Clock>(_ clock: C) where C.Duration == Duration {
-        let start = clock.now
-        now = { start.duration(to: clock.now) }
-        sleep = { instant in try await clock.sleep(until: start.advanced(by: instant), tolerance: nil) }
     }
 }
 

@@ -1,4 +1,5 @@
 import ContentID
+import ElapsedTime
 import Foundation
 import PeerProtocol
 import PeerWire
@@ -29,18 +30,18 @@ private func bitmap(_ count: Int, _ held: some Sequence<Int>) -> ChunkBitmap {
     return map
 }
 
-private func at(_ milliseconds: Int) -> FetchInstant { FetchInstant(.milliseconds(milliseconds)) }
+private func at(_ milliseconds: Int) -> ElapsedInstant { ElapsedInstant(.milliseconds(milliseconds)) }
 
 private func starts(_ actions: [FetchScheduler.Action]) -> [FetchScheduler.Request] {
     actions.compactMap { if case .start(let request) = $0 { request } else { nil } }
 }
 
-private func waits(_ actions: [FetchScheduler.Action]) -> [FetchInstant] {
+private func waits(_ actions: [FetchScheduler.Action]) -> [ElapsedInstant] {
     actions.compactMap { if case .waitForHolders(let until, _, _) = $0 { until } else { nil } }
 }
 
 /// A scheduler past its first holder look-up with the manifest ready; returns the actions of that last step.
-private func downloading(chunks: Int, holders: [Holder], have: [Int] = [], at now: FetchInstant = at(0))
+private func downloading(chunks: Int, holders: [Holder], have: [Int] = [], at now: ElapsedInstant = at(0))
     throws -> (FetchScheduler, [FetchScheduler.Action])
 {
     let manifest = try manifest(chunks: chunks)

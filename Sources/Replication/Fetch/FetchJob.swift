@@ -1,5 +1,6 @@
 import ContentID
 import ControlWire
+import ElapsedTime
 import Foundation
 import Logging
 import MediaIndex
@@ -55,7 +56,7 @@ actor FetchJob {
     private let space: CacheSpace
     private let directory: any HolderDirectory
     private let transport: any FetchTransport
-    private let clock: FetchClock
+    private let clock: ElapsedClock
     private let tuning: Tuning
     private let logger: Logger
 
@@ -75,7 +76,7 @@ actor FetchJob {
         self.space = space
         self.directory = directory
         self.transport = transport
-        self.clock = FetchClock(clock)
+        self.clock = ElapsedClock(clock)
         self.tuning = tuning
         var logger = logger
         logger[metadataKey: "object"] = "\(id.hex.prefix(16))"
@@ -229,7 +230,7 @@ actor FetchJob {
     }
 
     private func schedule(
-        _ timer: FetchScheduler.Timer, at instant: FetchInstant, in group: inout DiscardingTaskGroup,
+        _ timer: FetchScheduler.Timer, at instant: ElapsedInstant, in group: inout DiscardingTaskGroup,
         _ reporter: AsyncStream<Event>.Continuation
     ) {
         group.addTask { [clock] in

@@ -1,5 +1,6 @@
 import ContentID
 import ControlWire
+import ElapsedTime
 import Foundation
 import PeerProtocol
 import PeerWire
@@ -82,9 +83,9 @@ struct FetchScheduler {
         case drop(PeerEndpoint, reason: String)
         /// Nobody can help now: look for holders again at `until` (``Timer/holderRetry``). `announce` is true for
         /// the first wait of a series.
-        case waitForHolders(until: FetchInstant, reason: String, announce: Bool)
+        case waitForHolders(until: ElapsedInstant, reason: String, announce: Bool)
         /// Call ``timerFired(_:at:)`` at that instant.
-        case schedule(Timer, at: FetchInstant)
+        case schedule(Timer, at: ElapsedInstant)
         /// Sync the partial file, then record these chunks as held; answer with ``flushed(at:)``.
         case flush(ChunkBitmap)
         /// Every chunk is verified and written: publish the file and complete the record.
@@ -95,7 +96,7 @@ struct FetchScheduler {
         let endpoint: PeerEndpoint
         var activeRequests = 0
         /// Slots resting after a busy answer, until these instants.
-        var restingUntil: [FetchInstant] = []
+        var restingUntil: [ElapsedInstant] = []
         var consecutiveFailures = 0
     }
 
@@ -116,13 +117,13 @@ struct FetchScheduler {
     private var sources: [String: SourceState] = [:]
     private var sourceOrder: [String] = []
     private var querying: Set<String> = []
-    private var droppedAt: [String: FetchInstant] = [:]
+    private var droppedAt: [String: ElapsedInstant] = [:]
     private var requests: [Int: RequestState] = [:]
     private var nextRequestID = 0
     private var lookingUp = false
     private var lookUpAgain = false
     private var obtainingManifest = false
-    private var holderRetryAt: FetchInstant?
+    private var holderRetryAt: ElapsedInstant?
     private var holderWait: Duration
     private var waitAnnounced = false
     private var flushArmed = false
@@ -130,7 +131,7 @@ struct FetchScheduler {
     private var flushedChunks = -1
     private var finishing = false
     /// (instant, bytes done) per verified chunk; samples before `rateHead` are out of the window.
-    private var rateSamples: [(at: FetchInstant, bytesDone: Int64)] = []
+    private var rateSamples: [(at: ElapsedInstant, bytesDone: Int64)] = []
     private var rateHead = 0
 
     init(id: ContentID, title: String, startedAt: Date, policy: Policy = Policy()) {
@@ -149,13 +150,13 @@ struct FetchScheduler {
 
     // MARK: - Events
 
-    mutating func start(at now: FetchInstant) -> [Action] {
+    mutating func start(at now: ElapsedInstant) -> [Action] {
         var actions: [Action] = []
         lookUp(&actions)
         return actions
     }
 
-    mutating func holdersFound(_ found: [Holder], at now: FetchInstant) -> [Action] {
+    mutating func holdersFound(_ found: [Holder], at now: ElapsedInstant) -> [Action] {
         var actions: [Action] = []
         lookingUp = false
         let banned = picker?.banned ?? []
@@ -177,7 +178,7 @@ struct FetchScheduler {
     }
 
     /// The manifest is verified, the space checked and the partial file open; `have` is what is already held.
-    mutating func manifestReady(_ manifest: ChunkManifest, have: ChunkBitmap, at now: FetchInstant) -> [Action] {
+    mutating func manifestReady(_ manifest: ChunkManifest, have: ChunkBitmap, at now: ElapsedInstant) -> [Action] {
         var actions: [Action] = []
         obtainingManifest = false
         self.manifest = manifest
@@ -199,7 +200,7 @@ struct FetchScheduler {
     }
 
     /// No holder could give a manifest that hashes to the id.
-    mutating func manifestUnavailable(at now: FetchInstant) -> [Action] {
+    mutating func manifestUnavailable(at now: ElapsedInstant) -> [Action] {
         var actions: [Action] = []
         obtainingManifest = false
         reconsider(at: now, &actions)
@@ -207,7 +208,8 @@ struct FetchScheduler {
     }
 
     /// A partial holder said which chunks it has (nil: it did not answer usefully).
-    mutating func availabilityKnown(_ chunks: ChunkBitmap?, of source: PeerEndpoint, at now: FetchInstant) -> [Action] {
+    mutating func availabilityKnown(_ chunks: ChunkBitmap?, of source: PeerEndpoint, at now: ElapsedInstant) -> [Action]
+    {
         var actions: [Action] = []
         querying.remove(source.peerID)
         if let chunks, let manifest, chunks.chunkCount == manifest.chunkCount, sources[source.peerID] == nil,
@@ -221,7 +223,7 @@ struct FetchScheduler {
 
     /// A chunk of `request` was verified and written. Returns whether the request should go on streaming: not
     /// once its source was dropped or banned, nor once the object is complete. A good chunk is kept whoever sent it.
-    mutating func chunkVerified(_ chunk: Int, of request: Request, bytes: Int64, at now: FetchInstant) -> Bool {
+    mutating func chunkVerified(_ chunk: Int, of request: Request, bytes: Int64, at now: ElapsedInstant) -> Bool {
         progress.bytesReceived += bytes
         let source = request.source.peerID
         let stillUsed = requests[request.id].map { !$0.orphaned } ?? false
@@ -252,7 +254,7 @@ struct FetchScheduler {
     }
 
     /// A request ended: whatever of its run did not arrive is free for others again, and its slot is free.
-    mutating func requestFinished(_ request: Request, _ outcome: RequestOutcome, at now: FetchInstant) -> [Action] {
+    mutating func requestFinished(_ request: Request, _ outcome: RequestOutcome, at now: ElapsedInstant) -> [Action] {
         var actions: [Action] = []
         let source = request.source.peerID
         let orphaned = requests.removeValue(forKey: request.id)?.orphaned ?? true
@@ -282,7 +284,7 @@ struct FetchScheduler {
         return actions
     }
 
-    mutating func timerFired(_ timer: Timer, at now: FetchInstant) -> [Action] {
+    mutating func timerFired(_ timer: Timer, at now: ElapsedInstant) -> [Action] {
         var actions: [Action] = []
         guard !finishing else { return actions }
         switch timer {
@@ -308,7 +310,7 @@ struct FetchScheduler {
     }
 
     /// A flush asked for by ``Action/flush(_:)`` is done.
-    mutating func flushed(at now: FetchInstant) -> [Action] {
+    mutating func flushed(at now: ElapsedInstant) -> [Action] {
         var actions: [Action] = []
         flushing = false
         armFlush(at: now, &actions)
@@ -343,7 +345,7 @@ struct FetchScheduler {
     }
 
     /// After every event: finish if complete, give free slots work, and look for holders when nobody can help.
-    private mutating func reconsider(at now: FetchInstant, _ actions: inout [Action]) {
+    private mutating func reconsider(at now: ElapsedInstant, _ actions: inout [Action]) {
         guard !finishing else { return }
         guard picker != nil else {
             if !lookingUp, !obtainingManifest {
@@ -382,7 +384,7 @@ struct FetchScheduler {
         }
     }
 
-    private mutating func waitForHolders(at now: FetchInstant, _ actions: inout [Action], _ reason: String) {
+    private mutating func waitForHolders(at now: ElapsedInstant, _ actions: inout [Action], _ reason: String) {
         let until = now + holderWait
         holderRetryAt = until
         holderWait = min(holderWait * 2, policy.maxHolderWait)
@@ -406,7 +408,7 @@ struct FetchScheduler {
     }
 
     /// Adds the holders not yet used as sources: complete holders hold every chunk, partial ones are asked which.
-    private mutating func addSources(at now: FetchInstant, _ actions: inout [Action]) {
+    private mutating func addSources(at now: ElapsedInstant, _ actions: inout [Action]) {
         guard let manifest, let picker else { return }
         for holder in holders {
             let peer = holder.peerID
@@ -432,7 +434,7 @@ struct FetchScheduler {
     }
 
     /// Gives every free request slot a run of chunks; a slot with nothing to do waits for the next event.
-    private mutating func assign(at now: FetchInstant, _ actions: inout [Action]) {
+    private mutating func assign(at now: ElapsedInstant, _ actions: inout [Action]) {
         guard let manifest else { return }
         for peer in sourceOrder {
             guard var state = sources[peer] else { continue }
@@ -455,7 +457,7 @@ struct FetchScheduler {
     }
 
     /// Flushes once a flush interval while chunks arrive or wait to be recorded; an idle fetch does not wake up.
-    private mutating func armFlush(at now: FetchInstant, _ actions: inout [Action]) {
+    private mutating func armFlush(at now: ElapsedInstant, _ actions: inout [Action]) {
         guard !flushArmed, !flushing, !finishing else { return }
         guard !requests.isEmpty || progress.chunksDone != flushedChunks, picker != nil else { return }
         flushArmed = true
@@ -463,7 +465,7 @@ struct FetchScheduler {
     }
 
     private mutating func drop(
-        _ endpoint: PeerEndpoint, reason: String, at now: FetchInstant,
+        _ endpoint: PeerEndpoint, reason: String, at now: ElapsedInstant,
         _ actions: inout [Action]
     ) {
         let peer = endpoint.peerID
@@ -482,7 +484,7 @@ struct FetchScheduler {
         for (id, request) in requests where request.source == peer { requests[id]?.orphaned = true }
     }
 
-    private mutating func sampleRate(at now: FetchInstant) {
+    private mutating func sampleRate(at now: ElapsedInstant) {
         rateSamples.append((now, progress.bytesDone))
         while rateHead < rateSamples.count, rateSamples[rateHead].at.duration(to: now) > policy.rateWindow {
             rateHead += 1
