@@ -91,11 +91,7 @@ final class PeerNetwork: Service, Neighbourhood, Sendable {
         let peers = await table.snapshot().filter { $0.id != nil && $0.reachable }
         await withTaskGroup(of: Void.self) { [peerID] group in
             for peer in peers {
-                guard
-                    let endpoint = PeerEndpoint(
-                        peerID: peer.id ?? "", name: peer.name, addresses: peer.addresses,
-                        port: Int(peer.port))
-                else { continue }
+                guard let endpoint = Self.endpoint(of: peer) else { continue }
                 group.addTask { try? await PeerClient().goodbye(endpoint, from: peerID, timeout: .milliseconds(500)) }
             }
         }
@@ -120,15 +116,17 @@ final class PeerNetwork: Service, Neighbourhood, Sendable {
         }
     }
 
+    /// The peer at `addresses` (by default all of its own, best first); nil without an address.
+    private static func endpoint(of peer: PeerSnapshot, at addresses: [String]? = nil) -> PeerEndpoint? {
+        PeerEndpoint(
+            peerID: peer.id ?? "", name: peer.name, addresses: addresses ?? peer.addresses, port: Int(peer.port))
+    }
+
     /// Asks a peer who it is at each of its addresses in turn, best first.
     @Sendable static func checkHealth(_ peer: PeerSnapshot) async -> HealthResult {
         var lastProblem = "no address"
         for address in peer.addresses {
-            guard
-                let endpoint = PeerEndpoint(
-                    peerID: peer.id ?? "", name: peer.name, addresses: [address],
-                    port: Int(peer.port))
-            else { continue }
+            guard let endpoint = endpoint(of: peer, at: [address]) else { continue }
             do {
                 let info = try await PeerClient().info(endpoint, timeout: .seconds(3))
                 return .healthy(
