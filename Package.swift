@@ -66,7 +66,7 @@ let package = Package(
         .target(
             name: "Discovery",
             dependencies: [
-                "ControlWire", "CAvahi", "PeerAddresses", "ElapsedTime",
+                "ControlWire", "CAvahi", "PeerAddresses", "ElapsedTime", "PeerWire", "WireVocabulary",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         // The server of the local control API (HTTP/JSON over a Unix socket): routes, validation, `ControlHandler`.
@@ -103,6 +103,7 @@ let package = Package(
             name: "PeerProtocol",
             dependencies: [
                 "ContentID", "WireVocabulary", "PeerWire", "HTTPService", "CSystemShims", "PeerAddresses",
+                "ElapsedTime",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "_NIOFileSystem", package: "swift-nio"),
@@ -163,13 +164,13 @@ let package = Package(
         .testTarget(
             name: "DiscoveryTests",
             dependencies: [
-                "Discovery", "ControlWire", "PeerAddresses", "TestChildProcess",
+                "Discovery", "ControlWire", "PeerAddresses", "TestChildProcess", "PeerWire",
                 .product(name: "Clocks", package: "swift-clocks"),
             ]),
         .testTarget(
             name: "PeerProtocolTests",
             dependencies: [
-                "PeerProtocol", "PeerWire", "ContentID", "WireVocabulary",
+                "PeerProtocol", "PeerWire", "ContentID", "WireVocabulary", "ElapsedTime",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Clocks", package: "swift-clocks"),
             ]),

@@ -92,3 +92,13 @@ func withPeerRouter<Value: Sendable>(
         handler: handler, limits: limits, faults: faults, logger: Logger(label: "peer-test"))
     return try await Application(router: router).test(.router) { client in try await body(client) }
 }
+
+extension PeerEndpoint {
+    /// The test server on loopback at `port` (an ephemeral port the system gave: always in range).
+    static func loopback(port: Int, name: String) -> PeerEndpoint {
+        guard let endpoint = PeerEndpoint(peerID: "p", name: name, host: "127.0.0.1", port: port) else {
+            preconditionFailure("loopback port \(port) out of range")
+        }
+        return endpoint
+    }
+}
