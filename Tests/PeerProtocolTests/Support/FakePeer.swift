@@ -86,10 +86,12 @@ final class FakePeerHandler: PeerRequestHandler {
 /// Runs `body` against the peer router in process (no sockets).
 func withPeerRouter<Value: Sendable>(
     _ handler: FakePeerHandler, limits: UploadLimits = .init(), faults: ServingFaults = .none,
+    locateLimiter: SourceRateLimiter = SourceRateLimiter(),
     _ body: @Sendable (any TestClientProtocol) async throws -> Value
 ) async throws -> Value {
     let router = PeerServer.makeRouter(
-        handler: handler, limits: limits, faults: faults, logger: Logger(label: "peer-test"))
+        handler: handler, limits: limits, faults: faults, logger: Logger(label: "peer-test"),
+        locateLimiter: locateLimiter)
     return try await Application(router: router).test(.router) { client in try await body(client) }
 }
 
