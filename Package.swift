@@ -155,6 +155,8 @@ let package = Package(
         .testTarget(name: "MediaProbeTests", dependencies: ["MediaProbe", "WireVocabulary", "TestChildProcess"]),
         .testTarget(name: "ContentIDTests", dependencies: ["ContentID", "WireVocabulary"]),
         .testTarget(name: "MediapeerConfigTests", dependencies: ["MediapeerConfig"]),
+        // mediapeerctl's human output, and the escaping of control characters it shares with the daemon's log.
+        .testTarget(name: "MediapeerCLITests", dependencies: ["MediapeerCLI", "WireVocabulary"]),
         .testTarget(
             name: "MediaIndexTests",
             dependencies: [
