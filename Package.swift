@@ -66,7 +66,7 @@ let package = Package(
         .target(
             name: "Discovery",
             dependencies: [
-                "ControlWire", "CAvahi", "PeerAddresses", "ElapsedTime",
+                "ControlWire", "CAvahi", "PeerAddresses", "ElapsedTime", "PeerWire", "WireVocabulary",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         // The server of the local control API (HTTP/JSON over a Unix socket): routes, validation, `ControlHandler`.
@@ -103,6 +103,7 @@ let package = Package(
             name: "PeerProtocol",
             dependencies: [
                 "ContentID", "WireVocabulary", "PeerWire", "HTTPService", "CSystemShims", "PeerAddresses",
+                "ElapsedTime",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "_NIOFileSystem", package: "swift-nio"),
@@ -154,6 +155,8 @@ let package = Package(
         .testTarget(name: "MediaProbeTests", dependencies: ["MediaProbe", "WireVocabulary", "TestChildProcess"]),
         .testTarget(name: "ContentIDTests", dependencies: ["ContentID", "WireVocabulary"]),
         .testTarget(name: "MediapeerConfigTests", dependencies: ["MediapeerConfig"]),
+        // mediapeerctl's human output, and the escaping of control characters it shares with the daemon's log.
+        .testTarget(name: "MediapeerCLITests", dependencies: ["MediapeerCLI", "WireVocabulary"]),
         .testTarget(
             name: "MediaIndexTests",
             dependencies: [
@@ -163,13 +166,13 @@ let package = Package(
         .testTarget(
             name: "DiscoveryTests",
             dependencies: [
-                "Discovery", "ControlWire", "PeerAddresses", "TestChildProcess",
+                "Discovery", "ControlWire", "PeerAddresses", "TestChildProcess", "PeerWire",
                 .product(name: "Clocks", package: "swift-clocks"),
             ]),
         .testTarget(
             name: "PeerProtocolTests",
             dependencies: [
-                "PeerProtocol", "PeerWire", "ContentID", "WireVocabulary",
+                "PeerProtocol", "PeerWire", "ContentID", "WireVocabulary", "ElapsedTime",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Clocks", package: "swift-clocks"),
             ]),

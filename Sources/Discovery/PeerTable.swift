@@ -30,6 +30,11 @@ import Synchronization
 /// with their addresses, until the health check (or, without one, the first browse after the restart) shows
 /// whether they are still there.
 ///
+/// Claims: an announcement of the id of a peer whose latest check answered at its own endpoint, from another
+/// address or port, is logged and ignored until that peer leaves; a discovered peer answering its check with another
+/// id than it announced fails the check; at most ``PeerWire/PeerLimits/maxPeers`` identified peers are held. Names
+/// are cut to 255 bytes of UTF-8, control characters replaced.
+///
 /// Health: with a ``Configuration/healthCheck``, every peer is checked every ``Configuration/healthInterval``
 /// while the table is not empty (a peer's first check comes an interval after it arrives, a static peer's at once);
 /// that timer is the table's only one, so an empty table never wakes up, and a table with peers wakes once per
@@ -274,6 +279,14 @@ public actor PeerTable {
                 "static peer identified", metadata: ["entries": "\(entries.map(\.description))", "id": "\(id)"])
         case .ownStaticEntry(let peer):
             logger.notice("a static peer is this box itself; ignoring it", metadata: ["peer": "\(peer)"])
+        case .ignoredClaim(let id, let peer, let address, let port):
+            logger.warning(
+                "an announcement claims the id of \(peer), which answers at its own address; ignored",
+                metadata: ["peer_id": "\(id)", "address": "\(address)", "port": "\(port)"])
+        case .tableFull(let id, let limit):
+            logger.warning(
+                "the peer table holds \(limit) peers; ignoring further ones until one leaves",
+                metadata: ["peer_id": "\(id)"])
         }
     }
 }

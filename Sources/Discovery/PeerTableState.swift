@@ -1,5 +1,7 @@
 import ControlWire
 import PeerAddresses
+import PeerWire
+import WireVocabulary
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -14,6 +16,14 @@ import PeerAddresses
 ///
 /// Instants are durations since the table was made, on the table's clock; `origin` is the date of instant zero,
 /// from which the snapshots' `firstSeen` and `lastSeen` are computed.
+///
+/// Claims: anyone on the LAN can announce any id. A peer whose latest check answered at its endpoint with its own
+/// id is *confirmed*, and an announcement (a resolved instance, or a static entry answering) that claims its id
+/// from another address or port does not move it: the claim is noted and set aside. When the confirmed peer leaves
+/// the table (goodbye, unreachable), the instances set aside for its id are resolved again, so a box that really
+/// moved is found at its new endpoint. A check of an announced peer answering with another id than the announced
+/// one fails (the announcement is a lie, or stale); it is not a change of identity. Only a static address may
+/// change identity: it is configured by hand, and a box behind it may be replaced.
 struct PeerTableState {
     /// What the state needs of ``PeerTable/Configuration``.
     struct Settings: Sendable {
@@ -23,7 +33,12 @@ struct PeerTableState {
         var failuresBeforeDrop: Int
         /// False without a health check: no round is ever started and no timer armed.
         var checksHealth: Bool
+        /// The most identified peers held; also the most announcements set aside (see the type's documentation).
+        var maxPeers = PeerLimits.maxPeers
     }
+
+    /// Peer names (TXT `name`, `/v1/info` name) are cut to this many bytes of UTF-8.
+    static let maxNameBytes = 255
 
     /// A peer is keyed by its id, or, until its health check answers, by its static entry.
     enum Key: Hashable, Sendable {
@@ -66,6 +81,12 @@ struct PeerTableState {
         case identified(entries: [StaticPeer], id: String)
         /// A static entry answered with our own id.
         case ownStaticEntry(peer: String)
+        /// An announcement at `address`, `port` (a resolved instance, or static entries) claimed the id of `peer`,
+        /// which answers at its own endpoint: ignored, and set aside until that peer leaves.
+        case ignoredClaim(id: String, peer: String, address: String, port: UInt16)
+        /// The table holds ``Settings/maxPeers`` identified peers: this one was ignored (noted once until there is
+        /// room again).
+        case tableFull(ignored: String, limit: Int)
     }
 
     private struct PeerRecord {
@@ -85,6 +106,8 @@ struct PeerTableState {
         var lastSeen: Duration
         var reachable: Bool
         var failures = 0
+        /// The latest check answered with this record's id: announcements claiming it from elsewhere are ignored.
+        var confirmed = false
 
         var addresses: [String] {
             var all = Set(instances.values)
@@ -99,6 +122,12 @@ struct PeerTableState {
     private var peers: [Key: PeerRecord] = [:]
     /// Which peer each instance belongs to, as a goodbye names only the instance.
     private var instanceOwners: [ServiceInstance: String] = [:]
+    /// Instances whose claim of a confirmed peer's id was ignored, resolved again when that peer leaves.
+    private var setAside: [ServiceInstance: ResolvedService] = [:]
+    /// Claims set aside for peers that left during the event being handled, resolved at its end.
+    private var reconsidered: [ResolvedService] = []
+    /// Whether ``Note/tableFull(ignored:limit:)`` was noted since the table was last below its limit.
+    private var notedTableFull = false
     /// Set by `daemonUp`: the next `browseSettled` closes the re-browse after a daemon restart.
     private var awaitingRebrowse = false
     /// When the next round is due; nil while a round runs, and while there is nothing to check.
@@ -224,12 +253,26 @@ struct PeerTableState {
             return
         }
         guard id != settings.ownID else { return }
+        // This announcement supersedes whatever the instance claimed before.
+        let earlierClaim = setAside.removeValue(forKey: service.instance)
         if let previous = instanceOwners[service.instance], previous != id {
             // The instance name now belongs to another box (the first one left, another took its name).
             removed(service.instance)
         }
-        instanceOwners[service.instance] = id
         let before = peers[.id(id)]
+        if let before, Self.isConfirmed(before, elsewhereThan: [service.address], port: service.port) {
+            if setAside.count < settings.maxPeers { setAside[service.instance] = service }
+            // A TXT update of the same claim is not noted again.
+            if earlierClaim?.peerID != id || earlierClaim?.address != service.address
+                || earlierClaim?.port != service.port
+            {
+                actions.append(
+                    .note(.ignoredClaim(id: id, peer: before.name, address: service.address, port: service.port)))
+            }
+            return
+        }
+        if before == nil, !hasRoom(for: id) { return }
+        instanceOwners[service.instance] = id
         var record =
             before
             ?? PeerRecord(
@@ -237,7 +280,7 @@ struct PeerTableState {
         // Fresh instances replace what was remembered from before a daemon restart.
         if record.instances.isEmpty { record.unconfirmedAddresses = [] }
         record.instances[service.instance] = service.address
-        record.name = service.txt[MediapeerTXT.name] ?? service.instance.name
+        record.name = Self.shownName(service.txt[MediapeerTXT.name] ?? service.instance.name)
         record.hostName = service.hostName
         record.port = service.port
         record.txt = service.txt
@@ -248,6 +291,7 @@ struct PeerTableState {
     }
 
     private mutating func removed(_ instance: ServiceInstance) {
+        setAside[instance] = nil
         guard let id = instanceOwners.removeValue(forKey: instance), var record = peers[.id(id)] else { return }
         let before = record
         record.instances[instance] = nil
@@ -263,6 +307,8 @@ struct PeerTableState {
     private mutating func daemonLost() {
         awaitingRebrowse = false
         instanceOwners = [:]
+        // Unobserved now, like the instances merged into peers; the re-browse resolves them again.
+        setAside = [:]
         for (key, record) in peers where !record.instances.isEmpty {
             var updated = record
             updated.unconfirmedAddresses.formUnion(record.instances.values)
@@ -298,10 +344,6 @@ struct PeerTableState {
         var updated = record
         switch result {
         case .healthy(let id, let name, let generation, let protocolVersion):
-            if !record.reachable, record.failures > 0 { actions.append(.note(.answersAgain(peer: record.name))) }
-            updated.reachable = true
-            updated.failures = 0
-            updated.lastSeen = now
             if let id {
                 if id == settings.ownID {
                     actions.append(.note(.ownStaticEntry(peer: record.name)))
@@ -309,66 +351,141 @@ struct PeerTableState {
                     return
                 }
                 if MediapeerTXT.isValidPeerID(id), record.id != id {
-                    identify(
-                        updated, at: key, as: id, name: name, generation: generation,
+                    if record.staticEntries.isEmpty {
+                        // Announced as one id, answering as another: the announcement lies or is stale.
+                        failed(record, at: key, "answered as \(id), not as the \(record.id ?? "") it announces")
+                    } else if let refusal = identify(
+                        record, at: key, as: id, name: name, generation: generation,
                         protocolVersion: protocolVersion, at: now)
+                    {
+                        failed(record, at: key, refusal)
+                    }
                     return
                 }
             }
-            if let name, record.instances.isEmpty { updated.name = name }
+            if !record.reachable, record.failures > 0 { actions.append(.note(.answersAgain(peer: record.name))) }
+            updated.reachable = true
+            updated.failures = 0
+            updated.confirmed = updated.id != nil
+            updated.lastSeen = now
+            if let name, record.instances.isEmpty { updated.name = Self.shownName(name) }
             if let generation { updated.generation = generation }
             if let protocolVersion { updated.protocolVersion = protocolVersion }
             store(updated, at: key, before: record)
         case .unhealthy(let reason):
-            updated.failures += 1
-            updated.reachable = false
-            if record.failures == 0 { actions.append(.note(.stoppedAnswering(peer: record.name, reason: reason))) }
-            if updated.failures >= settings.failuresBeforeDrop, updated.staticEntries.isEmpty {
-                actions.append(.note(.droppedUnreachable(peer: record.name, failures: updated.failures)))
-                peers[key] = updated
-                drop(key, reason: .unreachable)
-                return
-            }
-            store(updated, at: key, before: record)
+            failed(record, at: key, reason)
         }
+    }
+
+    /// One more failed check of `record`; a discovered peer is dropped after ``Settings/failuresBeforeDrop`` in a
+    /// row.
+    private mutating func failed(_ record: PeerRecord, at key: Key, _ reason: String) {
+        var updated = record
+        updated.failures += 1
+        updated.reachable = false
+        updated.confirmed = false
+        if record.failures == 0 { actions.append(.note(.stoppedAnswering(peer: record.name, reason: reason))) }
+        if updated.failures >= settings.failuresBeforeDrop, updated.staticEntries.isEmpty {
+            actions.append(.note(.droppedUnreachable(peer: record.name, failures: updated.failures)))
+            peers[key] = updated
+            drop(key, reason: .unreachable)
+            return
+        }
+        store(updated, at: key, before: record)
     }
 
     /// A static peer answered with its id: its static entries move to that id, merged with the peer mDNS may
     /// already know under it. The same happens when a static address starts answering with another id (the box
-    /// behind it was replaced).
+    /// behind it was replaced): the old peer is dropped as ``PeerRemovalReason/replaced`` unless mDNS still
+    /// announces it.
+    ///
+    /// - Returns: why the answer counts as a failed check instead (the id is a confirmed peer's, claimed from
+    ///   another endpoint); nil otherwise. With the table full, the entries stay where they are, answering.
     private mutating func identify(
         _ record: PeerRecord, at key: Key, as id: String, name: String?, generation: UInt64?,
         protocolVersion: String?, at now: Duration
-    ) {
+    ) -> String? {
         let entries = record.staticEntries
+        let target = Key.id(id)
+        let before = peers[target]
+        let port = entries.first?.port ?? record.port
+        if let before, Self.isConfirmed(before, elsewhereThan: entries.map(\.host), port: port) {
+            if record.failures == 0 {
+                let hosts = entries.map(\.host).sorted().joined(separator: ", ")
+                actions.append(.note(.ignoredClaim(id: id, peer: before.name, address: hosts, port: port)))
+            }
+            return "answered as \(id), a peer that answers at its own address"
+        }
+        // Dropping an identified record that only its static entries kept makes room for the new one.
+        var freeing = 0
+        if case .id = key, record.instances.isEmpty { freeing = 1 }
+        if before == nil, !hasRoom(for: id, freeing: freeing) {
+            var updated = record
+            updated.reachable = true
+            updated.failures = 0
+            updated.lastSeen = now
+            store(updated, at: key, before: record)
+            return nil
+        }
         var remaining = record
         remaining.staticEntries = []
         if case .unidentified = key {
             peers[key] = nil
         } else if remaining.instances.isEmpty {
-            drop(key, reason: .unreachable)
+            drop(key, reason: .replaced)
         } else {
             store(remaining, at: key, before: record)
         }
-        let target = Key.id(id)
-        let before = peers[target]
         var merged =
             before
             ?? PeerRecord(
-                id: id, name: name ?? record.name, port: record.port, firstSeen: record.firstSeen,
+                id: id, name: Self.shownName(name ?? record.name), port: record.port, firstSeen: record.firstSeen,
                 lastSeen: record.lastSeen, reachable: true)
         merged.staticEntries.formUnion(entries)
         if merged.instances.isEmpty {
-            if let name { merged.name = name }
+            if let name { merged.name = Self.shownName(name) }
             if let port = entries.first?.port { merged.port = port }
         }
         if let generation { merged.generation = generation }
         if let protocolVersion { merged.protocolVersion = protocolVersion }
         merged.reachable = true
         merged.failures = 0
+        merged.confirmed = true
         merged.lastSeen = now
         actions.append(.note(.identified(entries: entries.sorted { $0.description < $1.description }, id: id)))
         store(merged, at: target, before: before)
+        return nil
+    }
+
+    // MARK: - Claims and bounds
+
+    /// Whether `record` answered its latest check with its own id, and an announcement at `addresses`, `port` would
+    /// move it: another port, or an address it is not known at (compared without zones, which name interfaces).
+    private static func isConfirmed(_ record: PeerRecord, elsewhereThan addresses: [String], port: UInt16) -> Bool {
+        guard record.confirmed, record.failures == 0 else { return false }
+        func withoutZone(_ address: String) -> Substring { address.split(separator: "%").first ?? Substring(address) }
+        let known = Set(record.addresses.map(withoutZone))
+        return port != record.port || !addresses.allSatisfy { known.contains(withoutZone($0)) }
+    }
+
+    /// Whether a new identified peer `id` fits under ``Settings/maxPeers`` (with `freeing` records about to go);
+    /// notes the first refusal until there is room again.
+    private mutating func hasRoom(for id: String, freeing: Int = 0) -> Bool {
+        let identified = peers.keys.count { if case .id = $0 { true } else { false } } - freeing
+        if identified < settings.maxPeers {
+            notedTableFull = false
+            return true
+        }
+        if !notedTableFull {
+            notedTableFull = true
+            actions.append(.note(.tableFull(ignored: id, limit: settings.maxPeers)))
+        }
+        return false
+    }
+
+    /// A name another box chose, as shown: control characters replaced, cut to ``maxNameBytes`` bytes of UTF-8.
+    static func shownName(_ name: String) -> String {
+        DisplayText.prefix(DisplayText.replacingControls(name), utf8Bytes: maxNameBytes)
     }
 
     // MARK: - Bookkeeping
@@ -391,13 +508,22 @@ struct PeerTableState {
     private mutating func drop(_ key: Key, reason: PeerRemovalReason) {
         guard let record = peers.removeValue(forKey: key) else { return }
         for instance in record.instances.keys { instanceOwners[instance] = nil }
-        guard case .id = key else { return }
+        guard case .id(let id) = key else { return }
+        let claims = setAside.filter { $0.value.peerID == id }
+        for instance in claims.keys { setAside[instance] = nil }
+        reconsidered += claims.values.sorted { ($0.instance.name, $0.address) < ($1.instance.name, $1.address) }
         actions.append(.emit(.removed(snapshot(of: record), reason: reason)))
     }
 
     /// Arms the timer when peers are there and none is armed or running, cancels it when none are left, and hands
     /// over the event's actions.
     private mutating func finish(at now: Duration) -> [Action] {
+        // The claims set aside for peers that left: their instances are resolved again, in order.
+        while !reconsidered.isEmpty {
+            let claims = reconsidered
+            reconsidered = []
+            for claim in claims { resolved(claim, at: now) }
+        }
         if settings.checksHealth {
             if peers.isEmpty {
                 // A peer arriving later waits a whole interval for its first check.

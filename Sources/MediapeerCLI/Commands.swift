@@ -50,7 +50,7 @@ struct Status: AsyncParsableCommand {
         if status.scan.liveUpdatesDegraded {
             lines.append("warning:     inotify watch limit reached; periodic rescans stand in for live updates")
         }
-        print(lines.joined(separator: "\n"))
+        print(lines.map(Output.shown).joined(separator: "\n"))
     }
 
     private func describe(_ mdns: DiscoveryState) -> String {
@@ -186,14 +186,14 @@ struct Library: AsyncParsableCommand {
                     try await client.searchHome(text, kind: kind, limit: limit)
                 }
                 if options.json { return try Output.json(page) }
-                if page.items.isEmpty { return print("nothing in the home matches \"\(text)\"") }
+                if page.items.isEmpty { return print(Output.shown("nothing in the home matches \"\(text)\"")) }
                 return print(homeTable(page.items))
             }
             let page = try await talkingToDaemon { () async throws(ControlClientError) in
                 try await client.search(text, kind: kind, limit: limit)
             }
             if options.json { return try Output.json(page) }
-            if page.items.isEmpty { return print("nothing matches \"\(text)\"") }
+            if page.items.isEmpty { return print(Output.shown("nothing matches \"\(text)\"")) }
             print(itemTable(page.items))
         }
     }
@@ -232,8 +232,9 @@ struct Library: AsyncParsableCommand {
             let shown = fields.compactMap { name, value in value.map { (name, $0) } }
             let width = shown.map(\.0.count).max() ?? 0
             print(
-                shown.map { $0.0 + ":" + String(repeating: " ", count: width - $0.0.count + 2) + $0.1 }.joined(
-                    separator: "\n"))
+                shown.map { name, value in
+                    name + ":" + String(repeating: " ", count: width - name.count + 2) + Output.shown(value)
+                }.joined(separator: "\n"))
         }
     }
 }
@@ -309,7 +310,7 @@ struct Scan: AsyncParsableCommand {
             }
             if bar {
                 // Unbuffered, so the bar moves even though no newline is written.
-                FileHandle.standardOutput.write(Data(("\r\u{1B}[K" + progressLine(scan)).utf8))
+                FileHandle.standardOutput.write(Data(("\r\u{1B}[K" + Output.shown(progressLine(scan))).utf8))
             } else if options.json, scan != lastPrinted {
                 try Output.json(scan)
                 lastPrinted = scan

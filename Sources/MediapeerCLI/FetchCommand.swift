@@ -28,10 +28,11 @@ struct Fetch: AsyncParsableCommand {
         guard wait else {
             if options.json { return try Output.json(started) }
             return print(
-                started.isFinished
-                    ? summary(started)
-                    : "fetching \"\(started.title)\" (\(started.id.hex.prefix(12))); "
-                        + "follow with mediapeerctl fetch \(started.id.hex.prefix(12)) --wait")
+                Output.shown(
+                    started.isFinished
+                        ? summary(started)
+                        : "fetching \"\(started.title)\" (\(started.id.hex.prefix(12))); "
+                            + "follow with mediapeerctl fetch \(started.id.hex.prefix(12)) --wait"))
         }
         let bar = Output.isTerminal && !options.json
         var last: FetchProgress?
@@ -42,7 +43,7 @@ struct Fetch: AsyncParsableCommand {
                 last = progress
             }
             if progress.isFinished { break }
-            if bar { FileHandle.standardOutput.write(Data(("\r\u{1B}[K" + line(progress)).utf8)) }
+            if bar { FileHandle.standardOutput.write(Data(("\r\u{1B}[K" + Output.shown(line(progress))).utf8)) }
             try await Task.sleep(for: .milliseconds(200))
             let id = progress.id
             progress = try await talkingToDaemon { () async throws(ControlClientError) in
@@ -50,7 +51,7 @@ struct Fetch: AsyncParsableCommand {
             }
         }
         if bar { FileHandle.standardOutput.write(Data("\r\u{1B}[K".utf8)) }
-        if !options.json { print(summary(progress)) }
+        if !options.json { print(Output.shown(summary(progress))) }
         if progress.state == .failed { throw ExitCode.failure }
     }
 

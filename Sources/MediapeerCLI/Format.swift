@@ -71,8 +71,11 @@ struct Table {
     mutating func add(_ row: [String]) { rows.append(row) }
 
     func render() -> String {
+        // Escaped before measuring, so a cell is as wide as what the terminal shows.
         let cut = rows.map {
-            $0.map { cell in cell.count > maximumWidth ? String(cell.prefix(maximumWidth - 1)) + "…" : cell }
+            $0.map(Output.shown).map { cell in
+                cell.count > maximumWidth ? String(cell.prefix(maximumWidth - 1)) + "…" : cell
+            }
         }
         var widths = headers.map(\.count)
         for row in cut {

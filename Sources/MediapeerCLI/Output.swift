@@ -2,6 +2,7 @@ import ArgumentParser
 import ControlAPIClient
 import ControlWire
 import Foundation
+import WireVocabulary
 
 /// Options every command takes.
 struct GlobalOptions: ParsableArguments {
@@ -28,6 +29,13 @@ enum Output {
     }
 
     static var isTerminal: Bool { isatty(STDOUT_FILENO) == 1 }
+
+    /// A value for human output, its control characters written as escapes (``DisplayText/escaped(_:)``): names,
+    /// titles, paths and messages can come from other boxes, and a terminal must not obey them. Applied to each
+    /// value or single line, never to the CLI's own line breaks and progress-bar escapes.
+    static func shown(_ text: String) -> String {
+        DisplayText.escaped(text)
+    }
 }
 
 /// Runs a control request, turning a failure into one clear line on stderr and a non-zero exit.
@@ -35,7 +43,7 @@ func talkingToDaemon<T>(_ body: () async throws(ControlClientError) -> T) async 
     do {
         return try await body()
     } catch {
-        FileHandle.standardError.write(Data(("mediapeerctl: " + error.description + "\n").utf8))
+        FileHandle.standardError.write(Data(("mediapeerctl: " + Output.shown(error.description) + "\n").utf8))
         switch error {
         case .daemonNotRunning: throw ExitCode(3)
         default: throw ExitCode.failure

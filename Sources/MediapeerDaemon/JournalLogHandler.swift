@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import WireVocabulary
 
 /// Log lines on stderr that read well both in a terminal and in the journal.
 ///
@@ -30,10 +31,13 @@ struct JournalLogHandler: LogHandler {
     func log(event: LogEvent) {
         var line =
             underJournal ? "<\(Self.priority(event.level))>" : Self.timestamp() + " " + event.level.rawValue + " "
-        line += event.message.description
+        // Messages and values carry names and titles other boxes chose: their control characters are written as
+        // escapes, so they can neither forge a line nor drive the terminal that shows the log.
+        line += DisplayText.escaped(event.message.description)
         let merged = metadata.merging(event.metadata ?? [:]) { $1 }
         for key in merged.keys.sorted() {
-            line += " " + key + "=" + Self.quotedIfNeeded("\(merged[key]!)")
+            let value = merged[key].map { "\($0)" } ?? ""
+            line += " " + DisplayText.escaped(key) + "=" + DisplayText.escaped(Self.quotedIfNeeded(value))
         }
         line += "\n"
         output.write(line)

@@ -1,5 +1,6 @@
 import ControlWire
 import Foundation
+import PeerWire
 import Testing
 
 @testable import Discovery
@@ -24,11 +25,23 @@ import Testing
             staticPeers: staticPeers, origin: origin)
     }
 
-    static func resolved(_ id: String, name: String = "Alice", address: String = "10.77.0.2") -> DiscoveryEvent {
+    static func resolved(
+        _ id: String, name: String = "Alice", address: String = "10.77.0.2", port: UInt16 = 8737,
+        txtName: String? = nil
+    ) -> DiscoveryEvent {
         .resolved(
             ResolvedService(
                 instance: ServiceInstance(name: name, interfaceIndex: 2, family: .ipv4), hostName: "box.local",
-                address: address, port: 8737, txt: ["id": id, "name": name]))
+                address: address, port: port, txt: ["id": id, "name": txtName ?? name]))
+    }
+
+    /// `state` with Alice announced and confirmed by a check at 10 s.
+    static func confirmedAlice() throws -> PeerTableState {
+        var state = Self.state()
+        _ = state.apply(Self.resolved(Self.alice), at: .zero)
+        let round = try #require(Self.checks(in: state.timerFired(at: .seconds(10))))
+        _ = state.healthChecked(.id(Self.alice), round: round.round, .healthy(id: Self.alice), at: .seconds(11))
+        return state
     }
 
     static func removed(name: String = "Alice") -> DiscoveryEvent {
@@ -296,5 +309,126 @@ import Testing
         var state = Self.state()
         let actions = state.apply(Self.resolved("nope"), at: .zero)
         #expect(actions == [.note(.ignoredInstance(name: "Alice"))])
+    }
+
+    // MARK: - Claims, identities and bounds
+
+    @Test func aStaticAddressAnsweringWithAnotherIDReplacesThePeer() throws {
+        var state = Self.state(staticPeers: [Self.nas])
+        let first = try #require(Self.checks(in: state.start(at: .zero)))
+        _ = state.healthChecked(.unidentified(Self.nas), round: first.round, .healthy(id: Self.alice), at: .seconds(1))
+        let second = try #require(Self.checks(in: state.timerFired(at: .seconds(10))))
+        let actions = state.healthChecked(
+            .id(Self.alice), round: second.round, .healthy(id: Self.bob), at: .seconds(11))
+        let changes = Self.changes(in: actions)
+        #expect(
+            changes.contains { if case .removed(let peer, .replaced) = $0 { peer.id == Self.alice } else { false } })
+        #expect(changes.contains { if case .added(let peer) = $0 { peer.id == Self.bob } else { false } })
+        #expect(state.snapshot.map(\.id) == [Self.bob])
+    }
+
+    @Test func anAnnouncedPeerAnsweringItsCheckWithAnotherIDFailsTheCheck() throws {
+        var state = Self.state()
+        _ = state.apply(Self.resolved(Self.alice), at: .zero)
+        let round = try #require(Self.checks(in: state.timerFired(at: .seconds(10))))
+        let actions = state.healthChecked(
+            .id(Self.alice), round: round.round, .healthy(id: Self.bob), at: .seconds(11))
+        #expect(!Self.changes(in: actions).contains { if case .added = $0 { true } else { false } })
+        #expect(state.snapshot.map(\.id) == [Self.alice])
+        #expect(state.peer(id: Self.alice)?.consecutiveFailures == 1)
+    }
+
+    @Test func aClaimOfAConfirmedPeersIDFromAnotherEndpointIsNotedAndChangesNothing() throws {
+        var state = try Self.confirmedAlice()
+        let before = try #require(state.peer(id: Self.alice))
+        let actions = state.apply(
+            Self.resolved(Self.alice, name: "Mallory", address: "10.77.0.1", port: 9999), at: .seconds(12))
+        #expect(actions == [.note(.ignoredClaim(id: Self.alice, peer: "Alice", address: "10.77.0.1", port: 9999))])
+        #expect(state.peer(id: Self.alice) == before)
+    }
+
+    @Test func theSameClaimAnnouncedAgainIsNotNotedAgain() throws {
+        var state = try Self.confirmedAlice()
+        let claim = Self.resolved(Self.alice, name: "Mallory", address: "10.77.0.1", port: 9999)
+        _ = state.apply(claim, at: .seconds(12))
+        #expect(state.apply(claim, at: .seconds(13)).isEmpty)
+    }
+
+    @Test func aClaimOfAPeerNotConfirmedYetIsMerged() {
+        var state = Self.state()
+        _ = state.apply(Self.resolved(Self.alice), at: .zero)
+        _ = state.apply(Self.resolved(Self.alice, name: "Alice v6", address: "fd00::2"), at: .seconds(1))
+        #expect(state.peer(id: Self.alice)?.addresses == ["10.77.0.2", "fd00::2"])
+    }
+
+    @Test func aClaimSetAsideIsResolvedOnceTheConfirmedPeerLeaves() throws {
+        var state = try Self.confirmedAlice()
+        _ = state.apply(Self.resolved(Self.alice, name: "Alice moved", address: "10.77.0.7"), at: .seconds(12))
+        let actions = state.apply(Self.removed(), at: .seconds(13))
+        let changes = Self.changes(in: actions)
+        #expect(changes.contains { if case .removed(_, .goodbye) = $0 { true } else { false } })
+        guard case .added(let peer)? = changes.last else {
+            Issue.record("the claim was not resolved again: \(actions)")
+            return
+        }
+        #expect(peer.id == Self.alice && peer.addresses == ["10.77.0.7"] && peer.name == "Alice moved")
+    }
+
+    @Test func aClaimWhoseInstanceSaidGoodbyeIsForgotten() throws {
+        var state = try Self.confirmedAlice()
+        _ = state.apply(Self.resolved(Self.alice, name: "Mallory", address: "10.77.0.1"), at: .seconds(12))
+        _ = state.apply(Self.removed(name: "Mallory"), at: .seconds(13))
+        _ = state.apply(Self.removed(), at: .seconds(14))
+        #expect(state.snapshot.isEmpty)
+    }
+
+    @Test func aStaticEntryClaimingAConfirmedPeersIDFailsItsCheckAndChangesNothing() throws {
+        var state = Self.state(staticPeers: [Self.nas])
+        _ = state.apply(Self.resolved(Self.alice), at: .zero)
+        let round = try #require(Self.checks(in: state.timerFired(at: .seconds(10))))
+        _ = state.healthChecked(.id(Self.alice), round: round.round, .healthy(id: Self.alice), at: .seconds(11))
+        let before = try #require(state.peer(id: Self.alice))
+        let actions = state.healthChecked(
+            .unidentified(Self.nas), round: round.round, .healthy(id: Self.alice), at: .seconds(11))
+        #expect(
+            actions.contains(.note(.ignoredClaim(id: Self.alice, peer: "Alice", address: "10.77.0.9", port: 8737))))
+        #expect(state.peer(id: Self.alice) == before)
+        #expect(state.snapshot.last?.id == nil && state.snapshot.last?.consecutiveFailures == 1)
+    }
+
+    @Test func theTableHoldsAtMostMaxPeersIdentifiedPeersAndNotesTheFirstIgnored() {
+        var state = Self.state()
+        func id(_ number: Int) -> String {
+            let hex = String(0xa000 + number, radix: 16)
+            return String(repeating: "0", count: 32 - hex.count) + hex
+        }
+        for number in 0..<PeerLimits.maxPeers {
+            _ = state.apply(Self.resolved(id(number), name: "Box \(number)", address: "10.77.1.\(number)"), at: .zero)
+        }
+        let first = state.apply(Self.resolved(id(100), name: "Box 100", address: "10.77.2.1"), at: .seconds(1))
+        let second = state.apply(Self.resolved(id(101), name: "Box 101", address: "10.77.2.2"), at: .seconds(1))
+        #expect(first == [.note(.tableFull(ignored: id(100), limit: PeerLimits.maxPeers))])
+        #expect(second.isEmpty)
+        #expect(state.snapshot.count == PeerLimits.maxPeers)
+    }
+
+    @Test func anAnnouncedNameIsCutAt255BytesWithControlCharactersReplaced() throws {
+        var state = Self.state()
+        let name = "\u{1B}]0;pwned\u{07}" + String(repeating: "é", count: 200)
+        _ = state.apply(Self.resolved(Self.alice, txtName: name), at: .zero)
+        let shown = try #require(state.peer(id: Self.alice)?.name)
+        #expect(shown.hasPrefix("\u{FFFD}]0;pwned\u{FFFD}"))
+        #expect(shown.utf8.count <= 255 && shown.utf8.count >= 254)
+        #expect(!shown.unicodeScalars.contains { $0.value < 0x20 })
+    }
+
+    @Test func aNameFromInfoIsCutAndCleanedToo() throws {
+        var state = Self.state(staticPeers: [Self.nas])
+        let round = try #require(Self.checks(in: state.start(at: .zero)))
+        let name = "NAS\r\u{202E}" + String(repeating: "x", count: 300)
+        _ = state.healthChecked(
+            .unidentified(Self.nas), round: round.round, .healthy(id: Self.bob, name: name), at: .zero)
+        let shown = try #require(state.peer(id: Self.bob)?.name)
+        #expect(shown.hasPrefix("NAS\u{FFFD}\u{FFFD}xxx") && shown.utf8.count == 255)
     }
 }

@@ -36,7 +36,7 @@ import Testing
         timeout: TimeAmount = .seconds(10)
     ) async throws -> (Int, Received) {
         let received = Received()
-        let peer = PeerEndpoint(peerID: "p", name: "test peer", baseURL: "http://127.0.0.1:\(port)")
+        let peer = PeerEndpoint.loopback(port: port, name: "test peer")
         let count = try await PeerClient().pieces(
             peer, id: file.id, range: range, pieceLength: chunk, pieceTimeout: timeout
         ) { index, piece in
@@ -81,7 +81,7 @@ import Testing
         let other = try ObjectFixture(size: 100)
         defer { other.remove() }
         try await withPeerServer { port in
-            let peer = PeerEndpoint(peerID: "p", name: "test peer", baseURL: "http://127.0.0.1:\(port)")
+            let peer = PeerEndpoint.loopback(port: port, name: "test peer")
             await #expect(throws: PeerClientError.notFound(peer: peer.description)) {
                 try await PeerClient().pieces(
                     peer, id: other.id, range: 0..<100, pieceLength: self.chunk, pieceTimeout: .seconds(10)
@@ -93,7 +93,7 @@ import Testing
     @Test func anErrorThrownByDeliverIsPassedOnAsItIs() async throws {
         struct DiskFull: Error, Equatable {}
         try await withPeerServer { port in
-            let peer = PeerEndpoint(peerID: "p", name: "test peer", baseURL: "http://127.0.0.1:\(port)")
+            let peer = PeerEndpoint.loopback(port: port, name: "test peer")
             await #expect(throws: DiskFull()) {
                 try await PeerClient().pieces(
                     peer, id: self.file.id, range: 0..<Int64(self.file.bytes.count),
@@ -106,7 +106,7 @@ import Testing
     @Test func timeSpentDeliveringIsNotHeldAgainstThePeer() async throws {
         let (count, received) = try await withPeerServer { port in
             let received = Received()
-            let peer = PeerEndpoint(peerID: "p", name: "test peer", baseURL: "http://127.0.0.1:\(port)")
+            let peer = PeerEndpoint.loopback(port: port, name: "test peer")
             // Each delivery takes longer than the peer's deadline, as a write to a slow card may.
             let count = try await PeerClient().pieces(
                 peer, id: self.file.id, range: 0..<Int64(self.file.bytes.count),
@@ -148,7 +148,7 @@ import Testing
                 })
         }
         try await withLiveServer(router) { port in
-            try await body(PeerEndpoint(peerID: "p", name: "hostile peer", baseURL: "http://127.0.0.1:\(port)"))
+            try await body(PeerEndpoint.loopback(port: port, name: "hostile peer"))
         }
     }
 

@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import Testing
+import WireVocabulary
 
 @testable import PeerProtocol
 
@@ -33,7 +34,7 @@ import Testing
     }
 
     private static func endpoint(_ port: Int) -> PeerEndpoint {
-        PeerEndpoint(peerID: "p", name: "test peer", baseURL: "http://127.0.0.1:\(port)")
+        PeerEndpoint.loopback(port: port, name: "test peer")
     }
 
     @Test func infoSaysWhoThePeerIs() async throws {
@@ -98,5 +99,39 @@ import Testing
         #expect(
             PeerEndpoint(peerID: "p", name: "n", addresses: ["nas.local", "fe80::1%2"], port: 1)?.baseURL
                 == "http://[fe80::1%252]:1")
+    }
+
+    @Test func anEndpointSkipsAddressesThatAreNeitherIPLiteralsNorHostNames() {
+        let endpoint = PeerEndpoint(
+            peerID: "p", name: "n", addresses: ["10.0.0.1/evil?x=1", "10.0.0.1@10.0.0.9", "fd00::1"], port: 8737)
+        #expect(endpoint?.baseURL == "http://[fd00::1]:8737")
+    }
+
+    @Test func anEndpointRefusesAHostCarryingAPathOrQuery() {
+        let hosts = ["10.0.0.1/v1/objects", "10.0.0.1?x", "a.example/x", "user@10.0.0.1", "10.0.0.1:80", "", "[fd00::1]"]
+        for host in hosts {
+            #expect(PeerEndpoint(peerID: "p", name: "n", host: host, port: 8737) == nil, "\(host)")
+        }
+    }
+
+    @Test func anEndpointRefusesAPortOutOfRange() {
+        #expect(PeerEndpoint(peerID: "p", name: "n", host: "10.0.0.1", port: 0) == nil)
+        #expect(PeerEndpoint(peerID: "p", name: "n", host: "10.0.0.1", port: 65536) == nil)
+    }
+
+    @Test func anEndpointAcceptsAConfiguredHostName() {
+        #expect(PeerEndpoint(peerID: "p", name: "n", host: "nas.local", port: 8737)?.baseURL == "http://nas.local:8737")
+    }
+
+    @Test func locateRefusesAQueryIDThatWouldChangeTheURL() async throws {
+        let id = try #require(ContentID(bytes: [UInt8](repeating: 7, count: 32)))
+        // Refused before any connection: port 1 on loopback would otherwise answer "unreachable".
+        let error = await #expect(throws: PeerClientError.self) {
+            try await PeerClient().locate(Self.endpoint(1), id: id, ttl: 1, queryID: "a&ttl=9")
+        }
+        guard case .refused(_, status: 400, _)? = error else {
+            Issue.record("expected a refusal, got \(String(describing: error))")
+            return
+        }
     }
 }

@@ -7,27 +7,61 @@ import PeerAddresses
 import PeerWire
 import WireVocabulary
 
-/// Where a peer's API answers.
+/// Where a peer's API answers: a host and a port, from which every request's URL is built. The host is an IP
+/// literal (IPv6 with an optional zone), or a host name of letters, digits, `-` and `_` as a static peer of the
+/// configuration may give; anything else is refused, so no text a peer sends (a holder "address" carrying a path,
+/// a query or credentials) can ever become part of a URL.
 public struct PeerEndpoint: Sendable, Hashable, CustomStringConvertible {
     public var peerID: String
     public var name: String
-    /// `http://host:port` with an IPv6 host in brackets and its zone written `%25` (RFC 6874).
-    public var baseURL: String
+    /// An IP literal or a host name, without brackets.
+    public let host: String
+    /// 1...65535.
+    public let port: Int
 
-    public init(peerID: String, name: String, baseURL: String) {
+    /// The endpoint at `host` and `port`; nil unless `host` is an IP literal or a host name and `port` is in
+    /// 1...65535.
+    public init?(peerID: String, name: String, host: String, port: Int) {
+        guard PeerLimits.isValidHolderPort(port), PeerLimits.isValidHolderAddress(host) || Self.isHostName(host)
+        else { return nil }
         self.peerID = peerID
         self.name = name
-        self.baseURL = baseURL
+        self.host = host
+        self.port = port
     }
 
-    /// The endpoint at the preferred address (``AddressPreference``); nil without an address.
+    /// The endpoint at the preferred acceptable address (``AddressPreference``); nil without one.
     public init?(peerID: String, name: String, addresses: [String], port: Int) {
-        guard let address = AddressPreference.sorted(addresses).first else { return nil }
-        let host = address.contains(":") ? "[" + address.replacingOccurrences(of: "%", with: "%25") + "]" : address
-        self.init(peerID: peerID, name: name, baseURL: "http://\(host):\(port)")
+        for address in AddressPreference.sorted(addresses) {
+            if let endpoint = PeerEndpoint(peerID: peerID, name: name, host: address, port: port) {
+                self = endpoint
+                return
+            }
+        }
+        return nil
+    }
+
+    /// `http://host:port` with an IPv6 host in brackets and its zone written `%25` (RFC 6874).
+    public var baseURL: String {
+        let host = host.contains(":") ? "[" + host.replacingOccurrences(of: "%", with: "%25") + "]" : host
+        return "http://\(host):\(port)"
     }
 
     public var description: String { "\(name) (\(baseURL))" }
+
+    /// Dot-separated labels of 1 to 63 of `[A-Za-z0-9_-]`, 253 bytes at most, not all digits (that would be an IPv4
+    /// address, which ``PeerLimits/isValidHolderAddress(_:)`` judges).
+    static func isHostName(_ text: String) -> Bool {
+        guard (1...253).contains(text.utf8.count) else { return false }
+        let labels = (text.hasSuffix(".") ? text.dropLast() : Substring(text)).split(
+            separator: ".", omittingEmptySubsequences: false)
+        let isLabelByte = { (byte: UInt8) in
+            (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte)
+                || byte == 0x2D || byte == 0x5F
+        }
+        return labels.allSatisfy { (1...63).contains($0.utf8.count) && $0.utf8.allSatisfy(isLabelByte) }
+            && !labels.allSatisfy { $0.utf8.allSatisfy { (0x30...0x39).contains($0) } }
+    }
 }
 
 /// Why a request to a peer failed.
@@ -130,6 +164,10 @@ public struct PeerClient: Sendable {
     public func locate(
         _ peer: PeerEndpoint, id: ContentID, ttl: Int, queryID: String, timeout: TimeAmount = .seconds(5)
     ) async throws(PeerClientError) -> LocateAnswer {
+        // The query id goes into the URL: only its own alphabet may (the server checks it as well).
+        guard PeerLimits.isValidQueryID(queryID) else {
+            throw .refused(peer: peer.description, status: 400, message: "qid: 1 to 64 of [A-Za-z0-9_-]")
+        }
         let answer: LocateAnswer = try await json(
             peer, "/v1/locate/\(id.hex)?ttl=\(ttl)&qid=\(queryID)", timeout: timeout)
         guard answer.id == id else {

@@ -62,8 +62,11 @@ public enum PeerServer {
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) })
     }
 
+    /// - Parameter locateLimiter: locates per source address (``PeerLimits/locatesPerSecond``, burst
+    ///   ``PeerLimits/locateBurst``); each costs this box catalog reads and possibly queries to every neighbour.
     static func makeRouter(
-        handler: some PeerRequestHandler, limits: UploadLimits, faults: ServingFaults, logger: Logger
+        handler: some PeerRequestHandler, limits: UploadLimits, faults: ServingFaults, logger: Logger,
+        locateLimiter: SourceRateLimiter = SourceRateLimiter()
     ) -> Router<PeerRequestContext> {
         let router = Router(context: PeerRequestContext.self)
         router.get("/v1/info") { _, _ in try await handler.info() }
@@ -107,6 +110,10 @@ public enum PeerServer {
             return HaveMap(id: id, have: object.available)
         }
         router.get("/v1/locate/:id") { request, context -> LocateAnswer in
+            // A request without a peer address (a test channel) shares one bucket.
+            guard locateLimiter.admit(context.remoteIP ?? "") else {
+                throw HTTPError(.tooManyRequests, headers: [.retryAfter: "1"], message: "too many locates; retry later")
+            }
             let id = try contentID(context)
             let query = request.uri.queryParameters
             let ttl = Int(try parameter(query.get("ttl"), name: "ttl", default: 2))

@@ -1,3 +1,4 @@
+import ElapsedTime
 import Logging
 import MediaIndex
 import PeerProtocol
@@ -10,6 +11,10 @@ import WireVocabulary
 /// the neighbours, `ttl` hops at most, and their referrals are passed back (addresses, never data). Each query
 /// carries an id, and a box answers each id once, so a query never loops in a home whose boxes all know each
 /// other.
+///
+/// Holders referred by other boxes are believed only within bounds (``Holder/validated()``: IP literals and ports,
+/// at most ``PeerLimits/maxHolderAddresses`` addresses each), and no answer lists more than
+/// ``PeerLimits/maxLocateHolders``.
 public actor Locator: HolderDirectory {
     private let ownID: String
     private let ownName: String
@@ -17,14 +22,16 @@ public actor Locator: HolderDirectory {
     private let neighbourhood: any Neighbourhood
     private let client: PeerClient
     private let logger: Logger
-    private var recentQueries: [String: ContinuousClock.Instant] = [:]
-    /// How long a query id is remembered.
-    static let queryMemory: Duration = .seconds(60)
+    private let clock: ElapsedClock
+    private var recentQueries = RecentQueryIDs(
+        capacity: PeerLimits.locateQueryIDs, memory: PeerLimits.locateQueryMemory)
 
+    /// - Parameter clock: times how long query ids are remembered; tests pass a test clock.
     public init(
         ownID: String, ownName: String, catalog: Catalog, neighbourhood: any Neighbourhood,
-        client: PeerClient = PeerClient(), logger: Logger
+        client: PeerClient = PeerClient(), logger: Logger, clock: any Clock<Duration> = ContinuousClock()
     ) {
+        self.clock = ElapsedClock(clock)
         self.ownID = ownID
         self.ownName = ownName
         self.catalog = catalog
@@ -67,14 +74,11 @@ public actor Locator: HolderDirectory {
         return LocateAnswer(id: id, queryID: queryID, holders: Self.unique(holders))
     }
 
-    /// Remembers a query id; false if it was seen within ``queryMemory`` (a loop, or the same query by another path).
+    /// Remembers a query id; false if it was seen within ``PeerLimits/locateQueryMemory`` (a loop, or the same
+    /// query by another path).
     @discardableResult
     private func remember(_ queryID: String) -> Bool {
-        let now = ContinuousClock.now
-        if recentQueries.count > 512 { recentQueries = recentQueries.filter { now - $0.value < Self.queryMemory } }
-        if let seen = recentQueries[queryID], now - seen < Self.queryMemory { return false }
-        recentQueries[queryID] = now
-        return true
+        recentQueries.insert(queryID, at: clock.now.sinceOrigin)
     }
 
     private func knownHolders(of id: ContentID, neighbours: [Neighbour], referredBy: String?) async -> [Holder] {
@@ -104,26 +108,35 @@ public actor Locator: HolderDirectory {
                     else {
                         return []
                     }
-                    return answer.holders.map { holder in
-                        var holder = holder
-                        if holder.addresses.isEmpty, holder.peerID == neighbour.peerID {
-                            holder.addresses = neighbour.addresses
-                            holder.port = neighbour.port
-                        }
-                        if holder.referredBy == nil { holder.referredBy = neighbour.peerID }
-                        return holder
-                    }
+                    return Self.believable(answer.holders, from: neighbour)
                 }
             }
             var holders: [Holder] = []
             for await answer in group { holders += answer }
-            return holders.filter { !$0.addresses.isEmpty && (1...65535).contains($0.port) }
+            return holders
+        }
+    }
+
+    /// The holders of `neighbour`'s answer this box may contact: the first ``PeerLimits/maxLocateHolders``, the
+    /// neighbour's answer for itself taken with what the peer table knows of it (it is reachable where it was
+    /// asked), every other one only if it passes ``Holder/validated()``.
+    static func believable(_ holders: [Holder], from neighbour: Neighbour) -> [Holder] {
+        holders.prefix(PeerLimits.maxLocateHolders).compactMap { holder in
+            if holder.addresses.isEmpty, holder.peerID == neighbour.peerID {
+                return Holder(
+                    peerID: neighbour.peerID, name: neighbour.name, addresses: neighbour.addresses,
+                    port: neighbour.port, complete: holder.complete, referredBy: neighbour.peerID)
+            }
+            guard var holder = holder.validated() else { return nil }
+            if holder.referredBy == nil { holder.referredBy = neighbour.peerID }
+            return holder
         }
     }
 
     private static func unique(_ holders: [Holder]) -> [Holder] {
         var seen: Set<String> = []
         // Complete holders first, so a duplicate listed as partial by one box and complete by another counts as complete.
-        return holders.sorted { $0.complete && !$1.complete }.filter { seen.insert($0.peerID).inserted }
+        let unique = holders.sorted { $0.complete && !$1.complete }.filter { seen.insert($0.peerID).inserted }
+        return Array(unique.prefix(PeerLimits.maxLocateHolders))
     }
 }

@@ -86,9 +86,21 @@ final class FakePeerHandler: PeerRequestHandler {
 /// Runs `body` against the peer router in process (no sockets).
 func withPeerRouter<Value: Sendable>(
     _ handler: FakePeerHandler, limits: UploadLimits = .init(), faults: ServingFaults = .none,
+    locateLimiter: SourceRateLimiter = SourceRateLimiter(),
     _ body: @Sendable (any TestClientProtocol) async throws -> Value
 ) async throws -> Value {
     let router = PeerServer.makeRouter(
-        handler: handler, limits: limits, faults: faults, logger: Logger(label: "peer-test"))
+        handler: handler, limits: limits, faults: faults, logger: Logger(label: "peer-test"),
+        locateLimiter: locateLimiter)
     return try await Application(router: router).test(.router) { client in try await body(client) }
+}
+
+extension PeerEndpoint {
+    /// The test server on loopback at `port` (an ephemeral port the system gave: always in range).
+    static func loopback(port: Int, name: String) -> PeerEndpoint {
+        guard let endpoint = PeerEndpoint(peerID: "p", name: name, host: "127.0.0.1", port: port) else {
+            preconditionFailure("loopback port \(port) out of range")
+        }
+        return endpoint
+    }
 }
