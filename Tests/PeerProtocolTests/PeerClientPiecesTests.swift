@@ -15,6 +15,8 @@ import Testing
     /// Five 64 KiB chunks, the last one short.
     let file: ObjectFixture
     let handler: FakePeerHandler
+    /// Two pieces' worth: what one request may hold at most.
+    let buffers = FetchBufferBudget(bytes: 2 * ObjectFixture.chunkSize)
 
     init() throws {
         file = try ObjectFixture(size: 4 * ObjectFixture.chunkSize + 1000)
@@ -38,7 +40,8 @@ import Testing
         let received = Received()
         let peer = PeerEndpoint(peerID: "p", name: "test peer", baseURL: "http://127.0.0.1:\(port)")
         let count = try await PeerClient().pieces(
-            peer, id: file.id, range: range, pieceLength: chunk, pieceTimeout: timeout
+            peer, id: file.id, range: range, pieceLength: chunk, pieceTimeout: timeout,
+            buffers: self.buffers
         ) { index, piece in
             received.pieces.withLock { $0.append((index, Array(buffer: piece))) }
             return index + 1 < stopAfter
@@ -84,7 +87,8 @@ import Testing
             let peer = PeerEndpoint(peerID: "p", name: "test peer", baseURL: "http://127.0.0.1:\(port)")
             await #expect(throws: PeerClientError.notFound(peer: peer.description)) {
                 try await PeerClient().pieces(
-                    peer, id: other.id, range: 0..<100, pieceLength: self.chunk, pieceTimeout: .seconds(10)
+                    peer, id: other.id, range: 0..<100, pieceLength: self.chunk, pieceTimeout: .seconds(10),
+                    buffers: self.buffers
                 ) { _, _ in true }
             }
         }
@@ -97,7 +101,8 @@ import Testing
             await #expect(throws: DiskFull()) {
                 try await PeerClient().pieces(
                     peer, id: self.file.id, range: 0..<Int64(self.file.bytes.count),
-                    pieceLength: self.chunk, pieceTimeout: .seconds(10)
+                    pieceLength: self.chunk, pieceTimeout: .seconds(10),
+                    buffers: self.buffers
                 ) { _, _ in throw DiskFull() }
             }
         }
@@ -110,7 +115,8 @@ import Testing
             // Each delivery takes longer than the peer's deadline, as a write to a slow card may.
             let count = try await PeerClient().pieces(
                 peer, id: self.file.id, range: 0..<Int64(self.file.bytes.count),
-                pieceLength: self.chunk, pieceTimeout: .milliseconds(300)
+                pieceLength: self.chunk, pieceTimeout: .milliseconds(300),
+                buffers: self.buffers
             ) { index, piece in
                 try await Task.sleep(for: .milliseconds(700))
                 received.pieces.withLock { $0.append((index, Array(buffer: piece))) }
@@ -165,7 +171,8 @@ import Testing
             run: { peer in
                 let error = await #expect(throws: PeerClientError.self) {
                     try await PeerClient().pieces(
-                        peer, id: self.file.id, range: 0..<size, pieceLength: self.chunk, pieceTimeout: .seconds(10)
+                        peer, id: self.file.id, range: 0..<size, pieceLength: self.chunk, pieceTimeout: .seconds(10),
+                        buffers: self.buffers
                     ) { _, _ in true }
                 }
                 guard case .invalidAnswer = error else {
@@ -184,7 +191,8 @@ import Testing
                 let error = await #expect(throws: PeerClientError.self) {
                     try await PeerClient().pieces(
                         peer, id: self.file.id, range: 0..<Int64(4 * self.chunk), pieceLength: self.chunk,
-                        pieceTimeout: .seconds(10)
+                        pieceTimeout: .seconds(10),
+                        buffers: self.buffers
                     ) { index, piece in
                         received.pieces.withLock { $0.append((index, Array(buffer: piece))) }
                         return true
@@ -207,7 +215,8 @@ import Testing
                 let error = await #expect(throws: PeerClientError.self) {
                     try await PeerClient().pieces(
                         peer, id: self.file.id, range: Int64(self.chunk)..<Int64(2 * self.chunk),
-                        pieceLength: self.chunk, pieceTimeout: .seconds(10)
+                        pieceLength: self.chunk, pieceTimeout: .seconds(10),
+                        buffers: self.buffers
                     ) { index, piece in
                         received.pieces.withLock { $0.append((index, Array(buffer: piece))) }
                         return true
@@ -230,7 +239,8 @@ import Testing
                 let error = await #expect(throws: PeerClientError.self) {
                     try await PeerClient().pieces(
                         peer, id: self.file.id, range: 0..<Int64(3 * self.chunk), pieceLength: self.chunk,
-                        pieceTimeout: .milliseconds(500)
+                        pieceTimeout: .milliseconds(500),
+                        buffers: self.buffers
                     ) { index, piece in
                         received.pieces.withLock { $0.append((index, Array(buffer: piece))) }
                         return true
@@ -251,7 +261,8 @@ import Testing
                 peer in
                 await #expect(throws: PeerClientError.busy(peer: peer.description)) {
                     try await PeerClient().pieces(
-                        peer, id: self.file.id, range: 0..<10, pieceLength: self.chunk, pieceTimeout: .seconds(10)
+                        peer, id: self.file.id, range: 0..<10, pieceLength: self.chunk, pieceTimeout: .seconds(10),
+                        buffers: self.buffers
                     ) { _, _ in true }
                 }
             })

@@ -52,7 +52,9 @@ private struct FakeTransport: FetchTransport {
     /// Told each time a chunk was taken (verified, written and counted: `deliver` returned).
     let delivered: AsyncStream<Int>.Continuation
 
-    func manifest(_ peer: PeerEndpoint, id: ContentID) async throws(PeerClientError) -> ChunkVerifier {
+    func manifest(
+        _ peer: PeerEndpoint, id: ContentID, chunkSize: Int, maxChunkCount: Int, timeout: TimeAmount
+    ) async throws(PeerClientError) -> ChunkVerifier {
         do {
             return try ChunkVerifier(manifest: manifest, expected: id)
         } catch {
@@ -66,7 +68,7 @@ private struct FakeTransport: FetchTransport {
 
     func pieces(
         _ peer: PeerEndpoint, id: ContentID, range: Range<Int64>, pieceLength: Int, pieceTimeout: TimeAmount,
-        deliver: @escaping @Sendable (Int, ByteBuffer) async throws -> Bool
+        buffers: FetchBufferBudget, deliver: @escaping @Sendable (Int, ByteBuffer) async throws -> Bool
     ) async throws -> Int {
         let behaviour = behaviours[peer.peerID] ?? .serves
         var index = 0
@@ -132,12 +134,14 @@ private struct ObservedClock: Clock {
         let (delivered, deliveries) = AsyncStream.makeStream(of: Int.self)
         let (sleeps, sleeping) = AsyncStream.makeStream(of: Void.self)
         let clock = TestClock<Duration>()
+        var tuning = FetchJob.Tuning()
+        tuning.acceptedChunkSize = chunkSize
         let job = FetchJob(
             id: manifest.contentID, title: "test", catalog: library.catalog, layout: layout,
             space: CacheSpace(folder: folder, limit: .bytes(1 << 40)), directory: ScriptedHolders(holders),
             transport: FakeTransport(bytes: bytes, manifest: manifest, behaviours: behaviours, delivered: deliveries),
-            clock: ObservedClock(base: clock, sleeps: sleeping), tuning: FetchJob.Tuning(),
-            logger: Logger(label: "test"))
+            clock: ObservedClock(base: clock, sleeps: sleeping), tuning: tuning,
+            buffers: FetchBufferBudget(bytes: 1 << 20), logger: Logger(label: "test"))
         return Fixture(
             library: library, layout: layout, job: job, bytes: bytes, id: manifest.contentID, clock: clock,
             sleeps: sleeps, delivered: delivered)
@@ -167,10 +171,10 @@ private struct ObservedClock: Clock {
             behaviours: ["bad": .corrupts])
         defer { cleanUp(fixture) }
         let run = Task { await fixture.job.run() }
-        // Two sleeps start before the clock moves: the flush timer and the wait for another holder.
+        // Three sleeps start before the clock moves: the manifest's deadline (ended by the answer), the flush timer
+        // and the wait for another holder.
         var sleeps = fixture.sleeps.makeAsyncIterator()
-        _ = await sleeps.next()
-        _ = await sleeps.next()
+        for _ in 0..<3 { _ = await sleeps.next() }
         #expect(await fixture.job.progress.state == .waitingForHolders)
         await fixture.clock.advance(by: .seconds(1))
         await run.value
