@@ -55,6 +55,49 @@ import Testing
         return try await withLiveServer(router) { try await body($0) }
     }
 
+    // MARK: The memory budget
+
+    @Test func withRoomForOnePieceThePiecesArriveOneAtATimeAndAllRoomIsGivenBack() async throws {
+        let budget = FetchBufferBudget(bytes: chunk)
+        let heldWhileDelivering = Mutex<[Int]>([])
+        let count = try await withPeerServer { port in
+            let peer = PeerEndpoint(peerID: "p", name: "test peer", baseURL: "http://127.0.0.1:\(port)")
+            return try await PeerClient().pieces(
+                peer, id: self.file.id, range: 0..<Int64(self.file.bytes.count), pieceLength: self.chunk,
+                pieceTimeout: .seconds(10), buffers: budget
+            ) { _, _ in
+                // The piece being delivered holds the whole budget: the next one is not allocated meanwhile.
+                heldWhileDelivering.withLock { $0.append(budget.capacity - budget.available) }
+                return true
+            }
+        }
+        #expect(count == 5)
+        // Each piece's own size: the last one is short.
+        #expect(heldWhileDelivering.withLock { $0 } == [chunk, chunk, chunk, chunk, 1000])
+        #expect(budget.available == budget.capacity)
+    }
+
+    @Test func aRequestWaitingForRoomIsNotSentAndEndsAtOnceWhenCancelled() async throws {
+        let budget = FetchBufferBudget(bytes: chunk)
+        let held = try await budget.reserve(chunk)
+        try await withPeerServer { port in
+            let peer = PeerEndpoint(peerID: "p", name: "test peer", baseURL: "http://127.0.0.1:\(port)")
+            let request = Task {
+                try await PeerClient().pieces(
+                    peer, id: self.file.id, range: 0..<Int64(self.chunk), pieceLength: self.chunk,
+                    pieceTimeout: .seconds(10), buffers: budget
+                ) { _, _ in true }
+            }
+            while budget.waiting < 1 { await Task.yield() }
+            request.cancel()
+            await #expect(throws: PeerClientError.self) { try await request.value }
+        }
+        #expect(handler.asked.isEmpty)
+        #expect(budget.waiting == 0)
+        budget.release(held)
+        #expect(budget.available == budget.capacity)
+    }
+
     @Test func everyPieceArrivesInOrderWithItsExactBytes() async throws {
         let (count, received) = try await withPeerServer { port in
             try await self.fetch(0..<Int64(self.file.bytes.count), from: port)
@@ -78,6 +121,7 @@ import Testing
         }
         #expect(count == 2)
         #expect(received.all.map(\.0) == [0, 1])
+        #expect(buffers.available == buffers.capacity)
     }
 
     @Test func anObjectThePeerDoesNotHoldIsNotFound() async throws {
@@ -204,6 +248,7 @@ import Testing
                 }
             })
         #expect(received.all.map(\.0) == [0, 1])
+        #expect(buffers.available == buffers.capacity)
     }
 
     @Test func aContentRangeForOtherBytesIsAnInvalidAnswerBeforeAnyPiece() async throws {
