@@ -17,9 +17,9 @@ protocol FetchTransport: Sendable {
     /// false. Returns the pieces delivered.
     func pieces(
         _ peer: PeerEndpoint, id: ContentID, range: Range<Int64>, pieceLength: Int, pieceTimeout: TimeAmount,
-        buffers: FetchBufferBudget, deliver: @escaping @Sendable (_ index: Int, _ piece: ByteBuffer) async throws -> Bool
-    )
-        async throws -> Int
+        buffers: FetchBufferBudget,
+        deliver: @escaping @Sendable (_ index: Int, _ piece: ByteBuffer) async throws -> Bool
+    ) async throws -> Int
 }
 
 extension PeerClient: FetchTransport {}
