@@ -88,6 +88,10 @@ public enum ManifestError: Error, Equatable, CustomStringConvertible {
     case invalidChunkSize(Int)
     case invalidFileSize(Int64)
     case hashCountMismatch(expected: Int, found: Int)
+    /// A manifest from a peer whose chunk size is not the one this version uses.
+    case unexpectedChunkSize(found: Int, expected: Int)
+    /// A manifest from a peer with more chunks than this box accepts.
+    case tooManyChunks(found: Int, limit: Int)
     case truncated
     case doesNotMatchContentID(expected: ContentID, computed: ContentID)
 
@@ -97,6 +101,9 @@ public enum ManifestError: Error, Equatable, CustomStringConvertible {
         case .invalidFileSize(let size): "invalid file size \(size)"
         case .hashCountMismatch(let expected, let found):
             "manifest has \(found) chunk hashes, its sizes need \(expected)"
+        case .unexpectedChunkSize(let found, let expected):
+            "chunk size \(found) is not this version's \(expected)"
+        case .tooManyChunks(let found, let limit): "manifest has \(found) chunks, more than the \(limit) accepted"
         case .truncated: "manifest is truncated"
         case .doesNotMatchContentID(let expected, let computed):
             "manifest hashes to \(computed), not to the requested content id \(expected)"

@@ -34,7 +34,7 @@ extension ChunkManifest {
 
     /// Parses ``serialized()`` output, rejecting anything malformed.
     public init(serialized bytes: [UInt8]) throws(ManifestError) {
-        let header = Self.magic.count + 12
+        let header = Self.headerSize
         guard bytes.count >= header, bytes.starts(with: Self.magic) else { throw .truncated }
         let size = BigEndian.uint64(bytes[4..<12])
         let chunk = BigEndian.uint32(bytes[12..<16])
@@ -43,5 +43,29 @@ extension ChunkManifest {
         try self.init(fileSize: Int64(size), chunkSize: chunkSize, packedChunkHashes: Array(bytes[header...]))
     }
 
+    /// Parses a manifest received from a peer: accepted only with chunk size `chunkSize` and at most
+    /// `maxChunkCount` chunks, both checked from the header before the hashes are copied.
+    ///
+    /// Both bounds are what a peer could otherwise choose: huge chunks make every chunk in transit huge, tiny ones
+    /// make the manifest huge (and with it every have-map and every question about the object).
+    public init(serialized bytes: [UInt8], chunkSize: Int, maxChunkCount: Int) throws(ManifestError) {
+        guard bytes.count >= Self.headerSize, bytes.starts(with: Self.magic) else { throw .truncated }
+        let size = BigEndian.uint64(bytes[4..<12])
+        let chunk = BigEndian.uint32(bytes[12..<16])
+        guard Int(exactly: chunk) == chunkSize else {
+            throw .unexpectedChunkSize(found: Int(clamping: chunk), expected: chunkSize)
+        }
+        // Division rather than multiplication: no overflow on a made-up size.
+        let chunks = size / UInt64(chunkSize) + (size % UInt64(chunkSize) == 0 ? 0 : 1)
+        guard chunks <= UInt64(maxChunkCount) else {
+            throw .tooManyChunks(found: Int(clamping: chunks), limit: maxChunkCount)
+        }
+        try self.init(serialized: bytes)
+    }
+
+    /// The length of the serialized form of a manifest of `chunkCount` chunks.
+    public static func serializedSize(chunkCount: Int) -> Int { headerSize + chunkCount * SHA256.byteCount }
+
     static let magic = Array("MPM1".utf8)
+    static let headerSize = magic.count + 12
 }

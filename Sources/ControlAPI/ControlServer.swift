@@ -22,6 +22,9 @@ public protocol ControlHandler: Sendable {
     func fetch(_ reference: String) async throws -> FetchProgress
     func fetchProgress(_ id: ContentID) async throws -> FetchProgress?
     func fetches() async throws -> FetchList
+    /// Cancels the unfinished fetch named by content id, content-id prefix or title: stops it, deletes its partial
+    /// file and its record.
+    func cancelFetch(_ reference: String) async throws -> FetchCancellation
     /// How the control API should answer an error a request ended with, when it is not a fault (logged and answered
     /// 500) but something the user can act on: a busy index is worth asking again. Nil: a fault.
     func refusal(for error: any Error) -> ControlRefusal?
@@ -98,13 +101,10 @@ public enum ControlServer {
                 limit: try bounded(query.get("limit"), name: "limit", default: 100, max: 10_000))
         }
         router.post(RouterPath(ControlRoute.fetches)) { request, context in
-            let body = try await request.decode(as: FetchRequest.self, context: context)
-            guard !body.reference.isEmpty, body.reference.utf8.count <= 512 else {
-                throw HTTPError(
-                    .badRequest,
-                    message: "give a content id, an id prefix of 8+ hex digits, or a title (up to 512 bytes)")
-            }
-            return try await handler.fetch(body.reference)
+            try await handler.fetch(try await fetchReference(request, context))
+        }
+        router.post(RouterPath(ControlRoute.fetchCancellation)) { request, context in
+            try await handler.cancelFetch(try await fetchReference(request, context))
         }
         router.get(RouterPath(ControlRoute.fetches)) { _, _ in try await handler.fetches() }
         router.get(RouterPath(ControlRoute.fetches + "/:id")) { _, context in
@@ -119,6 +119,16 @@ public enum ControlServer {
         }
 
         return router
+    }
+
+    /// The reference of a ``FetchRequest`` body.
+    private static func fetchReference(_ request: Request, _ context: BasicRequestContext) async throws -> String {
+        let body = try await request.decode(as: FetchRequest.self, context: context)
+        guard !body.reference.isEmpty, body.reference.utf8.count <= 512 else {
+            throw HTTPError(
+                .badRequest, message: "give a content id, an id prefix of 8+ hex digits, or a title (up to 512 bytes)")
+        }
+        return body.reference
     }
 
     private static func searchText(_ text: String?) throws -> String {
@@ -154,6 +164,7 @@ extension PeerList: ResponseEncodable {}
 extension HomePage: ResponseEncodable {}
 extension FetchProgress: ResponseEncodable {}
 extension FetchList: ResponseEncodable {}
+extension FetchCancellation: ResponseEncodable {}
 
 /// A request the daemon refuses for a reason the user can fix; the message is shown as is.
 public enum ControlRefusal: Error, Equatable {

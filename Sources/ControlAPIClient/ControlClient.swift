@@ -87,6 +87,17 @@ public struct ControlClient: Sendable {
         return try await request(.POST, ControlRoute.fetches, body: body)
     }
 
+    /// Cancels the unfinished fetch named by content id, prefix or title (its partial file and record deleted).
+    public func cancelFetch(_ reference: String) async throws(ControlClientError) -> FetchCancellation {
+        let body: Data
+        do {
+            body = try ControlJSON.encoder().encode(FetchRequest(reference: reference))
+        } catch {
+            throw .unreadableResponse("\(error)")
+        }
+        return try await request(.POST, ControlRoute.fetchCancellation, body: body)
+    }
+
     public func fetchProgress(_ id: ContentID) async throws(ControlClientError) -> FetchProgress {
         try await request(.GET, ControlRoute.fetches + "/" + id.hex)
     }

@@ -9,6 +9,9 @@ public struct FetchProgress: Sendable, Codable, Equatable {
         case downloading
         /// No holder is reachable; the fetch continues when one returns.
         case waitingForHolders
+        /// Not resumed at the daemon's start because the daemon died during it several starts in a row (the message
+        /// says how often and how to resume it); `mediapeerctl fetch` on it resumes it.
+        case paused
         /// Verified, synced and renamed into the cache: a replica this box serves too.
         case complete
         case failed

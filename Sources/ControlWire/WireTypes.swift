@@ -1,4 +1,5 @@
 import Foundation
+import WireVocabulary
 
 /// The routes of the control API. It speaks HTTP/1.1 and JSON over the daemon's Unix socket; access is governed
 /// by the socket's file permissions (0660, group `mediapeer`).
@@ -12,6 +13,8 @@ public enum ControlRoute {
     public static let home = "/v1/home"
     public static let homeSearch = "/v1/home/search"
     public static let fetches = "/v1/fetches"
+    /// `POST` with a ``FetchRequest``: stops an unfinished fetch and deletes its partial file and record.
+    public static let fetchCancellation = "/v1/fetches/cancel"
 }
 
 /// `GET /v1/peers`: the other boxes this one knows, and the state of its own announcement.
@@ -158,4 +161,22 @@ public struct FetchRequest: Sendable, Codable, Equatable {
 public struct FetchList: Sendable, Codable, Equatable {
     public var fetches: [FetchProgress]
     public init(fetches: [FetchProgress]) { self.fetches = fetches }
+}
+
+/// `POST /v1/fetches/cancel`: the fetch that was cancelled. Its partial file and its record are gone; nothing
+/// outside the cache was touched.
+public struct FetchCancellation: Sendable, Codable, Equatable {
+    public var id: ContentID
+    public var title: String
+    /// Whether the fetch was running and was stopped (false: it was paused).
+    public var wasRunning: Bool
+    /// The bytes of verified chunks the partial file held, deleted with it.
+    public var bytesDeleted: Int64
+
+    public init(id: ContentID, title: String, wasRunning: Bool, bytesDeleted: Int64) {
+        self.id = id
+        self.title = title
+        self.wasRunning = wasRunning
+        self.bytesDeleted = bytesDeleted
+    }
 }

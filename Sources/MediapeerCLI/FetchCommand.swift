@@ -14,16 +14,33 @@ struct Fetch: AsyncParsableCommand {
     var reference: [String]
     @Flag(help: "Wait until the fetch has finished (a progress bar on a terminal; JSON progress lines with --json).")
     var wait = false
+    @Flag(help: "Cancel the unfinished fetch named: stop it, delete its partial file and its record.")
+    var cancel = false
 
     func validate() throws {
         guard reference.contains(where: { !$0.trimmingCharacters(in: .whitespaces).isEmpty }) else {
-            throw ValidationError("say what to fetch: a content id, an id prefix, or words of a title")
+            throw ValidationError(
+                cancel
+                    ? "say which fetch to cancel: a content id, an id prefix, or words of its title"
+                    : "say what to fetch: a content id, an id prefix, or words of a title")
         }
+        if cancel && wait { throw ValidationError("--cancel and --wait do not go together") }
     }
 
     func run() async throws {
         let client = options.client
         let text = reference.joined(separator: " ")
+        if cancel {
+            let cancelled = try await talkingToDaemon { () async throws(ControlClientError) in
+                try await client.cancelFetch(text)
+            }
+            if options.json { return try Output.json(cancelled) }
+            return print(
+                Output.shown(
+                    "cancelled the fetch of \"\(cancelled.title)\" (\(cancelled.id.hex.prefix(12))): "
+                        + (cancelled.wasRunning ? "stopped it, " : "")
+                        + "deleted its partial file (\(Format.bytes(cancelled.bytesDeleted)) fetched) and its record"))
+        }
         let started = try await talkingToDaemon { () async throws(ControlClientError) in try await client.fetch(text) }
         guard wait else {
             if options.json { return try Output.json(started) }
@@ -42,7 +59,8 @@ struct Fetch: AsyncParsableCommand {
                 try Output.json(progress)
                 last = progress
             }
-            if progress.isFinished { break }
+            // A paused fetch goes on only when started by hand: nothing to wait for.
+            if progress.isFinished || progress.state == .paused { break }
             if bar { FileHandle.standardOutput.write(Data(("\r\u{1B}[K" + Output.shown(line(progress))).utf8)) }
             try await Task.sleep(for: .milliseconds(200))
             let id = progress.id
@@ -80,6 +98,8 @@ struct Fetch: AsyncParsableCommand {
                 + (progress.chunksResumed > 0 ? "; \(progress.chunksResumed) chunks were already here" : "")
         case .failed:
             return "fetch of \"\(progress.title)\" failed: \(progress.message ?? "unknown error")"
+        case .paused:
+            return "fetch of \"\(progress.title)\" is paused: \(progress.message ?? "")"
         default:
             return "fetch of \"\(progress.title)\": \(progress.state.rawValue)"
         }
@@ -113,5 +133,9 @@ struct Fetches: AsyncParsableCommand {
             ])
         }
         print(table.render())
+        // Why a fetch is paused, and how to resume it, does not fit a column.
+        for fetch in list.fetches where fetch.state == .paused {
+            print(Output.shown("\(fetch.id.hex.prefix(12)) paused: \(fetch.message ?? "")"))
+        }
     }
 }

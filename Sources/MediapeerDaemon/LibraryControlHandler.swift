@@ -171,6 +171,27 @@ struct LibraryControlHandler: ControlHandler, PeerRequestHandler {
         FetchList(fetches: await fetcher.all())
     }
 
+    func cancelFetch(_ reference: String) async throws -> FetchCancellation {
+        do {
+            return try await fetcher.cancel(reference)
+        } catch {
+            switch error {
+            case .noMatch(let reference):
+                throw ControlRefusal.notFound(
+                    "no unfinished fetch matches \"\(reference)\" (see mediapeerctl fetches)")
+            case .ambiguous(let reference, let candidates):
+                throw ControlRefusal.badRequest(
+                    "\"\(reference)\" matches \(candidates.count) fetches: "
+                        + candidates.prefix(5).map { "\($0.title) (\($0.id.hex.prefix(12)))" }.joined(separator: ", ")
+                        + "; give a content id or prefix")
+            case .alreadyComplete:
+                throw ControlRefusal.conflict("\(error); mediapeerctl fetches shows it")
+            case .index(let error):
+                throw error
+            }
+        }
+    }
+
     /// VmRSS from /proc/self/status, in bytes.
     static func residentBytes() -> Int64? {
         guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }

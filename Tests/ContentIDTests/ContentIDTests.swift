@@ -51,4 +51,36 @@ import WireVocabulary
         #expect(throws: ManifestError.truncated) { try ChunkManifest(serialized: Array("MPM1".utf8)) }
         #expect(throws: ManifestError.self) { try ChunkManifest(serialized: Array(manifest.serialized().dropLast())) }
     }
+
+    // MARK: Manifests from peers
+
+    @Test func aPeersManifestWithAnotherChunkSizeIsRejected() throws {
+        let manifest = try ChunkManifest(fileSize: 1500, chunkSize: 1000, packedChunkHashes: Array(0..<64))
+        #expect(throws: ManifestError.unexpectedChunkSize(found: 1000, expected: 1 << 20)) {
+            try ChunkManifest(serialized: manifest.serialized(), chunkSize: 1 << 20, maxChunkCount: 100)
+        }
+    }
+
+    @Test func aPeersManifestWithMoreChunksThanTheLimitIsRejectedFromItsHeaderAlone() throws {
+        // The header claims 1 TiB in 1 MiB chunks; none of the hashes that would need are present.
+        let header = try ChunkManifest(fileSize: 0, chunkSize: 1 << 20, packedChunkHashes: []).serialized()
+        var claimed = header
+        claimed.replaceSubrange(4..<12, with: withUnsafeBytes(of: (UInt64(1) << 40).bigEndian, Array.init))
+        #expect(throws: ManifestError.tooManyChunks(found: 1 << 20, limit: 262_144)) {
+            try ChunkManifest(serialized: claimed, chunkSize: 1 << 20, maxChunkCount: 262_144)
+        }
+    }
+
+    @Test func aPeersManifestWithinBothBoundsIsAccepted() throws {
+        let manifest = try ChunkManifest(
+            fileSize: 3000, chunkSize: 1000, packedChunkHashes: Array(repeating: 7, count: 96))
+        #expect(try ChunkManifest(serialized: manifest.serialized(), chunkSize: 1000, maxChunkCount: 3) == manifest)
+        #expect(throws: ManifestError.tooManyChunks(found: 3, limit: 2)) {
+            try ChunkManifest(serialized: manifest.serialized(), chunkSize: 1000, maxChunkCount: 2)
+        }
+    }
+
+    @Test func theLargestAcceptedManifestTakesItsHeaderAndOneHashPerChunk() {
+        #expect(ChunkManifest.serializedSize(chunkCount: 262_144) == 16 + 262_144 * 32)
+    }
 }

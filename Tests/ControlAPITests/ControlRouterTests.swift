@@ -176,4 +176,41 @@ import WireVocabulary
             #expect(try errorMessage(response).contains("the index is locked"))
         }
     }
+
+    // MARK: Cancelling a fetch
+
+    @Test func cancellingAFetchPassesItsReferenceAndAnswersWhatWasDone() async throws {
+        try await withRouter { client in
+            let body = try JSONEncoder().encode(FetchRequest(reference: "holiday"))
+            let response = try await client.execute(
+                uri: "/v1/fetches/cancel", method: .post, body: ByteBuffer(data: body))
+            #expect(response.status == .ok)
+            let cancelled = try ControlJSON.decoder().decode(FetchCancellation.self, from: Data(buffer: response.body))
+            #expect(cancelled.title == "holiday" && cancelled.wasRunning && cancelled.bytesDeleted == 1024)
+        }
+        #expect(handler.calls == ["cancelFetch(holiday)"])
+    }
+
+    @Test(arguments: ["", String(repeating: "x", count: 513)])
+    func cancellingWithAnEmptyOrOverlongReferenceIsABadRequest(reference: String) async throws {
+        try await withRouter { client in
+            let body = try JSONEncoder().encode(FetchRequest(reference: reference))
+            let response = try await client.execute(
+                uri: "/v1/fetches/cancel", method: .post, body: ByteBuffer(data: body))
+            #expect(response.status == .badRequest)
+        }
+        #expect(handler.calls.isEmpty)
+    }
+
+    @Test func cancellingWhatNoFetchMatchesIsNotFoundWithTheDaemonsMessage() async throws {
+        handler.refusal = .notFound("no unfinished fetch matches \"holiday\"")
+        try await withRouter { client in
+            let body = try JSONEncoder().encode(FetchRequest(reference: "holiday"))
+            let response = try await client.execute(
+                uri: "/v1/fetches/cancel", method: .post, body: ByteBuffer(data: body))
+            #expect(response.status == .notFound)
+            #expect(try errorMessage(response) == "no unfinished fetch matches \"holiday\"")
+        }
+        #expect(handler.calls == ["cancelFetch(holiday)"])
+    }
 }

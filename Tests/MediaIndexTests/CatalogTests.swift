@@ -683,4 +683,49 @@ import WireVocabulary
         defer { second.shutdown() }
         #expect(try await second.catalog.epoch() != catalog.epoch())
     }
+
+    // MARK: Crashes during fetches
+
+    @Test func aFetchStillMarkedRunningAtStartCountsACrashAndIsStillResumable() async throws {
+        let manifest = try replicaManifest(seed: 1)
+        try await catalog.beginReplica(manifest: manifest, description: description("Film"))
+        try await catalog.markFetchRunning(manifest.contentID, resettingCrashes: false)
+        try await catalog.countFetchCrashes(pauseAfter: 2)
+        let record = try #require(try await catalog.replica(manifest.contentID))
+        #expect(record.crashCount == 1 && record.fetchRunning)
+    }
+
+    @Test func theSecondCrashInARowLeavesTheFetchNoLongerMarkedRunning() async throws {
+        let manifest = try replicaManifest(seed: 1)
+        try await catalog.beginReplica(manifest: manifest, description: description("Film"))
+        try await catalog.markFetchRunning(manifest.contentID, resettingCrashes: false)
+        try await catalog.countFetchCrashes(pauseAfter: 2)
+        try await catalog.countFetchCrashes(pauseAfter: 2)
+        // A third start finds it stopped, and counts nothing more.
+        try await catalog.countFetchCrashes(pauseAfter: 2)
+        let record = try #require(try await catalog.replica(manifest.contentID))
+        #expect(record.crashCount == 2 && !record.fetchRunning)
+    }
+
+    @Test func aCleanStopCountsNoCrashAndForgetsThePreviousOnes() async throws {
+        let manifest = try replicaManifest(seed: 1)
+        try await catalog.beginReplica(manifest: manifest, description: description("Film"))
+        try await catalog.markFetchRunning(manifest.contentID, resettingCrashes: false)
+        try await catalog.countFetchCrashes(pauseAfter: 2)
+        try await catalog.markFetchStopped(manifest.contentID)
+        try await catalog.countFetchCrashes(pauseAfter: 2)
+        let record = try #require(try await catalog.replica(manifest.contentID))
+        #expect(record.crashCount == 0 && !record.fetchRunning)
+    }
+
+    @Test func aFetchStartedByHandStartsItsCountOfCrashesAgain() async throws {
+        let manifest = try replicaManifest(seed: 1)
+        try await catalog.beginReplica(manifest: manifest, description: description("Film"))
+        try await catalog.markFetchRunning(manifest.contentID, resettingCrashes: false)
+        try await catalog.countFetchCrashes(pauseAfter: 2)
+        try await catalog.countFetchCrashes(pauseAfter: 2)
+        try await catalog.markFetchRunning(manifest.contentID, resettingCrashes: true)
+        let record = try #require(try await catalog.replica(manifest.contentID))
+        #expect(record.crashCount == 0 && record.fetchRunning)
+    }
 }

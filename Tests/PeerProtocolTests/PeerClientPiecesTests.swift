@@ -15,6 +15,8 @@ import Testing
     /// Five 64 KiB chunks, the last one short.
     let file: ObjectFixture
     let handler: FakePeerHandler
+    /// Two pieces' worth: what one request may hold at most.
+    let buffers = FetchBufferBudget(bytes: 2 * ObjectFixture.chunkSize)
 
     init() throws {
         file = try ObjectFixture(size: 4 * ObjectFixture.chunkSize + 1000)
@@ -38,7 +40,8 @@ import Testing
         let received = Received()
         let peer = PeerEndpoint.loopback(port: port, name: "test peer")
         let count = try await PeerClient().pieces(
-            peer, id: file.id, range: range, pieceLength: chunk, pieceTimeout: timeout
+            peer, id: file.id, range: range, pieceLength: chunk, pieceTimeout: timeout,
+            buffers: self.buffers
         ) { index, piece in
             received.pieces.withLock { $0.append((index, Array(buffer: piece))) }
             return index + 1 < stopAfter
@@ -50,6 +53,49 @@ import Testing
         let router = PeerServer.makeRouter(
             handler: handler, limits: .init(), faults: .none, logger: Logger(label: "pieces-test"))
         return try await withLiveServer(router) { try await body($0) }
+    }
+
+    // MARK: The memory budget
+
+    @Test func withRoomForOnePieceThePiecesArriveOneAtATimeAndAllRoomIsGivenBack() async throws {
+        let budget = FetchBufferBudget(bytes: chunk)
+        let heldWhileDelivering = Mutex<[Int]>([])
+        let count = try await withPeerServer { port in
+            let peer = PeerEndpoint.loopback(port: port, name: "test peer")
+            return try await PeerClient().pieces(
+                peer, id: self.file.id, range: 0..<Int64(self.file.bytes.count), pieceLength: self.chunk,
+                pieceTimeout: .seconds(10), buffers: budget
+            ) { _, _ in
+                // The piece being delivered holds the whole budget: the next one is not allocated meanwhile.
+                heldWhileDelivering.withLock { $0.append(budget.capacity - budget.available) }
+                return true
+            }
+        }
+        #expect(count == 5)
+        // Each piece's own size: the last one is short.
+        #expect(heldWhileDelivering.withLock { $0 } == [chunk, chunk, chunk, chunk, 1000])
+        #expect(budget.available == budget.capacity)
+    }
+
+    @Test func aRequestWaitingForRoomIsNotSentAndEndsAtOnceWhenCancelled() async throws {
+        let budget = FetchBufferBudget(bytes: chunk)
+        let held = try await budget.reserve(chunk)
+        try await withPeerServer { port in
+            let peer = PeerEndpoint.loopback(port: port, name: "test peer")
+            let request = Task {
+                try await PeerClient().pieces(
+                    peer, id: self.file.id, range: 0..<Int64(self.chunk), pieceLength: self.chunk,
+                    pieceTimeout: .seconds(10), buffers: budget
+                ) { _, _ in true }
+            }
+            while budget.waiting < 1 { await Task.yield() }
+            request.cancel()
+            await #expect(throws: PeerClientError.self) { try await request.value }
+        }
+        #expect(handler.asked.isEmpty)
+        #expect(budget.waiting == 0)
+        budget.release(held)
+        #expect(budget.available == budget.capacity)
     }
 
     @Test func everyPieceArrivesInOrderWithItsExactBytes() async throws {
@@ -75,6 +121,7 @@ import Testing
         }
         #expect(count == 2)
         #expect(received.all.map(\.0) == [0, 1])
+        #expect(buffers.available == buffers.capacity)
     }
 
     @Test func anObjectThePeerDoesNotHoldIsNotFound() async throws {
@@ -84,7 +131,8 @@ import Testing
             let peer = PeerEndpoint.loopback(port: port, name: "test peer")
             await #expect(throws: PeerClientError.notFound(peer: peer.description)) {
                 try await PeerClient().pieces(
-                    peer, id: other.id, range: 0..<100, pieceLength: self.chunk, pieceTimeout: .seconds(10)
+                    peer, id: other.id, range: 0..<100, pieceLength: self.chunk, pieceTimeout: .seconds(10),
+                    buffers: self.buffers
                 ) { _, _ in true }
             }
         }
@@ -97,7 +145,8 @@ import Testing
             await #expect(throws: DiskFull()) {
                 try await PeerClient().pieces(
                     peer, id: self.file.id, range: 0..<Int64(self.file.bytes.count),
-                    pieceLength: self.chunk, pieceTimeout: .seconds(10)
+                    pieceLength: self.chunk, pieceTimeout: .seconds(10),
+                    buffers: self.buffers
                 ) { _, _ in throw DiskFull() }
             }
         }
@@ -110,7 +159,8 @@ import Testing
             // Each delivery takes longer than the peer's deadline, as a write to a slow card may.
             let count = try await PeerClient().pieces(
                 peer, id: self.file.id, range: 0..<Int64(self.file.bytes.count),
-                pieceLength: self.chunk, pieceTimeout: .milliseconds(300)
+                pieceLength: self.chunk, pieceTimeout: .milliseconds(300),
+                buffers: self.buffers
             ) { index, piece in
                 try await Task.sleep(for: .milliseconds(700))
                 received.pieces.withLock { $0.append((index, Array(buffer: piece))) }
@@ -165,7 +215,8 @@ import Testing
             run: { peer in
                 let error = await #expect(throws: PeerClientError.self) {
                     try await PeerClient().pieces(
-                        peer, id: self.file.id, range: 0..<size, pieceLength: self.chunk, pieceTimeout: .seconds(10)
+                        peer, id: self.file.id, range: 0..<size, pieceLength: self.chunk, pieceTimeout: .seconds(10),
+                        buffers: self.buffers
                     ) { _, _ in true }
                 }
                 guard case .invalidAnswer = error else {
@@ -184,7 +235,8 @@ import Testing
                 let error = await #expect(throws: PeerClientError.self) {
                     try await PeerClient().pieces(
                         peer, id: self.file.id, range: 0..<Int64(4 * self.chunk), pieceLength: self.chunk,
-                        pieceTimeout: .seconds(10)
+                        pieceTimeout: .seconds(10),
+                        buffers: self.buffers
                     ) { index, piece in
                         received.pieces.withLock { $0.append((index, Array(buffer: piece))) }
                         return true
@@ -196,6 +248,7 @@ import Testing
                 }
             })
         #expect(received.all.map(\.0) == [0, 1])
+        #expect(buffers.available == buffers.capacity)
     }
 
     @Test func aContentRangeForOtherBytesIsAnInvalidAnswerBeforeAnyPiece() async throws {
@@ -207,7 +260,8 @@ import Testing
                 let error = await #expect(throws: PeerClientError.self) {
                     try await PeerClient().pieces(
                         peer, id: self.file.id, range: Int64(self.chunk)..<Int64(2 * self.chunk),
-                        pieceLength: self.chunk, pieceTimeout: .seconds(10)
+                        pieceLength: self.chunk, pieceTimeout: .seconds(10),
+                        buffers: self.buffers
                     ) { index, piece in
                         received.pieces.withLock { $0.append((index, Array(buffer: piece))) }
                         return true
@@ -230,7 +284,8 @@ import Testing
                 let error = await #expect(throws: PeerClientError.self) {
                     try await PeerClient().pieces(
                         peer, id: self.file.id, range: 0..<Int64(3 * self.chunk), pieceLength: self.chunk,
-                        pieceTimeout: .milliseconds(500)
+                        pieceTimeout: .milliseconds(500),
+                        buffers: self.buffers
                     ) { index, piece in
                         received.pieces.withLock { $0.append((index, Array(buffer: piece))) }
                         return true
@@ -251,7 +306,8 @@ import Testing
                 peer in
                 await #expect(throws: PeerClientError.busy(peer: peer.description)) {
                     try await PeerClient().pieces(
-                        peer, id: self.file.id, range: 0..<10, pieceLength: self.chunk, pieceTimeout: .seconds(10)
+                        peer, id: self.file.id, range: 0..<10, pieceLength: self.chunk, pieceTimeout: .seconds(10),
+                        buffers: self.buffers
                     ) { _, _ in true }
                 }
             })

@@ -9,8 +9,17 @@ import WireVocabulary
 @testable import PeerProtocol
 
 /// `PeerClient.info` and `goodbye` against real HTTP on loopback, and the address an endpoint picks.
-@Suite(.timeLimit(.minutes(2))) struct PeerClientTests {
-    let handler = FakePeerHandler()
+@Suite(.timeLimit(.minutes(2))) final class PeerClientTests: Sendable {
+    /// Three 64 KiB chunks, the last one short.
+    let file: ObjectFixture
+    let handler: FakePeerHandler
+
+    init() throws {
+        file = try ObjectFixture(size: 2 * ObjectFixture.chunkSize + 100)
+        handler = FakePeerHandler(objects: [file.servable()], manifests: [file.manifest])
+    }
+
+    deinit { file.remove() }
 
     private func withPeerServer<T: Sendable>(_ body: @Sendable (PeerEndpoint) async throws -> T) async throws -> T {
         let router = PeerServer.makeRouter(
@@ -132,6 +141,63 @@ import WireVocabulary
         guard case .refused(_, status: 400, _)? = error else {
             Issue.record("expected a refusal, got \(String(describing: error))")
             return
+        }
+    }
+
+    // MARK: Manifests
+
+    @Test func aManifestWithTheAcceptedChunkSizeIsVerifiedAgainstItsID() async throws {
+        let verifier = try await withPeerServer { peer in
+            try await PeerClient().manifest(peer, id: self.file.id, chunkSize: ObjectFixture.chunkSize)
+        }
+        #expect(verifier.manifest == file.manifest)
+    }
+
+    @Test func aManifestWithAnotherChunkSizeThanThisVersionsIsAnInvalidAnswer() async throws {
+        try await withPeerServer { peer in
+            let error = await #expect(throws: PeerClientError.self) {
+                try await PeerClient().manifest(peer, id: self.file.id)
+            }
+            guard case .invalidAnswer(_, let reason) = error else {
+                Issue.record("expected an invalid answer, got \(String(describing: error))")
+                return
+            }
+            #expect(reason.contains("chunk size \(ObjectFixture.chunkSize) is not this version's \(1 << 20)"))
+        }
+    }
+
+    @Test func aManifestWithMoreChunksThanAcceptedIsAnInvalidAnswer() async throws {
+        try await withPeerServer { peer in
+            let error = await #expect(throws: PeerClientError.self) {
+                try await PeerClient().manifest(
+                    peer, id: self.file.id, chunkSize: ObjectFixture.chunkSize, maxChunkCount: 2)
+            }
+            guard case .invalidAnswer = error else {
+                Issue.record("expected an invalid answer, got \(String(describing: error))")
+                return
+            }
+        }
+    }
+
+    @Test func anAnswerLongerThanTheLargestAcceptedManifestIsNotReadWhole() async throws {
+        // A standard header, then more hashes than 262144 chunks have.
+        let router = Router()
+        let id = file.id
+        router.get("/v1/objects/:id/manifest") { _, _ in
+            var body = ByteBuffer(bytes: Array("MPM1".utf8))
+            body.writeInteger(UInt64(1) << 40)
+            body.writeInteger(UInt32(1 << 20))
+            body.writeRepeatingByte(0, count: 262_144 * 32 + 1)
+            return Response(status: .ok, body: .init(byteBuffer: body))
+        }
+        try await withLiveServer(router) { port in
+            let peer = Self.endpoint(port)
+            let error = await #expect(throws: PeerClientError.self) { try await PeerClient().manifest(peer, id: id) }
+            guard case .invalidAnswer(_, let reason) = error else {
+                Issue.record("expected an invalid answer, got \(String(describing: error))")
+                return
+            }
+            #expect(reason.contains("answer longer than \(16 + 262_144 * 32) bytes"))
         }
     }
 }

@@ -44,6 +44,8 @@ private struct FakeTransport: FetchTransport {
         case serves
         case corrupts
         case stallsAfter(Int)
+        /// Claims the object but never answers the manifest request (until cancelled); serves chunks.
+        case stallsOnManifest
     }
 
     let bytes: [UInt8]
@@ -52,7 +54,13 @@ private struct FakeTransport: FetchTransport {
     /// Told each time a chunk was taken (verified, written and counted: `deliver` returned).
     let delivered: AsyncStream<Int>.Continuation
 
-    func manifest(_ peer: PeerEndpoint, id: ContentID) async throws(PeerClientError) -> ChunkVerifier {
+    func manifest(
+        _ peer: PeerEndpoint, id: ContentID, chunkSize: Int, maxChunkCount: Int, timeout: TimeAmount
+    ) async throws(PeerClientError) -> ChunkVerifier {
+        if case .stallsOnManifest = behaviours[peer.peerID] ?? .serves {
+            await Self.stallUntilCancelled()
+            throw .unreachable(peer: peer.description, reason: "stalled")
+        }
         do {
             return try ChunkVerifier(manifest: manifest, expected: id)
         } catch {
@@ -66,19 +74,13 @@ private struct FakeTransport: FetchTransport {
 
     func pieces(
         _ peer: PeerEndpoint, id: ContentID, range: Range<Int64>, pieceLength: Int, pieceTimeout: TimeAmount,
-        deliver: @escaping @Sendable (Int, ByteBuffer) async throws -> Bool
+        buffers: FetchBufferBudget, deliver: @escaping @Sendable (Int, ByteBuffer) async throws -> Bool
     ) async throws -> Int {
         let behaviour = behaviours[peer.peerID] ?? .serves
         var index = 0
         for start in stride(from: Int(range.lowerBound), to: Int(range.upperBound), by: pieceLength) {
             if case .stallsAfter(let count) = behaviour, index == count {
-                // Until the fetch cancels the request.
-                let (never, stop) = AsyncStream<Void>.makeStream()
-                await withTaskCancellationHandler {
-                    for await _ in never {}
-                } onCancel: {
-                    stop.finish()
-                }
+                await Self.stallUntilCancelled()
                 throw PeerClientError.unreachable(peer: peer.description, reason: "stalled")
             }
             var piece = Array(bytes[start..<min(start + pieceLength, Int(range.upperBound))])
@@ -89,24 +91,19 @@ private struct FakeTransport: FetchTransport {
         }
         return index
     }
-}
 
-/// A test clock that says when something starts sleeping on it.
-private struct ObservedClock: Clock {
-    let base: TestClock<Duration>
-    let sleeps: AsyncStream<Void>.Continuation
-
-    var now: TestClock<Duration>.Instant { base.now }
-    var minimumResolution: Duration { base.minimumResolution }
-
-    func sleep(until deadline: TestClock<Duration>.Instant, tolerance: Duration?) async throws {
-        sleeps.yield()
-        try await base.sleep(until: deadline, tolerance: tolerance)
+    private static func stallUntilCancelled() async {
+        let (never, stop) = AsyncStream<Void>.makeStream()
+        await withTaskCancellationHandler {
+            for await _ in never {}
+        } onCancel: {
+            stop.finish()
+        }
     }
 }
 
 /// The driver with fake holders, a real index and cache on disk, and virtual time.
-@Suite struct FetchJobTests {
+@Suite(.timeLimit(.minutes(1))) struct FetchJobTests {
     let folder = NSTemporaryDirectory() + "mediapeer-fetchjob-\(UUID().uuidString)"
 
     private struct Fixture {
@@ -132,12 +129,14 @@ private struct ObservedClock: Clock {
         let (delivered, deliveries) = AsyncStream.makeStream(of: Int.self)
         let (sleeps, sleeping) = AsyncStream.makeStream(of: Void.self)
         let clock = TestClock<Duration>()
+        var tuning = FetchJob.Tuning()
+        tuning.acceptedChunkSize = chunkSize
         let job = FetchJob(
             id: manifest.contentID, title: "test", catalog: library.catalog, layout: layout,
             space: CacheSpace(folder: folder, limit: .bytes(1 << 40)), directory: ScriptedHolders(holders),
             transport: FakeTransport(bytes: bytes, manifest: manifest, behaviours: behaviours, delivered: deliveries),
-            clock: ObservedClock(base: clock, sleeps: sleeping), tuning: FetchJob.Tuning(),
-            logger: Logger(label: "test"))
+            clock: ObservedClock(base: clock, sleeps: sleeping), tuning: tuning,
+            buffers: FetchBufferBudget(bytes: 1 << 20), logger: Logger(label: "test"))
         return Fixture(
             library: library, layout: layout, job: job, bytes: bytes, id: manifest.contentID, clock: clock,
             sleeps: sleeps, delivered: delivered)
@@ -167,10 +166,10 @@ private struct ObservedClock: Clock {
             behaviours: ["bad": .corrupts])
         defer { cleanUp(fixture) }
         let run = Task { await fixture.job.run() }
-        // Two sleeps start before the clock moves: the flush timer and the wait for another holder.
+        // Three sleeps start before the clock moves: the manifest's deadline (ended by the answer), the flush timer
+        // and the wait for another holder.
         var sleeps = fixture.sleeps.makeAsyncIterator()
-        _ = await sleeps.next()
-        _ = await sleeps.next()
+        for _ in 0..<3 { _ = await sleeps.next() }
         #expect(await fixture.job.progress.state == .waitingForHolders)
         await fixture.clock.advance(by: .seconds(1))
         await run.value
@@ -201,5 +200,63 @@ private struct ObservedClock: Clock {
         #expect((0..<20).filter { record.have.contains($0) } == [0, 1, 2, 16, 17, 18])
         #expect(FileManager.default.fileExists(atPath: fixture.layout.partialPath(fixture.id)))
         #expect(await fixture.job.progress.chunksDone == 6)
+    }
+
+    // MARK: Manifests
+
+    @Test func theManifestIsAskedOfThreeHoldersAtOnceSoTwoThatStallCostNoTime() async throws {
+        let fixture = try fixture(
+            chunks: 4, holders: [[holder("slow1"), holder("slow2"), holder("good")]],
+            behaviours: ["slow1": .stallsOnManifest, "slow2": .stallsOnManifest])
+        defer { cleanUp(fixture) }
+        // The clock never moves: asked one after the other, the stalling holders would hold the fetch forever.
+        await fixture.job.run()
+        #expect(await fixture.job.progress.state == .complete)
+    }
+
+    @Test func aHolderThatStallsOnTheManifestIsGivenUpAfterFiveSecondsForTheNext() async throws {
+        let fixture = try fixture(
+            chunks: 4, holders: [[holder("slow1"), holder("slow2"), holder("slow3"), holder("good")]],
+            behaviours: ["slow1": .stallsOnManifest, "slow2": .stallsOnManifest, "slow3": .stallsOnManifest])
+        defer { cleanUp(fixture) }
+        let run = Task { await fixture.job.run() }
+        // The three deadlines.
+        var sleeps = fixture.sleeps.makeAsyncIterator()
+        for _ in 0..<3 { _ = await sleeps.next() }
+        await fixture.clock.advance(by: .seconds(4))
+        #expect(await fixture.job.progress.state == .locating)
+        await fixture.clock.advance(by: .seconds(1))
+        await run.value
+        let progress = await fixture.job.progress
+        #expect(progress.state == .complete)
+        #expect(progress.sources.filter { $0.chunks > 0 }.count >= 1)
+    }
+
+    // MARK: Stopping
+
+    @Test func cancellingAFetchThatWaitsForHoldersEndsItAtOnce() async throws {
+        let fixture = try fixture(chunks: 4, holders: [[]], behaviours: [:])
+        defer { cleanUp(fixture) }
+        let run = Task { await fixture.job.run() }
+        var sleeps = fixture.sleeps.makeAsyncIterator()
+        _ = await sleeps.next()
+        #expect(await fixture.job.progress.state == .waitingForHolders)
+        // Without the clock moving.
+        run.cancel()
+        await run.value
+        #expect(await fixture.job.progress.state == .waitingForHolders)
+    }
+
+    @Test func aFetchIsRecordedRunningWhileItRunsAndStoppedAfterACleanStop() async throws {
+        let fixture = try fixture(chunks: 20, holders: [[holder("a")]], behaviours: ["a": .stallsAfter(3)])
+        defer { cleanUp(fixture) }
+        let run = Task { await fixture.job.run() }
+        var delivered = fixture.delivered.makeAsyncIterator()
+        _ = await delivered.next()
+        #expect(try await fixture.library.catalog.replica(fixture.id)?.fetchRunning == true)
+        run.cancel()
+        await run.value
+        let record = try #require(try await fixture.library.catalog.replica(fixture.id))
+        #expect(!record.fetchRunning && record.crashCount == 0)
     }
 }

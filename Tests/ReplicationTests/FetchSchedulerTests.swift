@@ -264,4 +264,43 @@ private func deliverAll(
         #expect(scheduler.progress.chunksDone == 1)
         #expect(scheduler.have?.contains(32) == true)
     }
+
+    @Test func aHolderWhoseRequestsAllFailIsAskedAgainOnlyOncePerDropPenalty() throws {
+        var (scheduler, pending) = try downloading(chunks: 64, holders: [holder("a")])
+        var timers: [(at: ElapsedInstant, timer: FetchScheduler.Timer)] = []
+        var now = at(0)
+        var started = 0
+        var steps = 0
+        // Every action is carried out at once, every request fails at once, and time jumps to the next timer: a
+        // fetch that spun would never get past one instant, and this loop would run out of steps.
+        while now < at(60_000), steps < 10_000 {
+            steps += 1
+            var next: [FetchScheduler.Action] = []
+            for action in pending {
+                switch action {
+                case .start(let request):
+                    started += 1
+                    next += scheduler.requestFinished(request, .failed("connection refused"), at: now)
+                case .lookUpHolders: next += scheduler.holdersFound([holder("a")], at: now)
+                case .schedule(let timer, let instant): timers.append((instant, timer))
+                case .waitForHolders(let until, _, _): timers.append((until, .holderRetry))
+                case .flush: next += scheduler.flushed(at: now)
+                default: break
+                }
+            }
+            if !next.isEmpty {
+                pending = next
+                continue
+            }
+            guard let index = timers.indices.min(by: { timers[$0].at < timers[$1].at }) else { break }
+            let (instant, timer) = timers.remove(at: index)
+            #expect(instant.sinceOrigin - now.sinceOrigin <= .seconds(8))
+            now = instant
+            pending = scheduler.timerFired(timer, at: now)
+        }
+        #expect(now >= at(60_000))
+        // Each try of the holder: its 3 requests, and the one a failure's free slot sends, before the second
+        // failure drops it for 5 s. 13 tries in 60 s at most, and it is still being tried.
+        #expect(started >= 12 * 3 && started <= 13 * 4)
+    }
 }

@@ -1,3 +1,4 @@
+import Clocks
 import ContentID
 import Foundation
 import GRDB
@@ -71,5 +72,19 @@ final class IndexFixture {
                 id: manifest.contentID, generation: 0, size: manifest.fileSize, kind: .video, mimeType: "video/mp4",
                 path: "films/\(title).mp4", title: title))
         return manifest
+    }
+}
+
+/// A test clock that says when something starts sleeping on it.
+struct ObservedClock: Clock {
+    let base: TestClock<Duration>
+    let sleeps: AsyncStream<Void>.Continuation
+
+    var now: TestClock<Duration>.Instant { base.now }
+    var minimumResolution: Duration { base.minimumResolution }
+
+    func sleep(until deadline: TestClock<Duration>.Instant, tolerance: Duration?) async throws {
+        sleeps.yield()
+        try await base.sleep(until: deadline, tolerance: tolerance)
     }
 }

@@ -21,6 +21,8 @@ extension Catalog {
         var fileSize: Int64
         var chunkSize: Int64
         var mime: String
+        var fetchRunning: Bool
+        var crashCount: Int
         static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
     }
 
@@ -29,14 +31,16 @@ extension Catalog {
             let row = try ReplicaRow.fetchOne(
                 db,
                 sql: """
-                    SELECT r.complete, r.have, r.size, r.last_used_at, m.file_size, m.chunk_size, r.mime FROM replica r
+                    SELECT r.complete, r.have, r.size, r.last_used_at, m.file_size, m.chunk_size, r.mime,
+                        r.fetch_running, r.crash_count FROM replica r
                     JOIN manifest m ON m.content_id = r.content_id WHERE r.content_id = ?
                     """, arguments: [Data(id.bytes)]), row.chunkSize > 0
         else { return nil }
         let chunkCount = Int((row.fileSize + row.chunkSize - 1) / row.chunkSize)
         guard let have = ChunkBitmap(chunkCount: chunkCount, bytes: [UInt8](row.have)) else { return nil }
         return ReplicaRecord(
-            id: id, complete: row.complete, have: have, size: row.size, mimeType: row.mime, lastUsed: row.lastUsedAt)
+            id: id, complete: row.complete, have: have, size: row.size, mimeType: row.mime, lastUsed: row.lastUsedAt,
+            fetchRunning: row.fetchRunning, crashCount: row.crashCount)
     }
 
     /// Every replica, least recently used first.
@@ -100,13 +104,55 @@ extension Catalog {
             try IndexWriter.withNextGeneration(db) { generation in
                 try db.execute(
                     sql: """
-                        UPDATE replica SET complete = 1, have = ?, generation = ?, last_used_at = ? WHERE content_id = ?
+                        UPDATE replica SET complete = 1, have = ?, generation = ?, last_used_at = ?, fetch_running = 0,
+                            crash_count = 0 WHERE content_id = ?
                         """,
                     arguments: [
                         Data(ChunkBitmap(chunkCount: try Self.manifest(db, id: id)?.chunkCount ?? 0, full: true).bytes),
                         generation, Int64(time(nil)), Data(id.bytes),
                     ])
             }
+        }
+    }
+
+    /// Records that a fetch of the replica runs; `resettingCrashes` (a fetch started by hand) also sets its count
+    /// of crashes back to zero.
+    public func markFetchRunning(_ id: ContentID, resettingCrashes: Bool) async throws(IndexError) {
+        try await write { db in
+            try db.execute(
+                sql: """
+                    UPDATE replica SET fetch_running = 1, crash_count = CASE WHEN ? THEN 0 ELSE crash_count END
+                    WHERE content_id = ? AND complete = 0
+                    """,
+                arguments: [resettingCrashes, Data(id.bytes)])
+        }
+    }
+
+    /// Records that the fetch of the replica stopped cleanly: no crash is counted for it at the next start, and the
+    /// crashes counted so far were not in a row with the next one.
+    public func markFetchStopped(_ id: ContentID) async throws(IndexError) {
+        try await write { db in
+            try db.execute(
+                sql: "UPDATE replica SET fetch_running = 0, crash_count = 0 WHERE content_id = ? AND complete = 0",
+                arguments: [Data(id.bytes)])
+        }
+    }
+
+    /// At the daemon's start, before any fetch resumes: every fetch still marked running was cut short by the
+    /// daemon dying, and counts one more crash. Those that reach `pauseAfter` crashes are no longer marked running
+    /// (they stay paused until started by hand, and their count stays). Writes nothing when no fetch was running.
+    public func countFetchCrashes(pauseAfter: Int) async throws(IndexError) {
+        let crashed = try await read { db in
+            try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM replica WHERE fetch_running = 1)") ?? false
+        }
+        guard crashed else { return }
+        try await write { db in
+            try db.execute(
+                sql: """
+                    UPDATE replica SET crash_count = crash_count + 1 WHERE fetch_running = 1 AND complete = 0;
+                    UPDATE replica SET fetch_running = 0 WHERE fetch_running = 1 AND crash_count >= ?;
+                    """,
+                arguments: [pauseAfter])
         }
     }
 

@@ -16,14 +16,24 @@ public struct ReplicaRecord: Sendable, Equatable {
     public var size: Int64
     public var mimeType: String
     public var lastUsed: Int64
+    /// Whether its fetch is marked running: set while a fetch runs, cleared when it stops cleanly, so a start that
+    /// finds it set knows the daemon died during the fetch.
+    public var fetchRunning: Bool
+    /// Starts of the daemon in a row that found the fetch still marked running (crashes during it).
+    public var crashCount: Int
 
-    public init(id: ContentID, complete: Bool, have: ChunkBitmap, size: Int64, mimeType: String, lastUsed: Int64) {
+    public init(
+        id: ContentID, complete: Bool, have: ChunkBitmap, size: Int64, mimeType: String, lastUsed: Int64,
+        fetchRunning: Bool = false, crashCount: Int = 0
+    ) {
         self.id = id
         self.complete = complete
         self.have = have
         self.size = size
         self.mimeType = mimeType
         self.lastUsed = lastUsed
+        self.fetchRunning = fetchRunning
+        self.crashCount = crashCount
     }
 }
 

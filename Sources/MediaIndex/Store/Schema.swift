@@ -196,6 +196,16 @@ enum Schema {
                     END;
                     """)
         }
+        migrator.registerMigration("fetch-crash-count") { db in
+            // A fetch that makes the daemon die (out of memory, say) must not be resumed blindly at every restart:
+            // `fetch_running` is set while a fetch runs and cleared when it stops cleanly, so a start that finds it
+            // set counts a crash in `crash_count`.
+            try db.execute(
+                sql: """
+                    ALTER TABLE replica ADD COLUMN fetch_running INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE replica ADD COLUMN crash_count INTEGER NOT NULL DEFAULT 0;
+                    """)
+        }
         return migrator
     }
 }

@@ -140,12 +140,24 @@ public struct PeerClient: Sendable {
         return try await json(peer, path, timeout: .seconds(30), maxBytes: 16 << 20)
     }
 
-    /// The manifest of `id`, accepted only if it hashes to `id`.
-    public func manifest(_ peer: PeerEndpoint, id: ContentID) async throws(PeerClientError) -> ChunkVerifier {
-        // 64 MiB of hashes describe a 2 TiB file: any longer answer is not a manifest.
-        let body = try await get(peer, "/v1/objects/\(id.hex)/manifest", timeout: .seconds(30), maxBytes: 64 << 20).body
+    /// The manifest of `id`, accepted only if it hashes to `id`, has chunks of `chunkSize` bytes and at most
+    /// `maxChunkCount` of them. No more is read than such a manifest takes.
+    ///
+    /// - Parameters:
+    ///   - chunkSize: the chunk size this box accepts: this version's (tests pass their fixtures' smaller one).
+    ///   - timeout: how long the answer may take; a holder that stalls loses the request after it.
+    public func manifest(
+        _ peer: PeerEndpoint, id: ContentID, chunkSize: Int = ChunkManifest.standardChunkSize,
+        maxChunkCount: Int = PeerLimits.maxChunkCount, timeout: TimeAmount = .seconds(5)
+    ) async throws(PeerClientError) -> ChunkVerifier {
+        let maxBytes = ChunkManifest.serializedSize(chunkCount: maxChunkCount)
+        let body = try await get(
+            peer, "/v1/objects/\(id.hex)/manifest", timeout: timeout, maxBytes: maxBytes
+        ).body
         do {
-            return try ChunkVerifier(manifest: ChunkManifest(serialized: Array(buffer: body)), expected: id)
+            let manifest = try ChunkManifest(
+                serialized: Array(buffer: body), chunkSize: chunkSize, maxChunkCount: maxChunkCount)
+            return try ChunkVerifier(manifest: manifest, expected: id)
         } catch {
             throw .invalidAnswer(peer: peer.description, reason: "manifest: \(error)")
         }
@@ -178,17 +190,21 @@ public struct PeerClient: Sendable {
 
     /// Streams the bytes `range` of object `id`, handing them to `deliver` in consecutive pieces of `pieceLength`
     /// bytes (the last may be shorter), numbered from 0, in order, as each piece arrives whole. At most two pieces
-    /// are held (one being delivered, one arriving), so a long range costs no more memory than a short one.
-    /// `deliver` returns false to stop: no later piece is delivered.
+    /// are held (one being delivered, one arriving), so a long range costs no more memory than a short one, and
+    /// each is held only with its bytes reserved in `buffers`, which every fetch of the box shares: the request
+    /// waits for room before it sends (and before each further piece), and a piece's reservation is released once
+    /// `deliver` returns. `deliver` returns false to stop: no later piece is delivered.
     ///
-    /// `pieceTimeout` bounds the wait for each piece, not the whole range: a peer that stops sending loses the
-    /// request within one piece's deadline, however long the range. A body longer or shorter than asked for is an
-    /// error, never data; the pieces delivered before it stay delivered.
+    /// `pieceTimeout` bounds the wait for each piece, not the whole range (nor the waits for room in `buffers`,
+    /// which are not the peer's): a peer that stops sending loses the request within one piece's deadline, however
+    /// long the range. A body longer or shorter than asked for is an error, never data; the pieces delivered before
+    /// it stay delivered.
     ///
     /// - Returns: how many pieces were delivered.
     @discardableResult
     public func pieces(
         _ peer: PeerEndpoint, id: ContentID, range: Range<Int64>, pieceLength: Int, pieceTimeout: TimeAmount,
+        buffers: FetchBufferBudget,
         deliver: @escaping @Sendable (_ index: Int, _ piece: ByteBuffer) async throws -> Bool
     ) async throws -> Int {
         precondition(pieceLength > 0 && !range.isEmpty)
@@ -197,8 +213,20 @@ public struct PeerClient: Sendable {
         request.method = .GET
         request.headers.add(name: "Range", value: "bytes=\(range.lowerBound)-\(range.upperBound - 1)")
         let deadline = ProgressDeadline(timeout: pieceTimeout)
+        /// The size of piece `index`.
+        let pieceSize = { @Sendable (index: Int) -> Int in
+            let start = Int64(index) * Int64(pieceLength)
+            return Int(min(start + Int64(pieceLength), total) - start)
+        }
         do {
             return try await deadline.run { [http, request] in
+                // Room for the first piece before the request goes out: a request waiting for memory holds neither
+                // a connection nor one of the peer's upload slots.
+                deadline.pause()
+                var arriving = try await buffers.reserve(pieceSize(0))
+                // Whatever is reserved for a piece that never completes is given back however this ends.
+                defer { buffers.release(arriving) }
+                deadline.extend()
                 let response = try await http.execute(request, timeout: pieceTimeout)
                 guard response.status == .partialContent else {
                     // Classified by status: a peer that ignored the Range and sends the whole object is refusing,
@@ -214,12 +242,11 @@ public struct PeerClient: Sendable {
                             "asked for bytes \(range.lowerBound)-\(range.upperBound - 1), got Content-Range \(contentRange ?? "none")"
                     )
                 }
-                let capacity = Int(min(Int64(pieceLength), total))
                 return try await withThrowingTaskGroup(of: Bool.self) { deliveries in
                     // The previous piece is delivered (verified, written) while the next one arrives: one piece
                     // in delivery and one arriving at most, and the connection never waits for the disk.
                     var delivering = false
-                    var piece = ByteBufferAllocator().buffer(capacity: capacity)
+                    var piece = ByteBufferAllocator().buffer(capacity: arriving)
                     var received: Int64 = 0
                     var delivered = 0
                     for try await var part in response.body {
@@ -229,12 +256,10 @@ public struct PeerClient: Sendable {
                                 peer: peer.description, reason: "sent more than the \(total) bytes asked for")
                         }
                         while part.readableBytes > 0 {
-                            let pieceStart = Int64(delivered) * Int64(pieceLength)
-                            let pieceSize = Int(min(pieceStart + Int64(pieceLength), total) - pieceStart)
-                            var taken = part.readSlice(
-                                length: min(pieceSize - piece.readableBytes, part.readableBytes))!
+                            let size = pieceSize(delivered)
+                            var taken = part.readSlice(length: min(size - piece.readableBytes, part.readableBytes))!
                             piece.writeBuffer(&taken)
-                            guard piece.readableBytes == pieceSize else { continue }
+                            guard piece.readableBytes == size else { continue }
                             if delivering {
                                 delivering = false
                                 // Time spent waiting for our own disk is not the peer's.
@@ -242,8 +267,12 @@ public struct PeerClient: Sendable {
                                 guard try await deliveries.next()! else { return delivered }
                             }
                             deadline.extend()
-                            let (index, whole) = (delivered, piece)
+                            let (index, whole, reserved) = (delivered, piece, arriving)
+                            arriving = 0
                             deliveries.addTask {
+                                // Released as soon as the piece is written, not when the request looks next: a
+                                // request waiting for room never holds room another delivery could give back.
+                                defer { buffers.release(reserved) }
                                 do {
                                     return try await deliver(index, whole)
                                 } catch {
@@ -252,7 +281,14 @@ public struct PeerClient: Sendable {
                             }
                             delivering = true
                             delivered += 1
-                            piece = ByteBufferAllocator().buffer(capacity: capacity)
+                            piece = ByteBuffer()
+                            if Int64(delivered) * Int64(pieceLength) < total {
+                                // Nor is the wait for room.
+                                deadline.pause()
+                                arriving = try await buffers.reserve(pieceSize(delivered))
+                                deadline.extend()
+                                piece = ByteBufferAllocator().buffer(capacity: arriving)
+                            }
                         }
                     }
                     if delivering {

@@ -23,6 +23,15 @@ actor FetchJob {
         var chunkTimeout: TimeAmount = .seconds(20)
         /// Verified chunks between two checks of the cache's room.
         var chunksPerSpaceCheck = 64
+        /// The only chunk size a manifest from a holder may have: this version's (tests use smaller fixtures).
+        var acceptedChunkSize = ChunkManifest.standardChunkSize
+        /// The most chunks a manifest from a holder may have.
+        var maxChunkCount = PeerLimits.maxChunkCount
+        /// Holders asked for the manifest at once: the first valid answer wins, so one holder that claims the
+        /// object and stalls does not hold the fetch up.
+        var manifestRequests = 3
+        /// How long a holder may take to give the manifest (on the injected clock).
+        var manifestTimeout: Duration = .seconds(5)
     }
 
     /// What the child tasks report to the event loop.
@@ -58,6 +67,10 @@ actor FetchJob {
     private let transport: any FetchTransport
     private let clock: ElapsedClock
     private let tuning: Tuning
+    private let buffers: FetchBufferBudget
+    /// Started by someone's `mediapeerctl fetch` rather than resumed at the daemon's start: the crashes counted
+    /// against it start again from zero.
+    private let startedByHand: Bool
     private let logger: Logger
 
     private var scheduler: FetchScheduler
@@ -68,7 +81,7 @@ actor FetchJob {
     init(
         id: ContentID, title: String, catalog: Catalog, layout: ReplicaLayout, space: CacheSpace,
         directory: any HolderDirectory, transport: any FetchTransport, clock: any Clock<Duration>, tuning: Tuning,
-        logger: Logger
+        buffers: FetchBufferBudget, startedByHand: Bool = true, logger: Logger
     ) {
         self.id = id
         records = ReplicaRecords(catalog: catalog, id: id)
@@ -78,6 +91,8 @@ actor FetchJob {
         self.transport = transport
         self.clock = ElapsedClock(clock)
         self.tuning = tuning
+        self.buffers = buffers
+        self.startedByHand = startedByHand
         var logger = logger
         logger[metadataKey: "object"] = "\(id.hex.prefix(16))"
         self.logger = logger
@@ -131,6 +146,12 @@ actor FetchJob {
             await fail(error)
         case .cancelled:
             if let file, let have = scheduler.have { await flush(file, have) }
+            // A clean stop: the next start resumes the fetch without counting a crash against it.
+            do {
+                try await records.markStopped()
+            } catch {
+                logger.error("cannot record that the fetch stopped", metadata: ["error": "\(error)"])
+            }
         }
     }
 
@@ -244,25 +265,14 @@ actor FetchJob {
     }
 
     /// Gets a verified manifest (from the index when resuming, else from a holder), checks the space, records the
-    /// replica and opens the partial file. Nil when no holder could give the manifest.
+    /// replica (and that its fetch runs) and opens the partial file. Nil when no holder could give the manifest.
     private nonisolated func prepare(_ candidates: [PeerEndpoint]) async throws -> Prepared? {
         var replica = try await records.replica()
         var manifest: ChunkManifest?
         if replica != nil, let known = try await records.manifest() {
             manifest = known
         } else {
-            for endpoint in candidates {
-                do {
-                    manifest = try await transport.manifest(endpoint, id: id).manifest
-                    break
-                } catch {
-                    logger.info(
-                        "holder could not give the manifest",
-                        metadata: [
-                            "peer": "\(endpoint)", "error": "\(error)",
-                        ])
-                }
-            }
+            manifest = await firstManifest(from: candidates)
         }
         guard let manifest else { return nil }
         replica = try await records.replica()
@@ -276,8 +286,77 @@ actor FetchJob {
         try layout.prepare()
         try space.check(objectSize: manifest.fileSize, otherReplicas: otherReplicas, stillToWrite: stillToWrite)
         if replica == nil { try await records.begin(manifest) }
+        // Marked before any chunk arrives: if the daemon dies during this fetch, its next start knows.
+        try await records.markRunning(resettingCrashes: startedByHand)
         let file = try PartialFile(path: layout.partialPath(id), size: manifest.fileSize)
         return Prepared(verifier: try ChunkVerifier(manifest: manifest, expected: id), file: file, have: held)
+    }
+
+    /// What asking one holder for the manifest came to.
+    private enum ManifestAnswer: Sendable {
+        case manifest(ChunkManifest)
+        case failed
+    }
+
+    /// The first valid manifest from `candidates`, asked of ``Tuning/manifestRequests`` of them at once, each
+    /// within ``Tuning/manifestTimeout``; as one fails, the next candidate is asked. Nil when none gave one.
+    private nonisolated func firstManifest(from candidates: [PeerEndpoint]) async -> ChunkManifest? {
+        await withTaskGroup(of: ManifestAnswer.self) { group in
+            var waiting = candidates[...]
+            for endpoint in waiting.prefix(max(1, tuning.manifestRequests)) {
+                waiting.removeFirst()
+                group.addTask { await self.askManifest(of: endpoint) }
+            }
+            while let answer = await group.next() {
+                if case .manifest(let manifest) = answer {
+                    // The slower holders are not waited for (their requests end as they are cancelled).
+                    group.cancelAll()
+                    return manifest
+                }
+                if let next = waiting.popFirst() { group.addTask { await self.askManifest(of: next) } }
+            }
+            return nil
+        }
+    }
+
+    /// Asks one holder for the manifest; one that has not answered within ``Tuning/manifestTimeout`` on the
+    /// injected clock has failed (the request is cancelled).
+    private nonisolated func askManifest(of endpoint: PeerEndpoint) async -> ManifestAnswer {
+        let timeout = tuning.manifestTimeout
+        let answer = await withTaskGroup(of: ManifestAnswer?.self) { race in
+            race.addTask { [transport, id, tuning, logger] in
+                do {
+                    let verifier = try await transport.manifest(
+                        endpoint, id: id, chunkSize: tuning.acceptedChunkSize, maxChunkCount: tuning.maxChunkCount,
+                        timeout: .nanoseconds(Int64(timeout / .nanoseconds(1))))
+                    return .manifest(verifier.manifest)
+                } catch {
+                    // A request cancelled because another holder answered first is no news.
+                    if !Task.isCancelled {
+                        logger.info(
+                            "holder could not give the manifest",
+                            metadata: ["peer": "\(endpoint)", "error": "\(error)"])
+                    }
+                    return .failed
+                }
+            }
+            race.addTask { [clock] in
+                // Nil: the time is up (or the fetch is ending).
+                try? await clock.sleep(until: clock.now + timeout, tolerance: nil)
+                return nil
+            }
+            let first = await race.next() ?? nil
+            race.cancelAll()
+            return first
+        }
+        guard let answer else {
+            if Task.isCancelled { return .failed }
+            logger.info(
+                "holder did not give the manifest in time",
+                metadata: ["peer": "\(endpoint)", "seconds": "\(timeout.components.seconds)"])
+            return .failed
+        }
+        return answer
     }
 
     /// Sends one request and reports how it ended; each chunk is verified and written as soon as it has arrived
@@ -292,7 +371,7 @@ actor FetchJob {
             let range = request.bytes
             _ = try await transport.pieces(
                 request.source, id: id, range: range, pieceLength: manifest.chunkSize,
-                pieceTimeout: tuning.chunkTimeout
+                pieceTimeout: tuning.chunkTimeout, buffers: buffers
             ) { index, bytes in
                 let chunk = request.chunks.lowerBound + index
                 let offset = manifest.byteRange(ofChunk: chunk).lowerBound

@@ -1,12 +1,16 @@
+import ContentID
 import ControlWire
+import Foundation
 import Logging
 import MediaIndex
 import MediapeerConfig
 import PeerProtocol
+import PeerWire
 import WireVocabulary
 
 /// Fetches objects from the other boxes into the cache, several at once, and resumes unfinished fetches when the
-/// daemon starts.
+/// daemon starts, except those the daemon died during ``crashesBeforePause`` starts in a row: those stay paused
+/// until started by hand.
 ///
 /// ```swift
 /// let fetcher = Fetcher(catalog: library.catalog, cacheDirectory: "/var/cache/mediapeer", cacheLimit: .percentOfFilesystem(20),
@@ -14,6 +18,10 @@ import WireVocabulary
 /// let progress = try await fetcher.fetch(id, title: "Holiday.mkv")
 /// ```
 public actor Fetcher {
+    /// Starts in a row that found a fetch still running (the daemon died during it) before it is no longer resumed
+    /// by itself: a fetch that makes the daemon die (out of memory, say) would otherwise do so after every restart.
+    public static let crashesBeforePause = 2
+
     private let catalog: Catalog
     private let layout: ReplicaLayout
     private let space: CacheSpace
@@ -22,8 +30,12 @@ public actor Fetcher {
     private let clock: any Clock<Duration>
     private let logger: Logger
     private let tuning: FetchJob.Tuning
+    /// Shared by every fetch: the chunks in transit of all of them together.
+    private let buffers = FetchBufferBudget(bytes: PeerLimits.fetchBufferBudget)
     private var jobs: [ContentID: (job: FetchJob, task: Task<Void, Never>)] = [:]
     private var finished: [ContentID: FetchProgress] = [:]
+    /// Fetches not resumed at start because the daemon died during them too often.
+    private var paused: [ContentID: FetchProgress] = [:]
 
     /// - parameter clock: what the fetches' timers (flushes, waits for holders, back-offs) sleep on.
     public init(
@@ -31,23 +43,36 @@ public actor Fetcher {
         client: PeerClient = PeerClient(), chunkTimeoutSeconds: Int64 = 20,
         clock: any Clock<Duration> = ContinuousClock(), logger: Logger
     ) {
+        var tuning = FetchJob.Tuning()
+        tuning.chunkTimeout = .seconds(chunkTimeoutSeconds)
+        self.init(
+            catalog: catalog, cacheDirectory: cacheDirectory, cacheLimit: cacheLimit, directory: directory,
+            transport: client, tuning: tuning, clock: clock, logger: logger)
+    }
+
+    init(
+        catalog: Catalog, cacheDirectory: String, cacheLimit: CacheLimit, directory: any HolderDirectory,
+        transport: any FetchTransport, tuning: FetchJob.Tuning, clock: any Clock<Duration>, logger: Logger
+    ) {
         self.catalog = catalog
         layout = ReplicaLayout(cacheDirectory: cacheDirectory)
         space = CacheSpace(folder: cacheDirectory, limit: cacheLimit)
         self.directory = directory
-        transport = client
+        self.transport = transport
         self.clock = clock
         self.logger = logger
-        var tuning = FetchJob.Tuning()
-        tuning.chunkTimeout = .seconds(chunkTimeoutSeconds)
         self.tuning = tuning
     }
 
     public nonisolated var replicaLayout: ReplicaLayout { layout }
 
     /// Starts fetching `id` (or returns the fetch already running). An object this box already holds completes at
-    /// once.
+    /// once. A paused fetch resumes, its count of crashes back at zero.
     public func fetch(_ id: ContentID, title: String) async throws(ReplicationError) -> FetchProgress {
+        try await start(id, title: title, byHand: true)
+    }
+
+    private func start(_ id: ContentID, title: String, byHand: Bool) async throws(ReplicationError) -> FetchProgress {
         if let running = jobs[id] { return await running.job.progress }
         do {
             switch try await catalog.localObject(id) {
@@ -65,7 +90,8 @@ public actor Fetcher {
         if let running = jobs[id] { return await running.job.progress }
         let job = FetchJob(
             id: id, title: title, catalog: catalog, layout: layout, space: space, directory: directory,
-            transport: transport, clock: clock, tuning: tuning, logger: logger)
+            transport: transport, clock: clock, tuning: tuning, buffers: buffers, startedByHand: byHand,
+            logger: logger)
         logger.info("fetch started", metadata: ["object": "\(id.hex.prefix(16))", "title": "\(title)"])
         let task = Task {
             await job.run()
@@ -73,6 +99,7 @@ public actor Fetcher {
         }
         jobs[id] = (job, task)
         finished[id] = nil
+        paused[id] = nil
         return await job.progress
     }
 
@@ -90,29 +117,176 @@ public actor Fetcher {
 
     public func progress(_ id: ContentID) async -> FetchProgress? {
         if let running = jobs[id] { return await running.job.progress }
-        return finished[id]
+        return paused[id] ?? finished[id]
     }
 
-    /// Running fetches and those finished since the daemon started.
+    /// Running fetches, paused ones, and those finished since the daemon started.
     public func all() async -> [FetchProgress] {
-        var result = Array(finished.values)
+        var result = Array(finished.values) + Array(paused.values)
         for entry in jobs.values { result.append(await entry.job.progress) }
         return result.sorted { $0.startedAt < $1.startedAt }
     }
 
-    /// Makes the cache and its records agree after a crash or a power cut, then resumes every partial replica.
+    /// Makes the cache and its records agree after a crash or a power cut, counts a crash against every fetch the
+    /// daemon died during, then resumes every partial replica but those paused.
     public func resumeUnfinished() async {
         await CacheRecovery(catalog: catalog, layout: layout, logger: logger).run()
+        do {
+            try await catalog.countFetchCrashes(pauseAfter: Self.crashesBeforePause)
+        } catch {
+            logger.error("cannot count the fetches the daemon died during", metadata: ["error": "\(error)"])
+        }
         guard let replicas = try? await catalog.replicas() else { return }
         for replica in replicas where !replica.complete {
             let title = (try? await catalog.title(of: replica.id)) ?? replica.id.hex
-            _ = try? await fetch(replica.id, title: title)
+            if replica.crashCount >= Self.crashesBeforePause {
+                logger.warning(
+                    "not resuming a fetch the daemon stopped unexpectedly during, several starts in a row",
+                    metadata: [
+                        "object": "\(replica.id.hex.prefix(16))", "title": "\(title)",
+                        "crashes": "\(replica.crashCount)",
+                    ])
+                paused[replica.id] = await pausedProgress(replica, title: title)
+                continue
+            }
+            _ = try? await start(replica.id, title: title, byHand: false)
         }
     }
 
-    /// Stops every fetch; each records what it has verified, so the next start resumes.
+    private func pausedProgress(_ replica: ReplicaRecord, title: String) async -> FetchProgress {
+        var progress = await recordedProgress(replica, title: title)
+        progress.state = .paused
+        progress.message =
+            "the daemon stopped unexpectedly \(replica.crashCount) times during this fetch; "
+            + "`mediapeerctl fetch \(replica.id.hex.prefix(12))` resumes it"
+        return progress
+    }
+
+    /// What the record of an unfinished replica says of its fetch.
+    private func recordedProgress(_ replica: ReplicaRecord, title: String) async -> FetchProgress {
+        let have = replica.have
+        let manifest = try? await catalog.manifest(of: replica.id)
+        let bytesDone =
+            manifest.map { manifest in
+                (0..<manifest.chunkCount).filter { have.contains($0) }.reduce(Int64(0)) { total, index in
+                    let range = manifest.byteRange(ofChunk: index)
+                    return total + range.upperBound - range.lowerBound
+                }
+            } ?? 0
+        return FetchProgress(
+            id: replica.id, title: title, state: .locating, size: replica.size, chunkCount: have.chunkCount,
+            chunksDone: have.count, chunksResumed: have.count, bytesDone: bytesDone, bytesReceived: 0,
+            bytesPerSecond: 0, sources: [], message: nil,
+            startedAt: Date(timeIntervalSince1970: TimeInterval(replica.lastUsed)), finishedAt: nil)
+    }
+
+    /// Cancels the unfinished fetch `reference` names (its content id, a prefix of 8 or more hex digits, or words
+    /// of its title): stops it if it runs, then deletes its partial file and its record. Only the cache's own
+    /// files are ever deleted; a complete replica is no fetch and is not touched.
+    public func cancel(_ reference: String) async throws(FetchCancellationError) -> FetchCancellation {
+        let target = try await unfinishedFetch(named: reference)
+        let id = target.id
+        var progress: FetchProgress?
+        let wasRunning = jobs[id] != nil
+        if let entry = jobs[id] {
+            // The job records what it verified and stops; it is deleted below all the same.
+            entry.task.cancel()
+            await entry.task.value
+            progress = await entry.job.progress
+        }
+        progress = progress ?? paused[id]
+        let record: ReplicaRecord?
+        do {
+            record = try await catalog.replica(id)
+        } catch {
+            throw .index(error)
+        }
+        if let record, record.complete {
+            // It completed as it was being stopped: a replica now, which this is not the way to delete.
+            finished[id] = progress
+            throw .alreadyComplete(target)
+        }
+        if progress == nil, let record { progress = await recordedProgress(record, title: target.title) }
+        layout.removePartial(id)
+        do {
+            try await catalog.deleteReplica(id)
+        } catch {
+            throw .index(error)
+        }
+        finished[id] = nil
+        paused[id] = nil
+        logger.info("fetch cancelled", metadata: ["object": "\(id.hex.prefix(16))", "title": "\(target.title)"])
+        return FetchCancellation(
+            id: id, title: target.title, wasRunning: wasRunning, bytesDeleted: progress?.bytesDone ?? 0)
+    }
+
+    /// The one unfinished fetch (running, paused, or recorded partial) `reference` names.
+    private func unfinishedFetch(named reference: String) async throws(FetchCancellationError) -> ResolvedReference {
+        var candidates: [ContentID: String] = [:]
+        for (id, entry) in jobs { candidates[id] = await entry.job.progress.title }
+        for (id, progress) in paused { candidates[id] = progress.title }
+        do {
+            for replica in try await catalog.replicas() where !replica.complete && candidates[replica.id] == nil {
+                candidates[replica.id] = try await catalog.title(of: replica.id) ?? replica.id.hex
+            }
+        } catch {
+            throw .index(error)
+        }
+        return try FetchCancellationError.match(
+            reference,
+            among: candidates.map { ResolvedReference(id: $0.key, title: $0.value) }.sorted { $0.title < $1.title })
+    }
+
+    /// Stops every fetch; each records what it has verified, and that it stopped cleanly, so the next start
+    /// resumes it without counting a crash.
     public func shutdown() async {
         for entry in jobs.values { entry.task.cancel() }
         for entry in jobs.values { await entry.task.value }
+    }
+}
+
+/// Why `mediapeerctl fetch --cancel` cancelled nothing.
+public enum FetchCancellationError: Error, Equatable, CustomStringConvertible {
+    /// No unfinished fetch matches.
+    case noMatch(reference: String)
+    /// Several unfinished fetches match (the best first).
+    case ambiguous(reference: String, candidates: [ResolvedReference])
+    /// The fetch completed before it could be stopped: it is a replica now.
+    case alreadyComplete(ResolvedReference)
+    case index(IndexError)
+
+    public var description: String {
+        switch self {
+        case .noMatch(let reference): "no unfinished fetch matches \"\(reference)\""
+        case .ambiguous(let reference, let candidates): "\"\(reference)\" matches \(candidates.count) fetches"
+        case .alreadyComplete(let fetch): "the fetch of \"\(fetch.title)\" completed before it could be cancelled"
+        case .index(let error): "\(error)"
+        }
+    }
+
+    /// The one fetch of `candidates` that `reference` names: its whole content id, a prefix of 8 or more hex
+    /// digits of it, its exact title (ignoring case), or words every one of which its title contains.
+    static func match(
+        _ reference: String, among candidates: [ResolvedReference]
+    ) throws(FetchCancellationError) -> ResolvedReference {
+        let text = reference.trimmingCharacters(in: .whitespaces)
+        let lowered = text.lowercased()
+        var found: [ResolvedReference] = []
+        if lowered.count >= 8, lowered.allSatisfy(\.isHexDigit) {
+            found = candidates.filter { $0.id.hex.hasPrefix(lowered) }
+        }
+        if found.isEmpty {
+            found = candidates.filter { $0.title.lowercased() == lowered }
+        }
+        if found.isEmpty {
+            let words = text.split(separator: " ")
+            found = candidates.filter { candidate in
+                !words.isEmpty
+                    && words.allSatisfy { candidate.title.range(of: $0, options: [.caseInsensitive]) != nil }
+            }
+        }
+        guard let first = found.first else { throw .noMatch(reference: reference) }
+        guard found.count == 1 else { throw .ambiguous(reference: reference, candidates: found) }
+        return first
     }
 }

@@ -28,6 +28,11 @@ public struct ReplicaLayout: Sendable {
         }
     }
 
+    /// Deletes the partial file of an object, if any (never anything outside the cache's objects folder).
+    public func removePartial(_ id: ContentID) {
+        unlink(partialPath(id))
+    }
+
     /// Deletes both files of an object (never anything outside the cache's objects folder).
     public func remove(_ id: ContentID) {
         unlink(partialPath(id))

@@ -38,6 +38,17 @@ struct ReplicaRecords: Sendable {
         try await catalog.recordChunks(of: id, have: have)
     }
 
+    /// Records that the fetch runs, so that a start finding it still marked counts a crash; a fetch started by
+    /// hand starts its count of crashes again.
+    func markRunning(resettingCrashes: Bool) async throws(IndexError) {
+        try await catalog.markFetchRunning(id, resettingCrashes: resettingCrashes)
+    }
+
+    /// Records that the fetch stopped cleanly (the daemon stopping, or the fetch cancelled).
+    func markStopped() async throws(IndexError) {
+        try await catalog.markFetchStopped(id)
+    }
+
     func complete() async throws(IndexError) {
         try await catalog.completeReplica(id)
     }

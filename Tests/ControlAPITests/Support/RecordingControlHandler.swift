@@ -109,4 +109,11 @@ final class RecordingControlHandler: ControlHandler, Sendable {
         try record("fetches")
         return FetchList(fetches: [])
     }
+
+    func cancelFetch(_ reference: String) async throws -> FetchCancellation {
+        try record("cancelFetch(\(reference))")
+        return FetchCancellation(
+            id: ContentID(hex: String(repeating: "0", count: 64))!, title: reference, wasRunning: true,
+            bytesDeleted: 1024)
+    }
 }
