@@ -20,6 +20,8 @@ public enum PeerRemovalReason: String, Sendable, Hashable, Codable {
     case notRediscovered
     /// A static entry turned out to be this box itself.
     case ownInstance
+    /// The box behind a static address now answers with another id.
+    case replaced
 }
 
 /// A change to the peer table, on ``PeerTable/changes``.
