@@ -73,15 +73,6 @@ public enum CacheLimit: Sendable, Hashable, LosslessStringConvertible {
         ("kB", 1_000), ("MB", 1_000_000), ("GB", 1_000_000_000), ("TB", 1_000_000_000_000),
     ]
 
-    /// Keys are lowercased, because people write "mb", "MB" and "Mb" alike
-    /// and mean the same thing by them.
-    private static let units: [String: Int64] = [
-        "b": 1,
-        "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40,
-        "kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40,
-        "kb": 1_000, "mb": 1_000_000, "gb": 1_000_000_000, "tb": 1_000_000_000_000,
-    ]
-
     static let formsHint =
         #"write a size such as "500MB" or "2GiB", a percentage such as "20%", or an integer number of bytes"#
 
@@ -96,41 +87,8 @@ public enum CacheLimit: Sendable, Hashable, LosslessStringConvertible {
         if trimmed.hasSuffix("%") {
             return try parsePercentage(String(trimmed.dropLast()).trimmingBlanks(), text: text)
         }
-
-        let numberPart = trimmed.prefix { $0.isASCII && ($0.isNumber || $0 == ".") }
-        let unit = trimmed.dropFirst(numberPart.count).trimmingBlanks()
-        let pieces = numberPart.split(separator: ".", omittingEmptySubsequences: false)
-        guard !numberPart.isEmpty, pieces.count <= 2, let whole = pieces.first, !whole.isEmpty else {
-            throw InvalidValue("\(quoted(text)) is not a size; \(formsHint)")
-        }
-        if unit.isEmpty {
-            throw InvalidValue(
-                #"\#(quoted(text)) has no unit; write "\#(numberPart)MB", "\#(numberPart)GiB" or "\#(numberPart)%", or, for bytes, an integer without quotes"#
-            )
-        }
-        guard let multiplier = units[unit.lowercased()] else {
-            throw InvalidValue(
-                #"\#(quoted(text)) has an unknown unit \#(quoted(unit)); use B, kB, MB, GB, TB (powers of 1000) or KiB, MiB, GiB, TiB, K, M, G, T (powers of 1024)"#
-            )
-        }
-        // Bytes are whole, so digits past the sixth decimal cannot change the
-        // result by more than a rounding error, and dropping them keeps the
-        // arithmetic within Int64 (10^6 * 1024^4 < 2^63).
-        let fraction = pieces.count == 2 ? String(pieces[1].prefix(6)) : ""
-        guard let wholeValue = Int64(whole) else {
-            throw InvalidValue("\(quoted(text)) is too large")
-        }
-        let fractionValue = Int64(fraction) ?? 0
-        let fractionScale = (0..<fraction.count).reduce(Int64(1)) { scale, _ in scale * 10 }
-        let (wholeBytes, overflow) = wholeValue.multipliedReportingOverflow(by: multiplier)
-        let (bytes, overflow2) = wholeBytes.addingReportingOverflow(fractionValue * multiplier / fractionScale)
-        if overflow || overflow2 {
-            throw InvalidValue("\(quoted(text)) is too large")
-        }
-        if bytes <= 0 {
-            throw InvalidValue("\(quoted(text)) leaves no room for the cache; \(formsHint)")
-        }
-        return .bytes(bytes)
+        return .bytes(
+            try ByteSize.parse(trimmed: trimmed, text: text, formsHint: formsHint, what: "the cache", percentForm: true))
     }
 
     private static func parsePercentage(_ number: String, text: String) throws(InvalidValue) -> CacheLimit {

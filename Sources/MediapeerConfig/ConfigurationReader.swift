@@ -5,7 +5,8 @@ import TOMLKit
 struct ConfigurationReader {
     static let knownKeys = [
         "name", "media_dirs", "state_dir", "cache_dir", "cache_max", "http_port",
-        "control_socket", "log_level", "static_peers", "rescan_interval",
+        "control_socket", "log_level", "static_peers", "rescan_interval", "peer_catalog_max_objects",
+        "peer_catalog_max_bytes", "forget_peers_after",
     ]
 
     /// A Unix socket path must fit in `sockaddr_un.sun_path` (108 bytes on
@@ -66,6 +67,13 @@ struct ConfigurationReader {
         if let value = table["log_level"] { readLogLevel(value).map { config.logLevel = $0 } }
         if let value = table["static_peers"] { readStaticPeers(value).map { config.staticPeers = $0 } }
         if let value = table["rescan_interval"] { readRescanInterval(value).map { config.rescanInterval = $0 } }
+        if let value = table["peer_catalog_max_objects"] {
+            readPeerCatalogMaxObjects(value).map { config.peerCatalogMaxObjects = $0 }
+        }
+        if let value = table["peer_catalog_max_bytes"] {
+            readPeerCatalogMaxBytes(value).map { config.peerCatalogMaxBytes = $0 }
+        }
+        if let value = table["forget_peers_after"] { readForgetPeersAfter(value).map { config.forgetPeersAfter = $0 } }
 
         if problems.contains(where: { $0.severity == .error }) {
             throw ConfigError(problems: problems)
@@ -493,6 +501,74 @@ struct ConfigurationReader {
             warning(
                 "rescan_interval", line: line,
                 "rescanning every \(interval.components.seconds)s keeps the disks busy; an interval of hours is usual")
+        }
+        return .some(interval)
+    }
+
+    private mutating func readPeerCatalogMaxObjects(_ value: TOMLValueConvertible) -> Int? {
+        let key = "peer_catalog_max_objects"
+        let line = map.line(of: key)
+        guard let count = value.int else {
+            let hint = value.string.flatMap { Int($0) }.map { "write \($0) without quotes" }
+            typeMismatch(key, line: line, expected: "an integer", found: value, hint: hint)
+            return nil
+        }
+        guard count >= 1 else {
+            error(key, line: line, "\(count) is too small; a neighbour's catalog needs room for at least 1 object")
+            return nil
+        }
+        return count
+    }
+
+    private mutating func readPeerCatalogMaxBytes(_ value: TOMLValueConvertible) -> Int64? {
+        let key = "peer_catalog_max_bytes"
+        let line = map.line(of: key)
+        if let bytes = value.int {
+            guard bytes > 0 else {
+                error(key, line: line, "\(bytes) bytes leaves no room for a neighbour's catalog; \(ByteSize.formsHint)")
+                return nil
+            }
+            return Int64(bytes)
+        }
+        guard let text = value.string else {
+            typeMismatch(
+                key, line: line, expected: "an integer or a string", found: value,
+                hint: value.type == .double ? #"write a fraction with a unit in quotes, such as "1.5MiB""# : nil)
+            return nil
+        }
+        do {
+            return try ByteSize.parse(text, what: "a neighbour's catalog")
+        } catch {
+            self.error(key, line: line, error.message)
+            return nil
+        }
+    }
+
+    private mutating func readForgetPeersAfter(_ value: TOMLValueConvertible) -> Duration?? {
+        let key = "forget_peers_after"
+        let line = map.line(of: key)
+        let interval: Duration?
+        do {
+            if let seconds = value.int {
+                interval = try RescanInterval.interval(seconds: Int64(seconds))
+            } else if let text = value.string {
+                interval = try RescanInterval.parse(text)
+            } else {
+                typeMismatch(
+                    key, line: line, expected: #"a duration string such as "14d" or an integer number of seconds"#,
+                    found: value)
+                return nil
+            }
+        } catch {
+            self.error(key, line: line, error.message)
+            return nil
+        }
+        if let interval, interval < .seconds(3_600) {
+            warning(
+                key, line: line,
+                "unseen peers are looked for once an hour, so a neighbour may be kept up to an hour longer than "
+                    + RescanInterval.render(interval)
+            )
         }
         return .some(interval)
     }

@@ -64,6 +64,18 @@ public struct MediapeerConfiguration: Sendable, Equatable {
     /// Whole seconds; nil means never.
     public var rescanInterval: Duration?
 
+    /// The most objects this box keeps of one neighbour's catalog (`peer_catalog_max_objects`), so that a peer
+    /// listing endless entries cannot fill the index. At least 1.
+    public var peerCatalogMaxObjects: Int
+
+    /// The most bytes this box keeps of one neighbour's catalog (`peer_catalog_max_bytes`): the UTF-8 bytes of the
+    /// stored strings plus 64 bytes per object. At least 1.
+    public var peerCatalogMaxBytes: Int64
+
+    /// How long a neighbour may stay unseen before its catalog is deleted (`forget_peers_after`).
+    /// Whole seconds; nil means never.
+    public var forgetPeersAfter: Duration?
+
     /// Things in the file that are allowed but probably not what was meant,
     /// such as an empty `media_dirs`. Log them at startup.
     ///
@@ -84,6 +96,9 @@ public struct MediapeerConfiguration: Sendable, Equatable {
         logLevel: LogLevel = .info,
         staticPeers: [PeerAddress] = [],
         rescanInterval: Duration? = nil,
+        peerCatalogMaxObjects: Int = 100_000,
+        peerCatalogMaxBytes: Int64 = 64 << 20,
+        forgetPeersAfter: Duration? = .seconds(14 * 86_400),
         warnings: [ConfigProblem] = []
     ) {
         self.name = name
@@ -96,6 +111,9 @@ public struct MediapeerConfiguration: Sendable, Equatable {
         self.logLevel = logLevel
         self.staticPeers = staticPeers
         self.rescanInterval = rescanInterval
+        self.peerCatalogMaxObjects = peerCatalogMaxObjects
+        self.peerCatalogMaxBytes = peerCatalogMaxBytes
+        self.forgetPeersAfter = forgetPeersAfter
         self.warnings = warnings
     }
 
@@ -123,6 +141,9 @@ public struct MediapeerConfiguration: Sendable, Equatable {
             && lhs.logLevel == rhs.logLevel
             && lhs.staticPeers == rhs.staticPeers
             && lhs.rescanInterval == rhs.rescanInterval
+            && lhs.peerCatalogMaxObjects == rhs.peerCatalogMaxObjects
+            && lhs.peerCatalogMaxBytes == rhs.peerCatalogMaxBytes
+            && lhs.forgetPeersAfter == rhs.forgetPeersAfter
     }
 }
 
@@ -252,6 +273,9 @@ extension MediapeerConfiguration {
             log_level = \(quoted(logLevel.rawValue))
             static_peers = \(array(staticPeers.map(\.description)))
             rescan_interval = \(quoted(RescanInterval.render(rescanInterval)))
+            peer_catalog_max_objects = \(peerCatalogMaxObjects)
+            peer_catalog_max_bytes = \(quoted(CacheLimit.bytes(peerCatalogMaxBytes).description))
+            forget_peers_after = \(quoted(RescanInterval.render(forgetPeersAfter)))
 
             """
     }

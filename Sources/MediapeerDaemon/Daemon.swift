@@ -73,8 +73,12 @@ public struct Daemon: AsyncParsableCommand {
             }
             network = try PeerNetwork(
                 name: settings.name, peerID: peerID, port: settings.httpPort, staticPeers: settings.staticPeers,
-                healthInterval: healthMilliseconds.map { .milliseconds($0) } ?? .seconds(10), library: library,
-                logger: logger)
+                healthInterval: healthMilliseconds.map { .milliseconds($0) } ?? .seconds(10),
+                catalogs: CatalogSync.Configuration(
+                    limits: RemoteCatalogLimits(
+                        maxObjects: settings.peerCatalogMaxObjects, maxBytes: settings.peerCatalogMaxBytes),
+                    forgetPeersAfter: settings.forgetPeersAfter),
+                library: library, logger: logger)
         } catch {
             logger.critical("cannot set up discovery", metadata: ["error": "\(error)"])
             library.shutdown()

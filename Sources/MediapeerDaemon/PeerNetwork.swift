@@ -21,7 +21,7 @@ final class PeerNetwork: Service, Neighbourhood, Sendable {
 
     init(
         name: String, peerID: String, port: Int, staticPeers: [PeerAddress], healthInterval: Duration,
-        library: MediaLibrary, logger: Logger
+        catalogs: CatalogSync.Configuration, library: MediaLibrary, logger: Logger
     ) throws(DiscoveryError) {
         let generation = (try? library.generation()) ?? 0
         discovery = try MDNSDiscovery(
@@ -39,7 +39,7 @@ final class PeerNetwork: Service, Neighbourhood, Sendable {
         self.library = library
         self.logger = logger
         self.peerID = peerID
-        catalogSync = CatalogSync(catalog: library.catalog, logger: logger)
+        catalogSync = CatalogSync(catalog: library.catalog, configuration: catalogs, logger: logger)
     }
 
     func run() async throws {
@@ -60,15 +60,16 @@ final class PeerNetwork: Service, Neighbourhood, Sendable {
 
     var state: DiscoveryState { discovery.state }
 
-    /// Syncs a neighbour's catalog when it arrives and whenever its generation changes (the table logs arrivals
-    /// and departures itself).
+    /// Syncs a neighbour's catalog when it arrives and whenever its generation changes, and tells the sync when it
+    /// leaves (the table logs arrivals and departures itself).
     private func followChanges() async {
         for await change in table.changes {
             switch change {
             case .added(let peer), .updated(let peer):
                 if let neighbour = Self.neighbour(peer) { await catalogSync.neighbourChanged(neighbour) }
-            case .removed:
-                break
+            case .removed(let peer, let reason):
+                guard let id = peer.id else { continue }
+                await catalogSync.neighbourDeparted(peerID: id, reason == .replaced ? .replaced : .left)
             }
         }
     }

@@ -728,4 +728,117 @@ import WireVocabulary
         let record = try #require(try await catalog.replica(manifest.contentID))
         #expect(record.crashCount == 0 && record.fetchRunning)
     }
+
+    // MARK: Bounds on the neighbours' catalogs
+
+    @discardableResult
+    private func applyRemote(_ peerID: String, _ entries: [CatalogEntry], more: Bool = false,
+        limits: RemoteCatalogLimits = .unlimited) async throws -> RemoteDeltaOutcome
+    {
+        try await catalog.applyRemoteDelta(
+            peerID: peerID, name: peerID, delta: CatalogDelta(epoch: "e", generation: 9, entries: entries, more: more),
+            restart: false, limits: limits)
+    }
+
+    @Test func aCombiningMarkTitleIsStoredAtMost1024Bytes() async throws {
+        let title = "e" + String(repeating: "\u{0301}", count: 300_000)
+        var entry = remoteEntry(fakeID(1), title: "x")
+        entry.title = title
+        entry.artist = title
+        entry.path = String(repeating: "\u{0301}", count: 300_000)
+        try await applyRemote("p1", [entry])
+        let row = try #require(
+            try pool.read { db in try Row.fetchOne(db, sql: "SELECT title, artist, name FROM remote_object") })
+        #expect((row["title"] as String).utf8.count <= 1024)
+        #expect((row["artist"] as String).utf8.count <= 1024)
+        #expect((row["name"] as String).utf8.count <= 4096)
+        #expect((row["title"] as String).unicodeScalars.starts(with: "e\u{0301}".unicodeScalars))
+    }
+
+    @Test func aPageStopsAtTheObjectLimitButUpdatesAndRemovalsOfStoredObjectsStillApply() async throws {
+        let limits = RemoteCatalogLimits(maxObjects: 2, maxBytes: .max)
+        let first = try await applyRemote("p1", [1, 2, 3].map { remoteEntry(fakeID($0), title: "t") }, limits: limits)
+        #expect(first == RemoteDeltaOutcome(applied: 2, limitReached: .objects))
+        #expect(
+            try await catalog.remoteSyncState(peerID: "p1")?.epoch == nil, "a page cut short does not finish a sync")
+        let second = try await applyRemote(
+            "p1",
+            [
+                remoteEntry(fakeID(1), title: "renamed", generation: 10),
+                CatalogEntry(id: fakeID(2), generation: 11, removed: true, complete: false),
+                remoteEntry(fakeID(3), title: "t", generation: 12),
+            ], limits: limits)
+        #expect(second == RemoteDeltaOutcome(applied: 3, limitReached: nil))
+        #expect(try await catalog.remoteHolders(of: fakeID(2)).isEmpty)
+        #expect(try await catalog.remoteCatalogSize(peerID: "p1")?.objects == 2)
+        #expect(try await catalog.remoteSyncState(peerID: "p1")?.epoch == "e")
+    }
+
+    @Test func aPageStopsAtTheByteLimit() async throws {
+        // "photos/t.jpg" (12) + "image/jpeg" (10) + "t" (1) + 64 bytes a row.
+        let limits = RemoteCatalogLimits(maxObjects: .max, maxBytes: 87 * 2 + 86)
+        let outcome = try await applyRemote("p1", [1, 2, 3].map { remoteEntry(fakeID($0), title: "t") }, limits: limits)
+        #expect(outcome == RemoteDeltaOutcome(applied: 2, limitReached: .bytes))
+        #expect(try await catalog.remoteCatalogSize(peerID: "p1")?.bytes == 87 * 2)
+    }
+
+    @Test func thePerPeerCountersFollowEveryInsertUpdateAndDeletion() async throws {
+        try await applyRemote("p1", [1, 2, 3].map { remoteEntry(fakeID($0), title: "short") })
+        try await applyRemote("p2", [remoteEntry(fakeID(1), title: "other")])
+        try await applyRemote(
+            "p1",
+            [
+                remoteEntry(fakeID(1), title: String(repeating: "é", count: 40), generation: 10),
+                CatalogEntry(id: fakeID(3), generation: 11, removed: true, complete: false),
+            ])
+        for peerID in ["p1", "p2"] {
+            let counted = try pool.read { db in
+                try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT count(*) AS objects, sum(64 + length(CAST(mime AS BLOB)) + length(CAST(name AS BLOB))
+                            + coalesce(length(CAST(title AS BLOB)), 0) + coalesce(length(CAST(artist AS BLOB)), 0)
+                            + coalesce(length(CAST(album AS BLOB)), 0)) AS bytes
+                        FROM remote_object WHERE peer_id = ?
+                        """, arguments: [peerID])
+            }
+            let size = try #require(try await catalog.remoteCatalogSize(peerID: peerID))
+            #expect(size.objects == counted?["objects"])
+            #expect(size.bytes == counted?["bytes"])
+        }
+        #expect(try await catalog.remoteCatalogSize(peerID: "p1")?.objects == 2)
+    }
+
+    @Test func aNeighbourUnseenBeforeTheCutoffIsForgottenUnlessSeen() async throws {
+        for peerID in ["old", "recent", "here", "never-left"] {
+            try await applyRemote(peerID, [remoteEntry(fakeID(1), title: "a")])
+        }
+        try await catalog.remotePeerLeft(peerID: "old", at: 100)
+        try await catalog.remotePeerLeft(peerID: "old", at: 900)  // the earlier departure counts
+        try await catalog.remotePeerLeft(peerID: "recent", at: 600)
+        try await catalog.remotePeerLeft(peerID: "here", at: 100)
+        let forgotten = try await catalog.forgetRemotePeers(unseenBefore: 500, except: ["here"])
+        #expect(forgotten == ["old"])
+        #expect(try await catalog.remoteSyncState(peerID: "old") == nil)
+        let kept = try await catalog.remoteHolders(of: fakeID(1)).map(\.peerID).sorted()
+        #expect(kept == ["here", "never-left", "recent"])
+    }
+
+    @Test func aFinishedSyncOrASeenNeighbourIsNoLongerUnseen() async throws {
+        try await applyRemote("p1", [remoteEntry(fakeID(1), title: "a")])
+        try await applyRemote("p2", [remoteEntry(fakeID(1), title: "a")])
+        try await catalog.remotePeersUnseen(since: 100)
+        try await applyRemote("p1", [remoteEntry(fakeID(2), title: "b", generation: 10)])
+        try await catalog.remotePeerSeen(peerID: "p2")
+        try await catalog.remotePeersUnseen(since: 1000)
+        #expect(try await catalog.forgetRemotePeers(unseenBefore: 1000, except: []) == [])
+    }
+
+    @Test func forgettingANeighbourDeletesItsWholeCatalog() async throws {
+        try await applyRemote("p1", [remoteEntry(fakeID(1), title: "a"), remoteEntry(fakeID(2), title: "b")])
+        try await catalog.forgetRemotePeer(peerID: "p1")
+        #expect(try await catalog.remoteSyncState(peerID: "p1") == nil)
+        #expect(try await pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM remote_object") } == 0)
+        #expect(try await pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM remote_search") } == 0)
+    }
 }

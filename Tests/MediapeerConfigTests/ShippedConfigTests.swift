@@ -27,7 +27,8 @@ struct ShippedConfigTests {
     @Test func shippedFileMentionsEveryKey() {
         for key in [
             "name", "media_dirs", "state_dir", "cache_dir", "cache_max", "http_port",
-            "control_socket", "log_level", "static_peers", "rescan_interval",
+            "control_socket", "log_level", "static_peers", "rescan_interval", "peer_catalog_max_objects",
+            "peer_catalog_max_bytes", "forget_peers_after",
         ] {
             #expect(text.contains("\n#\(key) = "), "\(key) is not documented")
         }
@@ -71,7 +72,10 @@ struct ShippedConfigTests {
             controlSocket: "/run/mp/control.sock",
             logLevel: .critical,
             staticPeers: [PeerAddress(host: "nas.local", port: 8737), PeerAddress(host: "fe80::1%eth0", port: 1)],
-            rescanInterval: .seconds(5400))
+            rescanInterval: .seconds(5400),
+            peerCatalogMaxObjects: 500,
+            peerCatalogMaxBytes: 1_000_000,
+            forgetPeersAfter: nil)
         #expect(try parsed(config.rendered()) == config)
     }
 
@@ -89,6 +93,9 @@ struct ShippedConfigTests {
                 log_level = "info"
                 static_peers = []
                 rescan_interval = "0"
+                peer_catalog_max_objects = 100000
+                peer_catalog_max_bytes = "64MiB"
+                forget_peers_after = "14d"
 
                 """)
     }

@@ -25,24 +25,37 @@ extension Catalog {
         static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
     }
 
-    /// Applies one page of a neighbour's catalog delta in one transaction.
+    /// Applies one page of a neighbour's catalog delta in one transaction, within `limits`.
+    ///
+    /// Entries are applied in order until one would take the peer's catalog beyond a limit: that one and those
+    /// after it are left out, and the outcome says which limit was reached. Updates and removals of objects already
+    /// stored never count against the object limit. Strings are stored at most ``PeerLimits`` bytes long whatever
+    /// the caller checked.
     ///
     /// - parameter restart: drop what is known of the peer first (its epoch changed, or it went backwards).
-    /// - Once a page says no more entries follow, the peer counts as synced up to the page's generation.
-    public func applyRemoteDelta(peerID: String, name: String, delta: CatalogDelta, restart: Bool)
-        async throws(IndexError)
-    {
+    /// - Once a page says no more entries follow and was applied whole, the peer counts as synced up to the page's
+    ///   generation, and as seen.
+    @discardableResult
+    public func applyRemoteDelta(
+        peerID: String, name: String, delta: CatalogDelta, restart: Bool, limits: RemoteCatalogLimits = .unlimited
+    ) async throws(IndexError) -> RemoteDeltaOutcome {
         try await write { db in
             try db.execute(
                 sql: """
                     INSERT INTO remote_peer(peer_id, name) VALUES (?, ?) ON CONFLICT(peer_id) DO UPDATE SET name = excluded.name
-                    """, arguments: [peerID, name])
+                    """, arguments: [peerID, PeerLimits.prefix(name, maxUTF8Bytes: PeerLimits.maxPeerNameBytes)])
             if restart {
                 try db.execute(sql: "DELETE FROM remote_object WHERE peer_id = ?", arguments: [peerID])
                 try db.execute(
                     sql: "UPDATE remote_peer SET synced_generation = 0, epoch = NULL WHERE peer_id = ?",
                     arguments: [peerID])
             }
+            let counts = try Row.fetchOne(
+                db, sql: "SELECT object_count, byte_count FROM remote_peer WHERE peer_id = ?", arguments: [peerID])
+            var objects: Int = counts?["object_count"] ?? 0
+            var bytes: Int64 = counts?["byte_count"] ?? 0
+            let stored = try db.cachedStatement(
+                sql: "SELECT \(Self.rowBytes) FROM remote_object WHERE peer_id = ? AND content_id = ?")
             let delete = try db.cachedStatement(sql: "DELETE FROM remote_object WHERE peer_id = ? AND content_id = ?")
             let upsert = try db.cachedStatement(
                 sql: """
@@ -54,26 +67,141 @@ extension Catalog {
                         name = excluded.name, title = excluded.title, artist = excluded.artist, album = excluded.album,
                         duration_ms = excluded.duration_ms, width = excluded.width, height = excluded.height
                     """)
+            var applied = 0
+            var limitReached: RemoteDeltaOutcome.Limit?
             for entry in delta.entries {
                 let id = Data(entry.id.bytes)
+                let old = try Int64.fetchOne(stored, arguments: [peerID, id])
                 guard !entry.removed, let kind = entry.kind else {
                     try delete.execute(arguments: [peerID, id])
+                    if let old {
+                        objects -= 1
+                        bytes -= old
+                    }
+                    applied += 1
                     continue
                 }
+                let row = StoredRemoteStrings(entry)
+                if old == nil, objects >= limits.maxObjects {
+                    limitReached = .objects
+                    break
+                }
+                if row.bytes > old ?? 0, bytes - (old ?? 0) + row.bytes > limits.maxBytes {
+                    limitReached = .bytes
+                    break
+                }
                 try upsert.execute(arguments: [
-                    peerID, id, entry.complete, max(0, entry.size), kind.rawValue,
-                    String((entry.mimeType ?? "application/octet-stream").prefix(255)),
-                    String((entry.path ?? entry.id.hex).prefix(4096)), entry.title.map { String($0.prefix(1024)) },
-                    entry.artist.map { String($0.prefix(1024)) }, entry.album.map { String($0.prefix(1024)) },
-                    entry.durationMilliseconds, entry.width, entry.height,
+                    peerID, id, entry.complete, max(0, entry.size), kind.rawValue, row.mime, row.name, row.title,
+                    row.artist, row.album, entry.durationMilliseconds, entry.width, entry.height,
                 ])
+                if old == nil { objects += 1 }
+                bytes += row.bytes - (old ?? 0)
+                applied += 1
             }
-            if !delta.more {
+            if !delta.more, limitReached == nil {
                 try db.execute(
                     sql: """
-                        UPDATE remote_peer SET epoch = ?, synced_generation = ?, synced_at = ? WHERE peer_id = ?
+                        UPDATE remote_peer SET epoch = ?, synced_generation = ?, synced_at = ?, unseen_since = NULL
+                        WHERE peer_id = ?
                         """, arguments: [delta.epoch, delta.generation, Int64(time(nil)), peerID])
             }
+            return RemoteDeltaOutcome(applied: applied, limitReached: limitReached)
+        }
+    }
+
+    /// What a stored row costs in the per-peer byte budget; the same sum as the triggers of the
+    /// `remote-peer-unseen` migration.
+    private static let rowBytes = """
+        64 + length(CAST(mime AS BLOB)) + length(CAST(name AS BLOB)) + coalesce(length(CAST(title AS BLOB)), 0)
+            + coalesce(length(CAST(artist AS BLOB)), 0) + coalesce(length(CAST(album AS BLOB)), 0)
+        """
+
+    /// The strings of a remote object as they are stored, and what they cost.
+    private struct StoredRemoteStrings {
+        var mime: String
+        var name: String
+        var title: String?
+        var artist: String?
+        var album: String?
+        var bytes: Int64
+
+        init(_ entry: CatalogEntry) {
+            mime = PeerLimits.prefix(
+                entry.mimeType ?? "application/octet-stream", maxUTF8Bytes: PeerLimits.maxMimeTypeBytes)
+            name = PeerLimits.prefix(entry.path ?? entry.id.hex, maxUTF8Bytes: PeerLimits.maxCatalogPathBytes)
+            title = entry.title.map { PeerLimits.prefix($0, maxUTF8Bytes: PeerLimits.maxCatalogTextBytes) }
+            artist = entry.artist.map { PeerLimits.prefix($0, maxUTF8Bytes: PeerLimits.maxCatalogTextBytes) }
+            album = entry.album.map { PeerLimits.prefix($0, maxUTF8Bytes: PeerLimits.maxCatalogTextBytes) }
+            bytes =
+                PeerLimits.catalogRowOverheadBytes + Int64(mime.utf8.count) + Int64(name.utf8.count)
+                + Int64(title?.utf8.count ?? 0) + Int64(artist?.utf8.count ?? 0) + Int64(album?.utf8.count ?? 0)
+        }
+    }
+
+    /// How many objects of a neighbour's catalog are stored, and what they cost in the byte budget of
+    /// ``RemoteCatalogLimits``; nil for a peer never synced.
+    public func remoteCatalogSize(peerID: String) async throws(IndexError) -> (objects: Int, bytes: Int64)? {
+        try await read { db in
+            try Row.fetchOne(
+                db, sql: "SELECT object_count, byte_count FROM remote_peer WHERE peer_id = ?", arguments: [peerID]
+            ).map { (objects: $0["object_count"], bytes: $0["byte_count"]) }
+        }
+    }
+
+    // MARK: Forgetting neighbours
+
+    /// A neighbour was seen (its catalog found up to date): it is no longer counted as unseen. Writes only when
+    /// it was.
+    public func remotePeerSeen(peerID: String) async throws(IndexError) {
+        let unseen = try await read { db in
+            try Int64.fetchOne(db, sql: "SELECT unseen_since FROM remote_peer WHERE peer_id = ?", arguments: [peerID])
+        }
+        guard unseen != nil else { return }
+        try await write { db in
+            try db.execute(sql: "UPDATE remote_peer SET unseen_since = NULL WHERE peer_id = ?", arguments: [peerID])
+        }
+    }
+
+    /// A neighbour left at `time` (unix seconds); a peer already unseen keeps the earlier time.
+    public func remotePeerLeft(peerID: String, at time: Int64) async throws(IndexError) {
+        try await write { db in
+            try db.execute(
+                sql: "UPDATE remote_peer SET unseen_since = ? WHERE peer_id = ? AND unseen_since IS NULL",
+                arguments: [time, peerID])
+        }
+    }
+
+    /// At start no neighbour is seen yet: those the last run did not see leave were seen last when it stopped,
+    /// which `time` (unix seconds, now) stands for.
+    public func remotePeersUnseen(since time: Int64) async throws(IndexError) {
+        try await write { db in
+            try db.execute(sql: "UPDATE remote_peer SET unseen_since = ? WHERE unseen_since IS NULL", arguments: [time])
+        }
+    }
+
+    /// Deletes the catalogs of the neighbours unseen since before `time` (unix seconds), except those in `seen`,
+    /// and returns their ids. Reads first, so a box with nothing to forget writes nothing.
+    public func forgetRemotePeers(unseenBefore time: Int64, except seen: Set<String>) async throws(IndexError)
+        -> [String]
+    {
+        let expired = try await read { db in
+            try String.fetchAll(
+                db, sql: "SELECT peer_id FROM remote_peer WHERE unseen_since < ? ORDER BY peer_id", arguments: [time])
+        }.filter { !seen.contains($0) }
+        guard !expired.isEmpty else { return [] }
+        try await write { db in
+            for peerID in expired {
+                try db.execute(
+                    sql: "DELETE FROM remote_peer WHERE peer_id = ? AND unseen_since < ?", arguments: [peerID, time])
+            }
+        }
+        return expired
+    }
+
+    /// Deletes everything known of a neighbour's catalog at once.
+    public func forgetRemotePeer(peerID: String) async throws(IndexError) {
+        try await write { db in
+            try db.execute(sql: "DELETE FROM remote_peer WHERE peer_id = ?", arguments: [peerID])
         }
     }
 

@@ -60,3 +60,38 @@ public struct RemoteHolder: Sendable, Equatable {
         self.complete = complete
     }
 }
+
+/// How much of one neighbour's catalog this box keeps.
+public struct RemoteCatalogLimits: Sendable, Equatable {
+    /// The most objects.
+    public var maxObjects: Int
+    /// The most bytes: the UTF-8 bytes of the stored strings plus ``PeerLimits/catalogRowOverheadBytes`` per
+    /// object.
+    public var maxBytes: Int64
+
+    public init(maxObjects: Int, maxBytes: Int64) {
+        self.maxObjects = maxObjects
+        self.maxBytes = maxBytes
+    }
+
+    /// No bound: for tests of other rules.
+    public static let unlimited = RemoteCatalogLimits(maxObjects: .max, maxBytes: .max)
+}
+
+/// What applying a page of a neighbour's catalog did.
+public struct RemoteDeltaOutcome: Sendable, Equatable {
+    /// Which limit of ``RemoteCatalogLimits`` stopped a page.
+    public enum Limit: String, Sendable, Equatable {
+        case objects, bytes
+    }
+
+    /// How many of the page's entries were applied, from the first: all of them unless a limit was reached.
+    public var applied: Int
+    /// The limit the entry after the applied ones would have exceeded; nil when the whole page was applied.
+    public var limitReached: Limit?
+
+    public init(applied: Int, limitReached: Limit?) {
+        self.applied = applied
+        self.limitReached = limitReached
+    }
+}

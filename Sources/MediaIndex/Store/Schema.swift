@@ -206,6 +206,43 @@ enum Schema {
                     ALTER TABLE replica ADD COLUMN crash_count INTEGER NOT NULL DEFAULT 0;
                     """)
         }
+        migrator.registerMigration("remote-peer-unseen") { db in
+            // Neighbours are forgotten after a time unseen (unseen_since, unix seconds, NULL while seen), and each
+            // one's catalog is bounded: the counters, kept by triggers, spare the limit check a scan per page.
+            // A row costs 64 bytes plus the UTF-8 bytes of its strings (PeerLimits.catalogRowOverheadBytes).
+            let rowBytes = { (row: String) in
+                """
+                (64 + length(CAST(\(row).mime AS BLOB)) + length(CAST(\(row).name AS BLOB))
+                    + coalesce(length(CAST(\(row).title AS BLOB)), 0) + coalesce(length(CAST(\(row).artist AS BLOB)), 0)
+                    + coalesce(length(CAST(\(row).album AS BLOB)), 0))
+                """
+            }
+            try db.execute(
+                sql: """
+                    ALTER TABLE remote_peer ADD COLUMN unseen_since INTEGER;
+                    ALTER TABLE remote_peer ADD COLUMN object_count INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE remote_peer ADD COLUMN byte_count INTEGER NOT NULL DEFAULT 0;
+                    UPDATE remote_peer SET
+                        object_count = (SELECT count(*) FROM remote_object o WHERE o.peer_id = remote_peer.peer_id),
+                        byte_count = coalesce(
+                            (SELECT sum(\(rowBytes("o"))) FROM remote_object o WHERE o.peer_id = remote_peer.peer_id),
+                            0);
+                    CREATE TRIGGER remote_count_insert AFTER INSERT ON remote_object BEGIN
+                        UPDATE remote_peer
+                        SET object_count = object_count + 1, byte_count = byte_count + \(rowBytes("new"))
+                        WHERE peer_id = new.peer_id;
+                    END;
+                    CREATE TRIGGER remote_count_delete AFTER DELETE ON remote_object BEGIN
+                        UPDATE remote_peer
+                        SET object_count = object_count - 1, byte_count = byte_count - \(rowBytes("old"))
+                        WHERE peer_id = old.peer_id;
+                    END;
+                    CREATE TRIGGER remote_count_update AFTER UPDATE ON remote_object BEGIN
+                        UPDATE remote_peer SET byte_count = byte_count - \(rowBytes("old")) + \(rowBytes("new"))
+                        WHERE peer_id = new.peer_id;
+                    END;
+                    """)
+        }
         return migrator
     }
 }
