@@ -37,9 +37,6 @@ struct PeerTableState {
         var maxPeers = PeerLimits.maxPeers
     }
 
-    /// Peer names (TXT `name`, `/v1/info` name) are cut to this many bytes of UTF-8.
-    static let maxNameBytes = 255
-
     /// A peer is keyed by its id, or, until its health check answers, by its static entry.
     enum Key: Hashable, Sendable {
         case id(String)
@@ -483,9 +480,9 @@ struct PeerTableState {
         return false
     }
 
-    /// A name another box chose, as shown: control characters replaced, cut to ``maxNameBytes`` bytes of UTF-8.
+    /// A name another box chose, as shown: control characters replaced, cut to `PeerLimits.maxPeerNameBytes` bytes of UTF-8.
     static func shownName(_ name: String) -> String {
-        DisplayText.prefix(DisplayText.replacingControls(name), utf8Bytes: maxNameBytes)
+        DisplayText.prefix(DisplayText.replacingControls(name), utf8Bytes: PeerLimits.maxPeerNameBytes)
     }
 
     // MARK: - Bookkeeping

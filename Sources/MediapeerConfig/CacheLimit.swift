@@ -88,7 +88,8 @@ public enum CacheLimit: Sendable, Hashable, LosslessStringConvertible {
             return try parsePercentage(String(trimmed.dropLast()).trimmingBlanks(), text: text)
         }
         return .bytes(
-            try ByteSize.parse(trimmed: trimmed, text: text, formsHint: formsHint, what: "the cache", percentForm: true))
+            try ByteSize.parse(trimmed: trimmed, text: text, formsHint: formsHint, what: "the cache", percentForm: true)
+        )
     }
 
     private static func parsePercentage(_ number: String, text: String) throws(InvalidValue) -> CacheLimit {

@@ -17,19 +17,6 @@ extension PeerLimits {
     /// How long a neighbour whose catalog sync failed or was cut waits before its next sync, whatever it announces.
     public static let catalogRetryDelay: Duration = .seconds(60)
 
-    /// `text` cut to at most `maxBytes` bytes of UTF-8, at a Unicode scalar boundary: counting Characters would let
-    /// one letter followed by any number of combining marks through whole.
-    public static func prefix(_ text: String, maxUTF8Bytes maxBytes: Int) -> String {
-        let utf8 = text.utf8
-        guard utf8.count > maxBytes else { return text }
-        var end = utf8.index(utf8.startIndex, offsetBy: max(0, maxBytes))
-        // A continuation byte (10xxxxxx) is in the middle of a scalar: back off to the scalar's first byte.
-        while end > utf8.startIndex, utf8[end] & 0xC0 == 0x80 {
-            end = utf8.index(before: end)
-        }
-        return String(decoding: utf8[..<end], as: UTF8.self)
-    }
-
     /// Whether `text` holds a C0 control (U+0000-001F), DEL (U+007F) or a C1 control (U+0080-009F): characters that
     /// move a terminal's cursor or rewrite its title, which nothing in a catalog needs.
     public static func containsControlCharacter(_ text: String) -> Bool {

@@ -1,3 +1,5 @@
+import WireVocabulary
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -5,7 +7,6 @@
 #elseif canImport(Darwin)
     import Darwin
 #endif
-import WireVocabulary
 
 /// Bounds on the peers a box keeps and on the referrals it believes (issue 12: another device on the LAN must not
 /// make this box store, hold or contact without end).
@@ -73,7 +74,7 @@ extension Holder {
         if let referrer = referredBy, !(referrer.utf8.count == 32 && referrer.utf8.allSatisfy(isHexDigit)) {
             holder.referredBy = nil
         }
-        holder.name = DisplayText.prefix(DisplayText.replacingControls(name), utf8Bytes: 255)
+        holder.name = DisplayText.prefix(DisplayText.replacingControls(name), utf8Bytes: PeerLimits.maxPeerNameBytes)
         return holder
     }
 }

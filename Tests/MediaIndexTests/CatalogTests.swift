@@ -732,9 +732,10 @@ import WireVocabulary
     // MARK: Bounds on the neighbours' catalogs
 
     @discardableResult
-    private func applyRemote(_ peerID: String, _ entries: [CatalogEntry], more: Bool = false,
-        limits: RemoteCatalogLimits = .unlimited) async throws -> RemoteDeltaOutcome
-    {
+    private func applyRemote(
+        _ peerID: String, _ entries: [CatalogEntry], more: Bool = false,
+        limits: RemoteCatalogLimits = .unlimited
+    ) async throws -> RemoteDeltaOutcome {
         try await catalog.applyRemoteDelta(
             peerID: peerID, name: peerID, delta: CatalogDelta(epoch: "e", generation: 9, entries: entries, more: more),
             restart: false, limits: limits)
@@ -777,7 +778,8 @@ import WireVocabulary
     @Test func aPageStopsAtTheByteLimit() async throws {
         // "photos/t.jpg" (12) + "image/jpeg" (10) + "t" (1) + 64 bytes a row.
         let limits = RemoteCatalogLimits(maxObjects: .max, maxBytes: 87 * 2 + 86)
-        let outcome = try await applyRemote("p1", [1, 2, 3].map { remoteEntry(fakeID($0), title: "t") }, limits: limits)
+        let outcome = try await applyRemote(
+            "p1", [1, 2, 3].map { remoteEntry(fakeID($0), title: "t") }, limits: limits)
         #expect(outcome == RemoteDeltaOutcome(applied: 2, limitReached: .bytes))
         #expect(try await catalog.remoteCatalogSize(peerID: "p1")?.bytes == 87 * 2)
     }

@@ -117,7 +117,9 @@ import WireVocabulary
     }
 
     @Test func anEndpointRefusesAHostCarryingAPathOrQuery() {
-        let hosts = ["10.0.0.1/v1/objects", "10.0.0.1?x", "a.example/x", "user@10.0.0.1", "10.0.0.1:80", "", "[fd00::1]"]
+        let hosts = [
+            "10.0.0.1/v1/objects", "10.0.0.1?x", "a.example/x", "user@10.0.0.1", "10.0.0.1:80", "", "[fd00::1]",
+        ]
         for host in hosts {
             #expect(PeerEndpoint(peerID: "p", name: "n", host: host, port: 8737) == nil, "\(host)")
         }

@@ -43,7 +43,7 @@ extension Catalog {
             try db.execute(
                 sql: """
                     INSERT INTO remote_peer(peer_id, name) VALUES (?, ?) ON CONFLICT(peer_id) DO UPDATE SET name = excluded.name
-                    """, arguments: [peerID, PeerLimits.prefix(name, maxUTF8Bytes: PeerLimits.maxPeerNameBytes)])
+                    """, arguments: [peerID, DisplayText.prefix(name, utf8Bytes: PeerLimits.maxPeerNameBytes)])
             if restart {
                 try db.execute(sql: "DELETE FROM remote_object WHERE peer_id = ?", arguments: [peerID])
                 try db.execute(
@@ -126,12 +126,12 @@ extension Catalog {
         var bytes: Int64
 
         init(_ entry: CatalogEntry) {
-            mime = PeerLimits.prefix(
-                entry.mimeType ?? "application/octet-stream", maxUTF8Bytes: PeerLimits.maxMimeTypeBytes)
-            name = PeerLimits.prefix(entry.path ?? entry.id.hex, maxUTF8Bytes: PeerLimits.maxCatalogPathBytes)
-            title = entry.title.map { PeerLimits.prefix($0, maxUTF8Bytes: PeerLimits.maxCatalogTextBytes) }
-            artist = entry.artist.map { PeerLimits.prefix($0, maxUTF8Bytes: PeerLimits.maxCatalogTextBytes) }
-            album = entry.album.map { PeerLimits.prefix($0, maxUTF8Bytes: PeerLimits.maxCatalogTextBytes) }
+            mime = DisplayText.prefix(
+                entry.mimeType ?? "application/octet-stream", utf8Bytes: PeerLimits.maxMimeTypeBytes)
+            name = DisplayText.prefix(entry.path ?? entry.id.hex, utf8Bytes: PeerLimits.maxCatalogPathBytes)
+            title = entry.title.map { DisplayText.prefix($0, utf8Bytes: PeerLimits.maxCatalogTextBytes) }
+            artist = entry.artist.map { DisplayText.prefix($0, utf8Bytes: PeerLimits.maxCatalogTextBytes) }
+            album = entry.album.map { DisplayText.prefix($0, utf8Bytes: PeerLimits.maxCatalogTextBytes) }
             bytes =
                 PeerLimits.catalogRowOverheadBytes + Int64(mime.utf8.count) + Int64(name.utf8.count)
                 + Int64(title?.utf8.count ?? 0) + Int64(artist?.utf8.count ?? 0) + Int64(album?.utf8.count ?? 0)

@@ -88,12 +88,13 @@ enum CatalogPageCheck {
         let strings = [entry.mimeType, entry.path, entry.title, entry.artist, entry.album]
         guard !strings.contains(where: { $0.map(PeerLimits.containsControlCharacter) ?? false }) else { return nil }
         var bounded = entry
-        bounded.mimeType = entry.mimeType.flatMap { PeerLimits.isValidMimeType($0) ? $0 : nil }
+        bounded.mimeType =
+            entry.mimeType.flatMap { PeerLimits.isValidMimeType($0) ? $0 : nil }
             ?? "application/octet-stream"
-        bounded.path = entry.path.map { PeerLimits.prefix($0, maxUTF8Bytes: PeerLimits.maxCatalogPathBytes) }
-        bounded.title = entry.title.map { PeerLimits.prefix($0, maxUTF8Bytes: PeerLimits.maxCatalogTextBytes) }
-        bounded.artist = entry.artist.map { PeerLimits.prefix($0, maxUTF8Bytes: PeerLimits.maxCatalogTextBytes) }
-        bounded.album = entry.album.map { PeerLimits.prefix($0, maxUTF8Bytes: PeerLimits.maxCatalogTextBytes) }
+        bounded.path = entry.path.map { DisplayText.prefix($0, utf8Bytes: PeerLimits.maxCatalogPathBytes) }
+        bounded.title = entry.title.map { DisplayText.prefix($0, utf8Bytes: PeerLimits.maxCatalogTextBytes) }
+        bounded.artist = entry.artist.map { DisplayText.prefix($0, utf8Bytes: PeerLimits.maxCatalogTextBytes) }
+        bounded.album = entry.album.map { DisplayText.prefix($0, utf8Bytes: PeerLimits.maxCatalogTextBytes) }
         bounded.size = min(max(entry.size, 0), ChunkManifest.maximumFileSize)
         bounded.durationMilliseconds = entry.durationMilliseconds.map {
             min(max($0, 0), PeerLimits.maxCatalogDurationMilliseconds)
@@ -106,11 +107,6 @@ enum CatalogPageCheck {
     /// A peer's name as it is stored: cut to ``PeerLimits/maxPeerNameBytes`` with control characters replaced, so
     /// that a name alone never keeps a neighbour's catalog out.
     static func peerName(_ name: String) -> String {
-        var scalars = String.UnicodeScalarView()
-        for scalar in name.unicodeScalars {
-            let isControl = scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
-            scalars.append(isControl ? "\u{FFFD}" : scalar)
-        }
-        return PeerLimits.prefix(String(scalars), maxUTF8Bytes: PeerLimits.maxPeerNameBytes)
+        DisplayText.prefix(DisplayText.replacingControls(name), utf8Bytes: PeerLimits.maxPeerNameBytes)
     }
 }

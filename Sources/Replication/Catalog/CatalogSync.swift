@@ -382,7 +382,7 @@ public actor CatalogSync: Service {
             warnedLimit.remove(peerID)
             logger.debug("synced a neighbour's catalog", metadata: peer.merging(["entries": "\(received)"]) { $1 })
             return .complete
-        } catch where Task.isCancelled {
+        } catch  where Task.isCancelled {
             logger.debug("catalog sync cancelled", metadata: peer)
             return .interrupted
         } catch {
