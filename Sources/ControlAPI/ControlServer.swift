@@ -36,6 +36,10 @@ extension ControlHandler {
 
 /// The control API server: Hummingbird on a Unix socket.
 public enum ControlServer {
+    /// Bounds of its own, apart from the peer API's, so that peers can never take the connections the CLI needs.
+    /// The socket's clients are local and few (mediapeerctl opens one connection per command).
+    static let limits = HTTPServiceLimits(maxConnections: 64, requestDeadline: .seconds(10))
+
     /// Builds the server as a ``Service`` for the daemon's service group.
     ///
     /// - parameter onListening: called once the socket accepts connections (systemd's READY comes after it).
@@ -46,7 +50,7 @@ public enum ControlServer {
         try ControlSocket.prepare(path: socketPath)
         return HTTPService(
             router: makeRouter(handler: handler, logger: logger), address: .unixDomainSocket(path: socketPath),
-            logger: logger,
+            limits: limits, logger: logger,
             onServerRunning: { _ in
                 // 0660: the daemon's user and the `mediapeer` group may talk to it, nobody else.
                 chmod(socketPath, 0o660)

@@ -11,25 +11,32 @@ import ServiceLifecycle
 /// cache refreshes a string every second for the `Date` header, a wake-up per second per server that a set-top box
 /// pays for even when nobody talks to it. Here the header is formatted when a response is written, which costs a
 /// few hundred nanoseconds per request and nothing while idle.
+///
+/// It also keeps clients within ``HTTPServiceLimits``: connections overall and per address, and a deadline for each
+/// request to arrive.
 public struct HTTPService<Responder: HTTPResponder>: Service
 where Responder.Context: InitializableFromSource<ApplicationRequestContextSource> {
     let responder: Responder
     let address: BindAddress
     let serverName: String?
     let idleTimeout: TimeAmount?
+    let limits: HTTPServiceLimits
     let logger: Logger
     let onServerRunning: @Sendable (any Channel) async -> Void
 
+    /// - parameter idleTimeout: how long a connection may wait for its next request.
+    /// - parameter limits: what clients can make the server hold.
     /// - parameter onServerRunning: called once the server accepts connections, with its listening channel.
     public init<Builder: HTTPResponderBuilder>(
         router: Builder, address: BindAddress, serverName: String? = nil, idleTimeout: TimeAmount? = nil,
-        logger: Logger,
+        limits: HTTPServiceLimits = .none, logger: Logger,
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) where Builder.Responder == Responder {
         self.responder = router.buildResponder()
         self.address = address
         self.serverName = serverName
         self.idleTimeout = idleTimeout
+        self.limits = limits
         self.logger = logger
         self.onServerRunning = onServerRunning
     }
@@ -38,11 +45,14 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
         let responder = self.responder
         let logger = self.logger
         let serverName = self.serverName
-        let server = try HTTPServerBuilder.http1(configuration: .init(idleTimeout: idleTimeout)).buildServer(
-            configuration: ServerConfiguration(address: address, serverName: serverName),
-            eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
-            logger: logger
-        ) { (request, responseWriter: consuming ResponseWriter, channel) in
+        let admission = ConnectionAdmission(limits: limits, logger: logger)
+        let deadline = limits.requestDeadline
+        let configuration = HTTP1Channel.Configuration(
+            additionalChannelHandlers: deadline.map { deadline in
+                [RequestDeadlineHandler(deadline: deadline, admission: admission)]
+            } ?? [],
+            idleTimeout: idleTimeout)
+        let respond: HTTPChannelHandler.Responder = { (request, responseWriter: consuming ResponseWriter, channel) in
             let context = Responder.Context(source: ApplicationRequestContextSource(channel: channel, logger: logger))
             var response: Response
             do {
@@ -56,9 +66,11 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
             response.headers[.date] = HTTPDate.now()
             if let serverName { response.headers[.server] = serverName }
             try await responseWriter.write(response: response.head, body: response.body)
-        } onServerRunning: { channel in
-            await onServerRunning(channel)
         }
+        let http1 = HTTP1Channel(responder: respond, configuration: configuration)
+        let server = LimitedHTTP1Channel(http1: http1, admission: admission).server(
+            configuration: ServerConfiguration(address: address, serverName: serverName),
+            onServerRunning: onServerRunning, eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: logger)
         try await server.run()
     }
 }

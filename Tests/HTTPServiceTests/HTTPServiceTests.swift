@@ -16,12 +16,13 @@ import Testing
     /// waits for it to end. Returns the server's listening channel.
     @discardableResult
     private func withRunningService(
-        router: Router<BasicRequestContext>, serverName: String? = nil,
+        router: Router<BasicRequestContext>, serverName: String? = nil, limits: HTTPServiceLimits = .none,
         _ body: @Sendable (_ port: Int) async throws -> Void
     ) async throws -> any Channel {
         let (listening, listeningContinuation) = AsyncStream.makeStream(of: (any Channel).self)
         let service = HTTPService(
-            router: router, address: .hostname("127.0.0.1", port: 0), serverName: serverName, logger: logger,
+            router: router, address: .hostname("127.0.0.1", port: 0), serverName: serverName, limits: limits,
+            logger: logger,
             onServerRunning: { channel in
                 listeningContinuation.yield(channel)
                 listeningContinuation.finish()
@@ -85,5 +86,108 @@ import Testing
         // The service group has returned (the helper waited for it), and the socket it listened on is closed.
         #expect(!channel.isActive)
         try await channel.closeFuture.get()
+    }
+
+    // MARK: Limits
+
+    private static let getHello = "GET /hello HTTP/1.1\r\nHost: test\r\n\r\n"
+
+    private func helloRouter() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.get("/hello") { _, _ in "hi" }
+        return router
+    }
+
+    /// Opens `count` connections, each answered once, so the server has counted every one of them.
+    private func openAnswered(_ count: Int, port: Int) async throws -> [RawConnection] {
+        var connections: [RawConnection] = []
+        for _ in 0..<count {
+            let connection = try await RawConnection.open(port: port)
+            try await connection.send(Self.getHello)
+            let response = try #require(await connection.response())
+            #expect(response.hasPrefix("HTTP/1.1 200"))
+            connections.append(connection)
+        }
+        return connections
+    }
+
+    @Test func aConnectionOverThePerAddressLimitIsClosedWhileTheOthersWork() async throws {
+        let limits = HTTPServiceLimits(maxConnections: 256, maxConnectionsPerAddress: 16)
+        try await withRunningService(router: helloRouter(), limits: limits) { port in
+            let admitted = try await openAnswered(16, port: port)
+            let seventeenth = try await RawConnection.open(port: port)
+            #expect(await seventeenth.untilClosed() == "")
+            for connection in admitted {
+                try await connection.send(Self.getHello)
+                let response = await connection.response()
+                #expect(response?.hasPrefix("HTTP/1.1 200") == true)
+                #expect(response?.hasSuffix("\r\n\r\nhi") == true)
+                await connection.close()
+            }
+        }
+    }
+
+    @Test func aConnectionOverTheTotalLimitIsClosedWhileTheOthersWork() async throws {
+        try await withRunningService(router: helloRouter(), limits: HTTPServiceLimits(maxConnections: 3)) { port in
+            let admitted = try await openAnswered(3, port: port)
+            let fourth = try await RawConnection.open(port: port)
+            #expect(await fourth.untilClosed() == "")
+            for connection in admitted {
+                try await connection.send(Self.getHello)
+                #expect(await connection.response()?.hasPrefix("HTTP/1.1 200") == true)
+                await connection.close()
+            }
+        }
+    }
+
+    /// Writes `piece` every few milliseconds until the connection fails: a client trickling a request. Only the
+    /// server can end it (the test's request is far longer than the trickle could send in the test's time limit).
+    private func trickle(_ piece: String, on connection: RawConnection) -> Task<Void, Never> {
+        Task {
+            while !Task.isCancelled, (try? await connection.send(piece)) != nil {
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+        }
+    }
+
+    @Test func aRequestWhoseBodyTricklesIsCutAtTheDeadlineWith408() async throws {
+        let router = Router()
+        router.post("/upload") { request, _ in
+            let body = try await request.body.collect(upTo: 1 << 20)
+            return "received \(body.readableBytes) bytes"
+        }
+        let limits = HTTPServiceLimits(requestDeadline: .milliseconds(300))
+        try await withRunningService(router: router, limits: limits) { port in
+            let connection = try await RawConnection.open(port: port)
+            try await connection.send("POST /upload HTTP/1.1\r\nHost: test\r\nContent-Length: 100000\r\n\r\n")
+            let trickling = trickle("x", on: connection)
+            let answer = await connection.untilClosed()
+            trickling.cancel()
+            await trickling.value
+            #expect(answer.hasPrefix("HTTP/1.1 408"))
+        }
+    }
+
+    @Test func aRequestWhoseHeadTricklesIsCutAtTheDeadlineWith408() async throws {
+        let limits = HTTPServiceLimits(requestDeadline: .milliseconds(300))
+        try await withRunningService(router: helloRouter(), limits: limits) { port in
+            let connection = try await RawConnection.open(port: port)
+            try await connection.send("GET /hello HTTP/1.1\r\n")
+            let trickling = trickle("x-slow: a\r\n", on: connection)
+            let answer = await connection.untilClosed()
+            trickling.cancel()
+            await trickling.value
+            #expect(answer.hasPrefix("HTTP/1.1 408"))
+        }
+    }
+
+    @Test func aRequestThatArrivesInTimeIsAnsweredUnderADeadline() async throws {
+        let limits = HTTPServiceLimits(requestDeadline: .seconds(10))
+        try await withRunningService(router: helloRouter(), limits: limits) { port in
+            let connection = try await RawConnection.open(port: port)
+            try await connection.send(Self.getHello)
+            #expect(await connection.response()?.hasPrefix("HTTP/1.1 200") == true)
+            await connection.close()
+        }
     }
 }

@@ -366,6 +366,12 @@ import WireVocabulary
         #expect(response.headers[.retryAfter] == "1")
     }
 
+    @Test func aSmallRangeTakesATransferSlotToo() async throws {
+        let response = try await get(
+            objectURI, headers: [.range: "bytes=0-99"], limits: UploadLimits(total: 0, perClient: 0))
+        #expect(response.status == .serviceUnavailable)
+    }
+
     @Test func headNeedsNoTransferSlot() async throws {
         let response = try await get(objectURI, method: .head, limits: UploadLimits(total: 0, perClient: 0))
         #expect(response.status == .ok)

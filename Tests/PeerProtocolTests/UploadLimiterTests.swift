@@ -128,4 +128,73 @@ import Testing
         waitingA.cancel()
         #expect(await waitingA.value == nil)
     }
+
+    @Test func slotsAreKeptForClientsThatHoldNone() {
+        let limiter = UploadLimiter(limits: UploadLimits(total: 16, perClient: 6, reservedForNewClients: 4))
+        var held: [UploadLimiter.Slot] = []
+        for client in ["a", "b"] {
+            for _ in 0..<6 { held += [limiter.tryAcquire(client: client)].compactMap { $0 } }
+        }
+        #expect(held.count == 12)
+        // Four free: only clients holding none may take them, one each.
+        #expect(limiter.tryAcquire(client: "a") == nil)
+        for client in ["c", "d", "e", "f"] {
+            let slot = limiter.tryAcquire(client: client)
+            #expect(slot != nil)
+            held += [slot].compactMap { $0 }
+            #expect(limiter.tryAcquire(client: client) == nil)
+        }
+        #expect(limiter.inUse == 16)
+    }
+
+    @Test func slowReadersFromThreeAddressesLeaveASlotForAFourth() async {
+        // The hostile LAN's case: 18 transfers asked by 3 addresses that read slowly, then a box's 1 MiB range.
+        let limiter = UploadLimiter(limits: UploadLimits(maximumWait: .seconds(30)), clock: TestClock())
+        var held: [UploadLimiter.Slot] = []
+        var waiting: [Task<UploadLimiter.Slot?, Never>] = []
+        for client in ["a", "b", "c"] {
+            for _ in 0..<6 {
+                if let slot = limiter.tryAcquire(client: client) {
+                    held.append(slot)
+                } else {
+                    let expected = limiter.waiting + 1
+                    waiting.append(Task { await limiter.acquire(client: client) })
+                    while limiter.waiting < expected { await Task.yield() }
+                }
+            }
+        }
+        #expect(limiter.inUse < 16)
+        #expect(limiter.tryAcquire(client: "d") != nil)
+        for waiter in waiting { waiter.cancel() }
+        for waiter in waiting { #expect(await waiter.value == nil) }
+        withExtendedLifetime(held) {}
+    }
+
+    @Test func aClientHoldingNoneIsServedAtOnceWhileAnotherWaitsForItsShare() async {
+        let limiter = UploadLimiter(
+            limits: UploadLimits(total: 4, perClient: 1, reservedForNewClients: 0, maximumWait: .seconds(30)),
+            clock: TestClock())
+        let held = limiter.tryAcquire(client: "a")
+        let waiter = Task { await limiter.acquire(client: "a") }
+        while limiter.waiting == 0 { await Task.yield() }
+        #expect(limiter.tryAcquire(client: "b") != nil)
+        waiter.cancel()
+        #expect(await waiter.value == nil)
+        withExtendedLifetime(held) {}
+    }
+
+    @Test func aWaiterBeyondItsFirstSlotIsGrantedOnceFreedSlotsExceedTheReserve() async {
+        let limiter = UploadLimiter(
+            limits: UploadLimits(total: 3, perClient: 3, reservedForNewClients: 1, maximumWait: .seconds(30)),
+            clock: TestClock())
+        let first = limiter.tryAcquire(client: "a")
+        var other = limiter.tryAcquire(client: "b")
+        #expect(first != nil && other != nil)
+        // One slot free, and it is the reserve: "a", holding one, waits.
+        let waiter = Task { await limiter.acquire(client: "a") != nil }
+        while limiter.waiting == 0 { await Task.yield() }
+        other = nil
+        #expect(await waiter.value)
+        withExtendedLifetime((first, other)) {}
+    }
 }

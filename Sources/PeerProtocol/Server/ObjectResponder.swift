@@ -110,16 +110,11 @@ struct ObjectResponder<Handler: PeerRequestHandler>: Sendable {
             return Response(status: status, headers: headers)
         }
         let length = range.upperBound - range.lowerBound + 1
-        // Slots bound the long transfers. A small object (a photo, a subtitle) goes out in one sendfile and holds
-        // nothing while it does, so it needs none: a burst of thumbnails is served at once rather than queued.
-        var slot: UploadLimiter.Slot?
-        if length > Self.smallObjectLength {
-            guard let granted = await limiter.acquire(client: context.remoteIP ?? "?") else {
-                throw HTTPError(
-                    .serviceUnavailable, headers: [.retryAfter: "1"],
-                    message: "too many transfers at once; retry shortly")
-            }
-            slot = granted
+        // Every transfer takes a slot, however short: a client that stops reading holds its connection and the
+        // response's buffers as long with a small range as with a large one (the stall watchdog ends it).
+        guard let slot = await limiter.acquire(client: context.remoteIP ?? "?") else {
+            throw HTTPError(
+                .serviceUnavailable, headers: [.retryAfter: "1"], message: "too many transfers at once; retry shortly")
         }
         headers[.contentLength] = String(length)
         return Response(
@@ -131,11 +126,8 @@ struct ObjectResponder<Handler: PeerRequestHandler>: Sendable {
     /// is cut off: a stalled reader must not hold an upload slot forever.
     static var blockDeadline: TimeAmount { .seconds(30) }
 
-    /// Responses up to this length need no upload slot.
-    static var smallObjectLength: Int64 { 256 << 10 }
-
     private func body(
-        of object: ServableObject, range: ClosedRange<Int64>, slot: UploadLimiter.Slot?, channel: (any Channel)? = nil
+        of object: ServableObject, range: ClosedRange<Int64>, slot: UploadLimiter.Slot, channel: (any Channel)? = nil
     ) -> ResponseBody {
         let faults = self.faults
         let logger = self.logger

@@ -58,7 +58,12 @@ public enum PeerServer {
             router: makeRouter(handler: handler, limits: limits, faults: faults, logger: logger),
             address: .hostname("::", port: port), serverName: "mediapeer/\(PeerProtocolVersion.current)",
             // A client that keeps a connection open without asking anything is let go after 30 s.
-            idleTimeout: .seconds(30), logger: logger,
+            idleTimeout: .seconds(30),
+            limits: HTTPServiceLimits(
+                maxConnections: PeerLimits.maxConnections,
+                maxConnectionsPerAddress: PeerLimits.maxConnectionsPerAddress,
+                requestDeadline: PeerLimits.requestDeadline),
+            logger: logger,
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) })
     }
 

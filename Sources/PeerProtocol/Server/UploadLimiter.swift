@@ -1,27 +1,39 @@
 import Synchronization
 
-/// How many object transfers the box serves at once.
+/// How many object transfers the box serves at once. Every transfer of object bytes counts, however short.
 public struct UploadLimits: Sendable, Equatable {
     /// Across every client.
     public var total: Int
     /// Per client address: one box fetching with deep pipelining cannot take every slot.
     public var perClient: Int
+    /// Slots that only a client holding none may take: however few addresses hold the others (slow readers from
+    /// three devices once took all 16), a box asking for its first transfer finds one free, as long as fewer boxes
+    /// than this are in that case at once.
+    public var reservedForNewClients: Int
     /// How long a request may wait for a slot before it is answered 503.
     public var maximumWait: Duration
     /// Requests waiting at once; more are answered 503 at once.
     public var maximumWaiting: Int
 
-    public init(total: Int = 16, perClient: Int = 6, maximumWait: Duration = .seconds(5), maximumWaiting: Int = 256) {
+    public init(
+        total: Int = 16, perClient: Int = 6, reservedForNewClients: Int = 4, maximumWait: Duration = .seconds(5),
+        maximumWaiting: Int = 256
+    ) {
         self.total = total
         self.perClient = perClient
+        self.reservedForNewClients = reservedForNewClients
         self.maximumWait = maximumWait
         self.maximumWaiting = maximumWaiting
     }
 }
 
 /// Counts the object transfers in progress. A request over the limits waits, in arrival order, for a slot; one
-/// that waits too long (or finds too many waiting) gets 503 and `Retry-After`. So one misbehaving box cannot starve
-/// the others or grow the daemon's memory, and a burst of small requests is served rather than refused.
+/// that waits too long (or finds too many waiting) gets 503 and `Retry-After`. So a few misbehaving boxes cannot
+/// starve the others or grow the daemon's memory, and a burst of small requests is served rather than refused.
+///
+/// Every waiter is one the limits refuse now: a freed slot goes at once to the first waiters it admits. So a
+/// request the limits admit takes a slot at once, even with others waiting (they wait for something else: their
+/// own client's share, or a slot outside the reserve).
 final class UploadLimiter: Sendable {
     private struct Waiter {
         var id: UInt64
@@ -36,7 +48,9 @@ final class UploadLimiter: Sendable {
         var nextWaiterID: UInt64 = 0
 
         func admits(_ client: String, limits: UploadLimits) -> Bool {
-            total < limits.total && perClient[client, default: 0] < limits.perClient
+            let held = perClient[client, default: 0]
+            return total < limits.total && held < limits.perClient
+                && (held == 0 || limits.total - total > limits.reservedForNewClients)
         }
 
         mutating func take(_ client: String) {
@@ -77,7 +91,7 @@ final class UploadLimiter: Sendable {
     /// A slot now, or nil when none is free.
     func tryAcquire(client: String) -> Slot? {
         let granted = state.withLock { state -> Bool in
-            guard state.waiters.isEmpty, state.admits(client, limits: limits) else { return false }
+            guard state.admits(client, limits: limits) else { return false }
             state.take(client)
             return true
         }
@@ -101,14 +115,20 @@ final class UploadLimiter: Sendable {
             }
             let granted = await withTaskCancellationHandler {
                 await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
-                    let queued = state.withLock { state in
+                    let outcome = state.withLock { state -> Bool? in
                         // Checked under the lock that the cancellation handler takes too: a request cancelled
                         // before it is queued is never queued, one cancelled after is taken out by the handler.
-                        guard !Task.isCancelled, state.waiters.count < limits.maximumWaiting else { return false }
+                        guard !Task.isCancelled else { return false }
+                        // A slot freed since `tryAcquire`: no waiter may be one the limits admit.
+                        if state.admits(client, limits: limits) {
+                            state.take(client)
+                            return true
+                        }
+                        guard state.waiters.count < limits.maximumWaiting else { return false }
                         state.waiters.append(Waiter(id: id, client: client, continuation: continuation))
-                        return true
+                        return nil
                     }
-                    if !queued { continuation.resume(returning: false) }
+                    if let outcome { continuation.resume(returning: outcome) }
                 }
             } onCancel: {
                 dequeue(id)
