@@ -47,7 +47,7 @@ struct LibraryControlHandler: ControlHandler, PeerRequestHandler {
 
     func info() async throws -> PeerWire.PeerInfo {
         PeerWire.PeerInfo(
-            id: peerID, name: name, version: MediapeerVersion.string, generation: try await library.generation())
+            id: peerID, name: name, version: MediapeerVersion.string, generation: network.generation)
     }
 
     func peerDeparted(id: String, address: String) async {

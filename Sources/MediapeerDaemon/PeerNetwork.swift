@@ -8,6 +8,7 @@ import PeerProtocol
 import PeerWire
 import Replication
 import ServiceLifecycle
+import Synchronization
 
 /// Announces this box on the home network, follows the other boxes, and keeps the table of peers honest with
 /// `/v1/info` health checks.
@@ -18,12 +19,14 @@ final class PeerNetwork: Service, Neighbourhood, Sendable {
     private let library: MediaLibrary
     private let logger: Logger
     private let peerID: String
+    private let publishedGeneration: Mutex<Int64>
 
     init(
         name: String, peerID: String, port: Int, staticPeers: [PeerAddress], healthInterval: Duration,
         catalogs: CatalogSync.Configuration, library: MediaLibrary, logger: Logger
     ) throws(DiscoveryError) {
         let generation = (try? library.generation()) ?? 0
+        publishedGeneration = Mutex(generation)
         discovery = try MDNSDiscovery(
             configuration: DiscoveryConfiguration(
                 friendlyName: name, peerID: peerID, port: UInt16(port),
@@ -105,10 +108,16 @@ final class PeerNetwork: Service, Neighbourhood, Sendable {
         }
     }
 
+    /// The catalog generation last published, for `/v1/info`: peers' health checks read it from memory, so that
+    /// however long the index's readers are busy (a listing of the whole home, say), a health check is answered at
+    /// once and this box is not taken for gone.
+    var generation: Int64 { publishedGeneration.withLock { $0 } }
+
     /// Puts the catalog generation in the TXT record whenever the index changes (the discovery layer rate-limits
     /// the updates, latest value winning).
     private func publishGenerations() async {
         for await generation in library.generationUpdates() {
+            publishedGeneration.withLock { $0 = generation }
             do {
                 try discovery.updateTXT([MediapeerTXT.generation: String(generation)])
             } catch {
