@@ -257,7 +257,15 @@ struct PeerTableState {
             removed(service.instance)
         }
         let before = peers[.id(id)]
-        if let before, Self.isConfirmed(before, elsewhereThan: [service.address], port: service.port) {
+        // The peer's own announcements are never claims: a TXT update or another resolve of an instance it owns,
+        // or an instance on its host name, which avahi may resolve to another of the host's addresses (IPv6 after
+        // IPv4, say). A device elsewhere cannot announce that host name without a conflict the real host wins.
+        let ownAnnouncement =
+            instanceOwners[service.instance] == id
+            || before.map { $0.hostName?.lowercased() == service.hostName.lowercased() } == true
+        if let before, !ownAnnouncement,
+            Self.isConfirmed(before, elsewhereThan: [service.address], port: service.port)
+        {
             if setAside.count < settings.maxPeers { setAside[service.instance] = service }
             // A TXT update of the same claim is not noted again.
             if earlierClaim?.peerID != id || earlierClaim?.address != service.address

@@ -27,11 +27,12 @@ import Testing
 
     static func resolved(
         _ id: String, name: String = "Alice", address: String = "10.77.0.2", port: UInt16 = 8737,
-        txtName: String? = nil
+        txtName: String? = nil, hostName: String? = nil, family: IPFamily = .ipv4
     ) -> DiscoveryEvent {
         .resolved(
             ResolvedService(
-                instance: ServiceInstance(name: name, interfaceIndex: 2, family: .ipv4), hostName: "box.local",
+                instance: ServiceInstance(name: name, interfaceIndex: 2, family: family),
+                hostName: hostName ?? name.lowercased() + ".local",
                 address: address, port: port, txt: ["id": id, "name": txtName ?? name]))
     }
 
@@ -345,6 +346,20 @@ import Testing
             Self.resolved(Self.alice, name: "Mallory", address: "10.77.0.1", port: 9999), at: .seconds(12))
         #expect(actions == [.note(.ignoredClaim(id: Self.alice, peer: "Alice", address: "10.77.0.1", port: 9999))])
         #expect(state.peer(id: Self.alice) == before)
+    }
+
+    @Test func aConfirmedPeerResolvedFromItsOwnHostAtAnotherAddressIsUpdatedNotSetAside() throws {
+        // avahi resolves a box's instance on IPv6 after IPv4 (and a TXT update at either): the box's own.
+        var state = try Self.confirmedAlice()
+        let actions = state.apply(
+            .resolved(
+                ResolvedService(
+                    instance: ServiceInstance(name: "Alice", interfaceIndex: 2, family: .ipv6), hostName: "alice.local",
+                    address: "fe80::2%2", port: 8737, txt: ["id": Self.alice, "name": "Alice", "gen": "9"])),
+            at: .seconds(12))
+        #expect(!actions.contains { if case .note(.ignoredClaim) = $0 { true } else { false } })
+        #expect(state.peer(id: Self.alice)?.addresses.contains("fe80::2%2") == true)
+        #expect(state.peer(id: Self.alice)?.generation == 9)
     }
 
     @Test func theSameClaimAnnouncedAgainIsNotNotedAgain() throws {

@@ -35,11 +35,12 @@ actor RawConnection {
         while true {
             if let end = pending.range(of: "\r\n\r\n") {
                 let head = pending[..<end.upperBound]
-                let length = head.split(separator: "\r\n").lazy.compactMap { line -> Int? in
-                    let parts = line.split(separator: ":", maxSplits: 1)
-                    guard parts.count == 2, parts[0].lowercased() == "content-length" else { return nil }
-                    return Int(parts[1].trimmingCharacters(in: .whitespaces))
-                }.first ?? 0
+                let length =
+                    head.split(separator: "\r\n").lazy.compactMap { line -> Int? in
+                        let parts = line.split(separator: ":", maxSplits: 1)
+                        guard parts.count == 2, parts[0].lowercased() == "content-length" else { return nil }
+                        return Int(parts[1].trimmingCharacters(in: .whitespaces))
+                    }.first ?? 0
                 let whole = pending.utf8.count - head.utf8.count >= length
                 if whole {
                     let responseEnd = pending.utf8.index(end.upperBound, offsetBy: length)

@@ -36,6 +36,10 @@ enum IndexWriter {
         try body(next)
         guard db.totalChangesCount != before else { return false }
         try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'generation'", arguments: [next])
+        // `meta` is a WITHOUT ROWID table, whose changes SQLite's update hook (and so GRDB) never reports: without
+        // this, `generationUpdates()` would deliver the first generation and no other, and the TXT record would
+        // announce the generation of the daemon's start forever.
+        try db.notifyChanges(in: Table("meta"))
         return true
     }
 
