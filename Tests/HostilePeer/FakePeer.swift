@@ -100,7 +100,8 @@ struct FakePeer: Sendable {
             stats.add("have")
             let id = context.parameters.get("id").flatMap { ContentID(hex: $0) }
             if let object, id == object.id {
-                return try json(HaveMap(id: object.id, have: ChunkBitmap(chunkCount: object.manifest.chunkCount, full: true)))
+                return try json(
+                    HaveMap(id: object.id, have: ChunkBitmap(chunkCount: object.manifest.chunkCount, full: true)))
             }
             if mode == .stall, let claimed = claimedObject, id == claimed.id {
                 let chunks = Int((claimed.size + (1 << 20) - 1) >> 20)
@@ -143,7 +144,8 @@ struct FakePeer: Sendable {
     /// touches, and the connection is held open without another byte.
     private func serve(_ object: SyntheticObject, range: Range<Int64>) -> Response {
         let chunkSize = Int64(object.manifest.chunkSize)
-        let stallAt = mode == .hugeChunks ? min(range.upperBound, (range.lowerBound / chunkSize + 1) * chunkSize - 1) : nil
+        let stallAt =
+            mode == .hugeChunks ? min(range.upperBound, (range.lowerBound / chunkSize + 1) * chunkSize - 1) : nil
         let headers: HTTPFields = [
             .contentType: "video/x-matroska",
             .contentRange: "bytes \(range.lowerBound)-\(range.upperBound - 1)/\(object.size)",

@@ -41,8 +41,8 @@ enum Load {
             }
         }
         let head = Array(
-            "POST /v1/goodbye HTTP/1.1\r\nHost: victim\r\nContent-Type: application/json\r\nContent-Length: 4000\r\n\r\n"
-                .utf8)
+            ("POST /v1/goodbye HTTP/1.1\r\nHost: victim\r\nContent-Type: application/json\r\n"
+                + "Content-Length: 4000\r\n\r\n").utf8)
         let deadline = ContinuousClock.now + .seconds(settings.duration)
         var nextTrickle = ContinuousClock.now
         var buffer = [UInt8](repeating: 0, count: 4096)
@@ -208,7 +208,8 @@ enum Load {
         }
         let elapsed = ContinuousClock.now - started
         settings.stats.set([
-            "elapsed-ms": Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000),
+            "elapsed-ms": Int(
+                elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000),
             "done": 1,
         ])
     }
