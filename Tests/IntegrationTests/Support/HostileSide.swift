@@ -44,6 +44,12 @@ final class HostileProcess {
 
     var isRunning: Bool { process.isRunning }
 
+    /// Kills it at once, as a device pulled from the network.
+    func stop() {
+        process.signal(SIGKILL)
+        _ = process.waitUntilExit()
+    }
+
     /// The last counters written; empty before the first.
     func snapshot() -> Snapshot {
         guard let data = FileManager.default.contents(atPath: statsPath),
@@ -127,6 +133,11 @@ extension SimulatedHome {
         try MediaFixtures.copy(MediaFixtures.photo, to: box(1) + "/media/victim.jpg")
         try startDaemon(1, extraConfig: extraConfig, environment: environment, openFileLimit: openFileLimit)
         return try contentID(of: "victim.jpg", in: 1)
+    }
+
+    /// Starts the victim's daemon again after it died, with the same configuration.
+    func startVictimAgain(extraConfig: String) throws {
+        try startDaemon(1, extraConfig: extraConfig)
     }
 
     /// Runs SQL on box `index`'s index (a reader beside the daemon, as WAL allows) and returns the one number.
