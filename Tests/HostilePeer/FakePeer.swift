@@ -24,6 +24,9 @@ enum Mode: String, CaseIterable, Sendable {
     case claimID = "claim-id"
     /// An object with 64 MiB chunks whose transfers stall before each chunk's last byte.
     case hugeChunks = "huge-chunks"
+    /// An object with this version's 1 MiB chunks whose transfers stall before each chunk's last byte: a fetch
+    /// that gets its manifest (so it is recorded and would resume) and then never ends.
+    case stallBytes = "stall-bytes"
     /// An object with 1-byte chunks (a 32 MiB manifest), served correctly, slowly by nature.
     case tinyChunks = "tiny-chunks"
     /// Claims a real object (`--object`, `--object-size`): lists it, answers locate and have, then stalls on the
@@ -140,12 +143,13 @@ struct FakePeer: Sendable {
         return router
     }
 
-    /// A 206 for `range`. In huge-chunks mode the body stops one byte short of the end of the first chunk it
+    /// A 206 for `range`. In huge-chunks and stall-bytes modes the body stops one byte short of the end of the first chunk it
     /// touches, and the connection is held open without another byte.
     private func serve(_ object: SyntheticObject, range: Range<Int64>) -> Response {
         let chunkSize = Int64(object.manifest.chunkSize)
+        let stalls = mode == .hugeChunks || mode == .stallBytes
         let stallAt =
-            mode == .hugeChunks ? min(range.upperBound, (range.lowerBound / chunkSize + 1) * chunkSize - 1) : nil
+            stalls ? min(range.upperBound, (range.lowerBound / chunkSize + 1) * chunkSize - 1) : nil
         let headers: HTTPFields = [
             .contentType: "video/x-matroska",
             .contentRange: "bytes \(range.lowerBound)-\(range.upperBound - 1)/\(object.size)",
@@ -229,7 +233,7 @@ struct FakePeer: Sendable {
                         artist: text))
             }
             return CatalogDelta(epoch: Self.epoch, generation: Int64(entries.count), entries: entries, more: false)
-        case .hugeChunks, .tinyChunks, .stall:
+        case .hugeChunks, .stallBytes, .tinyChunks, .stall:
             let offered = object.map { ($0.id, $0.size) } ?? claimedObject.map { ($0.id, $0.size) }
             guard let (id, size) = offered else { break }
             let entry = CatalogEntry(

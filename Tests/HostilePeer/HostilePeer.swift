@@ -86,6 +86,7 @@ struct HostilePeer: AsyncParsableCommand {
             switch mode {
             case .hugeChunks: try SyntheticObject(size: 128 << 20, chunkSize: 64 << 20, seed: 1)
             case .tinyChunks: try SyntheticObject(size: 1 << 20, chunkSize: 1, seed: 2)
+            case .stallBytes: try SyntheticObject(size: 8 << 20, chunkSize: 1 << 20, seed: 3)
             default: nil
             }
         let stats = Stats(path: stats, peerID: peerID, object: offered?.id.hex)
