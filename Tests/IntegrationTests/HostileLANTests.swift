@@ -97,12 +97,18 @@ import WireVocabulary
             try home.foreignRows(1, except: honest).objects == 200
         }
 
-        // The peer leaves for good. Once the victim has missed two health checks of it (a static entry stays
-        // listed, unreachable), it has been unseen for at least two 1 s intervals when the victim starts again.
+        // The peer leaves for good. The victim may learn it only from failed health checks (a static entry stays
+        // listed, unreachable), and then count it unseen only from its next start: so it starts twice, the second
+        // time once the first has been up for 3 s by its own account, beyond the 1 s bound.
         let peerID = hostile.peerID
         hostile.stop()
         try eventually(timeout: .seconds(30), "the victim misses the departed peer twice") {
             try home.peers(1).peers.first { $0.id == peerID }.map { $0.consecutiveFailures >= 2 } ?? true
+        }
+        try home.signalDaemon(1, SIGTERM)
+        try home.startDaemon(1, extraConfig: config)
+        try eventually(timeout: .seconds(30), "the restarted victim has been up 3 s") {
+            try home.status(1).uptimeSeconds >= 3
         }
         try home.signalDaemon(1, SIGTERM)
         try home.startDaemon(1, extraConfig: config)
