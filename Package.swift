@@ -151,6 +151,18 @@ let package = Package(
         .executableTarget(name: "mediapeerctl", dependencies: ["MediapeerCLI"]),
         .executableTarget(name: "mediapeer", dependencies: ["MediapeerDaemon", "MediapeerCLI"]),
 
+        // The hostile side of the integration tests' hostile-LAN suite: a fake peer speaking the real wire formats
+        // badly on purpose, and bounded load generators. A test tool only: no product names it, so the package
+        // (packaging/build-deb builds the `mediapeer` product alone) never ships it.
+        .executableTarget(
+            name: "mediapeer-hostile-peer",
+            dependencies: [
+                "PeerWire", "WireVocabulary", "ContentID",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Tests/HostilePeer"),
         // posix_spawn children for the test harnesses (Foundation's Process crashed the runner under load).
         .target(name: "TestChildProcess", path: "Tests/TestChildProcess"),
         .testTarget(name: "MediaProbeTests", dependencies: ["MediaProbe", "WireVocabulary", "TestChildProcess"]),

@@ -43,7 +43,7 @@ final class SimulatedHome {
     /// Writes box `index`'s configuration and starts its daemon inside the box.
     func startDaemon(
         _ index: Int, name: String? = nil, healthIntervalMilliseconds: Int = 1000, extraConfig: String = "",
-        environment: [String: String] = [:]
+        environment: [String: String] = [:], openFileLimit: Int? = nil
     ) throws {
         let box = box(index)
         try FileManager.default.createDirectory(atPath: box + "/media", withIntermediateDirectories: true)
@@ -58,10 +58,13 @@ final class SimulatedHome {
         """.write(toFile: box + "/mediapeer.toml", atomically: true, encoding: .utf8)
         let log = box + "/mediapeerd.log"
         _ = FileManager.default.createFile(atPath: log, contents: nil)
+        // A box's file descriptor limit (`ulimit -n`), when the test needs one like a real box's.
+        let limit = openFileLimit.map { ["/bin/sh", "-c", "ulimit -n \($0) && exec \"$0\" \"$@\""] } ?? []
         launched.append(
             try ChildProcess(
                 Self.script,
-                ["exec", "--prefix", prefix, String(index), Binaries.daemon, "--config", box + "/mediapeer.toml"],
+                ["exec", "--prefix", prefix, String(index)] + limit
+                    + [Binaries.daemon, "--config", box + "/mediapeer.toml"],
                 environment: ProcessInfo.processInfo.environment
                     .merging(["MEDIAPEER_HEALTH_INTERVAL_MS": String(healthIntervalMilliseconds)]) { $1 }
                     .merging(environment) { $1 },
