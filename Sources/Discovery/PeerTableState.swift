@@ -123,6 +123,13 @@ struct PeerTableState {
     private var setAside: [ServiceInstance: ResolvedService] = [:]
     /// Claims set aside for peers that left during the event being handled, resolved at its end.
     private var reconsidered: [ResolvedService] = []
+    /// The instances of peers dropped on an HTTP goodbye, until mDNS says they went too. A box restarting within the
+    /// second its mDNS goodbye leaves the record in the neighbours' caches announces again before the record
+    /// expires: avahi then reports neither a removal nor a new instance, and the box would stay unknown. An instance
+    /// still here at a health-check timer ``goodbyeGrace`` after the goodbye is taken as announced again.
+    private var leftByGoodbye: [ServiceInstance: (service: ResolvedService, at: Duration)] = [:]
+    /// Longer than the second receivers keep a record after its mDNS goodbye (RFC 6762 §10.1).
+    static let goodbyeGrace: Duration = .seconds(2)
     /// Whether ``Note/tableFull(ignored:limit:)`` was noted since the table was last below its limit.
     private var notedTableFull = false
     /// Set by `daemonUp`: the next `browseSettled` closes the re-browse after a daemon restart.
@@ -176,6 +183,10 @@ struct PeerTableState {
     /// no longer wanted (cancelled, or replaced by a later one, but already on its way) changes nothing.
     mutating func timerFired(at now: Duration) -> [Action] {
         guard let due = nextCheck, now >= due else { return [] }
+        for (instance, left) in leftByGoodbye where now - left.at >= Self.goodbyeGrace {
+            leftByGoodbye[instance] = nil
+            resolved(left.service, at: now)
+        }
         startRound(at: now)
         return finish(at: now)
     }
@@ -202,6 +213,12 @@ struct PeerTableState {
             return (false, finish(at: now))
         }
         if record.staticEntries.isEmpty {
+            for (instance, address) in record.instances {
+                let service = ResolvedService(
+                    instance: instance, hostName: record.hostName ?? "", address: address, port: record.port,
+                    txt: record.txt)
+                leftByGoodbye[instance] = (service, now)
+            }
             drop(.id(id), reason: .goodbye)
             return (true, finish(at: now))
         }
@@ -250,6 +267,7 @@ struct PeerTableState {
             return
         }
         guard id != settings.ownID else { return }
+        leftByGoodbye[service.instance] = nil
         // This announcement supersedes whatever the instance claimed before.
         let earlierClaim = setAside.removeValue(forKey: service.instance)
         if let previous = instanceOwners[service.instance], previous != id {
@@ -297,6 +315,7 @@ struct PeerTableState {
 
     private mutating func removed(_ instance: ServiceInstance) {
         setAside[instance] = nil
+        leftByGoodbye[instance] = nil
         guard let id = instanceOwners.removeValue(forKey: instance), var record = peers[.id(id)] else { return }
         let before = record
         record.instances[instance] = nil
@@ -314,6 +333,7 @@ struct PeerTableState {
         instanceOwners = [:]
         // Unobserved now, like the instances merged into peers; the re-browse resolves them again.
         setAside = [:]
+        leftByGoodbye = [:]
         for (key, record) in peers where !record.instances.isEmpty {
             var updated = record
             updated.unconfirmedAddresses.formUnion(record.instances.values)
@@ -530,7 +550,7 @@ struct PeerTableState {
             for claim in claims { resolved(claim, at: now) }
         }
         if settings.checksHealth {
-            if peers.isEmpty {
+            if peers.isEmpty, leftByGoodbye.isEmpty {
                 // A peer arriving later waits a whole interval for its first check.
                 followingRound = nil
                 if nextCheck != nil {

@@ -16,6 +16,9 @@ extension PeerLimits {
     public static let catalogRowOverheadBytes: Int64 = 64
     /// How long a neighbour whose catalog sync failed or was cut waits before its next sync, whatever it announces.
     public static let catalogRetryDelay: Duration = .seconds(60)
+    /// The same when the neighbour could not be reached or was busy: a box restarting is soon back, and its
+    /// catalog is then wanted at once; a refused connection costs the peer nothing to make, so still a delay.
+    public static let catalogUnreachableRetryDelay: Duration = .seconds(5)
 
     /// Whether `text` holds a C0 control (U+0000-001F), DEL (U+007F) or a C1 control (U+0080-009F): characters that
     /// move a terminal's cursor or rewrite its title, which nothing in a catalog needs.

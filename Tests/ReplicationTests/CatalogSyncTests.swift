@@ -305,6 +305,28 @@ private let neighbourOne = Neighbour(peerID: "p1", name: "One", addresses: ["127
         }
     }
 
+    @Test func aNeighbourThatCouldNotBeReachedIsTriedAgainAfterTheShortDelay() async throws {
+        // A box restarting refuses connections for a moment; its catalog is wanted as soon as it is back.
+        let neighbour = ScriptedNeighbour(clock: elapsed) { _, _ in
+            throw PeerClientError.unreachable(peer: "one", reason: "connection refused")
+        }
+        let sync = makeSync(neighbour)
+        var requests = neighbour.requests.makeAsyncIterator()
+        var log = recorder.records.makeAsyncIterator()
+        try await running(sync) {
+            await sync.neighbourChanged(neighbourOne)
+            #expect(await requests.next()?.at == .zero)
+            _ = await log.next(containing: "cannot sync")
+            var changed = neighbourOne
+            changed.generation = 8
+            await sync.neighbourChanged(changed)
+            await clock.advance(by: .seconds(4))
+            await clock.advance(by: .seconds(1))
+            let retry = try #require(await requests.next())
+            #expect(retry.at == PeerLimits.catalogUnreachableRetryDelay)
+        }
+    }
+
     @Test func controlCharactersLeaveTheirEntryOutAndAreWarnedOncePerPage() async throws {
         let neighbour = ScriptedNeighbour(clock: elapsed) { _, _ in
             CatalogDelta(

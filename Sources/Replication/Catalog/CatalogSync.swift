@@ -24,8 +24,8 @@ extension PeerClient: CatalogSource {}
 /// A neighbour is not trusted: each page is checked (``CatalogPageCheck``: in order, past the position asked for,
 /// strings and numbers bounded) and each catalog is kept within ``Configuration/limits``. A sync that meets a bad
 /// page or a limit stops, keeping what it stored, and the neighbour is not synced again before
-/// ``PeerLimits/catalogRetryDelay`` (a failed sync too), whatever it announces; a change announced meanwhile is
-/// synced when the delay ends. A sync cut short resumes where it stopped.
+/// ``PeerLimits/catalogRetryDelay`` (a failed sync too; ``PeerLimits/catalogUnreachableRetryDelay`` when it could
+/// not be reached), whatever it announces; a change announced meanwhile is synced when the delay ends. A sync cut short resumes where it stopped.
 ///
 /// Neighbours that leave are remembered as unseen, and their catalogs are deleted once unseen for
 /// ``Configuration/forgetPeersAfter`` (checked at start and then once an hour, so an idle box wakes once an hour
@@ -88,7 +88,7 @@ public actor CatalogSync: Service {
     }
 
     private enum SyncResult {
-        case complete, failed, cut, interrupted
+        case complete, failed, unreachable, cut, interrupted
     }
 
     private let catalog: Catalog
@@ -254,6 +254,8 @@ public actor CatalogSync: Service {
                     retryAt[peerID] = nil
                 case .failed, .cut:
                     retryAt[peerID] = clock.now + PeerLimits.catalogRetryDelay
+                case .unreachable:
+                    retryAt[peerID] = clock.now + PeerLimits.catalogUnreachableRetryDelay
                 case .interrupted:
                     break
                 }
@@ -387,7 +389,10 @@ public actor CatalogSync: Service {
             return .interrupted
         } catch {
             logger.info("cannot sync a neighbour's catalog", metadata: peer.merging(["error": "\(error)"]) { $1 })
-            return .failed
+            switch error as? PeerClientError {
+            case .unreachable?, .busy?: return .unreachable
+            default: return .failed
+            }
         }
     }
 

@@ -163,7 +163,12 @@ extension SimulatedHome {
     /// and fetches it, byte-identical.
     func expectVictimServes(photo: ContentID) throws {
         _ = try status(1)
-        try waitUntilListed(photo, in: 3, heldBy: ["Box 1"], timeout: .seconds(60))
+        do {
+            try waitUntilListed(photo, in: 3, heldBy: ["Box 1"], timeout: .seconds(60))
+        } catch {
+            throw TestFailure(
+                "\(error)\nbox 1's log ends:\n\(log(1).suffix(3000))\nbox 3's log ends:\n\(log(3).suffix(3000))")
+        }
         let fetch = try ctl(3, ["fetch", photo.hex, "--wait"])
         guard fetch.status == 0 else {
             throw TestFailure("box 3 could not fetch the victim's photo: \(fetch.stdout) \(fetch.stderr)")

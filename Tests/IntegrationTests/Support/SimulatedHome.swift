@@ -35,6 +35,8 @@ final class SimulatedHome {
 
     deinit {
         _ = try? Command.run(Self.script, ["down", "--prefix", prefix], timeout: .seconds(60))
+        // The boxes' media, indexes and caches: a test that fed a box a large catalog leaves gigabytes here.
+        try? FileManager.default.removeItem(atPath: folder)
     }
 
     func box(_ index: Int) -> String { folder + "/box\(index)" }
