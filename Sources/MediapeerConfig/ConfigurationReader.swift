@@ -480,29 +480,34 @@ struct ConfigurationReader {
     }
 
     private mutating func readRescanInterval(_ value: TOMLValueConvertible) -> Duration?? {
-        let line = map.line(of: "rescan_interval")
-        let interval: Duration?
-        do {
-            if let seconds = value.int {
-                interval = try RescanInterval.interval(seconds: Int64(seconds))
-            } else if let text = value.string {
-                interval = try RescanInterval.parse(text)
-            } else {
-                typeMismatch(
-                    "rescan_interval", line: line,
-                    expected: #"a duration string such as "6h" or an integer number of seconds"#, found: value)
-                return nil
-            }
-        } catch {
-            self.error("rescan_interval", line: line, error.message)
-            return nil
-        }
+        let key = "rescan_interval"
+        guard let interval = readDuration(value, key: key, example: "6h") else { return nil }
         if let interval, interval < .seconds(60) {
             warning(
-                "rescan_interval", line: line,
+                key, line: map.line(of: key),
                 "rescanning every \(interval.components.seconds)s keeps the disks busy; an interval of hours is usual")
         }
         return .some(interval)
+    }
+
+    /// A duration key: a string such as "6h" (``RescanInterval``'s syntax) or whole seconds; `.some(nil)` for "0"
+    /// (never), nil when the value is wrong (the error is recorded).
+    private mutating func readDuration(_ value: TOMLValueConvertible, key: String, example: String) -> Duration?? {
+        let line = map.line(of: key)
+        do {
+            if let seconds = value.int {
+                return .some(try RescanInterval.interval(seconds: Int64(seconds)))
+            } else if let text = value.string {
+                return .some(try RescanInterval.parse(text))
+            }
+            typeMismatch(
+                key, line: line, expected: "a duration string such as \"\(example)\" or an integer number of seconds",
+                found: value)
+            return nil
+        } catch {
+            self.error(key, line: line, error.message)
+            return nil
+        }
     }
 
     private mutating func readPeerCatalogMaxObjects(_ value: TOMLValueConvertible) -> Int? {
@@ -546,23 +551,8 @@ struct ConfigurationReader {
 
     private mutating func readForgetPeersAfter(_ value: TOMLValueConvertible) -> Duration?? {
         let key = "forget_peers_after"
+        guard let interval = readDuration(value, key: key, example: "14d") else { return nil }
         let line = map.line(of: key)
-        let interval: Duration?
-        do {
-            if let seconds = value.int {
-                interval = try RescanInterval.interval(seconds: Int64(seconds))
-            } else if let text = value.string {
-                interval = try RescanInterval.parse(text)
-            } else {
-                typeMismatch(
-                    key, line: line, expected: #"a duration string such as "14d" or an integer number of seconds"#,
-                    found: value)
-                return nil
-            }
-        } catch {
-            self.error(key, line: line, error.message)
-            return nil
-        }
         if let interval, interval < .seconds(3_600) {
             warning(
                 key, line: line,

@@ -63,14 +63,25 @@ public final class FetchBufferBudget: Sendable {
         guard let id else { return wanted }
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                let queued = state.withLock { state in
+                enum Outcome { case queued, granted, cancelled }
+                let outcome = state.withLock { state -> Outcome in
                     // Checked under the lock the cancellation handler takes too: a task cancelled before it is
                     // queued is never queued, one cancelled after is taken out by the handler.
-                    guard !Task.isCancelled else { return false }
+                    guard !Task.isCancelled else { return .cancelled }
+                    // Room given back since the first look was handed to nobody (this waiter was not queued
+                    // yet): take it now, or it would wait for a release that may never come.
+                    if state.waiters.isEmpty, state.available >= wanted {
+                        state.available -= wanted
+                        return .granted
+                    }
                     state.waiters.append(Waiter(id: id, bytes: wanted, continuation: continuation))
-                    return true
+                    return .queued
                 }
-                if !queued { continuation.resume(throwing: CancellationError()) }
+                switch outcome {
+                case .queued: break
+                case .granted: continuation.resume()
+                case .cancelled: continuation.resume(throwing: CancellationError())
+                }
             }
         } onCancel: {
             let removed = state.withLock { state in
