@@ -206,9 +206,7 @@ struct PeerTableState {
     /// dropped.
     mutating func departed(id: String, from address: String, at now: Duration) -> (dropped: Bool, actions: [Action]) {
         guard var record = peers[.id(id)] else { return (false, []) }
-        // The zone of a link-local address names an interface, which differs between the two boxes.
-        func withoutZone(_ address: String) -> Substring { address.split(separator: "%").first ?? Substring(address) }
-        guard record.addresses.contains(where: { withoutZone($0) == withoutZone(address) }) else {
+        guard record.addresses.contains(where: { Self.withoutZone($0) == Self.withoutZone(address) }) else {
             actions.append(.note(.ignoredGoodbye(id: id, address: address)))
             return (false, finish(at: now))
         }
@@ -488,9 +486,14 @@ struct PeerTableState {
     /// move it: another port, or an address it is not known at (compared without zones, which name interfaces).
     private static func isConfirmed(_ record: PeerRecord, elsewhereThan addresses: [String], port: UInt16) -> Bool {
         guard record.confirmed, record.failures == 0 else { return false }
-        func withoutZone(_ address: String) -> Substring { address.split(separator: "%").first ?? Substring(address) }
         let known = Set(record.addresses.map(withoutZone))
         return port != record.port || !addresses.allSatisfy { known.contains(withoutZone($0)) }
+    }
+
+    /// `address` without the zone of a link-local address: the zone names an interface, which differs between the
+    /// two boxes, so the same peer's address reads `fe80::2%2` here and `fe80::2%3` there.
+    private static func withoutZone(_ address: String) -> Substring {
+        address.split(separator: "%").first ?? Substring(address)
     }
 
     /// Whether a new identified peer `id` fits under ``Settings/maxPeers`` (with `freeing` records about to go);
