@@ -127,12 +127,26 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
+        // The DLNA/UPnP MediaServer TVs browse: device and service descriptions, SOAP controls (ContentDirectory,
+        // ConnectionManager), DIDL-Lite. No server of its own: the player endpoint hands it `/upnp/` requests.
+        .target(name: "MediaServer", dependencies: ["WireVocabulary"]),
+        // What players reach, on a port of its own apart from the peer API: `/media/ID` streams (local files with
+        // sendfile, remote titles while they are fetched), the playlist, and the MediaServer's HTTP side.
+        .target(
+            name: "PlayerEndpoint",
+            dependencies: [
+                "WireVocabulary", "MediaServer", "HTTPService",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         // The daemon: wires the services together and runs them until SIGTERM.
         .target(
             name: "MediapeerDaemon",
             dependencies: [
                 "MediapeerConfig", "MediaIndex", "ControlAPI", "PeerProtocol", "Replication", "Discovery",
-                "CSystemShims",
+                "CSystemShims", "PlayerEndpoint", "MediaServer",
                 "ContentID", "WireVocabulary", "PeerWire", "ControlWire", "MediaProbe",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

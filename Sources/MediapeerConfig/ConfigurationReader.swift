@@ -6,7 +6,7 @@ struct ConfigurationReader {
     static let knownKeys = [
         "name", "media_dirs", "state_dir", "cache_dir", "cache_max", "http_port",
         "control_socket", "log_level", "static_peers", "rescan_interval", "peer_catalog_max_objects",
-        "peer_catalog_max_bytes", "forget_peers_after",
+        "peer_catalog_max_bytes", "forget_peers_after", "player_port", "dlna", "friendly_name", "player_command",
     ]
 
     /// A Unix socket path must fit in `sockaddr_un.sun_path` (108 bytes on
@@ -60,7 +60,16 @@ struct ConfigurationReader {
             config.cacheDir = value
         }
         if let value = table["cache_max"] { readCacheMax(value).map { config.cacheMax = $0 } }
-        if let value = table["http_port"] { readPort(value).map { config.httpPort = $0 } }
+        if let value = table["http_port"] { readPort(value, key: "http_port").map { config.httpPort = $0 } }
+        if let value = table["player_port"] { readPort(value, key: "player_port").map { config.playerPort = $0 } }
+        if table["http_port"] != nil || table["player_port"] != nil, config.httpPort == config.playerPort {
+            error(
+                "player_port", line: map.line(of: "player_port") ?? map.line(of: "http_port"),
+                "\(config.playerPort) is also http_port; players and peers need a port each")
+        }
+        if let value = table["dlna"] { readBool(value, key: "dlna").map { config.dlna = $0 } }
+        if let value = table["friendly_name"] { readFriendlyName(value).map { config.friendlyName = $0 } }
+        if let value = table["player_command"] { readPlayerCommand(value).map { config.playerCommand = $0 } }
         if let value = readControlSocket(table["control_socket"], default: config.controlSocket) {
             config.controlSocket = value
         }
@@ -420,23 +429,78 @@ struct ConfigurationReader {
         }
     }
 
-    private mutating func readPort(_ value: TOMLValueConvertible) -> Int? {
-        let line = map.line(of: "http_port")
+    private mutating func readPort(_ value: TOMLValueConvertible, key: String) -> Int? {
+        let line = map.line(of: key)
         guard let port = value.int else {
             let hint = value.string.flatMap { Int($0) }.map { "write \($0) without quotes" }
-            typeMismatch("http_port", line: line, expected: "an integer", found: value, hint: hint)
+            typeMismatch(key, line: line, expected: "an integer", found: value, hint: hint)
             return nil
         }
         guard (1...65535).contains(port) else {
-            error("http_port", line: line, "\(port) is out of range; use a port from 1 to 65535")
+            error(key, line: line, "\(port) is out of range; use a port from 1 to 65535")
             return nil
         }
         if port < 1024 {
             warning(
-                "http_port", line: line,
+                key, line: line,
                 "port \(port) is below 1024, which only root or a process with CAP_NET_BIND_SERVICE can listen on")
         }
         return port
+    }
+
+    private mutating func readBool(_ value: TOMLValueConvertible, key: String) -> Bool? {
+        guard let flag = value.bool else {
+            let hint = value.string.flatMap { ["true", "false"].contains($0) ? "write \($0) without quotes" : nil }
+            typeMismatch(key, line: map.line(of: key), expected: "true or false", found: value, hint: hint)
+            return nil
+        }
+        return flag
+    }
+
+    /// The name TVs show in their list of media servers: a UPnP `friendlyName` should stay under 64 characters.
+    private mutating func readFriendlyName(_ value: TOMLValueConvertible) -> String? {
+        let line = map.line(of: "friendly_name")
+        guard let name = value.string else {
+            typeMismatch("friendly_name", line: line, expected: "a string", found: value)
+            return nil
+        }
+        if name.isEmpty || name.count > 63 {
+            error("friendly_name", line: line, "must be 1 to 63 characters long; TVs show it in their list of servers")
+            return nil
+        }
+        if name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            error("friendly_name", line: line, "\(quoted(name)) contains a control character")
+            return nil
+        }
+        return name
+    }
+
+    /// The player `mediapeerctl play` starts, as words: the program and its arguments; the URL is added last.
+    private mutating func readPlayerCommand(_ value: TOMLValueConvertible) -> [String]? {
+        let line = map.line(of: "player_command")
+        let words: [String]?
+        if let text = value.string {
+            words = text.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+        } else if let array = value.array {
+            words = array.map { $0.string }.allSatisfy { $0 != nil } ? array.compactMap { $0.string } : nil
+        } else {
+            words = nil
+        }
+        guard let words else {
+            typeMismatch(
+                "player_command", line: line, expected: "a string or an array of strings", found: value,
+                hint: "for example player_command = [\"mpv\", \"--fs\"]")
+            return nil
+        }
+        guard let program = words.first, !program.isEmpty else {
+            error("player_command", line: line, "must name a program, such as \"mpv\" or \"vlc\"")
+            return nil
+        }
+        if words.contains(where: { $0.utf8.contains(0) }) {
+            error("player_command", line: line, "contains a NUL byte")
+            return nil
+        }
+        return words
     }
 
     private mutating func readLogLevel(_ value: TOMLValueConvertible) -> LogLevel? {

@@ -49,6 +49,19 @@ public struct MediapeerConfiguration: Sendable, Equatable {
     /// The TCP port of the peer HTTP server (`http_port`).
     public var httpPort: Int
 
+    /// The TCP port of the player endpoint (`player_port`): `/media/ID` streams, the playlist and, when
+    /// ``dlna`` is on, the UPnP MediaServer's descriptions and controls. Plain HTTP, apart from the peer API.
+    public var playerPort: Int
+
+    /// Whether TVs find this box by SSDP as a DLNA/UPnP MediaServer (`dlna`).
+    public var dlna: Bool
+
+    /// The name TVs list this box's MediaServer under (`friendly_name`); nil: the box's ``name``.
+    public var friendlyName: String?
+
+    /// The program and arguments `mediapeerctl play` hands a title's URL to (`player_command`); nil: none set.
+    public var playerCommand: [String]?
+
     /// The path of the Unix socket of the control API (`control_socket`).
     /// mediapeerd creates its directory if it does not exist.
     public var controlSocket: String
@@ -92,6 +105,10 @@ public struct MediapeerConfiguration: Sendable, Equatable {
         cacheDir: String = "/var/cache/mediapeer",
         cacheMax: CacheLimit = .percentOfFilesystem(20),
         httpPort: Int = 8737,
+        playerPort: Int = 8738,
+        dlna: Bool = true,
+        friendlyName: String? = nil,
+        playerCommand: [String]? = nil,
         controlSocket: String = "/run/mediapeer/control.sock",
         logLevel: LogLevel = .info,
         staticPeers: [PeerAddress] = [],
@@ -107,6 +124,10 @@ public struct MediapeerConfiguration: Sendable, Equatable {
         self.cacheDir = cacheDir
         self.cacheMax = cacheMax
         self.httpPort = httpPort
+        self.playerPort = playerPort
+        self.dlna = dlna
+        self.friendlyName = friendlyName
+        self.playerCommand = playerCommand
         self.controlSocket = controlSocket
         self.logLevel = logLevel
         self.staticPeers = staticPeers
@@ -137,6 +158,10 @@ public struct MediapeerConfiguration: Sendable, Equatable {
             && lhs.cacheDir == rhs.cacheDir
             && lhs.cacheMax == rhs.cacheMax
             && lhs.httpPort == rhs.httpPort
+            && lhs.playerPort == rhs.playerPort
+            && lhs.dlna == rhs.dlna
+            && lhs.friendlyName == rhs.friendlyName
+            && lhs.playerCommand == rhs.playerCommand
             && lhs.controlSocket == rhs.controlSocket
             && lhs.logLevel == rhs.logLevel
             && lhs.staticPeers == rhs.staticPeers
@@ -269,6 +294,10 @@ extension MediapeerConfiguration {
             cache_dir = \(quoted(cacheDir))
             cache_max = \(quoted(cacheMax.description))
             http_port = \(httpPort)
+            player_port = \(playerPort)
+            dlna = \(dlna)
+            \(friendlyName.map { "friendly_name = \(quoted($0))" } ?? "# friendly_name is not set: TVs show the name")
+            \(playerCommand.map { "player_command = \(array($0))" } ?? "# player_command is not set")
             control_socket = \(quoted(controlSocket))
             log_level = \(quoted(logLevel.rawValue))
             static_peers = \(array(staticPeers.map(\.description)))

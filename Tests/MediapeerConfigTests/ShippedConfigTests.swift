@@ -28,7 +28,7 @@ struct ShippedConfigTests {
         for key in [
             "name", "media_dirs", "state_dir", "cache_dir", "cache_max", "http_port",
             "control_socket", "log_level", "static_peers", "rescan_interval", "peer_catalog_max_objects",
-            "peer_catalog_max_bytes", "forget_peers_after",
+            "peer_catalog_max_bytes", "forget_peers_after", "player_port", "dlna", "friendly_name", "player_command",
         ] {
             #expect(text.contains("\n#\(key) = "), "\(key) is not documented")
         }
@@ -38,7 +38,9 @@ struct ShippedConfigTests {
         // Uncomment every setting except the examples that are not defaults.
         let uncommented = text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
             let isSetting = line.hasPrefix("#") && line.dropFirst().first?.isLetter == true && line.contains(" = ")
-            let isExample = line.hasPrefix("#name") || line.hasPrefix("#media_dirs") || line.hasPrefix("#static_peers")
+            let isExample = ["#name", "#media_dirs", "#static_peers", "#friendly_name", "#player_command"].contains {
+                line.hasPrefix($0)
+            }
             return isSetting && !isExample ? String(line.dropFirst()) : String(line)
         }.joined(separator: "\n")
         #expect(uncommented != text)
@@ -69,6 +71,10 @@ struct ShippedConfigTests {
             cacheDir: "/data/cache",
             cacheMax: .bytes(1_500_000_000),
             httpPort: 9000,
+            playerPort: 9001,
+            dlna: false,
+            friendlyName: "Den \"TV\"",
+            playerCommand: ["mpv", "--fs"],
             controlSocket: "/run/mp/control.sock",
             logLevel: .critical,
             staticPeers: [PeerAddress(host: "nas.local", port: 8737), PeerAddress(host: "fe80::1%eth0", port: 1)],
@@ -89,6 +95,10 @@ struct ShippedConfigTests {
                 cache_dir = "/var/cache/mediapeer"
                 cache_max = "20%"
                 http_port = 8737
+                player_port = 8738
+                dlna = true
+                # friendly_name is not set: TVs show the name
+                # player_command is not set
                 control_socket = "/run/mediapeer/control.sock"
                 log_level = "info"
                 static_peers = []
