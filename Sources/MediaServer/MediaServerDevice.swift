@@ -324,10 +324,14 @@ public struct MediaServerDevice: UPnPResponding {
             }
             return (page.elements.count, page.total)
         case .shelf(let shelf):
-            if let (grouping, key) = Self.group(of: shelf), try await tree.group(grouping, key: key) == nil {
+            let page = try await tree.items(in: shelf, offset: offset, limit: limit)
+            // An empty shelf of a group that does not exist (an artist nobody has, a box gone offline) is no
+            // object at all; asked only then, so paging a large shelf costs no count per page.
+            if page.total == 0, let (grouping, key) = Self.group(of: shelf),
+                try await tree.group(grouping, key: key) == nil
+            {
                 throw UPnPError.noSuchObject
             }
-            let page = try await tree.items(in: shelf, offset: offset, limit: limit)
             for item in page.elements { didl.add(item, parentID: object.text) }
             return (page.elements.count, page.total)
         case .item:

@@ -260,6 +260,40 @@ private let connectionManager = "urn:schemas-upnp-org:service:ConnectionManager:
         #expect(faultCode(fault) == "701")
     }
 
+    @Test(arguments: ["m/artist/Nobody", "b/gone", "m/album/None"])
+    func browsingTheChildrenOfAGroupThatDoesNotExistIsFault701(_ id: String) async throws {
+        let (status, fault) = try await call("Browse", [("ObjectID", id), ("BrowseFlag", "BrowseDirectChildren")])
+        #expect(status == 500)
+        #expect(faultCode(fault) == "701")
+    }
+
+    @Test func aPrettyPrintedSamsungStyleEnvelopeIsUnderstood() async throws {
+        let body = """
+            <?xml version="1.0" encoding="utf-8"?>
+            <s:Envelope s:encodingStyle="http://schemas.xmlsoap.org/soap/encoding/"
+                xmlns:s="http://schemas.xmlsoap.org/soap/envelope/">
+              <s:Body>
+                <u:Browse xmlns:u="urn:schemas-upnp-org:service:ContentDirectory:1">
+                  <ObjectID> m/artist </ObjectID>
+                  <BrowseFlag>BrowseDirectChildren</BrowseFlag>
+                  <Filter>dc:title,upnp:class</Filter>
+                  <StartingIndex>0</StartingIndex>
+                  <RequestedCount>1</RequestedCount>
+                  <SortCriteria>+dc:title</SortCriteria>
+                </u:Browse>
+              </s:Body>
+            </s:Envelope>
+            """
+        let answer = await device.respond(
+            to: request(
+                "POST", "ContentDirectory/control", soapAction: "\"\(contentDirectory)#Browse\"",
+                headers: ["user-agent": "SEC_HHP_[TV] Samsung/1.0 DLNADOC/1.50"], body: body))
+        #expect(answer.status == 200)
+        let response = try #require(try XMLReader.read(answer.body).child("Body")?.children.first)
+        #expect(response.child("NumberReturned")?.text == "1")
+        #expect(response.child("TotalMatches")?.text == "2")
+    }
+
     @Test func browsingTheChildrenOfAnItemIsFault710() async throws {
         let (status, fault) = try await call(
             "Browse", [("ObjectID", "i/" + film.id.hex), ("BrowseFlag", "BrowseDirectChildren")])
