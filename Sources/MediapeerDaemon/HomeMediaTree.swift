@@ -2,7 +2,6 @@ import ControlWire
 import MediaIndex
 import MediaServer
 import Replication
-import Synchronization
 import WireVocabulary
 
 /// The MediaServer's tree over the whole home: this box's catalog and the online neighbours' catalogs, with the
@@ -17,7 +16,7 @@ struct HomeMediaTree: MediaTreeSource {
     let name: String
     /// The neighbours whose latest health check succeeded (`PeerNetwork.neighbours`).
     let neighbours: @Sendable () async -> [Neighbour]
-    private let orders = ShelfOrderCache()
+    private let orders = HomeShelfOrders()
 
     init(library: MediaLibrary, peerID: String, name: String, neighbours: @escaping @Sendable () async -> [Neighbour]) {
         self.library = library
@@ -28,24 +27,10 @@ struct HomeMediaTree: MediaTreeSource {
 
     private var catalog: Catalog { library.catalog }
 
-    /// A TV pages a container 50 to 200 items at a time: the shelf is ordered once per catalog version, and each
-    /// page reads only its own items.
     func items(in shelf: MediaShelf, offset: Int, limit: Int) async throws -> MediaPage<MediaTreeItem> {
-        let online = await neighbours().map(\.peerID).sorted()
-        let key = ShelfOrderCache.Key(shelf: homeShelf(shelf), online: online, version: try await catalog.homeVersion())
-        let order: [ContentID]
-        if let cached = orders.order(for: key) {
-            order = cached
-        } else if limit == 0 {
-            // A child count: one count, without keeping an order nobody pages.
-            return MediaPage(elements: [], total: try await catalog.countHome(key.shelf, online: online))
-        } else {
-            order = try await catalog.homeOrder(key.shelf, online: online)
-            orders.store(order, for: key)
-        }
-        let ids = Array(order.dropFirst(max(0, offset)).prefix(max(0, limit)))
-        let entries = try await catalog.homeEntries(ids, online: online)
-        return MediaPage(elements: entries.compactMap(Self.treeItem), total: order.count)
+        let page = try await catalog.browseHome(
+            homeShelf(shelf), online: await neighbours().map(\.peerID), limit: limit, offset: offset, orders: orders)
+        return MediaPage(elements: page.entries.compactMap(Self.treeItem), total: page.total)
     }
 
     func groups(_ grouping: MediaGrouping, offset: Int, limit: Int) async throws -> MediaPage<MediaGroup> {
@@ -141,36 +126,5 @@ struct HomeMediaTree: MediaTreeSource {
             return nil
         }
         return suffix.lowercased()
-    }
-}
-
-/// The orders of the shelves paged last, for as long as the catalog's version stays the same. A few only: each is
-/// about 70 bytes per object.
-final class ShelfOrderCache: Sendable {
-    struct Key: Hashable, Sendable {
-        var shelf: HomeShelf
-        var online: [String]
-        var version: String
-    }
-
-    static let capacity = 3
-    /// Most recently used last.
-    private let entries = Mutex<[(key: Key, order: [ContentID])]>([])
-
-    func order(for key: Key) -> [ContentID]? {
-        entries.withLock { entries in
-            guard let index = entries.firstIndex(where: { $0.key == key }) else { return nil }
-            let entry = entries.remove(at: index)
-            entries.append(entry)
-            return entry.order
-        }
-    }
-
-    func store(_ order: [ContentID], for key: Key) {
-        entries.withLock { entries in
-            entries.removeAll { $0.key == key || $0.key.version != key.version }
-            entries.append((key, order))
-            if entries.count > Self.capacity { entries.removeFirst(entries.count - Self.capacity) }
-        }
     }
 }

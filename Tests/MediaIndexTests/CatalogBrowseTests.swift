@@ -219,6 +219,47 @@ import WireVocabulary
         #expect(try await catalog.homeEntries([id(35), id(99)], online: []).isEmpty)
     }
 
+    @Test func pagesThroughKeptOrdersAreThePagesOfTheShelf() async throws {
+        try addLocal((0..<40).map { LocalFile(id: id($0), kind: .video, title: "Film \(($0 * 13) % 40)") })
+        let orders = HomeShelfOrders()
+        for offset in stride(from: 0, to: 50, by: 15) {
+            let kept = try await catalog.browseHome(
+                .kind(.video), online: [], limit: 15, offset: offset, orders: orders)
+            let plain = try await catalog.browseHome(.kind(.video), online: [], limit: 15, offset: offset)
+            #expect(kept.total == 40)
+            #expect(kept.entries == plain.entries)
+        }
+    }
+
+    @Test func aKeptOrderIsDroppedWhenTheCatalogChanges() async throws {
+        try addLocal([LocalFile(id: id(1), kind: .video, title: "Local")])
+        let orders = HomeShelfOrders()
+        let before = try await catalog.browseHome(.kind(.video), online: ["p1"], limit: 10, offset: 0, orders: orders)
+        #expect(before.total == 1)
+        try await addRemote("p1", [remote(id(2), .video, "Arrived")])
+        let after = try await catalog.browseHome(.kind(.video), online: ["p1"], limit: 10, offset: 0, orders: orders)
+        #expect(after.total == 2)
+        #expect(after.entries.map(\.item.title) == ["Arrived", "Local"])
+    }
+
+    @Test func aCountAloneKeepsNoOrder() async throws {
+        try addLocal([LocalFile(id: id(1), kind: .audio, title: "Song")])
+        let orders = HomeShelfOrders()
+        #expect(try await catalog.browseHome(.kind(.audio), online: [], limit: 0, offset: 0, orders: orders).total == 1)
+        let key = HomeShelfOrders.Key(shelf: .kind(.audio), online: [], version: try await catalog.homeVersion())
+        #expect(orders.order(for: key) == nil)
+    }
+
+    @Test func onlyTheLastShelvesOrdersAreKept() {
+        let orders = HomeShelfOrders()
+        let keys = (0..<4).map { HomeShelfOrders.Key(shelf: .artist("A\($0)"), online: [], version: "v") }
+        for (index, key) in keys.enumerated() { orders.keep([id(index)], for: key) }
+        #expect(orders.order(for: keys[0]) == nil)
+        #expect(orders.order(for: keys[3]) == [id(3)])
+        orders.keep([id(9)], for: HomeShelfOrders.Key(shelf: .kind(.video), online: [], version: "w"))
+        #expect(orders.order(for: keys[3]) == nil)
+    }
+
     @Test func theVersionMovesWhenANeighboursCatalogChanges() async throws {
         let before = try await catalog.homeVersion()
         try await addRemote("p1", [remote(id(1), .video, "New")])

@@ -2,6 +2,7 @@ import ContentID
 import ControlWire
 import Foundation
 import GRDB
+import Synchronization
 import WireVocabulary
 
 /// A list of the home's objects, as a media browser (the DLNA tree) shows one container.
@@ -98,6 +99,27 @@ extension Catalog {
                     FROM remote_peer
                     """) ?? ""
         }
+    }
+
+    /// A page of a shelf as ``browseHome(_:online:limit:offset:)`` gives it, through the shelf's order kept in
+    /// `orders`: a TV paging a container of 20,000 objects 50 to 200 at a time has it ordered once per catalog
+    /// version, and each page reads only its own objects.
+    public func browseHome(
+        _ shelf: HomeShelf, online: [String], limit: Int, offset: Int, orders: HomeShelfOrders
+    ) async throws(IndexError) -> (entries: [HomeEntry], total: Int) {
+        let key = HomeShelfOrders.Key(shelf: shelf, online: online.sorted(), version: try await homeVersion())
+        let order: [ContentID]
+        if let kept = orders.order(for: key) {
+            order = kept
+        } else if limit <= 0 {
+            // A child count: counted, without keeping an order nobody pages.
+            return ([], try await countHome(shelf, online: online))
+        } else {
+            order = try await homeOrder(shelf, online: online)
+            orders.keep(order, for: key)
+        }
+        let ids = Array(order.dropFirst(max(0, offset)).prefix(max(0, limit)))
+        return (try await homeEntries(ids, online: online), order.count)
     }
 
     /// How many objects a shelf has.
@@ -296,5 +318,38 @@ extension Catalog {
             artist: row["artist"], album: row["album"], durationMilliseconds: row["duration_ms"], width: row["width"],
             height: row["height"], local: (row["local"] as Int) == 1, holders: holders)
         return HomeEntry(item: item, dateTaken: row["date"])
+    }
+}
+
+/// The orders of the shelves paged last, for as long as the catalog's version stays the same. A few only: each
+/// costs about 70 bytes per object.
+public final class HomeShelfOrders: Sendable {
+    struct Key: Hashable, Sendable {
+        var shelf: HomeShelf
+        var online: [String]
+        var version: String
+    }
+
+    static let capacity = 3
+    /// Most recently used last.
+    private let entries = Mutex<[(key: Key, order: [ContentID])]>([])
+
+    public init() {}
+
+    func order(for key: Key) -> [ContentID]? {
+        entries.withLock { entries in
+            guard let index = entries.firstIndex(where: { $0.key == key }) else { return nil }
+            let entry = entries.remove(at: index)
+            entries.append(entry)
+            return entry.order
+        }
+    }
+
+    func keep(_ order: [ContentID], for key: Key) {
+        entries.withLock { entries in
+            entries.removeAll { $0.key == key || $0.key.version != key.version }
+            entries.append((key, order))
+            if entries.count > Self.capacity { entries.removeFirst(entries.count - Self.capacity) }
+        }
     }
 }
