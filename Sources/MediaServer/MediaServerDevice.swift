@@ -53,9 +53,12 @@ public struct MediaServerDevice: UPnPResponding {
                 path.hasPrefix("ContentDirectory")
                 ? Descriptions.contentDirectoryType : Descriptions.connectionManagerType
             do throws(UPnPError) {
-                let call = try SOAPCall.parse(body: request.body, soapAction: request.soapAction)
-                guard call.serviceType == service else { throw UPnPError.invalidAction }
-                return try await control(call, baseURL: request.baseURL)
+                var call = try SOAPCall.parse(body: request.body, soapAction: request.soapAction)
+                // Any version of the service this URL controls (a control point may name ContentDirectory:2 and
+                // use only what :1 has), or none at all from a sloppy one: the answer echoes what was named.
+                if call.serviceType.isEmpty { call.serviceType = service }
+                guard call.serviceType.hasPrefix(String(service.dropLast())) else { throw UPnPError.invalidAction }
+                return try await control(call, service: service, baseURL: request.baseURL)
             } catch {
                 return SOAPEnvelope.fault(error)
             }
@@ -115,11 +118,12 @@ public struct MediaServerDevice: UPnPResponding {
 
     // MARK: Controls
 
-    private func control(_ call: SOAPCall, baseURL: String) async throws(UPnPError) -> UPnPAnswer {
+    /// - parameter service: the service type of the control URL, version 1.
+    private func control(_ call: SOAPCall, service: String, baseURL: String) async throws(UPnPError) -> UPnPAnswer {
         let reply = { (arguments: [(String, String)]) in
             SOAPEnvelope.response(serviceType: call.serviceType, action: call.action, arguments)
         }
-        switch (call.serviceType, call.action) {
+        switch (service, call.action) {
         case (Descriptions.contentDirectoryType, "Browse"):
             return reply(try await browse(call.arguments, baseURL: baseURL))
         case (Descriptions.contentDirectoryType, "Search"):

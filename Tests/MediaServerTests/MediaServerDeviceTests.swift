@@ -444,6 +444,60 @@ private let connectionManager = "urn:schemas-upnp-org:service:ConnectionManager:
         #expect(answer.status == 200)
     }
 
+    @Test func aLaterVersionOfTheServiceIsAnsweredInItsOwnName() async throws {
+        let version2 = "urn:schemas-upnp-org:service:ContentDirectory:2"
+        let answer = await device.respond(
+            to: request(
+                "POST", "ContentDirectory/control", soapAction: "\"\(version2)#GetSystemUpdateID\"",
+                body: envelope("GetSystemUpdateID", version2, [])))
+        #expect(answer.status == 200)
+        let response = try #require(try XMLReader.read(answer.body).child("Body")?.children.first)
+        #expect(response.namespace == version2)
+    }
+
+    @Test func aBodyWithoutNamespaceOrSOAPActionIsTakenForTheControlURLsService() async throws {
+        let body = """
+            <s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><GetSystemUpdateID/></s:Body>\
+            </s:Envelope>
+            """
+        let answer = await device.respond(to: request("POST", "ContentDirectory/control", body: body))
+        #expect(answer.status == 200)
+    }
+
+    /// Bytes changed, dropped and repeated at random (seeded) in a valid Browse: every answer is an answer or a
+    /// SOAP fault, and always well-formed.
+    @Test func mutatedEnvelopesGetAnAnswerOrAFaultNeverACrash() async throws {
+        let valid = Array(
+            envelope(
+                "Browse", contentDirectory,
+                [
+                    ("ObjectID", "m/artist/Ann"), ("BrowseFlag", "BrowseDirectChildren"), ("Filter", "*"),
+                    ("StartingIndex", "0"), ("RequestedCount", "10"), ("SortCriteria", ""),
+                ]
+            ).utf8)
+        var generator = SplitMix64(seed: 10)
+        let alphabet = Array("<>/&;#x\"'=:! ?[]-AaZz0179".utf8) + [0x00, 0xC3, 0xFF]
+        for _ in 0..<1500 {
+            var body = valid
+            for _ in 0..<Int.random(in: 1...4, using: &generator) {
+                let index = Int.random(in: 0..<body.count, using: &generator)
+                switch Int.random(in: 0..<3, using: &generator) {
+                case 0: body[index] = alphabet.randomElement(using: &generator)!
+                case 1: body.remove(at: index)
+                default: body.insert(contentsOf: body[index..<min(body.count, index + 8)], at: index)
+                }
+            }
+            var mutated = request(
+                "POST", "ContentDirectory/control", soapAction: "\"\(contentDirectory)#Browse\"")
+            mutated.body = body
+            let answer = await device.respond(to: mutated)
+            #expect(answer.status == 200 || answer.status == 500)
+            var limits = XMLReader.Limits()
+            limits.maxBytes = 1 << 20
+            #expect(throws: Never.self) { try XMLReader.read(answer.body, limits: limits) }
+        }
+    }
+
     @Test func aSubscriptionGetsASIDAndATimeoutAndCanBeRenewed() async {
         let answer = await device.respond(
             to: request(
@@ -461,5 +515,20 @@ private let connectionManager = "urn:schemas-upnp-org:service:ConnectionManager:
         #expect(
             await device.respond(to: request("UNSUBSCRIBE", "ContentDirectory/event", headers: ["sid": sid])).status
                 == 200)
+    }
+}
+
+/// A small seeded generator, so a failing mutation is found again.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }
