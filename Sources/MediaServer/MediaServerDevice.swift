@@ -39,12 +39,11 @@ public struct MediaServerDevice: UPnPResponding {
         case ("device.xml", "GET"), ("device.xml", "HEAD"):
             return document(
                 Descriptions.device(
-                    udn: udn, friendlyName: friendlyName, modelName: modelName, modelNumber: modelNumber),
-                head: request.method == "HEAD")
+                    udn: udn, friendlyName: friendlyName, modelName: modelName, modelNumber: modelNumber))
         case ("ContentDirectory.xml", "GET"), ("ContentDirectory.xml", "HEAD"):
-            return document(Descriptions.contentDirectory, head: request.method == "HEAD")
+            return document(Descriptions.contentDirectory)
         case ("ConnectionManager.xml", "GET"), ("ConnectionManager.xml", "HEAD"):
-            return document(Descriptions.connectionManager, head: request.method == "HEAD")
+            return document(Descriptions.connectionManager)
         case ("ContentDirectory/control", "POST"), ("ConnectionManager/control", "POST"):
             guard request.body.count <= maxRequestBodyBytes else {
                 return SOAPEnvelope.fault(UPnPError(code: 401, description: "Invalid Action: body too large"))
@@ -76,11 +75,9 @@ public struct MediaServerDevice: UPnPResponding {
         }
     }
 
-    private func document(_ xml: String, head: Bool) -> UPnPAnswer {
-        let body = Array(xml.utf8)
-        return UPnPAnswer(
-            status: 200, contentType: SOAPEnvelope.contentType,
-            headers: head ? ["Content-Length": String(body.count)] : [:], body: head ? [] : body)
+    /// The same answer to `HEAD` as to `GET`: the endpoint sends a `HEAD` answer's length without its body.
+    private func document(_ xml: String) -> UPnPAnswer {
+        UPnPAnswer(status: 200, contentType: SOAPEnvelope.contentType, body: Array(xml.utf8))
     }
 
     private func plain(_ status: Int) -> UPnPAnswer {
