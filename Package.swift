@@ -181,6 +181,8 @@ let package = Package(
         .target(name: "TestChildProcess", path: "Tests/TestChildProcess"),
         .testTarget(name: "MediaProbeTests", dependencies: ["MediaProbe", "WireVocabulary", "TestChildProcess"]),
         .testTarget(name: "ContentIDTests", dependencies: ["ContentID", "WireVocabulary"]),
+        // The MediaServer's XML reader, SOAP controls, DIDL-Lite and tree, over a fake tree source.
+        .testTarget(name: "MediaServerTests", dependencies: ["MediaServer", "WireVocabulary"]),
         .testTarget(name: "MediapeerConfigTests", dependencies: ["MediapeerConfig"]),
         // mediapeerctl's human output, and the escaping of control characters it shares with the daemon's log.
         .testTarget(name: "MediapeerCLITests", dependencies: ["MediapeerCLI", "WireVocabulary"]),
