@@ -26,7 +26,7 @@ struct UPnPForwarder: RouterMiddleware {
         let body: ByteBuffer
         do {
             body = try await request.collectBody(upTo: limit)
-        } catch let error as HTTPError where error.status == .contentTooLarge {
+        } catch is NIOTooManyBytesError {
             return Self.tooLarge(limit: limit, channel: context.channel)
         }
         var headers: [String: String] = [:]

@@ -302,12 +302,13 @@ import WireVocabulary
         #expect(requests.first?.serverAddress == "127.0.0.1")
     }
 
-    @Test func aBodyLargerThanTheMediaServerTakesIs413() async throws {
+    @Test(arguments: [false, true])
+    func aBodyLargerThanTheMediaServerTakesIs413(chunked: Bool) async throws {
         let upnp = RecordingUPnP(maxRequestBodyBytes: 1000)
         try await withPlayerServer(handler, upnp: upnp) { port in
             let response = try await fetch(
                 "http://127.0.0.1:\(port)/upnp/ContentDirectory/control", method: .POST,
-                body: [UInt8](repeating: 0x41, count: 5000))
+                body: [UInt8](repeating: 0x41, count: 5000), chunked: chunked)
             #expect(response.status == 413)
         }
         #expect(upnp.requests.isEmpty)

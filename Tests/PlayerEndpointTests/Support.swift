@@ -156,14 +156,25 @@ struct Fetched {
 }
 
 func fetch(
-    _ url: String, method: HTTPMethod = .GET, headers: [(String, String)] = [], body: [UInt8]? = nil
+    _ url: String, method: HTTPMethod = .GET, headers: [(String, String)] = [], body: [UInt8]? = nil,
+    chunked: Bool = false
 ) async throws -> Fetched {
     var request = HTTPClientRequest(url: url)
     request.method = method
     // No idle keep-alive connection left behind: the server's graceful shutdown would wait for it.
     request.headers.add(name: "connection", value: "close")
     for (name, value) in headers { request.headers.add(name: name, value: value) }
-    if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
+    if let body, chunked {
+        // Sent in pieces without a Content-Length: only the bytes that arrive tell its size.
+        let (pieces, continuation) = AsyncStream.makeStream(of: ByteBuffer.self)
+        for start in stride(from: 0, to: body.count, by: 1000) {
+            continuation.yield(ByteBuffer(bytes: body[start..<min(start + 1000, body.count)]))
+        }
+        continuation.finish()
+        request.body = .stream(pieces, length: .unknown)
+    } else if let body {
+        request.body = .bytes(ByteBuffer(bytes: body))
+    }
     let response = try await HTTPClient.shared.execute(request, timeout: .seconds(20))
     let collected = try await response.body.collect(upTo: 64 << 20)
     return Fetched(status: Int(response.status.code), headers: response.headers, body: Array(buffer: collected))
