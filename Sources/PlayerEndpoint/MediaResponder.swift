@@ -101,11 +101,9 @@ struct MediaResponder<Handler: PlayerRequestHandler>: Sendable {
 
     /// The content id in `64HEX` or `64HEX.ext` (the extension, which some players need, is ignored).
     static func contentID(inName name: String) -> ContentID? {
-        let hex = name.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)[0]
-        guard hex.utf8.count == 64, hex.utf8.count == name.utf8.count || name.utf8.count - 65 <= 16 else {
-            return nil
-        }
-        return ContentID(hex: hex)
+        let parts = name.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        guard parts[0].utf8.count == 64, parts.count == 1 || parts[1].utf8.count <= 16 else { return nil }
+        return ContentID(hex: parts[0])
     }
 
     static func unavailable(_ reason: String) -> Response {
@@ -161,8 +159,11 @@ struct MediaResponder<Handler: PlayerRequestHandler>: Sendable {
                     // Never more than the range, whatever the stream handed over.
                     let wanted = Int(min(Int64(block.readableBytes), range.upperBound - offset + 1))
                     let slice = block.readSlice(length: wanted)!
+                    // Only a write that does not complete is the client's stall; waiting for the stream's next
+                    // bytes is bounded by the stream itself.
                     watchdog.arm()
                     try await writer.write(slice)
+                    watchdog.stop()
                     offset += Int64(wanted)
                     guard offset <= range.upperBound else { break }
                     block = try await closer.stream.read(

@@ -112,8 +112,10 @@ import WireVocabulary
             let unknown = try await fetch("http://127.0.0.1:\(port)/media/\(contentID(7).hex).mp4")
             let short = try await fetch("http://127.0.0.1:\(port)/media/abc123")
             let notHex = try await fetch("http://127.0.0.1:\(port)/media/\(String(repeating: "z", count: 64))")
+            let longExtension = try await fetch(
+                "http://127.0.0.1:\(port)/media/\(self.film.id.hex).\(String(repeating: "x", count: 17))")
             #expect(unknown.status == 404)
-            #expect(short.status == 400 && notHex.status == 400)
+            #expect(short.status == 400 && notHex.status == 400 && longExtension.status == 400)
         }
     }
 
