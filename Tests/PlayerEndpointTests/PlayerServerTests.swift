@@ -224,6 +224,24 @@ import WireVocabulary
         #expect(handler.streams.map(\.closes) == [1, 1])
     }
 
+    @Test func aStreamThatFailsAfterTheHeadClosesTheConnectionAndIsClosed() async throws {
+        let remote = patternBytes(500_000)
+        let title = PlayableTitle(
+            id: contentID(6), kind: .video, mimeType: "video/mp4", size: Int64(remote.count), title: "Remote",
+            durationMilliseconds: nil, fileExtension: "mp4")
+        let handler = FakePlayerHandler([
+            FakeTitle(title: title, source: .stream(remote, failing: nil, failingFrom: 300_000))
+        ])
+        try await withPlayerServer(handler) { port in
+            // The head said 500,000 bytes: a client sees the body end early, never a complete-looking response.
+            await #expect(throws: (any Error).self) {
+                let response = try await fetch(self.media(port, title))
+                #expect(response.body.count < remote.count)
+            }
+        }
+        #expect(handler.streams.map(\.closes) == [1])
+    }
+
     // MARK: Playlist
 
     @Test func thePlaylistIsExtendedM3UWithAbsoluteURLsAndCleanTitles() async throws {

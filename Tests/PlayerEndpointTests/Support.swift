@@ -15,8 +15,8 @@ import WireVocabulary
 struct FakeTitle: Sendable {
     enum Source: Sendable {
         case file(String)
-        /// A stream over these bytes; `failing` makes every read throw.
-        case stream([UInt8], failing: String?)
+        /// A stream over these bytes; `failing` makes every read throw, `failingFrom` every read from that offset.
+        case stream([UInt8], failing: String?, failingFrom: Int64? = nil)
         /// `open` throws ``PlaybackUnavailable``.
         case unavailable(String)
     }
@@ -29,11 +29,13 @@ struct FakeTitle: Sendable {
 final class FakeStream: PlayerByteStream {
     let bytes: [UInt8]
     let failure: String?
+    let failingFrom: Int64?
     private let log = Mutex<(wants: [ClosedRange<Int64>], closes: Int)>(([], 0))
 
-    init(bytes: [UInt8], failure: String?) {
+    init(bytes: [UInt8], failure: String?, failingFrom: Int64? = nil) {
         self.bytes = bytes
         self.failure = failure
+        self.failingFrom = failingFrom
     }
 
     var wants: [ClosedRange<Int64>] { log.withLock { $0.wants } }
@@ -45,6 +47,7 @@ final class FakeStream: PlayerByteStream {
 
     func read(from offset: Int64, maxLength: Int) async throws -> ByteBuffer {
         if let failure { throw PlaybackUnavailable(reason: failure) }
+        if let failingFrom, offset >= failingFrom { throw PlaybackUnavailable(reason: "the holder went away") }
         // Short reads, as at a chunk's end: at most 100 000 bytes.
         let end = min(bytes.count, Int(offset) + min(maxLength, 100_000))
         return ByteBuffer(bytes: bytes[Int(offset)..<end])
@@ -75,8 +78,8 @@ final class FakePlayerHandler: PlayerRequestHandler {
     func open(_ title: PlayableTitle) async throws -> PlayerSource {
         switch titles[title.id]!.source {
         case .file(let path): return .file(path: path)
-        case .stream(let bytes, let failing):
-            let stream = FakeStream(bytes: bytes, failure: failing)
+        case .stream(let bytes, let failing, let failingFrom):
+            let stream = FakeStream(bytes: bytes, failure: failing, failingFrom: failingFrom)
             log.withLock { $0.streams.append(stream) }
             return .stream(stream)
         case .unavailable(let reason): throw PlaybackUnavailable(reason: reason)
