@@ -61,15 +61,11 @@ private struct FakeTransport: FetchTransport {
             await Self.stallUntilCancelled()
             throw .unreachable(peer: peer.description, reason: "stalled")
         }
-        do {
-            return try ChunkVerifier(manifest: manifest, expected: id)
-        } catch {
-            throw .invalidAnswer(peer: peer.description, reason: "\(error)")
-        }
+        return try manifestAnswer(manifest, for: id, from: peer)
     }
 
     func have(_ peer: PeerEndpoint, id: ContentID, chunkCount: Int) async throws(PeerClientError) -> ChunkBitmap {
-        ChunkBitmap(chunkCount: chunkCount, full: true)
+        fullAvailability(chunkCount: chunkCount)
     }
 
     func pieces(
