@@ -366,6 +366,19 @@ private let playRate = Int64(chunkSize * 10)
         #expect(scheduler.progress.chunksDone == 1)
     }
 
+    @Test func aPlayersChunkGoesToAnotherHolderWhenItsSourceIsDropped() throws {
+        var (scheduler, _) = try downloading(chunks: 100, holders: [])
+        _ = scheduler.want(1, bytes: bytes(5..<6), bytesPerSecond: playRate, at: at(0))
+        let first = try #require(starts(scheduler.holdersFound([holder("a"), holder("b")], at: at(0))).first)
+        #expect(first.chunks == 5..<6 && first.source.peerID == "a")
+        let again = try #require(starts(scheduler.requestFinished(first, .failed("reset"), at: at(100))).first)
+        #expect(again.chunks == 5..<6 && again.source.peerID == "a")
+        // A second failure in a row: the holder is gone, and the chunk goes to the other one.
+        let actions = scheduler.requestFinished(again, .failed("reset"), at: at(200))
+        #expect(actions.contains(.drop(try endpoint("a"), reason: "reset")))
+        #expect(starts(actions).first { $0.chunks == 5..<6 }?.source.peerID == "b")
+    }
+
     @Test func urgentRequestsMayUseOneSlotBeyondASourcesThree() throws {
         var (scheduler, actions) = try downloading(chunks: 100, holders: [holder("a")])
         #expect(starts(actions).count == 3)

@@ -525,23 +525,21 @@ struct FetchScheduler {
     /// deadline and the one after it.
     private mutating func urgentRun(for peer: String, at now: ElapsedInstant, _ manifest: ChunkManifest) -> Range<Int>?
     {
+        // Through `self.picker` only: a local copy would make each claim below copy the picker's tables.
         guard picker != nil else { return nil }
-        let streams = interests.keys.sorted()
-        for stream in streams {
-            let interest = interests[stream]!
-            for chunk in chunks(of: interest, manifest) where picker!.fetcherCount(of: chunk) > 0 {
-                if deadline(of: chunk, interest, manifest) <= now, picker!.duplicate(chunk, for: peer) {
-                    return chunk..<(chunk + 1)
-                }
+        let streams = interests.sorted { $0.key < $1.key }.map(\.value)
+        for interest in streams {
+            for chunk in chunks(of: interest, manifest)
+            where (picker?.fetcherCount(of: chunk) ?? 0) > 0 && deadline(of: chunk, interest, manifest) <= now {
+                if picker?.duplicate(chunk, for: peer) == true { return chunk..<(chunk + 1) }
             }
         }
         var best: (chunk: Int, end: Int, deadline: ElapsedInstant)?
-        for stream in streams {
-            let interest = interests[stream]!
+        for interest in streams {
             let span = chunks(of: interest, manifest)
-            guard let chunk = span.first(where: { picker!.isFree($0, for: peer) }) else { continue }
+            guard let chunk = span.first(where: { picker?.isFree($0, for: peer) == true }) else { continue }
             let due = deadline(of: chunk, interest, manifest)
-            if best == nil || due < best!.deadline { best = (chunk, span.upperBound, due) }
+            if best.map({ due < $0.deadline }) ?? true { best = (chunk, span.upperBound, due) }
         }
         guard let best else { return nil }
         return picker?.claimRun(from: best.chunk, for: peer, maxLength: policy.urgentRunLength, before: best.end)
@@ -549,16 +547,15 @@ struct FetchScheduler {
 
     /// A run for a normal slot: while a player is interested, the first chunk and the last two first.
     private mutating func backgroundRun(for peer: String, maxLength: Int, playing: Bool) -> Range<Int>? {
-        guard let picker else { return nil }
+        guard let count = picker?.chunkCount else { return nil }
         if playing {
-            let count = picker.chunkCount
             for first in [0, count - 2, count - 1] {
-                if let run = self.picker?.claimRun(from: first, for: peer, maxLength: maxLength, before: count) {
+                if let run = picker?.claimRun(from: first, for: peer, maxLength: maxLength, before: count) {
                     return run
                 }
             }
         }
-        return self.picker?.nextRun(for: peer, maxLength: maxLength)
+        return picker?.nextRun(for: peer, maxLength: maxLength)
     }
 
     private mutating func start(

@@ -124,7 +124,8 @@ public actor Fetcher {
         guard let job = jobs[id]?.job else {
             // Held whole after all (it was, or its fetch completed at once).
             guard let held = try await wholeFile(id) else {
-                throw .cache("the fetch of \(title) ended before it could be played")
+                let reason = finished[id]?.message.map { ": \($0)" } ?? ""
+                throw .cache("the fetch of \(title) ended before it could be played\(reason)")
             }
             return stream(id, title: title, .file(path: held.path, size: held.size))
         }
