@@ -194,7 +194,7 @@ private struct SleepLengthClock: Clock {
         #expect(try await stream.read(from: Int64(bytes.count), maxLength: 10).readableBytes == 0)
         // A new player reads the complete replica's file.
         let later = try await fetcher.play(id, title: "Film")
-        #expect(later.isComplete)
+        #expect(later.filePath == fetcher.replicaLayout.completePath(id))
         let whole = try await later.read(from: Int64(3 * chunkSize), maxLength: 1 << 20)
         #expect(Array(whole.readableBytesView) == expected((3 * chunkSize)..<(4 * chunkSize)))
     }

@@ -9,6 +9,9 @@ import WireVocabulary
 /// The decisions of one fetch, without any I/O: who the sources are, which run of chunks each request asks for,
 /// when a source is dropped or banned, when to look for holders again, when to flush and when the object is done.
 ///
+/// Players reading the object while it is fetched give it interests (``want(_:bytes:bytesPerSecond:at:)``):
+/// their chunks are requested first, earliest deadline first, and hedged when late (see ``assign(at:_:)``).
+///
 /// The driver (``FetchJob``) tells it what happened, with the current instant, and carries out the actions it
 /// returns: it never reads a clock or waits itself, so every rule here can be tested on virtual time.
 ///

@@ -67,8 +67,12 @@ public final class PlaybackStream: Sendable {
     }
 
     /// True when the bytes are read from a file this box holds whole, with nothing to wait for.
-    public var isComplete: Bool {
-        if case .file = source { true } else { false }
+    public var isComplete: Bool { filePath != nil }
+
+    /// The file this box holds the whole title in (a media file or a complete replica), which may be sent with
+    /// `sendfile` instead; nil while the title is fetched.
+    public var filePath: String? {
+        if case .file(let path, _) = source { path } else { nil }
     }
 
     /// The player wants `range` now: its chunks (up to a window) and a window ahead get deadlines, replacing this
