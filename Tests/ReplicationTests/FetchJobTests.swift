@@ -58,7 +58,7 @@ private struct FakeTransport: FetchTransport {
         _ peer: PeerEndpoint, id: ContentID, chunkSize: Int, maxChunkCount: Int, timeout: TimeAmount
     ) async throws(PeerClientError) -> ChunkVerifier {
         if case .stallsOnManifest = behaviours[peer.peerID] ?? .serves {
-            await Self.stallUntilCancelled()
+            await stallUntilCancelled()
             throw .unreachable(peer: peer.description, reason: "stalled")
         }
         return try manifestAnswer(manifest, for: id, from: peer)
@@ -76,7 +76,7 @@ private struct FakeTransport: FetchTransport {
         var index = 0
         for start in stride(from: Int(range.lowerBound), to: Int(range.upperBound), by: pieceLength) {
             if case .stallsAfter(let count) = behaviour, index == count {
-                await Self.stallUntilCancelled()
+                await stallUntilCancelled()
                 throw PeerClientError.unreachable(peer: peer.description, reason: "stalled")
             }
             var piece = Array(bytes[start..<min(start + pieceLength, Int(range.upperBound))])
@@ -86,15 +86,6 @@ private struct FakeTransport: FetchTransport {
             index += 1
         }
         return index
-    }
-
-    private static func stallUntilCancelled() async {
-        let (never, stop) = AsyncStream<Void>.makeStream()
-        await withTaskCancellationHandler {
-            for await _ in never {}
-        } onCancel: {
-            stop.finish()
-        }
     }
 }
 

@@ -12,6 +12,8 @@ import WireVocabulary
 @testable import Replication
 
 private let chunkSize = 64 << 10
+/// The test object's chunks; the last one is short.
+private let chunkCount = 12
 
 /// How long a read waits in these tests: no timer of the fetch itself sleeps this long, so a sleep of this length
 /// is a reader waiting.
@@ -41,12 +43,17 @@ private actor Gate {
     }
 }
 
-/// Holders in memory serving the object; the chunks in `held` wait for `gate` before they are sent.
+/// Holders in memory serving the object; the chunks in `held` wait for `gate` before they are sent, and those
+/// in `lost` are never sent by the holders in `losing` (which stall until cancelled). The holders in `partial`
+/// hold only the chunks it lists.
 private struct GatedTransport: FetchTransport {
     let bytes: [UInt8]
     let manifest: ChunkManifest
     let held: Set<Int>
     let gate: Gate
+    var losing: Set<String> = []
+    var lost: Set<Int> = []
+    var partial: [String: Set<Int>] = [:]
 
     func manifest(
         _ peer: PeerEndpoint, id: ContentID, chunkSize: Int, maxChunkCount: Int, timeout: TimeAmount
@@ -55,7 +62,10 @@ private struct GatedTransport: FetchTransport {
     }
 
     func have(_ peer: PeerEndpoint, id: ContentID, chunkCount: Int) async throws(PeerClientError) -> ChunkBitmap {
-        fullAvailability(chunkCount: chunkCount)
+        guard let chunks = partial[peer.peerID] else { return fullAvailability(chunkCount: chunkCount) }
+        var have = ChunkBitmap(chunkCount: chunkCount)
+        for chunk in chunks { have.insert(chunk) }
+        return have
     }
 
     func pieces(
@@ -64,6 +74,10 @@ private struct GatedTransport: FetchTransport {
     ) async throws -> Int {
         var index = 0
         for start in stride(from: Int(range.lowerBound), to: Int(range.upperBound), by: pieceLength) {
+            if losing.contains(peer.peerID), lost.contains(start / pieceLength) {
+                await stallUntilCancelled()
+                throw PeerClientError.unreachable(peer: peer.description, reason: "stalled")
+            }
             if held.contains(start / pieceLength) { await gate.pass() }
             let piece = Array(bytes[start..<min(start + pieceLength, Int(range.upperBound))])
             guard try await deliver(index, ByteBuffer(bytes: piece)) else { return index + 1 }
@@ -101,7 +115,7 @@ private struct SleepLengthClock: Clock {
     init() throws {
         index = try IndexFixture()
         (sleeps, sleeping) = AsyncStream.makeStream(of: Duration.self)
-        bytes = (0..<(6 * chunkSize - 100)).map { UInt8(truncatingIfNeeded: $0 / chunkSize &* 31 &+ $0 % 251) }
+        bytes = (0..<(chunkCount * chunkSize - 100)).map { UInt8(truncatingIfNeeded: $0 / chunkSize &* 31 &+ $0 % 251) }
         let path = index.folder + "/object"
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         manifest = try FileHasher.manifest(ofFileAt: path, chunkSize: chunkSize)
@@ -110,16 +124,21 @@ private struct SleepLengthClock: Clock {
     var id: ContentID { manifest.contentID }
 
     /// A fetcher whose holders send every chunk at once but those in `held`, which wait for ``gate``.
-    private func fetcher(holders: [String] = ["a"], held: Set<Int> = []) -> Fetcher {
+    private func fetcher(
+        holders: [String] = ["a"], held: Set<Int> = [], losing: Set<String> = [], lost: Set<Int> = [],
+        partial: [String: Set<Int>] = [:]
+    ) -> Fetcher {
         var tuning = FetchJob.Tuning()
         tuning.acceptedChunkSize = chunkSize
         return Fetcher(
             catalog: index.catalog, cacheDirectory: index.cache, cacheLimit: .bytes(1 << 40),
             directory: FixedHolders(
                 holders: holders.map {
-                    Holder(peerID: $0, name: $0, addresses: ["127.0.0.1"], port: 7000, complete: true)
+                    Holder(peerID: $0, name: $0, addresses: ["127.0.0.1"], port: 7000, complete: partial[$0] == nil)
                 }),
-            transport: GatedTransport(bytes: bytes, manifest: manifest, held: held, gate: gate), tuning: tuning,
+            transport: GatedTransport(
+                bytes: bytes, manifest: manifest, held: held, gate: gate, losing: losing, lost: lost, partial: partial),
+            tuning: tuning,
             playbackWait: playbackWait, clock: SleepLengthClock(base: clock, sleeps: sleeping),
             logger: Logger(label: "test"))
     }
@@ -177,14 +196,14 @@ private struct SleepLengthClock: Clock {
     }
 
     @Test func aReaderFromBeforeTheFetchCompletedReadsTheRenamedFile() async throws {
-        let fetcher = fetcher(held: [5])
+        let fetcher = fetcher(held: [chunkCount - 1])
         let stream = try await fetcher.play(id, title: "Film")
         #expect(!stream.isComplete)
         let first = try await stream.read(from: 10, maxLength: 100)
         #expect(Array(first.readableBytesView) == expected(10..<110))
         await gate.release()
         // The last chunk arrives, then the partial file is published under its final name.
-        _ = try await stream.read(from: Int64(5 * chunkSize), maxLength: 1)
+        _ = try await stream.read(from: Int64((chunkCount - 1) * chunkSize), maxLength: 1)
         while await fetcher.progress(id)?.state != .complete { await Task.yield() }
         #expect(!FileManager.default.fileExists(atPath: fetcher.replicaLayout.partialPath(id)))
         let again = try await stream.read(from: Int64(chunkSize - 10), maxLength: 1 << 20)
@@ -197,6 +216,33 @@ private struct SleepLengthClock: Clock {
         #expect(later.filePath == fetcher.replicaLayout.completePath(id))
         let whole = try await later.read(from: Int64(3 * chunkSize), maxLength: 1 << 20)
         #expect(Array(whole.readableBytesView) == expected((3 * chunkSize)..<(4 * chunkSize)))
+    }
+
+    @Test func aChunkItsHolderStopsSendingIsAskedOfAnotherAtItsDeadlineAndTheReadGoesOn() async throws {
+        // "stalling" stops sending at chunk 2; its other requests wait at the gate, so chunks stay unrequested and
+        // no endgame duplicates chunk 2: only the hedge asks "other", which holds just that chunk.
+        let fetcher = fetcher(
+            holders: ["stalling", "other"], held: [4, 6, 8], losing: ["stalling"], lost: [2],
+            partial: ["other": [2]])
+        let stream = try await fetcher.play(id, title: "Film")
+        await stream.want(Int64(2 * chunkSize)...Int64(bytes.count - 1))
+        let read = Task { try await stream.read(from: Int64(2 * chunkSize), maxLength: 1 << 20) }
+        // The reader's wait, and two timers of a second: the flush, and the hedge at chunk 2's deadline.
+        var timers = 0
+        var readerWaits = false
+        for await length in sleeps {
+            if length == .seconds(1) { timers += 1 }
+            if length == playbackWait { readerWaits = true }
+            if timers == 2, readerWaits { break }
+        }
+        // Well within the playback wait.
+        await clock.advance(by: .seconds(1))
+        let got = try await read.value
+        #expect(Array(got.readableBytesView) == expected((2 * chunkSize)..<(3 * chunkSize)))
+        #expect(await fetcher.progress(id)?.sources.first { $0.peerID == "other" }?.chunks == 1)
+        await gate.release()
+        await stream.close()
+        await fetcher.shutdown()
     }
 
     @Test func twoPlayersOfOneTitleShareOneFetch() async throws {

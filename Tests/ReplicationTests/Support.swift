@@ -106,3 +106,13 @@ func manifestAnswer(_ manifest: ChunkManifest, for id: ContentID, from peer: Pee
 func fullAvailability(chunkCount: Int) -> ChunkBitmap {
     ChunkBitmap(chunkCount: chunkCount, full: true)
 }
+
+/// Waits until the task is cancelled: a holder that stopped answering.
+func stallUntilCancelled() async {
+    let (never, stop) = AsyncStream<Void>.makeStream()
+    await withTaskCancellationHandler {
+        for await _ in never {}
+    } onCancel: {
+        stop.finish()
+    }
+}
