@@ -161,6 +161,7 @@ let package = Package(
                 "CSystemShims", "PlayerEndpoint", "MediaServer",
                 "ContentID", "WireVocabulary", "PeerWire", "ControlWire", "MediaProbe",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

@@ -102,7 +102,8 @@ public struct Daemon: AsyncParsableCommand {
             onListening: { port in logger.info("peer API listening", metadata: ["port": "\(port)"]) })
         let playerServer = PlayerServer.makeApplication(
             port: settings.playerPort,
-            handler: PlayerRequests(catalog: library.catalog, objects: objects, neighbourhood: network, logger: logger),
+            handler: PlayerRequests(
+                catalog: library.catalog, objects: objects, neighbourhood: network, fetcher: fetcher, logger: logger),
             upnp: nil, logger: logger,
             onListening: { port in logger.info("player endpoint listening", metadata: ["port": "\(port)"]) })
         let notifier = SystemdNotifier()

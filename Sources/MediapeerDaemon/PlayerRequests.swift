@@ -1,3 +1,4 @@
+import NIOCore
 import Logging
 import MediaIndex
 import PeerProtocol
@@ -8,26 +9,31 @@ import Synchronization
 import WireVocabulary
 
 /// Answers the player endpoint from the index: titles from this box's files and replicas, else from the online
-/// neighbours' catalogs; a title held whole here is sent from its file.
-///
-/// A title not held whole here cannot be played yet: `open` says so (503 to the player). Streaming it from other
-/// boxes while it plays is the replication part's `Fetcher.play`, which replaces that branch.
+/// neighbours' catalogs. A title held whole here is sent from its file; any other is fetched while it plays
+/// (`Fetcher.play`), and the fetch goes on in the background once the player leaves.
 final class PlayerRequests: PlayerRequestHandler {
     private let catalog: Catalog
     private let objects: any ObjectServing
     private let neighbourhood: any Neighbourhood
+    private let fetcher: Fetcher
     private let logger: Logger
     private let plays = Mutex(PlayCounts())
 
-    init(catalog: Catalog, objects: any ObjectServing, neighbourhood: any Neighbourhood, logger: Logger) {
+    init(
+        catalog: Catalog, objects: any ObjectServing, neighbourhood: any Neighbourhood, fetcher: Fetcher,
+        logger: Logger
+    ) {
         self.catalog = catalog
         self.objects = objects
         self.neighbourhood = neighbourhood
+        self.fetcher = fetcher
         self.logger = logger
     }
 
     func title(_ id: ContentID) async throws -> PlayableTitle? {
-        if let local = try await catalog.localDescription(of: id), local.complete {
+        // A partial replica counts too: the play waits (bounded) for a holder and says why it cannot go on, rather
+        // than denying a title this box was just playing.
+        if let local = try await catalog.localDescription(of: id) {
             return Self.playable(local)
         }
         let online = Set(await neighbourhood.neighbours().map(\.peerID))
@@ -44,9 +50,11 @@ final class PlayerRequests: PlayerRequestHandler {
         {
             return .file(path: object.path)
         }
-        throw PlaybackUnavailable(
-            reason: "this box does not hold \"\(DisplayText.escaped(title.title))\" whole; "
-                + "fetch it first (mediapeerctl fetch \(title.id.hex.prefix(12)))")
+        do {
+            return .stream(FetchingStream(stream: try await fetcher.play(title.id, title: title.title)))
+        } catch {
+            throw PlaybackUnavailable(reason: "\"\(DisplayText.escaped(title.title))\" cannot be fetched: \(error)")
+        }
     }
 
     func playlist(kind: MediaKind?, words: String?, limit: Int) async throws -> [PlayableTitle] {
@@ -117,5 +125,28 @@ struct PlayCounts: Sendable {
         }
         counts[id, default: 0] += 1
         return counts[id]!
+    }
+}
+
+/// A title fetched while it plays, as the player endpoint reads it.
+struct FetchingStream: PlayerByteStream {
+    let stream: PlaybackStream
+
+    func want(_ range: ClosedRange<Int64>) async {
+        await stream.want(range)
+    }
+
+    func read(from offset: Int64, maxLength: Int) async throws -> ByteBuffer {
+        do {
+            return try await stream.read(from: offset, maxLength: maxLength)
+        } catch .unavailable(let reason) {
+            throw PlaybackUnavailable(reason: reason)
+        } catch .cancelled {
+            throw CancellationError()
+        }
+    }
+
+    func close() async {
+        await stream.close()
     }
 }
