@@ -9,6 +9,7 @@ import MediaIndex
 import MediapeerConfig
 import PeerProtocol
 import Replication
+import SSDP
 import ServiceLifecycle
 
 /// `mediapeerd`: indexes the box's media folders and serves the control API until SIGTERM or SIGINT.
@@ -146,7 +147,9 @@ public struct Daemon: AsyncParsableCommand {
                     .init(service: IndexService(library: library)), .init(service: peerServer), .init(service: network),
                     .init(service: network.catalogSync), .init(service: ReplicationService(fetcher: fetcher)),
                     .init(service: controlServer),
-                ],
+                ]
+                    // Last, so that its byebye goes out first at shutdown, before the rest stops answering.
+                    + (settings.dlna ? [.init(service: Self.ssdp(peerID, settings.playerPort, logger))] : []),
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         do {
@@ -169,6 +172,16 @@ extension Daemon {
         logger.warning(
             "TEST FAULTS ENABLED: this box serves corrupted objects", metadata: ["MEDIAPEER_TEST_FAULTS": "\(value)"])
         return faults
+    }
+}
+
+extension Daemon {
+    static func ssdp(_ peerID: String, _ playerPort: Int, _ logger: Logger) -> SSDPService {
+        SSDPService(
+            configuration: SSDPConfiguration(
+                deviceUUID: UPnPDeviceIdentity.uuid(peerID: peerID), descriptionPort: playerPort,
+                server: SSDPConfiguration.serverString(version: MediapeerVersion.string)),
+            transport: NIOSSDPTransport(logger: logger), logger: logger)
     }
 }
 
