@@ -66,6 +66,48 @@ import Testing
         #expect(!home.log(1).contains("SSDP"))
     }
 
+    @Test func aFloodOfSearchesAndGarbageDrawsBoundedAnswersAndLeavesItAnswering() throws {
+        let home = try SimulatedHome(boxes: 2, tag: "v")
+        try home.startDaemon(1)
+        // Garbage first (binary, too many header lines, oversized, a NOTIFY), then 200 ssdp:all searches at once
+        // from one address: at most 20 answers a second are owed to it, not 1,000.
+        let flood = try home.exec(2, ["python3", "-c", Self.floodScript, "10.77.0.2", "200"], timeout: .seconds(30))
+        guard flood.status == 0, let answers = Int(flood.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            throw TestFailure("the flood script failed: \(flood.stdout) \(flood.stderr)")
+        }
+        #expect(answers > 0 && answers <= 40, "answers to the flood: \(answers)")
+        let found = try ControlPoint.search(home, from: 2, target: Self.mediaServer)
+        #expect(found.contains { $0["_host"] == "10.77.0.1" })
+    }
+
+    /// Sends garbage and COUNT searches from ADDRESS, then counts the answers from 10.77.0.1 for 3 s.
+    static let floodScript = """
+        import socket, sys, time
+        address, count = sys.argv[1], int(sys.argv[2])
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind((address, 0))
+        s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(address))
+        group = ("239.255.255.250", 1900)
+        def message(*lines):
+            return "\\r\\n".join(lines).encode() + b"\\r\\n\\r\\n"
+        start = ["M-SEARCH * HTTP/1.1", 'MAN: "ssdp:discover"', "ST: ssdp:all"]
+        search = message(*start, "MX: 1")
+        for junk in [bytes(range(256)) * 4, message(*start, *["X: y"] * 40), message(*start, "X: " + "a" * 3000),
+                     message("NOTIFY * HTTP/1.1")]:
+            s.sendto(junk, group)
+        for _ in range(count):
+            s.sendto(search, group)
+        s.settimeout(0.2)
+        answers, end = 0, time.monotonic() + 3
+        while time.monotonic() < end:
+            try:
+                data, sender = s.recvfrom(4096)
+                answers += sender[0] == "10.77.0.1"
+            except socket.timeout:
+                pass
+        print(answers)
+        """
+
     /// The UUID the box announces, from its log (the daemon derives it from its peer id).
     static func deviceUUID(_ home: SimulatedHome, _ index: Int) throws -> String {
         var uuid: String?
