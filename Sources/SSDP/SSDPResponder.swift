@@ -227,10 +227,8 @@ public struct SSDPResponder: Sendable {
 
     /// The targets a search's `ST` names, each with the `ST` to answer with.
     static func matches(_ searchTarget: String, uuid: String) -> [(SSDPTarget, String)] {
-        if searchTarget == "ssdp:all" {
-            return SSDPTarget.allCases.map { ($0, $0.notificationType(uuid: uuid)) }
-        }
         let lowered = searchTarget.lowercased()
+        if lowered == "ssdp:all" { return SSDPTarget.allCases.map { ($0, $0.notificationType(uuid: uuid)) } }
         if lowered == "upnp:rootdevice" { return [(.rootDevice, "upnp:rootdevice")] }
         if lowered == "uuid:" + uuid { return [(.deviceUUID, "uuid:" + uuid)] }
         for target in SSDPTarget.allCases {

@@ -42,6 +42,8 @@ import Testing
         let answers = responder.received(
             Fixture.datagram("URN:schemas-upnp-org:device:mediaserver:1", mx: "0"), at: Fixture.at(10))
         #expect(answers.first?.response?.searchTarget == "urn:schemas-upnp-org:device:MediaServer:1")
+        let all = responder.received(Fixture.datagram("SSDP:ALL", mx: "0"), at: Fixture.at(10))
+        #expect(all.count == 5)
         let uuid = responder.received(
             Fixture.datagram("uuid:" + Fixture.uuid.uppercased(), mx: "0"), at: Fixture.at(10))
         #expect(uuid.first?.response?.searchTarget == "uuid:" + Fixture.uuid)
