@@ -95,8 +95,9 @@ public actor SSDPService: Service {
         await perform(responder.received(datagram, at: clock.now))
     }
 
-    private func wake() async {
-        timer = nil
+    private func wake(armedFor deadline: ElapsedInstant) async {
+        // A wake-up cancelled just as its sleep ended may still arrive; it must not forget the one armed after it.
+        if timer?.deadline == deadline { timer = nil }
         if responder.isAnnouncementDue(at: clock.now) {
             let interfaces = await transport.refreshInterfaces()
             if interfaces != responder.interfaces {
@@ -141,7 +142,7 @@ public actor SSDPService: Service {
             deadline,
             Task {
                 do { try await clock.sleep(until: deadline, tolerance: nil) } catch { return }
-                await self.wake()
+                await self.wake(armedFor: deadline)
             }
         )
     }
