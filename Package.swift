@@ -153,12 +153,24 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
+        // SSDP for the MediaServer: announcements and answers to searches on the LAN interfaces (a pure responder and
+        // its NIO driver), so TVs and control points find the box by themselves.
+        .target(
+            name: "SSDP",
+            dependencies: [
+                "ElapsedTime",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         // The daemon: wires the services together and runs them until SIGTERM.
         .target(
             name: "MediapeerDaemon",
             dependencies: [
                 "MediapeerConfig", "MediaIndex", "ControlAPI", "PeerProtocol", "Replication", "Discovery",
-                "CSystemShims", "PlayerEndpoint", "MediaServer",
+                "CSystemShims", "PlayerEndpoint", "MediaServer", "SSDP",
                 "ContentID", "WireVocabulary", "PeerWire", "ControlWire", "MediaProbe",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -225,6 +237,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
                 .product(name: "Clocks", package: "swift-clocks"), .product(name: "GRDB", package: "GRDB.swift"),
+            ]),
+        .testTarget(
+            name: "SSDPTests",
+            dependencies: [
+                "SSDP", "ElapsedTime", .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+                .product(name: "Clocks", package: "swift-clocks"),
             ]),
         .testTarget(
             name: "PlayerEndpointTests",

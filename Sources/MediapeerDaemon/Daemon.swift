@@ -10,6 +10,7 @@ import MediapeerConfig
 import PeerProtocol
 import PlayerEndpoint
 import Replication
+import SSDP
 import ServiceLifecycle
 
 /// `mediapeerd`: indexes the box's media folders and serves the control API until SIGTERM or SIGINT.
@@ -154,7 +155,9 @@ public struct Daemon: AsyncParsableCommand {
                     .init(service: playerServer), .init(service: network),
                     .init(service: network.catalogSync), .init(service: ReplicationService(fetcher: fetcher)),
                     .init(service: controlServer),
-                ],
+                ]
+                    // Last, so that its byebye goes out first at shutdown, before the rest stops answering.
+                    + (settings.dlna ? [.init(service: Self.ssdp(peerID, settings.playerPort, logger))] : []),
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         do {
@@ -177,6 +180,16 @@ extension Daemon {
         logger.warning(
             "TEST FAULTS ENABLED: this box serves corrupted objects", metadata: ["MEDIAPEER_TEST_FAULTS": "\(value)"])
         return faults
+    }
+}
+
+extension Daemon {
+    static func ssdp(_ peerID: String, _ playerPort: Int, _ logger: Logger) -> SSDPService {
+        SSDPService(
+            configuration: SSDPConfiguration(
+                deviceUUID: UPnPDeviceIdentity.uuid(peerID: peerID), descriptionPort: playerPort,
+                server: SSDPConfiguration.serverString(version: MediapeerVersion.string)),
+            transport: NIOSSDPTransport(logger: logger), logger: logger)
     }
 }
 
