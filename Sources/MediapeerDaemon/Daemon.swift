@@ -6,6 +6,7 @@ import Discovery
 import Foundation
 import Logging
 import MediaIndex
+import MediaServer
 import MediapeerConfig
 import PeerProtocol
 import PlayerEndpoint
@@ -105,7 +106,7 @@ public struct Daemon: AsyncParsableCommand {
             port: settings.playerPort,
             handler: PlayerRequests(
                 catalog: library.catalog, objects: objects, neighbourhood: network, fetcher: fetcher, logger: logger),
-            upnp: nil, logger: logger,
+            upnp: settings.dlna ? Self.mediaServer(peerID, settings, library, network) : nil, logger: logger,
             onListening: { port in logger.info("player endpoint listening", metadata: ["port": "\(port)"]) })
         let notifier = SystemdNotifier()
         let controlServer: any Service
@@ -184,6 +185,18 @@ extension Daemon {
 }
 
 extension Daemon {
+    /// The DLNA MediaServer TVs browse: the whole home, under the UUID SSDP announces.
+    static func mediaServer(
+        _ peerID: String, _ settings: MediapeerConfiguration, _ library: MediaLibrary, _ network: PeerNetwork
+    ) -> MediaServerDevice {
+        let friendlyName = settings.friendlyName ?? settings.name
+        let tree = HomeMediaTree(
+            library: library, peerID: peerID, name: settings.name, neighbours: { await network.neighbours() })
+        return MediaServerDevice(
+            uuid: UPnPDeviceIdentity.uuid(peerID: peerID), friendlyName: friendlyName, modelName: "mediapeer",
+            modelNumber: MediapeerVersion.string, tree: tree, systemUpdateID: { await tree.systemUpdateID() })
+    }
+
     static func ssdp(_ peerID: String, _ playerPort: Int, _ logger: Logger) -> SSDPService {
         SSDPService(
             configuration: SSDPConfiguration(

@@ -1,6 +1,6 @@
-import NIOCore
 import Logging
 import MediaIndex
+import NIOCore
 import PeerProtocol
 import PeerWire
 import PlayerEndpoint
