@@ -146,7 +146,7 @@ let package = Package(
             name: "MediapeerDaemon",
             dependencies: [
                 "MediapeerConfig", "MediaIndex", "ControlAPI", "PeerProtocol", "Replication", "Discovery",
-                "CSystemShims", "PlayerEndpoint", "MediaServer",
+                "CSystemShims", "PlayerEndpoint", "MediaServer", "PeerAddresses",
                 "ContentID", "WireVocabulary", "PeerWire", "ControlWire", "MediaProbe",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -11,7 +11,10 @@ public struct MediapeerCtl: AsyncParsableCommand {
         commandName: "mediapeerctl",
         abstract: "Control and query the mediapeer daemon on this box.",
         version: MediapeerVersion.string,
-        subcommands: [Status.self, Library.self, Peers.self, Fetch.self, Fetches.self, Scan.self, Config.self])
+        subcommands: [
+            Status.self, Library.self, Peers.self, Fetch.self, Fetches.self, URLCommand.self, Play.self, Scan.self,
+            Config.self,
+        ])
 
     // Declared here too so `mediapeerctl --socket PATH status` parses; each subcommand reads the same group.
     @OptionGroup var options: GlobalOptions

@@ -91,7 +91,8 @@ public struct Daemon: AsyncParsableCommand {
             directory: locator,
             chunkTimeoutSeconds: environment["MEDIAPEER_CHUNK_TIMEOUT_S"].flatMap { Int64($0) } ?? 20, logger: logger)
         let handler = LibraryControlHandler(
-            library: library, name: settings.name, peerID: peerID, httpPort: settings.httpPort, configPath: configPath,
+            library: library, name: settings.name, peerID: peerID, httpPort: settings.httpPort,
+            playerPort: settings.playerPort, configPath: configPath,
             stateDirectory: settings.stateDir, startedAt: .now, network: network, locator: locator, fetcher: fetcher,
             objects: ServableObjects(catalog: library.catalog, layout: fetcher.replicaLayout),
             resolver: ReferenceResolver(catalog: library.catalog, neighbourhood: network))
