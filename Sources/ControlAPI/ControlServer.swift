@@ -177,7 +177,7 @@ public enum ControlServer {
     private static func kind(_ text: String?) throws -> MediaKind? {
         guard let text else { return nil }
         guard let kind = MediaKind(rawValue: text) else {
-            throw HTTPError(.badRequest, message: "unknown kind \"\(text)\" (video, audio or image)")
+            throw HTTPError(.badRequest, message: "unknown kind \"\(text)\" (video, audio, image or subtitle)")
         }
         return kind
     }

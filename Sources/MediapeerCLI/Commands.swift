@@ -128,7 +128,8 @@ struct Library: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the indexed media.")
         @OptionGroup var options: GlobalOptions
         @Flag(help: "List everything in the home: this box and the catalogs of the boxes online.") var all = false
-        @Option(help: "Only this kind: video, audio or image.") var kind: MediaKind?
+        @Option(help: "Only this kind: video, audio, image or subtitle (subtitles are listed only when asked for).")
+        var kind: MediaKind?
         @Option(help: "At most this many items.") var limit = 100
         @Option(help: "Skip this many items first.") var offset = 0
 
@@ -171,7 +172,8 @@ struct Library: AsyncParsableCommand {
         @Argument(help: "Words to look for; each must start a word of the title, artist, album or path.") var words:
             [String]
         @Flag(help: "Search the whole home: this box and the catalogs of the boxes online.") var all = false
-        @Option(help: "Only this kind: video, audio or image.") var kind: MediaKind?
+        @Option(help: "Only this kind: video, audio, image or subtitle (subtitles are listed only when asked for).")
+        var kind: MediaKind?
         @Option(help: "At most this many results.") var limit = 50
 
         func validate() throws {

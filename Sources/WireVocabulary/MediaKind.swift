@@ -1,6 +1,12 @@
 /// The kinds of media the index tracks.
 public enum MediaKind: String, Codable, Sendable, CaseIterable {
     case video, audio, image
+    /// A subtitle file beside a video (`Film.srt`, `Film.en.vtt`, `Film.ass`): indexed, hashed and fetched like a
+    /// title, but listed only when asked for by kind, and offered with its video (`Catalog.subtitles(forVideos:)`).
+    case subtitle
+
+    /// The kinds listings and searches show when no kind is asked for: subtitles go with their videos instead.
+    public static let titles: [MediaKind] = [.video, .audio, .image]
 }
 
 /// Metadata a media browser needs, per kind. Every field is optional: a file with a broken tag still indexes.

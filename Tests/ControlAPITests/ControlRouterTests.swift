@@ -54,7 +54,7 @@ import WireVocabulary
         try await withRouter { client in
             let response = try await client.execute(uri: "/v1/home?kind=podcast", method: .get)
             #expect(response.status == .badRequest)
-            #expect(try errorMessage(response) == "unknown kind \"podcast\" (video, audio or image)")
+            #expect(try errorMessage(response) == "unknown kind \"podcast\" (video, audio, image or subtitle)")
         }
         #expect(handler.calls.isEmpty)
     }

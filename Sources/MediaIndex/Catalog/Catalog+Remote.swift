@@ -332,7 +332,8 @@ extension Catalog {
     ) {
         let onlineJSON = String(decoding: try JSONEncoder().encode(online), as: UTF8.self)
         let columns = "kind, mime, size, title, artist, album, duration_ms, width, height"
-        let kindFilter = kind == nil ? "" : " AND kind = :kind"
+        // Without a kind, subtitles are left out: they are offered with their videos.
+        let kindFilter = kind == nil ? " AND kind <> '\(MediaKind.subtitle.rawValue)'" : " AND kind = :kind"
         let localMatch =
             match == nil ? "" : " AND id IN (SELECT rowid FROM media_search WHERE media_search MATCH :match)"
         let remoteMatch =
