@@ -31,6 +31,8 @@ public struct MediaMetadata: Sendable, Equatable, Codable {
     public var cameraModel: String?
     /// EXIF orientation 1...8.
     public var orientation: Int?
+    /// True when the EXIF block carries a JPEG thumbnail a TV can show (at most 64 KiB; see `ExifThumbnail`).
+    public var hasThumbnail: Bool?
     // Audio (tags)
     public var artist: String?
     public var album: String?

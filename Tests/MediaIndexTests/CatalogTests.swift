@@ -37,7 +37,7 @@ import WireVocabulary
 
     /// A small JPEG-looking file (the sniffer checks the magic bytes only) whose content is decided by `seed`.
     @discardableResult
-    private func addPhoto(_ name: String, seed: UInt8, size: Int = 5000) throws -> String {
+    func addPhoto(_ name: String, seed: UInt8, size: Int = 5000) throws -> String {
         let path = media + "/" + name
         try FileManager.default.createDirectory(
             atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)

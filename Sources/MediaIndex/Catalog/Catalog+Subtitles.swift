@@ -21,8 +21,8 @@ public struct SubtitleRef: Sendable, Equatable, Hashable {
 }
 
 extension Catalog {
-    /// The most videos one call looks up (a page of a TV's browse is 50 to 200).
-    public static let maximumSubtitleLookups = 1000
+    /// The most content ids one call of the page queries looks up (a page of a TV's browse is 50 to 200).
+    public static let maximumLookups = 1000
     /// The most subtitles offered with one video file.
     static let maximumSubtitlesPerVideo = 32
 
@@ -30,11 +30,11 @@ extension Catalog {
     /// (this one, or an `online` neighbour, by its catalog's paths), whose name is the video's without its
     /// extension, plus an extension, or plus a language tag and an extension (`Film.mkv`: `Film.srt`,
     /// `Film.en.vtt`). Videos without any are left out of the answer; each list is ordered by language (untagged
-    /// first), then path. At most ``maximumSubtitleLookups`` videos are looked up; the rest are ignored.
+    /// first), then path. At most ``maximumLookups`` videos are looked up; the rest are ignored.
     public func subtitles(forVideos videos: [ContentID], online: [String]) async throws(IndexError)
         -> [ContentID: [SubtitleRef]]
     {
-        let ids = Array(Set(videos).prefix(Self.maximumSubtitleLookups))
+        let ids = Array(Set(videos).prefix(Self.maximumLookups))
         guard !ids.isEmpty else { return [:] }
         let onlineJSON = String(decoding: (try? JSONEncoder().encode(online)) ?? Data("[]".utf8), as: UTF8.self)
         let blobs = ids.map { Data($0.bytes) }

@@ -270,6 +270,15 @@ enum Schema {
             try db.execute(
                 sql: "CREATE INDEX remote_subtitle_by_name ON remote_object(peer_id, name) WHERE kind = 'subtitle'")
         }
+        migrator.registerMigration("photo-thumbnails") { db in
+            // Whether a photo's EXIF block carries a thumbnail (for a TV's browse view), filled in with the rest of
+            // the metadata; the JPEGs indexed before are read again once to learn it.
+            try db.execute(
+                sql: """
+                    ALTER TABLE media ADD COLUMN has_thumbnail INTEGER NOT NULL DEFAULT 0;
+                    UPDATE media SET metadata_state = 0 WHERE kind = 'image' AND mime = 'image/jpeg';
+                    """)
+        }
         return migrator
     }
 }
