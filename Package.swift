@@ -99,11 +99,22 @@ let package = Package(
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
+        // Files sent over HTTP the same way by both servers: Range headers, sendfile regions below Hummingbird's
+        // codec, and the watchdog that cuts off a client that stopped reading.
+        .target(
+            name: "HTTPFiles",
+            dependencies: [
+                "CSystemShims",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
+            ]),
         // The peer HTTP API other boxes talk to: server and client (its JSON is in PeerWire).
         .target(
             name: "PeerProtocol",
             dependencies: [
-                "ContentID", "WireVocabulary", "PeerWire", "HTTPService", "CSystemShims", "PeerAddresses",
+                "ContentID", "WireVocabulary", "PeerWire", "HTTPService", "HTTPFiles", "CSystemShims", "PeerAddresses",
                 "ElapsedTime",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -135,9 +146,10 @@ let package = Package(
         .target(
             name: "PlayerEndpoint",
             dependencies: [
-                "WireVocabulary", "MediaServer", "HTTPService",
+                "WireVocabulary", "MediaServer", "HTTPService", "HTTPFiles", "ElapsedTime",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "_NIOFileSystem", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -181,6 +193,8 @@ let package = Package(
         .target(name: "TestChildProcess", path: "Tests/TestChildProcess"),
         .testTarget(name: "MediaProbeTests", dependencies: ["MediaProbe", "WireVocabulary", "TestChildProcess"]),
         .testTarget(name: "ContentIDTests", dependencies: ["ContentID", "WireVocabulary"]),
+        // The MediaServer's XML reader, SOAP controls, DIDL-Lite and tree, over a fake tree source.
+        .testTarget(name: "MediaServerTests", dependencies: ["MediaServer", "WireVocabulary"]),
         .testTarget(name: "MediapeerConfigTests", dependencies: ["MediapeerConfig"]),
         // mediapeerctl's human output, and the escaping of control characters it shares with the daemon's log.
         .testTarget(name: "MediapeerCLITests", dependencies: ["MediapeerCLI", "WireVocabulary"]),
@@ -199,7 +213,7 @@ let package = Package(
         .testTarget(
             name: "PeerProtocolTests",
             dependencies: [
-                "PeerProtocol", "PeerWire", "ContentID", "WireVocabulary", "ElapsedTime",
+                "PeerProtocol", "PeerWire", "ContentID", "WireVocabulary", "ElapsedTime", "HTTPFiles",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Clocks", package: "swift-clocks"),
             ]),
@@ -210,6 +224,17 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
                 .product(name: "Clocks", package: "swift-clocks"), .product(name: "GRDB", package: "GRDB.swift"),
+            ]),
+        .testTarget(
+            name: "PlayerEndpointTests",
+            dependencies: [
+                "PlayerEndpoint", "MediaServer", "WireVocabulary", "HTTPFiles",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Clocks", package: "swift-clocks"),
+                .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(
             name: "ControlAPITests",

@@ -62,6 +62,10 @@ long mediapeer_pwrite(int fd, const void *buffer, unsigned long count, int64_t o
     return (long)pwrite(fd, buffer, (size_t)count, (off_t)offset);
 }
 
+long mediapeer_pread(int fd, void *buffer, unsigned long count, int64_t offset) {
+    return (long)pread(fd, buffer, (size_t)count, (off_t)offset);
+}
+
 int mediapeer_ftruncate(int fd, int64_t size) {
     return ftruncate(fd, (off_t)size);
 }

@@ -43,6 +43,6 @@ public enum PlayerURL {
         "video/x-msvideo": "avi", "video/mp2t": "ts", "video/mpeg": "mpg", "audio/mpeg": "mp3", "audio/mp4": "m4a",
         "audio/flac": "flac", "audio/ogg": "ogg", "audio/x-wav": "wav", "audio/wav": "wav", "image/jpeg": "jpg",
         "image/png": "png", "image/gif": "gif", "image/webp": "webp", "image/heic": "heic",
-        "application/x-subrip": "srt", "text/vtt": "vtt", "text/x-ssa": "ass",
+        "text/srt": "srt", "text/vtt": "vtt", "text/x-ssa": "ass",
     ]
 }

@@ -130,7 +130,7 @@ public enum MediaSniffer {
             "mpg": programStream, "mpeg": programStream,
             "wmv": Candidate(.video, "video/x-ms-wmv", Signature.isASF),
 
-            "srt": Candidate(.subtitle, "application/x-subrip", Signature.isSubRip),
+            "srt": Candidate(.subtitle, "text/srt", Signature.isSubRip),
             "vtt": Candidate(.subtitle, "text/vtt", Signature.isWebVTT),
             "ass": Candidate(.subtitle, "text/x-ssa", Signature.isSubStationAlpha),
             "ssa": Candidate(.subtitle, "text/x-ssa", Signature.isSubStationAlpha),

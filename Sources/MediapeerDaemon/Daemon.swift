@@ -8,6 +8,7 @@ import Logging
 import MediaIndex
 import MediapeerConfig
 import PeerProtocol
+import PlayerEndpoint
 import Replication
 import ServiceLifecycle
 
@@ -90,16 +91,21 @@ public struct Daemon: AsyncParsableCommand {
             catalog: library.catalog, cacheDirectory: settings.cacheDir, cacheLimit: settings.cacheMax,
             directory: locator,
             chunkTimeoutSeconds: environment["MEDIAPEER_CHUNK_TIMEOUT_S"].flatMap { Int64($0) } ?? 20, logger: logger)
+        let objects = ServableObjects(catalog: library.catalog, layout: fetcher.replicaLayout)
         let handler = LibraryControlHandler(
             library: library, name: settings.name, peerID: peerID, httpPort: settings.httpPort,
             playerPort: settings.playerPort, configPath: configPath,
             stateDirectory: settings.stateDir, startedAt: .now, network: network, locator: locator, fetcher: fetcher,
-            objects: ServableObjects(catalog: library.catalog, layout: fetcher.replicaLayout),
-            resolver: ReferenceResolver(catalog: library.catalog, neighbourhood: network))
+            objects: objects, resolver: ReferenceResolver(catalog: library.catalog, neighbourhood: network))
         let peerServer = PeerServer.makeApplication(
             port: settings.httpPort, handler: handler, logger: logger,
             faults: Self.testFaults(environment, logger: logger),
             onListening: { port in logger.info("peer API listening", metadata: ["port": "\(port)"]) })
+        let playerServer = PlayerServer.makeApplication(
+            port: settings.playerPort,
+            handler: PlayerRequests(catalog: library.catalog, objects: objects, neighbourhood: network, logger: logger),
+            upnp: nil, logger: logger,
+            onListening: { port in logger.info("player endpoint listening", metadata: ["port": "\(port)"]) })
         let notifier = SystemdNotifier()
         let controlServer: any Service
         do {
@@ -144,7 +150,8 @@ public struct Daemon: AsyncParsableCommand {
         let group = ServiceGroup(
             configuration: .init(
                 services: services + [
-                    .init(service: IndexService(library: library)), .init(service: peerServer), .init(service: network),
+                    .init(service: IndexService(library: library)), .init(service: peerServer),
+                    .init(service: playerServer), .init(service: network),
                     .init(service: network.catalogSync), .init(service: ReplicationService(fetcher: fetcher)),
                     .init(service: controlServer),
                 ],

@@ -12,10 +12,13 @@ public struct PlayableTitle: Sendable, Equatable {
     public var durationMilliseconds: Int64?
     /// The extension of the file's name (`mkv`), which some players need in the URL; nil when it has none.
     public var fileExtension: String?
+    /// The subtitles beside a video (`Film.srt` next to `Film.mkv`), as content ids of `.srt` files: the first is
+    /// offered to Samsung TVs in `CaptionInfo.sec`.
+    public var subtitleIDs: [ContentID] = []
 
     public init(
         id: ContentID, kind: MediaKind, mimeType: String, size: Int64, title: String, durationMilliseconds: Int64?,
-        fileExtension: String?
+        fileExtension: String?, subtitleIDs: [ContentID] = []
     ) {
         self.id = id
         self.kind = kind
@@ -24,6 +27,7 @@ public struct PlayableTitle: Sendable, Equatable {
         self.title = title
         self.durationMilliseconds = durationMilliseconds
         self.fileExtension = fileExtension
+        self.subtitleIDs = subtitleIDs
     }
 }
 

@@ -23,7 +23,7 @@ extension CatalogTests {
     private func remoteFile(_ id: ContentID, _ path: String, kind: MediaKind) -> CatalogEntry {
         CatalogEntry(
             id: id, generation: 1, size: 100, kind: kind,
-            mimeType: kind == .subtitle ? "application/x-subrip" : "video/x-matroska", path: path)
+            mimeType: kind == .subtitle ? "text/srt" : "video/x-matroska", path: path)
     }
 
     @Test func theSubtitlesBesideAVideoAreOfferedWithTheirLanguages() async throws {
@@ -38,16 +38,16 @@ extension CatalogTests {
         let found = try await catalog.subtitles(forVideos: [film], online: [])
         let expected = [
             SubtitleRef(
-                id: try contentID(ofFile: "Films/Film.mkv.srt"), mimeType: "application/x-subrip", language: nil,
+                id: try contentID(ofFile: "Films/Film.mkv.srt"), mimeType: "text/srt", language: nil,
                 path: "Films/Film.mkv.srt"),
             SubtitleRef(
-                id: try contentID(ofFile: "Films/Film.srt"), mimeType: "application/x-subrip", language: nil,
+                id: try contentID(ofFile: "Films/Film.srt"), mimeType: "text/srt", language: nil,
                 path: "Films/Film.srt"),
             SubtitleRef(
-                id: try contentID(ofFile: "Films/Film.en.srt"), mimeType: "application/x-subrip", language: "en",
+                id: try contentID(ofFile: "Films/Film.en.srt"), mimeType: "text/srt", language: "en",
                 path: "Films/Film.en.srt"),
             SubtitleRef(
-                id: try contentID(ofFile: "Films/Film.pt-BR.srt"), mimeType: "application/x-subrip",
+                id: try contentID(ofFile: "Films/Film.pt-BR.srt"), mimeType: "text/srt",
                 language: "pt-BR", path: "Films/Film.pt-BR.srt"),
         ]
         #expect(found == [film: expected])
@@ -83,7 +83,7 @@ extension CatalogTests {
         #expect(
             online == [
                 show: [
-                    SubtitleRef(id: french, mimeType: "application/x-subrip", language: "fr", path: "tv/Show.fr.srt")
+                    SubtitleRef(id: french, mimeType: "text/srt", language: "fr", path: "tv/Show.fr.srt")
                 ]
             ])
         #expect(try await catalog.subtitles(forVideos: [show], online: ["p2"]).isEmpty)

@@ -22,7 +22,7 @@ import Testing
                 try db.execute(sql: "INSERT INTO root (id, path) VALUES (1, '/srv/media')")
                 try db.execute(sql: insert, arguments: ["Film.mkv", "video", "video/x-matroska"])
                 #expect(throws: (any Error).self) {
-                    try db.execute(sql: insert, arguments: ["Film.srt", "subtitle", "application/x-subrip"])
+                    try db.execute(sql: insert, arguments: ["Film.srt", "subtitle", "text/srt"])
                 }
             }
             try old.close()
@@ -30,7 +30,7 @@ import Testing
         let opened = try IndexDatabase.open(stateDirectory: folder, logger: Logger(label: "test"))
         #expect(opened.movedAsideTo == nil)
         try opened.pool.write { db in
-            try db.execute(sql: insert, arguments: ["Film.srt", "subtitle", "application/x-subrip"])
+            try db.execute(sql: insert, arguments: ["Film.srt", "subtitle", "text/srt"])
             #expect(throws: (any Error).self) {
                 try db.execute(sql: insert, arguments: ["Film.txt", "text", "text/plain"])
             }

@@ -20,8 +20,8 @@ import WireVocabulary
     }
 
     @Test(arguments: [
-        (srt, "Film.srt", "application/x-subrip"), (bom + srt, "Film.en.SRT", "application/x-subrip"),
-        ("\n\n" + srt, "Film.srt", "application/x-subrip"), (vtt, "Film.vtt", "text/vtt"),
+        (srt, "Film.srt", "text/srt"), (bom + srt, "Film.en.SRT", "text/srt"),
+        ("\n\n" + srt, "Film.srt", "text/srt"), (vtt, "Film.vtt", "text/vtt"),
         (bom + "WEBVTT - with a header\n\n", "Film.vtt", "text/vtt"), (ass, "Film.ass", "text/x-ssa"),
         (bom + ass, "Film.ssa", "text/x-ssa"),
     ])
@@ -44,7 +44,7 @@ import WireVocabulary
             try writeBytes(Array(Self.srt.utf8), to: dir + "/Film.srt")
             return try MediaProbe.probe(path: dir + "/Film.srt")
         }
-        #expect(probed?.sniffed == SniffResult(kind: .subtitle, mimeType: "application/x-subrip"))
+        #expect(probed?.sniffed == SniffResult(kind: .subtitle, mimeType: "text/srt"))
         #expect(probed?.metadata == MediaMetadata())
     }
 

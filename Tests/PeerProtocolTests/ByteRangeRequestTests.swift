@@ -1,6 +1,5 @@
+import HTTPFiles
 import Testing
-
-@testable import PeerProtocol
 
 @Suite struct ByteRangeRequestTests {
     @Test func noHeaderMeansTheWholeObject() {

@@ -58,18 +58,14 @@ private struct FakeTransport: FetchTransport {
         _ peer: PeerEndpoint, id: ContentID, chunkSize: Int, maxChunkCount: Int, timeout: TimeAmount
     ) async throws(PeerClientError) -> ChunkVerifier {
         if case .stallsOnManifest = behaviours[peer.peerID] ?? .serves {
-            await Self.stallUntilCancelled()
+            await stallUntilCancelled()
             throw .unreachable(peer: peer.description, reason: "stalled")
         }
-        do {
-            return try ChunkVerifier(manifest: manifest, expected: id)
-        } catch {
-            throw .invalidAnswer(peer: peer.description, reason: "\(error)")
-        }
+        return try manifestAnswer(manifest, for: id, from: peer)
     }
 
     func have(_ peer: PeerEndpoint, id: ContentID, chunkCount: Int) async throws(PeerClientError) -> ChunkBitmap {
-        ChunkBitmap(chunkCount: chunkCount, full: true)
+        fullAvailability(chunkCount: chunkCount)
     }
 
     func pieces(
@@ -80,7 +76,7 @@ private struct FakeTransport: FetchTransport {
         var index = 0
         for start in stride(from: Int(range.lowerBound), to: Int(range.upperBound), by: pieceLength) {
             if case .stallsAfter(let count) = behaviour, index == count {
-                await Self.stallUntilCancelled()
+                await stallUntilCancelled()
                 throw PeerClientError.unreachable(peer: peer.description, reason: "stalled")
             }
             var piece = Array(bytes[start..<min(start + pieceLength, Int(range.upperBound))])
@@ -90,15 +86,6 @@ private struct FakeTransport: FetchTransport {
             index += 1
         }
         return index
-    }
-
-    private static func stallUntilCancelled() async {
-        let (never, stop) = AsyncStream<Void>.makeStream()
-        await withTaskCancellationHandler {
-            for await _ in never {}
-        } onCancel: {
-            stop.finish()
-        }
     }
 }
 

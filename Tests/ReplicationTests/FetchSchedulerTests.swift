@@ -304,3 +304,119 @@ private func deliverAll(
         #expect(started >= 12 * 3 && started <= 13 * 4)
     }
 }
+
+/// The bytes of a run of chunks.
+private func bytes(_ chunks: Range<Int>) -> Range<Int64> {
+    Int64(chunks.lowerBound * chunkSize)..<Int64(chunks.upperBound * chunkSize)
+}
+
+/// A play rate of one chunk per 100 ms: the chunk under a read is due 1 s after it, each next one 100 ms later.
+private let playRate = Int64(chunkSize * 10)
+
+/// The scheduler's order while a player reads the object: its window first, then the first and last chunks, and
+/// hedging when a chunk is late, all on virtual time.
+@Suite struct FetchSchedulerPlaybackTests {
+    @Test func aPlayersWindowIsRequestedBeforeAnyOtherChunk() throws {
+        let manifest = try manifest(chunks: 100)
+        var scheduler = FetchScheduler(id: manifest.contentID, title: "test", startedAt: Date())
+        _ = scheduler.start(at: at(0))
+        _ = scheduler.holdersFound([holder("a")], at: at(0))
+        // The player asks before the manifest is known.
+        #expect(starts(scheduler.want(1, bytes: bytes(50..<60), bytesPerSecond: playRate, at: at(0))).isEmpty)
+        let requests = starts(scheduler.manifestReady(manifest, have: bitmap(100, []), at: at(5)))
+        #expect(requests.map(\.chunks) == [50..<52, 52..<54, 54..<56, 56..<58])
+    }
+
+    @Test func theFirstAndLastChunksComeEarlyOnceAPlayerIsInterested() throws {
+        var (scheduler, _) = try downloading(chunks: 100, holders: [])
+        _ = scheduler.want(1, bytes: bytes(50..<52), bytesPerSecond: playRate, at: at(0))
+        let requests = starts(scheduler.holdersFound([holder("a")], at: at(0)))
+        #expect(requests.map(\.chunks) == [50..<52, 0..<4, 98..<100])
+    }
+
+    @Test func aSeekMovesTheNextRequestsToTheNewWindowAtOnce() throws {
+        var (scheduler, _) = try downloading(chunks: 100, holders: [])
+        _ = scheduler.want(1, bytes: bytes(10..<12), bytesPerSecond: playRate, at: at(0))
+        let before = starts(scheduler.holdersFound([holder("a")], at: at(0)))
+        #expect(before.map(\.chunks) == [10..<12, 0..<4, 98..<100])
+        // The seek: the extra slot asks for the new window at once.
+        let seek = starts(scheduler.want(1, bytes: bytes(60..<70), bytesPerSecond: playRate, at: at(100)))
+        #expect(seek.map(\.chunks) == [60..<62])
+        // The next free slot goes to the new window, not to the old one's neighbours.
+        _ = deliverAll(before[0], to: &scheduler, from: 200)
+        let next = starts(scheduler.requestFinished(before[0], .ended, at: at(300)))
+        #expect(next.map(\.chunks) == [62..<64])
+    }
+
+    @Test func anUrgentChunkStillInFlightAtItsDeadlineIsAskedOfASecondSource() throws {
+        var (scheduler, _) = try downloading(chunks: 100, holders: [])
+        _ = scheduler.want(1, bytes: bytes(5..<6), bytesPerSecond: playRate, at: at(0))
+        let actions = scheduler.holdersFound([holder("a"), holder("b")], at: at(0))
+        let urgent = try #require(starts(actions).first)
+        #expect(urgent.chunks == 5..<6 && urgent.source.peerID == "a")
+        #expect(!starts(actions).dropFirst().contains { $0.chunks.contains(5) })
+        // Due 1 s after the read: a timer then.
+        #expect(actions.contains(.schedule(.hedge, at: at(1000))))
+        let hedge = starts(scheduler.timerFired(.hedge, at: at(1000)))
+        #expect(hedge.map(\.chunks) == [5..<6])
+        #expect(hedge.first?.source.peerID == "b")
+        // The first verified copy wins; the late one counts for nothing.
+        #expect(scheduler.chunkVerified(5, of: hedge[0], bytes: Int64(chunkSize), at: at(1100)) == true)
+        _ = scheduler.chunkVerified(5, of: urgent, bytes: Int64(chunkSize), at: at(1200))
+        #expect(scheduler.progress.chunksDone == 1)
+    }
+
+    @Test func aPlayersChunkGoesToAnotherHolderWhenItsSourceIsDropped() throws {
+        var (scheduler, _) = try downloading(chunks: 100, holders: [])
+        _ = scheduler.want(1, bytes: bytes(5..<6), bytesPerSecond: playRate, at: at(0))
+        let first = try #require(starts(scheduler.holdersFound([holder("a"), holder("b")], at: at(0))).first)
+        #expect(first.chunks == 5..<6 && first.source.peerID == "a")
+        let again = try #require(starts(scheduler.requestFinished(first, .failed("reset"), at: at(100))).first)
+        #expect(again.chunks == 5..<6 && again.source.peerID == "a")
+        // A second failure in a row: the holder is gone, and the chunk goes to the other one.
+        let actions = scheduler.requestFinished(again, .failed("reset"), at: at(200))
+        #expect(actions.contains(.drop(try endpoint("a"), reason: "reset")))
+        #expect(starts(actions).first { $0.chunks == 5..<6 }?.source.peerID == "b")
+    }
+
+    @Test func urgentRequestsMayUseOneSlotBeyondASourcesThree() throws {
+        var (scheduler, actions) = try downloading(chunks: 100, holders: [holder("a")])
+        #expect(starts(actions).count == 3)
+        let urgent = starts(scheduler.want(1, bytes: bytes(70..<72), bytesPerSecond: playRate, at: at(10)))
+        #expect(urgent.map(\.chunks) == [70..<72])
+        // One extra slot, not more: a second player waits for a slot to free.
+        #expect(starts(scheduler.want(2, bytes: bytes(80..<82), bytesPerSecond: playRate, at: at(20))).isEmpty)
+    }
+
+    @Test func withoutAPlayerTheBackgroundRunsAreSixteenChunksAgain() throws {
+        var (scheduler, _) = try downloading(chunks: 100, holders: [])
+        _ = scheduler.want(1, bytes: bytes(50..<52), bytesPerSecond: playRate, at: at(0))
+        let playing = starts(scheduler.holdersFound([holder("a")], at: at(0)))
+        #expect(playing.map(\.chunks) == [50..<52, 0..<4, 98..<100])
+        #expect(starts(scheduler.forget(stream: 1, at: at(10))).isEmpty)
+        _ = deliverAll(playing[1], to: &scheduler, from: 20)
+        let next = starts(scheduler.requestFinished(playing[1], .ended, at: at(30)))
+        #expect(next.map(\.chunks) == [4..<20])
+    }
+}
+
+@Suite struct PlaybackWindowTests {
+    @Test func theRateIsTheSizeOverTheDurationAndTheWindowTenSecondsOfIt() {
+        // 8 GiB over 1000 s: 8.6 MB/s, so 86 MB ahead.
+        let window = PlaybackWindow(size: 8 << 30, durationMilliseconds: 1_000_000)
+        #expect(window.bytesPerSecond == (8 << 30) / 1000)
+        #expect(window.bytes == window.bytesPerSecond * 10)
+    }
+
+    @Test func theWindowIsThirtyTwoMebibytesAtLeastAndGenerousWithoutADuration() {
+        #expect(PlaybackWindow(size: 100 << 20, durationMilliseconds: 3_600_000).bytes == 32 << 20)
+        let unknown = PlaybackWindow(size: 100 << 20, durationMilliseconds: nil)
+        #expect(unknown.bytesPerSecond == PlaybackWindow.assumedBytesPerSecond)
+    }
+
+    @Test func aRangeToTheEndGetsOneWindowUnderItAndOneAhead() {
+        let window = PlaybackWindow(size: nil, durationMilliseconds: nil)
+        #expect(window.span(of: 1000...(8 << 30)) == 1000..<(1000 + 2 * window.bytes))
+        #expect(window.span(of: 0...99) == 0..<(100 + window.bytes))
+    }
+}

@@ -3,7 +3,9 @@ import ContentID
 import Foundation
 import GRDB
 import Logging
+import PeerProtocol
 import PeerWire
+import WireVocabulary
 
 @testable import MediaIndex
 
@@ -86,5 +88,31 @@ struct ObservedClock: Clock {
     func sleep(until deadline: TestClock<Duration>.Instant, tolerance: Duration?) async throws {
         sleeps.yield()
         try await base.sleep(until: deadline, tolerance: tolerance)
+    }
+}
+
+/// The manifest a fake holder answers with, checked against `id` as a real answer is.
+func manifestAnswer(_ manifest: ChunkManifest, for id: ContentID, from peer: PeerEndpoint) throws(PeerClientError)
+    -> ChunkVerifier
+{
+    do {
+        return try ChunkVerifier(manifest: manifest, expected: id)
+    } catch {
+        throw .invalidAnswer(peer: peer.description, reason: "\(error)")
+    }
+}
+
+/// Every chunk: what a fake complete holder says it has.
+func fullAvailability(chunkCount: Int) -> ChunkBitmap {
+    ChunkBitmap(chunkCount: chunkCount, full: true)
+}
+
+/// Waits until the task is cancelled: a holder that stopped answering.
+func stallUntilCancelled() async {
+    let (never, stop) = AsyncStream<Void>.makeStream()
+    await withTaskCancellationHandler {
+        for await _ in never {}
+    } onCancel: {
+        stop.finish()
     }
 }

@@ -36,10 +36,11 @@ struct mediapeer_file_status {
 /// final symlink. Returns 0, or -1 with errno set.
 int mediapeer_fstatat(int dirfd, const char *path, int follow, struct mediapeer_file_status *status);
 
-/// open(2) (large files allowed), pwrite(2), ftruncate(2) and the size of an open file with 64-bit offsets on every architecture (this file is
+/// open(2) (large files allowed), pwrite(2), pread(2), ftruncate(2) and the size of an open file with 64-bit offsets on every architecture (this file is
 /// compiled with _FILE_OFFSET_BITS=64; Swift's Glibc module has a 32-bit off_t on armhf).
 int mediapeer_open(const char *path, int flags, unsigned int mode);
 long mediapeer_pwrite(int fd, const void *buffer, unsigned long count, int64_t offset);
+long mediapeer_pread(int fd, void *buffer, unsigned long count, int64_t offset);
 int mediapeer_ftruncate(int fd, int64_t size);
 int64_t mediapeer_file_size(int fd);
 

@@ -5,7 +5,7 @@ import WireVocabulary
 /// A subtitle file offered with a video: `Film.srt` or `Film.en.srt` in the folder of `Film.mkv`, on the same box.
 public struct SubtitleRef: Sendable, Equatable, Hashable {
     public var id: ContentID
-    /// `application/x-subrip`, `text/vtt` or `text/x-ssa`.
+    /// `text/srt`, `text/vtt` or `text/x-ssa`.
     public var mimeType: String
     /// The language tag of the file name (`en` in `Film.en.srt`, `pt-BR` in `Film.pt-BR.srt`), if it has one.
     public var language: String?

@@ -243,6 +243,15 @@ enum Schema {
                     END;
                     """)
         }
+        migrator.registerMigration("browse-by-kind-indexes") { db in
+            // The DLNA tree lists one kind at a time (Videos, a box's tracks): a TV browsing 200 videos of a home
+            // with 20,000 photos reads the videos' rows only, here and in each neighbour's catalog.
+            try db.execute(
+                sql: """
+                    CREATE INDEX media_by_kind ON media(kind, content_id) WHERE content_id IS NOT NULL;
+                    CREATE INDEX remote_by_peer_kind ON remote_object(peer_id, kind, complete);
+                    """)
+        }
         migrator.registerMigration("subtitle-kind") { db in
             // Subtitle files (`Film.srt` beside `Film.mkv`) are indexed as a kind of their own. `media` and `replica`
             // check their kind; SQLite cannot alter a CHECK, but widening one changes nothing stored, so the table

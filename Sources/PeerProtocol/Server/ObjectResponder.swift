@@ -1,7 +1,7 @@
+import HTTPFiles
 import Hummingbird
 import HummingbirdCore
 import Logging
-import NIOConcurrencyHelpers
 import NIOCore
 import WireVocabulary
 import _NIOFileSystem
@@ -172,33 +172,4 @@ struct ObjectResponder<Handler: PeerRequestHandler>: Sendable {
 
 extension Substring {
     func trimmingCharacters() -> String { String(self).trimmingWhitespace() }
-}
-
-/// Closes a connection when a block write does not complete in time. Re-armed before every block; runs on the
-/// channel's event loop, so it costs a timer per block and nothing while idle.
-final class StallWatchdog: Sendable {
-    private let channel: any Channel
-    private let deadline: TimeAmount
-    private let timer = NIOLockedValueBox<Scheduled<Void>?>(nil)
-
-    init(channel: any Channel, deadline: TimeAmount) {
-        self.channel = channel
-        self.deadline = deadline
-    }
-
-    func arm() {
-        let channel = self.channel
-        let scheduled = channel.eventLoop.scheduleTask(in: deadline) { channel.close(promise: nil) }
-        timer.withLockedValue { previous in
-            previous?.cancel()
-            previous = scheduled
-        }
-    }
-
-    func stop() {
-        timer.withLockedValue {
-            $0?.cancel()
-            $0 = nil
-        }
-    }
 }

@@ -7,6 +7,8 @@ import WireVocabulary
 /// - Faster sources get more work because each asks again as soon as it finishes one.
 /// - Endgame: once every missing chunk is requested, an idle source duplicates a chunk in flight elsewhere, so
 ///   one slow source cannot hold up the last chunks; the first verified copy wins.
+/// - A player's chunks are claimed by the scheduler with ``claimRun(from:for:maxLength:before:)`` before any
+///   rarest-first pick, and a late one is hedged with ``duplicate(_:for:)``.
 /// - A source that sent a bad chunk is banned for this object; one that failed is removed, and what it had in
 ///   flight is handed out again.
 public struct ChunkPicker: Sendable {
@@ -71,14 +73,46 @@ public struct ChunkPicker: Sendable {
     /// which spares both boxes the cost of a request per chunk. Endgame duplicates stay single chunks.
     public mutating func nextRun(for source: Source, maxLength: Int) -> Range<Int>? {
         guard let first = next(for: source) else { return nil }
-        guard inFlight[first] == [source], let chunks = availability[source] else { return first..<(first + 1) }
+        guard inFlight[first] == [source] else { return first..<(first + 1) }
+        return first..<extendRun(from: first, for: source, maxLength: maxLength, before: chunkCount)
+    }
+
+    /// True when `index` is missing, nobody fetches it, and `source` holds it.
+    public func isFree(_ index: Int, for source: Source) -> Bool {
+        !have.contains(index) && inFlight[index] == nil && availability[source]?.contains(index) == true
+    }
+
+    /// How many sources are fetching `index` now.
+    public func fetcherCount(of index: Int) -> Int { inFlight[index]?.count ?? 0 }
+
+    /// Claims a run for `source` that starts at `first` (a chunk a player needs, not the rarest), extended over
+    /// the following free chunks it holds, at most `maxLength` long and ending before `end`. Nil when `first` is
+    /// not free for it.
+    public mutating func claimRun(from first: Int, for source: Source, maxLength: Int, before end: Int) -> Range<Int>? {
+        guard first >= 0, first < chunkCount, isFree(first, for: source) else { return nil }
+        inFlight[first] = [source]
+        return first..<extendRun(from: first, for: source, maxLength: maxLength, before: min(end, chunkCount))
+    }
+
+    /// Has `source` fetch `index` too, which another source is fetching late (a hedge; the first verified copy
+    /// wins, as in the endgame). False when it does not hold it, already fetches it, or enough sources do.
+    public mutating func duplicate(_ index: Int, for source: Source) -> Bool {
+        guard !have.contains(index), let fetchers = inFlight[index], !fetchers.contains(source),
+            fetchers.count < endgameCopies, availability[source]?.contains(index) == true
+        else { return false }
+        inFlight[index]?.insert(source)
+        return true
+    }
+
+    /// Claims the free chunks after `first` that `source` holds; returns the end of the run.
+    private mutating func extendRun(from first: Int, for source: Source, maxLength: Int, before limit: Int) -> Int {
+        guard let chunks = availability[source] else { return first + 1 }
         var end = first + 1
-        while end - first < maxLength, end < chunkCount, !have.contains(end), inFlight[end] == nil, chunks.contains(end)
-        {
+        while end - first < maxLength, end < limit, !have.contains(end), inFlight[end] == nil, chunks.contains(end) {
             inFlight[end] = [source]
             end += 1
         }
-        return first..<end
+        return end
     }
 
     /// A verified chunk arrived from `source`. Returns false if another source's copy was already counted.

@@ -44,6 +44,10 @@ actor FetchJob {
         case flushed
         /// A local failure (disk, space, index): the fetch cannot go on.
         case fatal(any Error)
+        /// A player reads these bytes (and a window ahead) of the object.
+        case interest(stream: Int, bytes: Range<Int64>, bytesPerSecond: Int64)
+        /// A player left.
+        case noInterest(stream: Int)
     }
 
     /// A verified manifest with the partial file open, and what is already held.
@@ -74,6 +78,10 @@ actor FetchJob {
     private let logger: Logger
 
     private var scheduler: FetchScheduler
+    /// What the players wait on: each chunk as it is written, and the fetch's end.
+    nonisolated let arrivals = ChunkArrivals()
+    private let events: AsyncStream<Event>
+    private let reporter: AsyncStream<Event>.Continuation
     private var verifier: ChunkVerifier?
     private var file: PartialFile?
     private var chunksSinceSpaceCheck = 0
@@ -97,14 +105,25 @@ actor FetchJob {
         logger[metadataKey: "object"] = "\(id.hex.prefix(16))"
         self.logger = logger
         scheduler = FetchScheduler(id: id, title: title, startedAt: Date(), policy: tuning.scheduling)
+        (events, reporter) = AsyncStream.makeStream(of: Event.self)
     }
 
     var progress: FetchProgress { scheduler.progress }
 
+    /// The player of `stream` reads `bytes` (its range and a window ahead): their chunks get deadlines, replacing
+    /// the stream's earlier ones.
+    nonisolated func want(stream: Int, bytes: Range<Int64>, bytesPerSecond: Int64) {
+        reporter.yield(.interest(stream: stream, bytes: bytes, bytesPerSecond: bytesPerSecond))
+    }
+
+    /// The player of `stream` left: its deadlines are dropped.
+    nonisolated func forget(stream: Int) {
+        reporter.yield(.noInterest(stream: stream))
+    }
+
     /// Runs until the object is complete, the fetch fails, or the task is cancelled (the daemon stopping: what is
     /// verified stays recorded and the next start resumes).
     func run() async {
-        let (events, reporter) = AsyncStream.makeStream(of: Event.self)
         var ending = Ending.cancelled
         await withDiscardingTaskGroup { group in
             var actions = scheduler.start(at: clock.now)
@@ -139,12 +158,14 @@ actor FetchJob {
         case .complete:
             do {
                 try await finish()
+                arrivals.completed()
             } catch {
                 await fail(error)
             }
         case .failed(let error):
             await fail(error)
         case .cancelled:
+            arrivals.failed("its fetch was stopped")
             if let file, let have = scheduler.have { await flush(file, have) }
             // A clean stop: the next start resumes the fetch without counting a crash against it.
             do {
@@ -164,6 +185,7 @@ actor FetchJob {
         case .prepared(let prepared?):
             verifier = prepared.verifier
             file = prepared.file
+            arrivals.known(prepared.have, fileSize: prepared.verifier.manifest.fileSize)
             if prepared.have.count > 0 {
                 logger.info(
                     "resuming fetch",
@@ -184,6 +206,10 @@ actor FetchJob {
             return scheduler.flushed(at: now)
         case .fatal:
             return []  // ends the loop before it gets here
+        case .interest(let stream, let bytes, let bytesPerSecond):
+            return scheduler.want(stream, bytes: bytes, bytesPerSecond: bytesPerSecond, at: now)
+        case .noInterest(let stream):
+            return scheduler.forget(stream: stream, at: now)
         }
     }
 
@@ -441,6 +467,7 @@ actor FetchJob {
         bytes: Int64
     ) async throws(ReplicationError) -> Bool {
         let goOn = scheduler.chunkVerified(chunk, of: request, bytes: bytes, at: clock.now)
+        arrivals.verified(chunk)
         chunksSinceSpaceCheck += 1
         if chunksSinceSpaceCheck >= tuning.chunksPerSpaceCheck, let manifest = scheduler.manifest {
             // The disk may fill up under a running fetch (other writers): stop before it is full.
@@ -486,6 +513,7 @@ actor FetchJob {
     /// A fetch that cannot go on: the partial file and the replica row go, so nothing half-written stays behind.
     private func fail(_ error: any Error) async {
         logger.error("fetch failed", metadata: ["error": "\(error)"])
+        arrivals.failed("its fetch failed: \(error)")
         file = nil
         layout.remove(id)
         await records.forgetUnfinished()

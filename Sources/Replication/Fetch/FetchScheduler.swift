@@ -9,6 +9,9 @@ import WireVocabulary
 /// The decisions of one fetch, without any I/O: who the sources are, which run of chunks each request asks for,
 /// when a source is dropped or banned, when to look for holders again, when to flush and when the object is done.
 ///
+/// Players reading the object while it is fetched give it interests (``want(_:bytes:bytesPerSecond:at:)``):
+/// their chunks are requested first, earliest deadline first, and hedged when late (see ``assign(at:_:)``).
+///
 /// The driver (``FetchJob``) tells it what happened, with the current instant, and carries out the actions it
 /// returns: it never reads a clock or waits itself, so every rule here can be tested on virtual time.
 ///
@@ -38,6 +41,25 @@ struct FetchScheduler {
         var maxHolderWait: Duration = .seconds(8)
         /// The span the transfer rate is measured over.
         var rateWindow: Duration = .seconds(3)
+        /// How soon the chunk under a player's read is due; the chunks after it are due as the play reaches them.
+        var playbackLead: Duration = .seconds(1)
+        /// Chunks one urgent request (a chunk a player waits for) asks for: short, so a seek gets its first chunk
+        /// as soon as possible and the next urgent chunks spread over several sources.
+        var urgentRunLength = 2
+        /// Requests per source beyond ``requestsPerSource`` that only urgent requests may use, so a seek is never
+        /// stuck behind long background runs.
+        var urgentExtraSlots = 1
+        /// The background run length while a player is interested: shorter, so slots turn over quickly.
+        var chunksPerRequestWhilePlaying = 4
+    }
+
+    /// What a player reads of the object: the bytes it asked for and a window ahead, from `since`, at a rate.
+    /// The chunk holding `bytes.lowerBound` is due ``Policy/playbackLead`` after `since`, each later chunk when
+    /// the play at `bytesPerSecond` reaches it.
+    struct Interest: Sendable, Equatable {
+        var bytes: Range<Int64>
+        var bytesPerSecond: Int64
+        var since: ElapsedInstant
     }
 
     /// One ranged request: a run of consecutive chunks from one source.
@@ -65,6 +87,8 @@ struct FetchScheduler {
         case slotRested(source: String)
         /// This dropped source may be used again.
         case penaltyOver(source: String)
+        /// A player's chunk in flight reaches its deadline: it is asked of a second source.
+        case hedge
     }
 
     enum Action: Sendable, Equatable {
@@ -133,6 +157,10 @@ struct FetchScheduler {
     /// (instant, bytes done) per verified chunk; samples before `rateHead` are out of the window.
     private var rateSamples: [(at: ElapsedInstant, bytesDone: Int64)] = []
     private var rateHead = 0
+    /// The players reading the object, by stream.
+    private var interests: [Int: Interest] = [:]
+    /// The instant of the earliest ``Timer/hedge`` scheduled and not yet fired.
+    private var hedgeAt: ElapsedInstant?
 
     init(id: ContentID, title: String, startedAt: Date, policy: Policy = Policy()) {
         self.policy = policy
@@ -304,6 +332,8 @@ struct FetchScheduler {
             break  // `assign` lets the slot ask again
         case .penaltyOver:
             lookUp(&actions)
+        case .hedge:
+            if let hedgeAt, hedgeAt <= now { self.hedgeAt = nil }  // `assign` hedges the late chunks
         }
         reconsider(at: now, &actions)
         return actions
@@ -332,6 +362,24 @@ struct FetchScheduler {
         progress.message = message
         progress.finishedAt = date
         deactivateSources()
+    }
+
+    /// A player reads `bytes` (and a window ahead, already included) of the object: their chunks go first,
+    /// earliest deadline first. A stream's new interest replaces its last one at once (a seek).
+    mutating func want(_ stream: Int, bytes: Range<Int64>, bytesPerSecond: Int64, at now: ElapsedInstant) -> [Action] {
+        var actions: [Action] = []
+        guard !bytes.isEmpty else { return actions }
+        interests[stream] = Interest(bytes: bytes, bytesPerSecond: max(1, bytesPerSecond), since: now)
+        reconsider(at: now, &actions)
+        return actions
+    }
+
+    /// The stream's player left: its chunks are fetched in the background order again.
+    mutating func forget(stream: Int, at now: ElapsedInstant) -> [Action] {
+        var actions: [Action] = []
+        interests[stream] = nil
+        reconsider(at: now, &actions)
+        return actions
     }
 
     // MARK: - Decisions
@@ -433,27 +481,131 @@ struct FetchScheduler {
         updateSource(peer, name: endpoint.name) { $0.active = true }
     }
 
-    /// Gives every free request slot a run of chunks; a slot with nothing to do waits for the next event.
+    /// Gives every free request slot a run of chunks; a slot with nothing to do waits for the next event. The
+    /// players' chunks go first (late ones hedged, then earliest deadline first, from the sources that delivered
+    /// most), then, while a player is interested, the first and last chunks (where containers keep their index),
+    /// then the rest rarest first.
     private mutating func assign(at now: ElapsedInstant, _ actions: inout [Action]) {
         guard let manifest else { return }
+        let playing = !interests.isEmpty
+        if playing { assignUrgent(at: now, manifest, &actions) }
+        let runLength = playing ? policy.chunksPerRequestWhilePlaying : policy.chunksPerRequest
         for peer in sourceOrder {
             guard var state = sources[peer] else { continue }
             state.restingUntil.removeAll { $0 <= now }
             var free = policy.requestsPerSource - state.activeRequests - state.restingUntil.count
-            while free > 0, let run = picker?.nextRun(for: peer, maxLength: policy.chunksPerRequest) {
-                let bytes =
-                    manifest.byteRange(ofChunk: run.lowerBound)
-                    .lowerBound..<manifest.byteRange(ofChunk: run.upperBound - 1).upperBound
-                let request = Request(id: nextRequestID, source: state.endpoint, chunks: run, bytes: bytes)
-                nextRequestID += 1
-                requests[request.id] = RequestState(source: peer, chunks: run)
-                state.activeRequests += 1
+            while free > 0, let run = backgroundRun(for: peer, maxLength: runLength, playing: playing) {
+                start(run, from: &state, manifest, &actions)
                 free -= 1
-                actions.append(.start(request))
             }
             sources[peer] = state
         }
         if !requests.isEmpty { armFlush(at: now, &actions) }
+        if playing { armHedge(at: now, manifest, &actions) }
+    }
+
+    /// The players' chunks, on the normal slots and the urgent extra ones.
+    private mutating func assignUrgent(at now: ElapsedInstant, _ manifest: ChunkManifest, _ actions: inout [Action]) {
+        let delivered = Dictionary(progress.sources.map { ($0.peerID, $0.chunks) }) { first, _ in first }
+        let fastestFirst = sourceOrder.enumerated().sorted { left, right in
+            let (a, b) = (delivered[left.element] ?? 0, delivered[right.element] ?? 0)
+            return a != b ? a > b : left.offset < right.offset
+        }.map(\.element)
+        for peer in fastestFirst {
+            guard var state = sources[peer] else { continue }
+            state.restingUntil.removeAll { $0 <= now }
+            var free =
+                policy.requestsPerSource + policy.urgentExtraSlots - state.activeRequests - state.restingUntil.count
+            while free > 0, let run = urgentRun(for: peer, at: now, manifest) {
+                start(run, from: &state, manifest, &actions)
+                free -= 1
+            }
+            sources[peer] = state
+        }
+    }
+
+    /// For `peer`: a late chunk another source is fetching (a hedge), else the free chunk with the earliest
+    /// deadline and the one after it.
+    private mutating func urgentRun(for peer: String, at now: ElapsedInstant, _ manifest: ChunkManifest) -> Range<Int>?
+    {
+        // Through `self.picker` only: a local copy would make each claim below copy the picker's tables.
+        guard picker != nil else { return nil }
+        let streams = interests.sorted { $0.key < $1.key }.map(\.value)
+        for interest in streams {
+            for chunk in chunks(of: interest, manifest)
+            where (picker?.fetcherCount(of: chunk) ?? 0) > 0 && deadline(of: chunk, interest, manifest) <= now {
+                if picker?.duplicate(chunk, for: peer) == true { return chunk..<(chunk + 1) }
+            }
+        }
+        var best: (chunk: Int, end: Int, deadline: ElapsedInstant)?
+        for interest in streams {
+            let span = chunks(of: interest, manifest)
+            guard let chunk = span.first(where: { picker?.isFree($0, for: peer) == true }) else { continue }
+            let due = deadline(of: chunk, interest, manifest)
+            if best.map({ due < $0.deadline }) ?? true { best = (chunk, span.upperBound, due) }
+        }
+        guard let best else { return nil }
+        return picker?.claimRun(from: best.chunk, for: peer, maxLength: policy.urgentRunLength, before: best.end)
+    }
+
+    /// A run for a normal slot: while a player is interested, the first chunk and the last two first.
+    private mutating func backgroundRun(for peer: String, maxLength: Int, playing: Bool) -> Range<Int>? {
+        guard let count = picker?.chunkCount else { return nil }
+        if playing {
+            for first in [0, count - 2, count - 1] {
+                if let run = picker?.claimRun(from: first, for: peer, maxLength: maxLength, before: count) {
+                    return run
+                }
+            }
+        }
+        return picker?.nextRun(for: peer, maxLength: maxLength)
+    }
+
+    private mutating func start(
+        _ run: Range<Int>, from state: inout SourceState, _ manifest: ChunkManifest, _ actions: inout [Action]
+    ) {
+        let bytes =
+            manifest.byteRange(ofChunk: run.lowerBound)
+            .lowerBound..<manifest.byteRange(ofChunk: run.upperBound - 1)
+            .upperBound
+        let request = Request(id: nextRequestID, source: state.endpoint, chunks: run, bytes: bytes)
+        nextRequestID += 1
+        requests[request.id] = RequestState(source: state.endpoint.peerID, chunks: run)
+        state.activeRequests += 1
+        actions.append(.start(request))
+    }
+
+    /// Schedules a ``Timer/hedge`` at the next deadline of a player's chunk that one source alone is fetching,
+    /// when another source could fetch it too.
+    private mutating func armHedge(at now: ElapsedInstant, _ manifest: ChunkManifest, _ actions: inout [Action]) {
+        guard sources.count > 1, let picker else { return }
+        var next: ElapsedInstant?
+        for interest in interests.values {
+            for chunk in chunks(of: interest, manifest) where picker.fetcherCount(of: chunk) == 1 {
+                let due = deadline(of: chunk, interest, manifest)
+                guard due > now else { continue }
+                if next.map({ due < $0 }) ?? true { next = due }
+                // Later chunks of this stream are due later still.
+                break
+            }
+        }
+        guard let next, hedgeAt.map({ next < $0 }) ?? true else { return }
+        hedgeAt = next
+        actions.append(.schedule(.hedge, at: next))
+    }
+
+    /// The chunks a player's interest covers.
+    private func chunks(of interest: Interest, _ manifest: ChunkManifest) -> Range<Int> {
+        let size = Int64(manifest.chunkSize)
+        let first = Int(min(interest.bytes.lowerBound / size, Int64(manifest.chunkCount)))
+        let end = Int(min((interest.bytes.upperBound + size - 1) / size, Int64(manifest.chunkCount)))
+        return first..<max(first, end)
+    }
+
+    private func deadline(of chunk: Int, _ interest: Interest, _ manifest: ChunkManifest) -> ElapsedInstant {
+        let ahead = max(0, manifest.byteRange(ofChunk: chunk).lowerBound - interest.bytes.lowerBound)
+        let playTime = Duration.milliseconds(Int64(Double(ahead) * 1000 / Double(interest.bytesPerSecond)))
+        return interest.since + policy.playbackLead + playTime
     }
 
     /// Flushes once a flush interval while chunks arrive or wait to be recorded; an idle fetch does not wake up.

@@ -1,5 +1,6 @@
 import ContentID
 import ControlWire
+import ElapsedTime
 import Foundation
 import Logging
 import MediaIndex
@@ -30,6 +31,11 @@ public actor Fetcher {
     private let clock: any Clock<Duration>
     private let logger: Logger
     private let tuning: FetchJob.Tuning
+    /// How long a player's read waits for its chunk before it fails with the reason.
+    private let playbackWait: Duration
+    /// What the players' waits are measured on (`clock`).
+    private let playbackClock: ElapsedClock
+    private var nextStream = 0
     /// Shared by every fetch: the chunks in transit of all of them together.
     private let buffers = FetchBufferBudget(bytes: PeerLimits.fetchBufferBudget)
     private var jobs: [ContentID: (job: FetchJob, task: Task<Void, Never>)] = [:]
@@ -38,22 +44,26 @@ public actor Fetcher {
     private var paused: [ContentID: FetchProgress] = [:]
 
     /// - parameter clock: what the fetches' timers (flushes, waits for holders, back-offs) sleep on.
+    /// - parameter playbackWait: how long a player's read waits for its chunk before it fails (on `clock`).
     public init(
         catalog: Catalog, cacheDirectory: String, cacheLimit: CacheLimit, directory: any HolderDirectory,
-        client: PeerClient = PeerClient(), chunkTimeoutSeconds: Int64 = 20,
+        client: PeerClient = PeerClient(), chunkTimeoutSeconds: Int64 = 20, playbackWait: Duration = .seconds(20),
         clock: any Clock<Duration> = ContinuousClock(), logger: Logger
     ) {
         var tuning = FetchJob.Tuning()
         tuning.chunkTimeout = .seconds(chunkTimeoutSeconds)
         self.init(
             catalog: catalog, cacheDirectory: cacheDirectory, cacheLimit: cacheLimit, directory: directory,
-            transport: client, tuning: tuning, clock: clock, logger: logger)
+            transport: client, tuning: tuning, playbackWait: playbackWait, clock: clock, logger: logger)
     }
 
     init(
         catalog: Catalog, cacheDirectory: String, cacheLimit: CacheLimit, directory: any HolderDirectory,
-        transport: any FetchTransport, tuning: FetchJob.Tuning, clock: any Clock<Duration>, logger: Logger
+        transport: any FetchTransport, tuning: FetchJob.Tuning, playbackWait: Duration = .seconds(20),
+        clock: any Clock<Duration>, logger: Logger
     ) {
+        self.playbackWait = playbackWait
+        playbackClock = ElapsedClock(clock)
         self.catalog = catalog
         layout = ReplicaLayout(cacheDirectory: cacheDirectory)
         space = CacheSpace(folder: cacheDirectory, limit: cacheLimit)
@@ -101,6 +111,57 @@ public actor Fetcher {
         finished[id] = nil
         paused[id] = nil
         return await job.progress
+    }
+
+    /// Opens `id` for a player: from its file when this box holds it whole, else from its fetch, started now if
+    /// none runs (it goes on in the background once the player leaves, a normal fetch) or joined if one does.
+    /// Several players may read one title at once.
+    public func play(_ id: ContentID, title: String) async throws(ReplicationError) -> PlaybackStream {
+        if let held = try await wholeFile(id) {
+            return stream(id, title: title, .file(path: held.path, size: held.size))
+        }
+        _ = try await start(id, title: title, byHand: true)
+        guard let job = jobs[id]?.job else {
+            // Held whole after all (it was, or its fetch completed at once).
+            guard let held = try await wholeFile(id) else {
+                let reason = finished[id]?.message.map { ": \($0)" } ?? ""
+                throw .cache("the fetch of \(title) ended before it could be played\(reason)")
+            }
+            return stream(id, title: title, .file(path: held.path, size: held.size))
+        }
+        let description: CatalogEntry?
+        do {
+            description = try await catalog.remoteDescription(of: id)
+        } catch {
+            throw .index(error)
+        }
+        let fetchedSize = await job.progress.size
+        let window = PlaybackWindow(
+            size: description?.size ?? fetchedSize, durationMilliseconds: description?.durationMilliseconds)
+        return stream(id, title: title, .fetch(job, job.arrivals, layout), window: window)
+    }
+
+    /// The file holding all of `id`, if this box has one: a media file or a complete replica.
+    private func wholeFile(_ id: ContentID) async throws(ReplicationError) -> (path: String, size: Int64)? {
+        do {
+            switch try await catalog.localObject(id) {
+            case .mediaFile(let path, let size, _)?: return (path, size)
+            case .replica(let replica)? where replica.complete: return (layout.completePath(id), replica.size)
+            default: return nil
+            }
+        } catch {
+            throw .index(error)
+        }
+    }
+
+    private func stream(
+        _ id: ContentID, title: String, _ source: PlaybackStream.Source,
+        window: PlaybackWindow = PlaybackWindow(size: nil, durationMilliseconds: nil)
+    ) -> PlaybackStream {
+        nextStream += 1
+        return PlaybackStream(
+            id: id, title: title, source: source, stream: nextStream, window: window,
+            chunkSize: tuning.acceptedChunkSize, clock: playbackClock, playbackWait: playbackWait)
     }
 
     private static func alreadyHeld(_ id: ContentID, title: String, size: Int64, message: String) -> FetchProgress {

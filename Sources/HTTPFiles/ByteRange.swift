@@ -69,7 +69,7 @@ public enum ByteRangeRequest: Equatable, Sendable {
 
 extension String {
     /// Without the spaces and tabs HTTP allows around values (OWS).
-    func trimmingWhitespace() -> String {
+    package func trimmingWhitespace() -> String {
         var view = Substring(self)
         while view.first == " " || view.first == "\t" { view = view.dropFirst() }
         while view.last == " " || view.last == "\t" { view = view.dropLast() }

@@ -18,21 +18,21 @@ import NIOHTTPTypesHTTP1
 /// up as each goes out: the socket's own back-pressure paces them, the task awaits only the end, and a range of
 /// any length holds at most ``window`` small region records. Awaiting region by region instead cost two thread
 /// hops per megabyte, which was most of the serving CPU above the kernel's own.
-enum FileRegionSender {
+public enum FileRegionSender {
     /// Bytes per region: the stall watchdog is re-armed as each is sent.
-    static let regionLength = 1 << 20
+    public static let regionLength = 1 << 20
     /// Regions queued ahead at most.
-    static let window = 16
+    public static let window = 16
 
     /// False when this connection or range cannot take the sendfile path (no HTTP/1 pipeline, or offsets beyond
     /// `Int` on a 32-bit box): the caller streams buffers instead.
-    static func canSend(_ range: ClosedRange<Int64>, on channel: any Channel) -> Bool {
+    public static func canSend(_ range: ClosedRange<Int64>, on channel: any Channel) -> Bool {
         Int(exactly: range.upperBound + 1) != nil && channel is any SocketOptionProvider
     }
 
     /// Sends `range` of the file at `path`, which must still be `expectedSize` bytes long; `regionSent` runs on
     /// the event loop after each region has gone to the kernel.
-    static func send(
+    public static func send(
         path: String, expectedSize: Int64, range: ClosedRange<Int64>, channel: any Channel,
         regionSent: @escaping @Sendable () -> Void
     ) async throws {
@@ -114,11 +114,11 @@ enum FileRegionSender {
         }
     }
 
-    enum SendError: Error, CustomStringConvertible {
+    public enum SendError: Error, CustomStringConvertible {
         case cannotOpen(path: String, errno: Int32)
         case changedSize(path: String)
 
-        var description: String {
+        public var description: String {
             switch self {
             case .cannotOpen(let path, let number): "cannot open \(path): \(String(cString: strerror(number)))"
             case .changedSize(let path): "\(path) changed size since it was indexed"

@@ -1,0 +1,128 @@
+import Logging
+import MediaIndex
+import PeerProtocol
+import PeerWire
+import PlayerEndpoint
+import Replication
+import Synchronization
+import WireVocabulary
+
+/// Answers the player endpoint from the index: titles from this box's files and replicas, else from the online
+/// neighbours' catalogs; a title held whole here is sent from its file.
+///
+/// A title not held whole here cannot be played yet: `open` says so (503 to the player). Streaming it from other
+/// boxes while it plays is the replication part's `Fetcher.play`, which replaces that branch.
+final class PlayerRequests: PlayerRequestHandler {
+    private let catalog: Catalog
+    private let objects: any ObjectServing
+    private let neighbourhood: any Neighbourhood
+    private let logger: Logger
+    private let plays = Mutex(PlayCounts())
+
+    init(catalog: Catalog, objects: any ObjectServing, neighbourhood: any Neighbourhood, logger: Logger) {
+        self.catalog = catalog
+        self.objects = objects
+        self.neighbourhood = neighbourhood
+        self.logger = logger
+    }
+
+    func title(_ id: ContentID) async throws -> PlayableTitle? {
+        let online = await neighbourhood.neighbours().map(\.peerID)
+        var title: PlayableTitle
+        if let local = try await catalog.localDescription(of: id), local.complete, let playable = Self.playable(local) {
+            title = playable
+        } else {
+            guard try await catalog.remoteHolders(of: id).contains(where: { online.contains($0.peerID) }),
+                let remote = try await catalog.remoteDescription(of: id), let playable = Self.playable(remote)
+            else { return nil }
+            title = playable
+        }
+        if title.kind == .video {
+            // CaptionInfo.sec names an `.srt`: SubRip subtitles only.
+            title.subtitleIDs = try await catalog.subtitles(forVideos: [id], online: online)[id, default: []]
+                .filter { $0.mimeType == "text/srt" }.map(\.id)
+        }
+        return title
+    }
+
+    func open(_ title: PlayableTitle) async throws -> PlayerSource {
+        // ServableObjects checks that a media file still matches what was hashed (size, mtime, inode).
+        if let object = try await objects.servableObject(title.id), object.available.isComplete,
+            object.size == title.size
+        {
+            return .file(path: object.path)
+        }
+        throw PlaybackUnavailable(
+            reason: "this box does not hold \"\(DisplayText.escaped(title.title))\" whole; "
+                + "fetch it first (mediapeerctl fetch \(title.id.hex.prefix(12)))")
+    }
+
+    func playlist(kind: MediaKind?, words: String?, limit: Int) async throws -> [PlayableTitle] {
+        let online = await neighbourhood.neighbours().map(\.peerID)
+        let items =
+            if let words {
+                try await catalog.searchHome(words, kind: kind, limit: limit, online: online)
+            } else {
+                try await catalog.listHome(kind: kind, limit: limit, offset: 0, online: online).items
+            }
+        // Only what some box can send whole: a file here, or a neighbour holding it complete.
+        return items.compactMap { item in
+            guard let id = item.id, item.local || !item.holders.isEmpty else { return nil }
+            return PlayableTitle(
+                id: id, kind: item.kind, mimeType: item.mimeType, size: item.size, title: item.displayTitle,
+                durationMilliseconds: item.durationMilliseconds, fileExtension: Self.fileExtension(of: item.path))
+        }
+    }
+
+    func playStarted(_ title: PlayableTitle, client: String) async {
+        let count = plays.withLock { $0.record(title.id) }
+        logger.info(
+            "play started",
+            metadata: [
+                "id": "\(title.id.hex)", "title": "\(DisplayText.escaped(title.title))", "client": "\(client)",
+                "plays": "\(count)",
+            ])
+    }
+
+    /// Plays started per title since the daemon started (bounded): the demand the replication issue will read.
+    func playCounts() -> [ContentID: Int] {
+        plays.withLock { $0.counts }
+    }
+
+    func thumbnail(_ id: ContentID) async throws -> [UInt8]? {
+        try await catalog.thumbnail(of: id)
+    }
+
+    private static func playable(_ entry: CatalogEntry) -> PlayableTitle? {
+        guard let kind = entry.kind else { return nil }
+        return PlayableTitle(
+            id: entry.id, kind: kind, mimeType: entry.mimeType ?? "application/octet-stream", size: entry.size,
+            title: entry.displayTitle, durationMilliseconds: entry.durationMilliseconds,
+            fileExtension: entry.path.flatMap(fileExtension(of:)))
+    }
+
+    /// `mkv` for `Films/Film.mkv`; nil for a name without one.
+    static func fileExtension(of path: String) -> String? {
+        guard let name = path.split(separator: "/").last, let dot = name.lastIndex(of: "."), dot != name.startIndex
+        else { return nil }
+        let ext = name[name.index(after: dot)...]
+        return ext.isEmpty ? nil : String(ext)
+    }
+}
+
+/// Plays per title, for at most ``capacity`` titles: past it, the least played title is forgotten.
+struct PlayCounts: Sendable {
+    static let capacity = 4096
+    private(set) var counts: [ContentID: Int] = [:]
+
+    /// Counts a play of `id`; returns its count.
+    mutating func record(_ id: ContentID) -> Int {
+        if counts[id] == nil, counts.count >= Self.capacity,
+            let least = counts.min(by: { $0.value < $1.value })?.key
+        {
+            counts[least] = nil
+        }
+        counts[id, default: 0] += 1
+        return counts[id]!
+    }
+}
