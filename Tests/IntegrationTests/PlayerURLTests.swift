@@ -1,6 +1,7 @@
 import ControlWire
 import Foundation
 import Testing
+import WireVocabulary
 
 /// `mediapeerctl url` and `play` on real daemons: the URL of a title another box holds, through this box.
 @Suite(.serialized) struct PlayerURLTests {
@@ -55,5 +56,38 @@ import Testing
         let unconfigured = try home.ctl(1, ["play", "holiday one"])
         #expect(unconfigured.status != 0)
         #expect(unconfigured.stderr.contains("no player configured: set player_command"), "\(unconfigured.stderr)")
+    }
+
+    @Test func aSubtitleBesideAVideoIsIndexedApartAndNamedToSamsungTVs() throws {
+        let home = try SimulatedHome(boxes: 2, tag: "ps")
+        try home.addLargeVideo("holiday.mkv", megabytes: 1, to: [1])
+        let subtitle = "1\n00:00:01,000 --> 00:00:02,000\nHello\n"
+        try subtitle.write(toFile: home.box(1) + "/media/.holiday.srt", atomically: true, encoding: .utf8)
+        try FileManager.default.moveItem(
+            atPath: home.box(1) + "/media/.holiday.srt", toPath: home.box(1) + "/media/holiday.srt")
+        try home.startDaemon(1)
+        try home.startDaemon(2)
+        let video = try home.contentID(of: "holiday.mkv", in: 1)
+        var subtitleID: ContentID?
+        try eventually("box 1 hashed holiday.srt") {
+            subtitleID = try home.decode(LibraryPage.self, 1, ["library", "list", "--kind", "subtitle"]).items.first?
+                .contentID
+            return subtitleID != nil
+        }
+        // Not a title of its own: `url holiday` names the video alone.
+        #expect(try home.decode(LibraryPage.self, 1, ["library", "list"]).items.map(\.path) == ["holiday.mkv"])
+        let url = try home.ctl(1, ["url", "holiday"])
+        #expect(url.stdout == "http://10.77.0.1:8738/media/\(video.hex).mkv\n", "\(url.stderr)")
+
+        let headers = try home.exec(
+            2,
+            [
+                "curl", "-s", "--max-time", "30", "-o", "/dev/null", "-D", "-", "-H", "getCaptionInfo.sec: 1",
+                "http://10.77.0.1:8738/media/\(video.hex).mkv",
+            ])
+        let caption = "http://10.77.0.1:8738/media/\(subtitleID!.hex).srt"
+        #expect(headers.stdout.lowercased().contains("captioninfo.sec: \(caption)"), "\(headers.stdout)")
+        let body = try home.exec(2, ["curl", "-s", "--max-time", "30", caption])
+        #expect(body.stdout == subtitle)
     }
 }
