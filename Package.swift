@@ -170,7 +170,7 @@ let package = Package(
             name: "MediapeerDaemon",
             dependencies: [
                 "MediapeerConfig", "MediaIndex", "ControlAPI", "PeerProtocol", "Replication", "Discovery",
-                "CSystemShims", "PlayerEndpoint", "MediaServer", "SSDP",
+                "CSystemShims", "PlayerEndpoint", "MediaServer", "SSDP", "PeerAddresses",
                 "ContentID", "WireVocabulary", "PeerWire", "ControlWire", "MediaProbe",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -25,6 +25,9 @@ public protocol ControlHandler: Sendable {
     /// Cancels the unfinished fetch named by content id, content-id prefix or title: stops it, deletes its partial
     /// file and its record.
     func cancelFetch(_ reference: String) async throws -> FetchCancellation
+    /// The player URL of the title named by content id, content-id prefix or title, anywhere in the home; `host`
+    /// replaces this box's LAN address in it.
+    func url(for reference: String, host: String?) async throws -> TitleURL
     /// How the control API should answer an error a request ended with, when it is not a fault (logged and answered
     /// 500) but something the user can act on: a busy index is worth asking again. Nil: a fault.
     func refusal(for error: any Error) -> ControlRefusal?
@@ -111,6 +114,11 @@ public enum ControlServer {
             try await handler.cancelFetch(try await fetchReference(request, context))
         }
         router.get(RouterPath(ControlRoute.fetches)) { _, _ in try await handler.fetches() }
+        router.get(RouterPath(ControlRoute.urls)) { request, _ in
+            let query = request.uri.queryParameters
+            return try await handler.url(
+                for: try reference(query.get("reference")), host: try host(query.get("host")))
+        }
         router.get(RouterPath(ControlRoute.fetches + "/:id")) { _, context in
             let text = try context.parameters.require("id")
             guard let id = ContentID(hex: text) else {
@@ -127,12 +135,35 @@ public enum ControlServer {
 
     /// The reference of a ``FetchRequest`` body.
     private static func fetchReference(_ request: Request, _ context: BasicRequestContext) async throws -> String {
-        let body = try await request.decode(as: FetchRequest.self, context: context)
-        guard !body.reference.isEmpty, body.reference.utf8.count <= 512 else {
+        try reference(try await request.decode(as: FetchRequest.self, context: context).reference)
+    }
+
+    /// A content id, an id prefix or title words, as the user gave them.
+    private static func reference(_ text: String?) throws -> String {
+        guard let text, !text.trimmingCharacters(in: .whitespaces).isEmpty, text.utf8.count <= 512 else {
             throw HTTPError(
                 .badRequest, message: "give a content id, an id prefix of 8+ hex digits, or a title (up to 512 bytes)")
         }
-        return body.reference
+        return text
+    }
+
+    /// A host name or numeric address to put in a URL: letters, digits, `.`, `-`, and for IPv6 `:` and a `%zone`.
+    private static func host(_ text: String?) throws -> String? {
+        guard let text else { return nil }
+        let allowed = text.utf8.allSatisfy { byte in
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte | 0x20)
+                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+                || [UInt8(ascii: "."), UInt8(ascii: "-"), UInt8(ascii: ":"), UInt8(ascii: "%"), UInt8(ascii: "_")]
+                    .contains(byte)
+        }
+        // A `%` starts the zone of an IPv6 address; in a name it would be a percent-escape.
+        let zoneWithoutIPv6 = text.contains("%") && !text.contains(":")
+        guard !text.isEmpty, text.utf8.count <= 253, allowed, !zoneWithoutIPv6, text.first != "-" else {
+            throw HTTPError(
+                .badRequest,
+                message: "host must be a host name or a numeric address (letters, digits, . - : %), up to 253 bytes")
+        }
+        return text
     }
 
     private static func searchText(_ text: String?) throws -> String {
@@ -146,7 +177,7 @@ public enum ControlServer {
     private static func kind(_ text: String?) throws -> MediaKind? {
         guard let text else { return nil }
         guard let kind = MediaKind(rawValue: text) else {
-            throw HTTPError(.badRequest, message: "unknown kind \"\(text)\" (video, audio or image)")
+            throw HTTPError(.badRequest, message: "unknown kind \"\(text)\" (video, audio, image or subtitle)")
         }
         return kind
     }
@@ -169,6 +200,7 @@ extension HomePage: ResponseEncodable {}
 extension FetchProgress: ResponseEncodable {}
 extension FetchList: ResponseEncodable {}
 extension FetchCancellation: ResponseEncodable {}
+extension TitleURL: ResponseEncodable {}
 
 /// A request the daemon refuses for a reason the user can fix; the message is shown as is.
 public enum ControlRefusal: Error, Equatable {

@@ -106,6 +106,13 @@ public struct ControlClient: Sendable {
         try await request(.GET, ControlRoute.fetches)
     }
 
+    /// The player URL of the title named by content id, prefix or title; `host` replaces the box's LAN address.
+    public func url(_ reference: String, host: String?) async throws(ControlClientError) -> TitleURL {
+        var query = [("reference", reference)]
+        if let host { query.append(("host", host)) }
+        return try await request(.GET, ControlRoute.urls, query: query)
+    }
+
     private func request<T: Decodable>(
         _ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body requestBody: Data? = nil
     ) async throws(ControlClientError) -> T {

@@ -15,6 +15,9 @@ public enum ControlRoute {
     public static let fetches = "/v1/fetches"
     /// `POST` with a ``FetchRequest``: stops an unfinished fetch and deletes its partial file and record.
     public static let fetchCancellation = "/v1/fetches/cancel"
+    /// `GET ?reference=R[&host=H]`: the player URL (``TitleURL``) of the title a content id, id prefix or title
+    /// words name, anywhere in the home.
+    public static let urls = "/v1/urls"
 }
 
 /// `GET /v1/peers`: the other boxes this one knows, and the state of its own announcement.
@@ -178,5 +181,19 @@ public struct FetchCancellation: Sendable, Codable, Equatable {
         self.title = title
         self.wasRunning = wasRunning
         self.bytesDeleted = bytesDeleted
+    }
+}
+
+/// `GET /v1/urls`: where a player on the LAN streams a title from, through this box's player endpoint.
+public struct TitleURL: Sendable, Codable, Equatable {
+    public var id: ContentID
+    public var title: String
+    /// `http://HOST:PLAYER_PORT/media/ID.ext` (see ``PlayerURL``).
+    public var url: String
+
+    public init(id: ContentID, title: String, url: String) {
+        self.id = id
+        self.title = title
+        self.url = url
     }
 }

@@ -29,8 +29,11 @@ public enum MediaProbe {
     /// - parameter sniffed: What ``MediaSniffer`` said about the file. Its
     ///   kind selects TagLib (audio) or the header readers (photo, video).
     public static func metadata(path: String, sniffed: SniffResult) -> MediaMetadata {
-        if sniffed.kind == .audio {
-            return AudioTagReader.read(path: path)
+        switch sniffed.kind {
+        case .audio: return AudioTagReader.read(path: path)
+        // A subtitle has nothing a browser shows beyond its name; it is listed with its video.
+        case .subtitle: return MediaMetadata()
+        case .video, .image: break
         }
         guard let file = try? FileByteSource(path: path, measure: true) else { return MediaMetadata() }
         return containerMetadata(BoundedReader(source: file))
@@ -54,16 +57,19 @@ public enum MediaProbe {
         do {
             let file = try FileByteSource(path: path, measure: true)
             // An audio file is only sniffed here; TagLib does the reading.
-            let firstWindow = candidate.kind == .audio ? MediaSniffer.headerLength : BoundedReader.firstWindow
+            let firstWindow =
+                candidate.kind == .audio || candidate.kind == .subtitle
+                ? MediaSniffer.headerLength : BoundedReader.firstWindow
             let reader = BoundedReader(source: file, firstWindow: firstWindow)
             guard let header = reader.bytes(upTo: MediaSniffer.headerLength, at: 0) else {
                 throw MediaProbeError.readFailed(path: path, reason: errnoDescription(file.lastError))
             }
             guard let result = MediaSniffer.sniff(header: header, fileExtension: ext) else { return nil }
-            if result.kind != .audio {
-                return (result, containerMetadata(reader))
+            switch result.kind {
+            case .audio: sniffed = result
+            case .subtitle: return (result, MediaMetadata())
+            case .video, .image: return (result, containerMetadata(reader))
             }
-            sniffed = result
         }
         // Our descriptor is closed by now; TagLib opens the file itself.
         return (sniffed, AudioTagReader.read(path: path))

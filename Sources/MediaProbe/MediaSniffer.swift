@@ -129,6 +129,11 @@ public enum MediaSniffer {
             "ts": transportStream, "m2ts": transportStream,
             "mpg": programStream, "mpeg": programStream,
             "wmv": Candidate(.video, "video/x-ms-wmv", Signature.isASF),
+
+            "srt": Candidate(.subtitle, "text/srt", Signature.isSubRip),
+            "vtt": Candidate(.subtitle, "text/vtt", Signature.isWebVTT),
+            "ass": Candidate(.subtitle, "text/x-ssa", Signature.isSubStationAlpha),
+            "ssa": Candidate(.subtitle, "text/x-ssa", Signature.isSubStationAlpha),
         ]
     }()
 }
@@ -198,6 +203,42 @@ enum Signature {
         // A pack header, or a bare MPEG-1/2 video elementary stream (sequence header).
         b.matches(0, [0x00, 0x00, 0x01, 0xBA]) || b.matches(0, [0x00, 0x00, 0x01, 0xB3])
     }
+    /// Subtitle files are text, so their checks look at the first lines, after a UTF-8 byte order mark if any.
+    static func textAfterBOM(_ b: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
+        b.starts(with: [0xEF, 0xBB, 0xBF]) ? b.dropFirst(3) : b
+    }
+
+    /// SubRip: blank lines, then a cue number alone on its line, then a timing line `00:00:01,000 --> ...`.
+    static func isSubRip(_ b: ArraySlice<UInt8>) -> Bool {
+        let text = textAfterBOM(b).drop { $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\n") }
+        let number = text.prefix { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
+        guard (1...9).contains(number.count) else { return false }
+        var rest = text.dropFirst(number.count)
+        while rest.first == UInt8(ascii: " ") { rest = rest.dropFirst() }
+        if rest.first == UInt8(ascii: "\r") { rest = rest.dropFirst() }
+        guard rest.first == UInt8(ascii: "\n") else { return false }
+        let timing = rest.dropFirst().prefix { $0 != UInt8(ascii: "\n") }
+        guard let first = timing.first, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first) else { return false }
+        let arrow = Array("-->".utf8)
+        return timing.indices.contains { timing[$0...].starts(with: arrow) }
+    }
+
+    /// WebVTT: the file starts with `WEBVTT`, then a space, a tab or the end of the line.
+    static func isWebVTT(_ b: ArraySlice<UInt8>) -> Bool {
+        let text = textAfterBOM(b)
+        guard text.starts(with: Array("WEBVTT".utf8)) else { return false }
+        let next = text.dropFirst(6).first
+        return next == nil
+            || [UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r"), UInt8(ascii: "\n")]
+                .contains(next!)
+    }
+
+    /// SubStation Alpha and Advanced SubStation Alpha: the first section is `[Script Info]`.
+    static func isSubStationAlpha(_ b: ArraySlice<UInt8>) -> Bool {
+        let text = textAfterBOM(b).drop { $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\n") }
+        return text.starts(with: Array("[Script Info]".utf8))
+    }
+
     /// Old QuickTime files start with a `moov`/`mdat`/... atom instead of `ftyp`.
     static func isQuickTimeAtom(_ b: ArraySlice<UInt8>) -> Bool {
         guard let type = b.u32be(4) else { return false }

@@ -230,7 +230,7 @@ public struct MediaServerDevice: UPnPResponding {
         case .photos, .groups(.months), .shelf(.month): [.image]
         case .shelf(.all(let kind)): [kind]
         case .item: []
-        default: Set(MediaKind.allCases)
+        default: Set(MediaKind.titles)
         }
     }
 

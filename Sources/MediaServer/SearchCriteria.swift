@@ -15,7 +15,7 @@ enum SearchCriteria {
     static func parse(_ text: String) throws(UPnPError) -> MediaSearch? {
         guard text.utf8.count <= maxLength else { throw .invalidSearchCriteria }
         var parser = Parser(tokens: try tokenize(text))
-        if parser.tokens == [.word("*")] { return MediaSearch(kinds: Set(MediaKind.allCases), words: []) }
+        if parser.tokens == [.word("*")] { return MediaSearch(kinds: Set(MediaKind.titles), words: []) }
         let match = try parser.expression(depth: 0)
         guard parser.atEnd else { throw .invalidSearchCriteria }
         return match.search
@@ -74,7 +74,7 @@ enum SearchCriteria {
         var kinds: Set<MediaKind>
         var words: [String]
 
-        static let everything = Match(kinds: Set(MediaKind.allCases), words: [])
+        static let everything = Match(kinds: Set(MediaKind.titles), words: [])
         static let nothing = Match(kinds: [], words: [])
 
         var search: MediaSearch? { kinds.isEmpty ? nil : MediaSearch(kinds: kinds, words: words) }
@@ -163,7 +163,7 @@ enum SearchCriteria {
             }
             if SearchCriteria.textProperties.contains(property), operation == "contains" || operation == "=" {
                 let words = value.split(whereSeparator: { !$0.isLetter && !$0.isNumber }).map(String.init)
-                return Match(kinds: Set(MediaKind.allCases), words: words)
+                return Match(kinds: Set(MediaKind.titles), words: words)
             }
             throw .invalidSearchCriteria
         }

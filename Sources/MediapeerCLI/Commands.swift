@@ -11,7 +11,10 @@ public struct MediapeerCtl: AsyncParsableCommand {
         commandName: "mediapeerctl",
         abstract: "Control and query the mediapeer daemon on this box.",
         version: MediapeerVersion.string,
-        subcommands: [Status.self, Library.self, Peers.self, Fetch.self, Fetches.self, Scan.self, Config.self])
+        subcommands: [
+            Status.self, Library.self, Peers.self, Fetch.self, Fetches.self, URLCommand.self, Play.self, Scan.self,
+            Config.self,
+        ])
 
     // Declared here too so `mediapeerctl --socket PATH status` parses; each subcommand reads the same group.
     @OptionGroup var options: GlobalOptions
@@ -125,7 +128,8 @@ struct Library: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the indexed media.")
         @OptionGroup var options: GlobalOptions
         @Flag(help: "List everything in the home: this box and the catalogs of the boxes online.") var all = false
-        @Option(help: "Only this kind: video, audio or image.") var kind: MediaKind?
+        @Option(help: "Only this kind: video, audio, image or subtitle (subtitles are listed only when asked for).")
+        var kind: MediaKind?
         @Option(help: "At most this many items.") var limit = 100
         @Option(help: "Skip this many items first.") var offset = 0
 
@@ -168,7 +172,8 @@ struct Library: AsyncParsableCommand {
         @Argument(help: "Words to look for; each must start a word of the title, artist, album or path.") var words:
             [String]
         @Flag(help: "Search the whole home: this box and the catalogs of the boxes online.") var all = false
-        @Option(help: "Only this kind: video, audio or image.") var kind: MediaKind?
+        @Option(help: "Only this kind: video, audio, image or subtitle (subtitles are listed only when asked for).")
+        var kind: MediaKind?
         @Option(help: "At most this many results.") var limit = 50
 
         func validate() throws {

@@ -95,7 +95,8 @@ public struct Daemon: AsyncParsableCommand {
             chunkTimeoutSeconds: environment["MEDIAPEER_CHUNK_TIMEOUT_S"].flatMap { Int64($0) } ?? 20, logger: logger)
         let objects = ServableObjects(catalog: library.catalog, layout: fetcher.replicaLayout)
         let handler = LibraryControlHandler(
-            library: library, name: settings.name, peerID: peerID, httpPort: settings.httpPort, configPath: configPath,
+            library: library, name: settings.name, peerID: peerID, httpPort: settings.httpPort,
+            playerPort: settings.playerPort, configPath: configPath,
             stateDirectory: settings.stateDir, startedAt: .now, network: network, locator: locator, fetcher: fetcher,
             objects: objects, resolver: ReferenceResolver(catalog: library.catalog, neighbourhood: network))
         let peerServer = PeerServer.makeApplication(

@@ -6,9 +6,7 @@ import WireVocabulary
 
 /// The MediaServer's tree over the whole home: this box's catalog and the online neighbours' catalogs, with the
 /// boxes named as the peer network knows them.
-///
-/// Subtitles and thumbnails are not offered yet: the index has no query for them on this branch, so every item
-/// says it has none (`subtitles` empty, `hasThumbnail` false) rather than pointing a TV at URLs that answer 404.
+/// Videos carry the subtitles beside them on the same box, and this box's photos their EXIF thumbnails.
 struct HomeMediaTree: MediaTreeSource {
     let library: MediaLibrary
     let peerID: String
@@ -28,9 +26,11 @@ struct HomeMediaTree: MediaTreeSource {
     private var catalog: Catalog { library.catalog }
 
     func items(in shelf: MediaShelf, offset: Int, limit: Int) async throws -> MediaPage<MediaTreeItem> {
+        let online = await neighbours().map(\.peerID)
         let page = try await catalog.browseHome(
-            homeShelf(shelf), online: await neighbours().map(\.peerID), limit: limit, offset: offset, orders: orders)
-        return MediaPage(elements: page.entries.compactMap(Self.treeItem), total: page.total)
+            homeShelf(shelf), online: online, limit: limit, offset: offset, orders: orders)
+        return MediaPage(
+            elements: try await decorated(page.entries.compactMap(Self.treeItem), online), total: page.total)
     }
 
     func groups(_ grouping: MediaGrouping, offset: Int, limit: Int) async throws -> MediaPage<MediaGroup> {
@@ -66,14 +66,35 @@ struct HomeMediaTree: MediaTreeSource {
     }
 
     func item(_ id: ContentID) async throws -> MediaTreeItem? {
-        try await catalog.homeEntry(id, online: await neighbours().map(\.peerID)).flatMap(Self.treeItem)
+        let online = await neighbours().map(\.peerID)
+        guard let item = try await catalog.homeEntry(id, online: online).flatMap(Self.treeItem) else { return nil }
+        return try await decorated([item], online).first
     }
 
     func search(_ search: MediaSearch, offset: Int, limit: Int) async throws -> MediaPage<MediaTreeItem> {
+        let online = await neighbours().map(\.peerID)
         let page = try await catalog.searchHome(
-            search.words.joined(separator: " "), kinds: search.kinds, online: await neighbours().map(\.peerID),
-            limit: limit, offset: offset)
-        return MediaPage(elements: page.entries.compactMap(Self.treeItem), total: page.total)
+            search.words.joined(separator: " "), kinds: search.kinds, online: online, limit: limit, offset: offset)
+        return MediaPage(
+            elements: try await decorated(page.entries.compactMap(Self.treeItem), online), total: page.total)
+    }
+
+    /// `items` with the subtitles of their videos and whether their photos have thumbnails: two queries a page.
+    private func decorated(_ items: [MediaTreeItem], _ online: [String]) async throws -> [MediaTreeItem] {
+        let videos = items.filter { $0.kind == .video }.map(\.id)
+        let photos = items.filter { $0.kind == .image }.map(\.id)
+        let subtitles = videos.isEmpty ? [:] : try await catalog.subtitles(forVideos: videos, online: online)
+        let thumbnails = photos.isEmpty ? [] : try await catalog.photosWithThumbnails(among: photos)
+        return items.map { item in
+            var item = item
+            item.subtitles = (subtitles[item.id] ?? []).map { subtitle in
+                MediaSubtitle(
+                    id: subtitle.id, mimeType: subtitle.mimeType,
+                    fileExtension: PlayerURL.fileExtension(path: subtitle.path, mimeType: subtitle.mimeType) ?? "srt")
+            }
+            item.hasThumbnail = thumbnails.contains(item.id)
+            return item
+        }
     }
 
     /// The ContentDirectory's SystemUpdateID: this box's catalog generation plus those the neighbours announce,

@@ -5,6 +5,7 @@ import Discovery
 import Foundation
 import MediaIndex
 import MediaProbe
+import PeerAddresses
 import PeerProtocol
 import PeerWire
 import Replication
@@ -18,6 +19,8 @@ struct LibraryControlHandler: ControlHandler, PeerRequestHandler {
     let name: String
     let peerID: String
     let httpPort: Int
+    /// The player endpoint's port, for the URLs of ``url(for:host:)``.
+    let playerPort: Int
     let configPath: String
     let stateDirectory: String
     let startedAt: ContinuousClock.Instant
@@ -134,6 +137,21 @@ struct LibraryControlHandler: ControlHandler, PeerRequestHandler {
         } catch {
             throw ControlRefusal.conflict("\(error)")
         }
+    }
+
+    func url(for reference: String, host: String?) async throws -> TitleURL {
+        let object: ResolvedReference
+        do {
+            object = try await resolver.resolve(reference)
+        } catch {
+            throw Self.refusal(error)
+        }
+        let name = try await catalog.fileName(of: object.id)
+        return TitleURL(
+            id: object.id, title: object.title,
+            url: PlayerURL.media(
+                host: host ?? LANAddress.current(), port: playerPort, id: object.id,
+                fileExtension: name.flatMap { PlayerURL.fileExtension(path: $0.path, mimeType: $0.mimeType) }))
     }
 
     /// How the control API words a reference that names no single object.

@@ -31,16 +31,24 @@ final class PlayerRequests: PlayerRequestHandler {
     }
 
     func title(_ id: ContentID) async throws -> PlayableTitle? {
+        let online = await neighbourhood.neighbours().map(\.peerID)
+        var title: PlayableTitle
         // A partial replica counts too: the play waits (bounded) for a holder and says why it cannot go on, rather
         // than denying a title this box was just playing.
-        if let local = try await catalog.localDescription(of: id) {
-            return Self.playable(local)
+        if let local = try await catalog.localDescription(of: id), let playable = Self.playable(local) {
+            title = playable
+        } else {
+            guard try await catalog.remoteHolders(of: id).contains(where: { online.contains($0.peerID) }),
+                let remote = try await catalog.remoteDescription(of: id), let playable = Self.playable(remote)
+            else { return nil }
+            title = playable
         }
-        let online = Set(await neighbourhood.neighbours().map(\.peerID))
-        guard try await catalog.remoteHolders(of: id).contains(where: { online.contains($0.peerID) }),
-            let remote = try await catalog.remoteDescription(of: id)
-        else { return nil }
-        return Self.playable(remote)
+        if title.kind == .video {
+            // CaptionInfo.sec names an `.srt`: SubRip subtitles only.
+            title.subtitleIDs = try await catalog.subtitles(forVideos: [id], online: online)[id, default: []]
+                .filter { $0.mimeType == "text/srt" }.map(\.id)
+        }
+        return title
     }
 
     func open(_ title: PlayableTitle) async throws -> PlayerSource {
@@ -90,8 +98,7 @@ final class PlayerRequests: PlayerRequestHandler {
     }
 
     func thumbnail(_ id: ContentID) async throws -> [UInt8]? {
-        // EXIF thumbnails come with the photo part of the MediaServer.
-        nil
+        try await catalog.thumbnail(of: id)
     }
 
     private static func playable(_ entry: CatalogEntry) -> PlayableTitle? {

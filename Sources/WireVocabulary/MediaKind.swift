@@ -1,6 +1,12 @@
 /// The kinds of media the index tracks.
 public enum MediaKind: String, Codable, Sendable, CaseIterable {
     case video, audio, image
+    /// A subtitle file beside a video (`Film.srt`, `Film.en.vtt`, `Film.ass`): indexed, hashed and fetched like a
+    /// title, but listed only when asked for by kind, and offered with its video (`Catalog.subtitles(forVideos:)`).
+    case subtitle
+
+    /// The kinds listings and searches show when no kind is asked for: subtitles go with their videos instead.
+    public static let titles: [MediaKind] = [.video, .audio, .image]
 }
 
 /// Metadata a media browser needs, per kind. Every field is optional: a file with a broken tag still indexes.
@@ -25,6 +31,8 @@ public struct MediaMetadata: Sendable, Equatable, Codable {
     public var cameraModel: String?
     /// EXIF orientation 1...8.
     public var orientation: Int?
+    /// True when the EXIF block carries a JPEG thumbnail a TV can show (at most 64 KiB; see `ExifThumbnail`).
+    public var hasThumbnail: Bool?
     // Audio (tags)
     public var artist: String?
     public var album: String?

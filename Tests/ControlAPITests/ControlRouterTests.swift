@@ -11,14 +11,14 @@ import WireVocabulary
 /// The control API's routes as `mediapeerctl` sees them, driven in process through Hummingbird's router test
 /// client: what each route passes to the daemon, and what a client mistake or a refusal looks like.
 @Suite struct ControlRouterTests {
-    private let handler = RecordingControlHandler()
+    let handler = RecordingControlHandler()
 
-    private func withRouter(_ test: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+    func withRouter(_ test: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
         let router = ControlServer.makeRouter(handler: handler, logger: Logger(label: "test.control"))
         try await Application(router: router).test(.router, test)
     }
 
-    private func errorMessage(_ response: TestResponse) throws -> String {
+    func errorMessage(_ response: TestResponse) throws -> String {
         try ControlJSON.decoder().decode(ControlErrorBody.self, from: Data(buffer: response.body)).error.message
     }
 
@@ -54,7 +54,7 @@ import WireVocabulary
         try await withRouter { client in
             let response = try await client.execute(uri: "/v1/home?kind=podcast", method: .get)
             #expect(response.status == .badRequest)
-            #expect(try errorMessage(response) == "unknown kind \"podcast\" (video, audio or image)")
+            #expect(try errorMessage(response) == "unknown kind \"podcast\" (video, audio, image or subtitle)")
         }
         #expect(handler.calls.isEmpty)
     }

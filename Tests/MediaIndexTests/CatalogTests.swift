@@ -37,7 +37,7 @@ import WireVocabulary
 
     /// A small JPEG-looking file (the sniffer checks the magic bytes only) whose content is decided by `seed`.
     @discardableResult
-    private func addPhoto(_ name: String, seed: UInt8, size: Int = 5000) throws -> String {
+    func addPhoto(_ name: String, seed: UInt8, size: Int = 5000) throws -> String {
         let path = media + "/" + name
         try FileManager.default.createDirectory(
             atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
@@ -47,12 +47,12 @@ import WireVocabulary
         return path
     }
 
-    private func contentID(ofFile name: String) throws -> ContentID {
+    func contentID(ofFile name: String) throws -> ContentID {
         try FileHasher.manifest(ofFileAt: media + "/" + name).contentID
     }
 
     /// Records what changed in the media folder (new, changed, deleted files) and reads metadata.
-    private func scan() throws {
+    func scan() throws {
         let rootID = try pool.write { db in try IndexWriter.rootID(db, path: media) }
         let scanner = Scanner(pool: pool, logger: logger, progress: ProgressBox())
         _ = try scanner.walk(root: media, rootID: rootID) { _, _ in }
@@ -60,7 +60,7 @@ import WireVocabulary
     }
 
     /// Hashes every file without a content id, in one write, as the background hasher does with a batch.
-    private func hash(only names: Set<String>? = nil) throws {
+    func hash(only names: Set<String>? = nil) throws {
         let rows = try pool.read { db in
             try Row.fetchAll(
                 db,
@@ -78,7 +78,7 @@ import WireVocabulary
         try pool.write { db in try IndexWriter.storeContentIDs(db, results) }
     }
 
-    private func scanAndHash() throws {
+    func scanAndHash() throws {
         try scan()
         try hash()
     }
@@ -106,7 +106,7 @@ import WireVocabulary
     }
 
     /// A manifest of `chunks` 1 KiB chunks of made-up content, for replicas.
-    private func replicaManifest(seed: UInt8, chunks: Int = 4) throws -> ChunkManifest {
+    func replicaManifest(seed: UInt8, chunks: Int = 4) throws -> ChunkManifest {
         try ChunkManifest(
             fileSize: Int64(chunks * 1024 - 10), chunkSize: 1024,
             packedChunkHashes: (0..<(chunks * 32)).map { UInt8(truncatingIfNeeded: $0 &+ Int(seed) &* 31) })
@@ -126,7 +126,7 @@ import WireVocabulary
             path: "photos/\(title).jpg", title: title)
     }
 
-    private func fakeID(_ byte: UInt8) -> ContentID { ContentID(bytes: [UInt8](repeating: byte, count: 32))! }
+    func fakeID(_ byte: UInt8) -> ContentID { ContentID(bytes: [UInt8](repeating: byte, count: 32))! }
 
     // MARK: Deltas of media files
 

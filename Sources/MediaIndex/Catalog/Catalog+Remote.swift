@@ -254,6 +254,24 @@ extension Catalog {
         }
     }
 
+    /// The file name (path below its media folder) and MIME type an object is known by, chosen as ``title(of:)``
+    /// chooses: a file of this box's, else a replica's, else a neighbour's catalog entry. Nil when nobody here knows
+    /// the object.
+    public func fileName(of id: ContentID) async throws(IndexError) -> (path: String, mimeType: String)? {
+        try await read { db in
+            let row = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT path, mime FROM (
+                        SELECT rel_path AS path, mime, 0 AS rank FROM media WHERE content_id = :id
+                        UNION ALL SELECT name, mime, 1 FROM replica WHERE content_id = :id
+                        UNION ALL SELECT name, mime, 3 - complete FROM remote_object WHERE content_id = :id)
+                    ORDER BY rank LIMIT 1
+                    """, arguments: ["id": Data(id.bytes)])
+            return row.map { (path: $0["path"] ?? "", mimeType: $0["mime"] ?? "") }
+        }
+    }
+
     /// Content ids known in the home (here or at a neighbour) that start with `prefix` (at least 8 hex digits).
     public func contentIDs(withPrefix prefix: String, limit: Int = 2) async throws(IndexError) -> [ContentID] {
         let hex = prefix.lowercased()
@@ -314,7 +332,8 @@ extension Catalog {
     ) {
         let onlineJSON = String(decoding: try JSONEncoder().encode(online), as: UTF8.self)
         let columns = "kind, mime, size, title, artist, album, duration_ms, width, height"
-        let kindFilter = kind == nil ? "" : " AND kind = :kind"
+        // Without a kind, subtitles are left out: they are offered with their videos.
+        let kindFilter = kind == nil ? " AND kind <> '\(MediaKind.subtitle.rawValue)'" : " AND kind = :kind"
         let localMatch =
             match == nil ? "" : " AND id IN (SELECT rowid FROM media_search WHERE media_search MATCH :match)"
         let remoteMatch =

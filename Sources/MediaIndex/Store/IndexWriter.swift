@@ -181,7 +181,7 @@ enum IndexWriter {
                     UPDATE media SET metadata_state = 1, generation = ?,
                         title = ?, artist = ?, album = ?, genre = ?, track = ?, year = ?, duration_ms = ?, width = ?,
                         height = ?, date_taken = ?, camera_make = ?, camera_model = ?, orientation = ?, video_codec = ?,
-                        audio_codec = ?
+                        audio_codec = ?, has_thumbnail = ?
                     WHERE id = ? AND metadata_state = 0
                     """)
             for result in results {
@@ -189,7 +189,7 @@ enum IndexWriter {
                 try statement.execute(arguments: [
                     generation, m.title, m.artist, m.album, m.genre, m.track, m.year, m.durationMilliseconds, m.width,
                     m.height, m.dateTaken, m.cameraMake, m.cameraModel, m.orientation, m.videoCodec, m.audioCodec,
-                    result.id,
+                    m.hasThumbnail == true, result.id,
                 ])
             }
         }

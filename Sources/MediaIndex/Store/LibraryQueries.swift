@@ -43,21 +43,25 @@ enum LibraryQueries {
     static func list(_ db: Database, kind: MediaKind?, limit: Int, offset: Int) throws -> [MediaItem] {
         var sql = "SELECT \(itemColumns) FROM media m JOIN root r ON r.id = m.root_id"
         var arguments: StatementArguments = []
-        if let kind {
-            sql += " WHERE m.kind = ?"
-            arguments += [kind.rawValue]
-        }
+        sql += " WHERE " + kindFilter(kind, column: "m.kind", &arguments)
         sql += " ORDER BY r.path, m.rel_path LIMIT ? OFFSET ?"
         arguments += [limit, offset]
         return try Row.fetchAll(db, sql: sql, arguments: arguments).map(item(from:))
     }
 
     static func count(_ db: Database, kind: MediaKind?) throws -> Int {
+        var arguments: StatementArguments = []
+        let filter = kindFilter(kind, column: "kind", &arguments)
+        return try Int.fetchOne(db, sql: "SELECT count(*) FROM media WHERE " + filter, arguments: arguments) ?? 0
+    }
+
+    /// The condition for `kind`; without one, every kind but subtitles, which are offered with their videos.
+    static func kindFilter(_ kind: MediaKind?, column: String, _ arguments: inout StatementArguments) -> String {
         if let kind {
-            return try Int.fetchOne(db, sql: "SELECT count(*) FROM media WHERE kind = ?", arguments: [kind.rawValue])
-                ?? 0
+            arguments += [kind.rawValue]
+            return "\(column) = ?"
         }
-        return try Int.fetchOne(db, sql: "SELECT count(*) FROM media") ?? 0
+        return "\(column) <> '\(MediaKind.subtitle.rawValue)'"
     }
 
     /// Full-text search: every word of `text` must match the start of a word in the title, artist, album or path.
@@ -69,10 +73,7 @@ enum LibraryQueries {
             WHERE media_search MATCH ?
             """
         var arguments: StatementArguments = [match]
-        if let kind {
-            sql += " AND m.kind = ?"
-            arguments += [kind.rawValue]
-        }
+        sql += " AND " + kindFilter(kind, column: "m.kind", &arguments)
         sql += " ORDER BY bm25(media_search, 10.0, 5.0, 5.0, 1.0) LIMIT ?"
         arguments += [limit]
         return try Row.fetchAll(db, sql: sql, arguments: arguments).map(item(from:))

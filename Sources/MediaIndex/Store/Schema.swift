@@ -252,6 +252,42 @@ enum Schema {
                     CREATE INDEX remote_by_peer_kind ON remote_object(peer_id, kind, complete);
                     """)
         }
+        migrator.registerMigration("subtitle-kind") { db in
+            // Subtitle files (`Film.srt` beside `Film.mkv`) are indexed as a kind of their own. `media` and `replica`
+            // check their kind; SQLite cannot alter a CHECK, but widening one changes nothing stored, so the table
+            // definitions are edited in place as SQLite's ALTER TABLE documentation describes (section 7), instead
+            // of copying both tables with their triggers and search indexes.
+            let old = "CHECK (kind IN ('video', 'audio', 'image'))"
+            let new = "CHECK (kind IN ('video', 'audio', 'image', 'subtitle'))"
+            let version = try Int.fetchOne(db, sql: "PRAGMA schema_version") ?? 0
+            try db.execute(sql: "PRAGMA writable_schema = ON")
+            try db.execute(
+                sql: "UPDATE sqlite_schema SET sql = replace(sql, ?, ?) WHERE type = 'table' AND name IN (?, ?)",
+                arguments: [old, new, "media", "replica"])
+            let edited = db.changesCount
+            try db.execute(sql: "PRAGMA schema_version = \(version + 1)")
+            try db.execute(sql: "PRAGMA writable_schema = OFF")
+            guard edited == 2,
+                try Int.fetchOne(
+                    db, sql: "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND instr(sql, ?) > 0",
+                    arguments: [new]) == 2
+            else {
+                throw DatabaseError(message: "the media and replica tables do not have the expected kind check")
+            }
+            db.clearSchemaCache()
+            // The subtitles beside a neighbour's video are looked up by name (Catalog.subtitles(forVideos:online:)).
+            try db.execute(
+                sql: "CREATE INDEX remote_subtitle_by_name ON remote_object(peer_id, name) WHERE kind = 'subtitle'")
+        }
+        migrator.registerMigration("photo-thumbnails") { db in
+            // Whether a photo's EXIF block carries a thumbnail (for a TV's browse view), filled in with the rest of
+            // the metadata; the JPEGs indexed before are read again once to learn it.
+            try db.execute(
+                sql: """
+                    ALTER TABLE media ADD COLUMN has_thumbnail INTEGER NOT NULL DEFAULT 0;
+                    UPDATE media SET metadata_state = 0 WHERE kind = 'image' AND mime = 'image/jpeg';
+                    """)
+        }
         return migrator
     }
 }

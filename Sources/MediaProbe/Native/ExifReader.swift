@@ -28,6 +28,7 @@ enum ExifReader {
         if let orientation = integer(ifd0, EXIF_TAG_ORIENTATION, order), (1...8).contains(orientation) {
             metadata.orientation = orientation
         }
+        metadata.hasThumbnail = thumbnail(data) != nil
         if metadata.width == nil || metadata.height == nil {
             let candidates = [
                 (integer(ifd0, EXIF_TAG_IMAGE_WIDTH, order), integer(ifd0, EXIF_TAG_IMAGE_LENGTH, order)),
@@ -45,6 +46,23 @@ enum ExifReader {
                 break
             }
         }
+    }
+
+    /// The bytes of an EXIF block's thumbnail: loaded by libexif from IFD1's JPEGInterchangeFormat, which
+    /// lies inside the block, so it is at most 64 KiB. Nil when there is none or it is not a JPEG.
+    static func thumbnail(_ block: [UInt8]) -> [UInt8]? {
+        guard block.count > 6, block.count <= 0x10000, let data = exif_data_new() else { return nil }
+        defer { exif_data_unref(data) }
+        exif_data_unset_option(data, EXIF_DATA_OPTION_FOLLOW_SPECIFICATION)
+        block.withUnsafeBufferPointer { exif_data_load_data(data, $0.baseAddress, UInt32($0.count)) }
+        return thumbnail(data)
+    }
+
+    private static func thumbnail(_ data: UnsafeMutablePointer<ExifData>) -> [UInt8]? {
+        let size = Int(data.pointee.size)
+        guard let bytes = data.pointee.data, size >= 4, size <= ExifThumbnail.maximumBytes else { return nil }
+        let thumbnail = Array(UnsafeBufferPointer(start: bytes, count: size))
+        return thumbnail.starts(with: [0xFF, 0xD8]) ? thumbnail : nil
     }
 
     /// An ASCII entry without its NUL terminator and padding; nil if empty.

@@ -116,4 +116,12 @@ final class RecordingControlHandler: ControlHandler, Sendable {
             id: ContentID(hex: String(repeating: "0", count: 64))!, title: reference, wasRunning: true,
             bytesDeleted: 1024)
     }
+
+    func url(for reference: String, host: String?) async throws -> TitleURL {
+        try record("url(\(reference), \(host ?? "nil"))")
+        let id = ContentID(hex: String(repeating: "ab", count: 32))!
+        return TitleURL(
+            id: id, title: reference,
+            url: PlayerURL.media(host: host ?? "192.168.1.20", port: 8738, id: id, fileExtension: "mkv"))
+    }
 }

@@ -137,3 +137,19 @@ struct SeededGenerator: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+/// A little-endian TIFF block whose IFD0 (orientation only) links an IFD1 holding `thumbnail` as EXIF stores a
+/// thumbnail: JPEGInterchangeFormat (its offset) and JPEGInterchangeFormatLength (`declaredLength`, by default its
+/// size).
+func tiffWithThumbnail(_ thumbnail: [UInt8], declaredLength: UInt32? = nil) -> [UInt8] {
+    func u16(_ v: UInt16) -> [UInt8] { [UInt8(v & 0xFF), UInt8(v >> 8)] }
+    func u32(_ v: UInt32) -> [UInt8] { be32(v).reversed() }
+    let ifd1Offset: UInt32 = 8 + 2 + 12 + 4
+    let thumbnailOffset = ifd1Offset + 2 + 3 * 12 + 4
+    return Array("II".utf8) + [42, 0] + u32(8)
+        + u16(1) + u16(0x0112) + u16(3) + u32(1) + u16(1) + [0, 0] + u32(ifd1Offset)
+        + u16(3) + u16(0x0103) + u16(3) + u32(1) + u16(6) + [0, 0]
+        + u16(0x0201) + u16(4) + u32(1) + u32(thumbnailOffset)
+        + u16(0x0202) + u16(4) + u32(1) + u32(declaredLength ?? UInt32(thumbnail.count)) + u32(0)
+        + thumbnail
+}

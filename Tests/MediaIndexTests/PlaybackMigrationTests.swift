@@ -1,0 +1,76 @@
+import Foundation
+import GRDB
+import Logging
+import Testing
+
+@testable import MediaIndex
+
+/// The migrations for subtitles and thumbnails, on indexes written before them.
+@Suite struct SubtitleAndThumbnailMigrationTests {
+    @Test func anIndexFromBeforeSubtitlesKeepsItsRowsAndAcceptsSubtitlesAfterMigrating() throws {
+        let folder = NSTemporaryDirectory() + "subtitle-migration-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let insert = """
+            INSERT INTO media (root_id, rel_path, kind, mime, size, mtime_ns, inode, generation)
+            VALUES (1, ?, ?, ?, 10, 1, 1, 1)
+            """
+        do {
+            let old = try DatabasePool(path: folder + "/" + IndexDatabase.fileName)
+            try Schema.migrator.migrate(old, upTo: "remote-peer-unseen")
+            try old.write { db in
+                try db.execute(sql: "INSERT INTO root (id, path) VALUES (1, '/srv/media')")
+                try db.execute(sql: insert, arguments: ["Film.mkv", "video", "video/x-matroska"])
+                #expect(throws: (any Error).self) {
+                    try db.execute(sql: insert, arguments: ["Film.srt", "subtitle", "text/srt"])
+                }
+            }
+            try old.close()
+        }
+        let opened = try IndexDatabase.open(stateDirectory: folder, logger: Logger(label: "test"))
+        #expect(opened.movedAsideTo == nil)
+        try opened.pool.write { db in
+            try db.execute(sql: insert, arguments: ["Film.srt", "subtitle", "text/srt"])
+            #expect(throws: (any Error).self) {
+                try db.execute(sql: insert, arguments: ["Film.txt", "text", "text/plain"])
+            }
+        }
+        let rows = try opened.pool.read { db in
+            try String.fetchAll(db, sql: "SELECT kind FROM media ORDER BY rel_path")
+        }
+        #expect(rows == ["video", "subtitle"])
+        #expect(try opened.pool.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") } == "ok")
+        try opened.pool.close()
+    }
+
+    @Test func photosIndexedBeforeThumbnailsAreReadAgainOnce() throws {
+        let folder = NSTemporaryDirectory() + "thumbnail-migration-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        do {
+            let old = try DatabasePool(path: folder + "/" + IndexDatabase.fileName)
+            try Schema.migrator.migrate(old, upTo: "subtitle-kind")
+            try old.write { db in
+                try db.execute(sql: "INSERT INTO root (id, path) VALUES (1, '/srv/media')")
+                for (path, kind, mime) in [
+                    ("a.jpg", "image", "image/jpeg"), ("b.png", "image", "image/png"), ("c.mkv", "video", "video/webm"),
+                ] {
+                    try db.execute(
+                        sql: """
+                            INSERT INTO media (root_id, rel_path, kind, mime, size, mtime_ns, inode, generation,
+                                metadata_state)
+                            VALUES (1, ?, ?, ?, 10, 1, 1, 1, 1)
+                            """, arguments: [path, kind, mime])
+                }
+            }
+            try old.close()
+        }
+        let opened = try IndexDatabase.open(stateDirectory: folder, logger: Logger(label: "test"))
+        let rows = try opened.pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT rel_path, metadata_state, has_thumbnail FROM media ORDER BY rel_path")
+                .map { "\($0["rel_path"] as String) \($0["metadata_state"] as Int) \($0["has_thumbnail"] as Int)" }
+        }
+        #expect(rows == ["a.jpg 0 0", "b.png 1 0", "c.mkv 1 0"])
+        try opened.pool.close()
+    }
+}
