@@ -133,19 +133,9 @@ struct HomeMediaTree: MediaTreeSource {
         guard let id = item.id else { return nil }
         return MediaTreeItem(
             id: id, kind: item.kind, title: DisplayTitle.of(title: item.title, path: item.path) ?? id.hex,
-            mimeType: item.mimeType, size: item.size, fileExtension: fileExtension(of: item.path), artist: item.artist,
+            mimeType: item.mimeType, size: item.size,
+            fileExtension: PlayerURL.fileExtension(path: item.path, mimeType: item.mimeType), artist: item.artist,
             album: item.album, date: entry.dateTaken, durationMilliseconds: item.durationMilliseconds,
             width: item.width, height: item.height)
-    }
-
-    /// The extension of a path's file name, when it is a plain one (`mkv`, `mp4`): it goes into the URL.
-    static func fileExtension(of path: String) -> String? {
-        let name = path.split(separator: "/").last ?? ""
-        guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return nil }
-        let suffix = name[name.index(after: dot)...]
-        guard (1...5).contains(suffix.count), suffix.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else {
-            return nil
-        }
-        return suffix.lowercased()
     }
 }

@@ -1,3 +1,4 @@
+import ControlWire
 import Logging
 import MediaIndex
 import NIOCore
@@ -78,7 +79,8 @@ final class PlayerRequests: PlayerRequestHandler {
             guard let id = item.id, item.local || !item.holders.isEmpty else { return nil }
             return PlayableTitle(
                 id: id, kind: item.kind, mimeType: item.mimeType, size: item.size, title: item.displayTitle,
-                durationMilliseconds: item.durationMilliseconds, fileExtension: Self.fileExtension(of: item.path))
+                durationMilliseconds: item.durationMilliseconds,
+                fileExtension: PlayerURL.fileExtension(path: item.path, mimeType: item.mimeType))
         }
     }
 
@@ -106,15 +108,7 @@ final class PlayerRequests: PlayerRequestHandler {
         return PlayableTitle(
             id: entry.id, kind: kind, mimeType: entry.mimeType ?? "application/octet-stream", size: entry.size,
             title: entry.displayTitle, durationMilliseconds: entry.durationMilliseconds,
-            fileExtension: entry.path.flatMap(fileExtension(of:)))
-    }
-
-    /// `mkv` for `Films/Film.mkv`; nil for a name without one.
-    static func fileExtension(of path: String) -> String? {
-        guard let name = path.split(separator: "/").last, let dot = name.lastIndex(of: "."), dot != name.startIndex
-        else { return nil }
-        let ext = name[name.index(after: dot)...]
-        return ext.isEmpty ? nil : String(ext)
+            fileExtension: entry.path.flatMap { PlayerURL.fileExtension(path: $0, mimeType: entry.mimeType) })
     }
 }
 

@@ -37,9 +37,7 @@ public struct PlayerRequestContext: RequestContext {
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         channel = source.channel
-        remoteIP = source.channel.remoteAddress?.ipAddress.map { address in
-            address.hasPrefix("::ffff:") && address.contains(".") ? String(address.dropFirst(7)) : address
-        }
+        remoteIP = source.channel.remoteAddress?.clientIP
     }
 
     /// Bodies are read only under `/upnp/`, bounded there by the MediaServer's own limit.

@@ -36,9 +36,7 @@ public struct PeerRequestContext: RequestContext {
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         channel = source.channel
-        remoteIP = source.channel.remoteAddress?.ipAddress.map { address in
-            address.hasPrefix("::ffff:") && address.contains(".") ? String(address.dropFirst(7)) : address
-        }
+        remoteIP = source.channel.remoteAddress?.clientIP
     }
 
     /// Requests here carry no bodies but a goodbye's few bytes.
