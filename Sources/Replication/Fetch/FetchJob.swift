@@ -48,6 +48,8 @@ actor FetchJob {
         case interest(stream: Int, bytes: Range<Int64>, bytesPerSecond: Int64)
         /// A player left.
         case noInterest(stream: Int)
+        /// Another fetch is being played (true) or none is (false).
+        case othersPlaying(Bool)
     }
 
     /// A verified manifest with the partial file open, and what is already held.
@@ -75,6 +77,8 @@ actor FetchJob {
     /// Started by someone's `mediapeerctl fetch` rather than resumed at the daemon's start: the crashes counted
     /// against it start again from zero.
     private let startedByHand: Bool
+    /// Called when players start or stop reading this object, so the other fetches yield to the play.
+    private let playersChanged: @Sendable (ContentID, Bool) -> Void
     private let logger: Logger
 
     private var scheduler: FetchScheduler
@@ -89,9 +93,11 @@ actor FetchJob {
     init(
         id: ContentID, title: String, catalog: Catalog, layout: ReplicaLayout, space: CacheSpace,
         directory: any HolderDirectory, transport: any FetchTransport, clock: any Clock<Duration>, tuning: Tuning,
-        buffers: FetchBufferBudget, startedByHand: Bool = true, logger: Logger
+        buffers: FetchBufferBudget, startedByHand: Bool = true,
+        playersChanged: @escaping @Sendable (ContentID, Bool) -> Void = { _, _ in }, logger: Logger
     ) {
         self.id = id
+        self.playersChanged = playersChanged
         records = ReplicaRecords(catalog: catalog, id: id)
         self.layout = layout
         self.space = space
@@ -119,6 +125,11 @@ actor FetchJob {
     /// The player of `stream` left: its deadlines are dropped.
     nonisolated func forget(stream: Int) {
         reporter.yield(.noInterest(stream: stream))
+    }
+
+    /// Another fetch is being played (`true`) or none is (`false`): unplayed, this one yields the links to it.
+    nonisolated func othersPlaying(_ playing: Bool) {
+        reporter.yield(.othersPlaying(playing))
     }
 
     /// Runs until the object is complete, the fetch fails, or the task is cancelled (the daemon stopping: what is
@@ -207,10 +218,22 @@ actor FetchJob {
         case .fatal:
             return []  // ends the loop before it gets here
         case .interest(let stream, let bytes, let bytesPerSecond):
-            return scheduler.want(stream, bytes: bytes, bytesPerSecond: bytesPerSecond, at: now)
+            return playersMayChange { $0.want(stream, bytes: bytes, bytesPerSecond: bytesPerSecond, at: now) }
         case .noInterest(let stream):
-            return scheduler.forget(stream: stream, at: now)
+            return playersMayChange { $0.forget(stream: stream, at: now) }
+        case .othersPlaying(let playing):
+            return scheduler.othersPlaying(playing, at: now)
         }
+    }
+
+    /// Tells ``playersChanged`` when a change of interests starts or ends this object's being played.
+    private func playersMayChange(
+        _ change: (inout FetchScheduler) -> [FetchScheduler.Action]
+    ) -> [FetchScheduler.Action] {
+        let before = scheduler.hasPlayers
+        let actions = change(&scheduler)
+        if scheduler.hasPlayers != before { playersChanged(id, scheduler.hasPlayers) }
+        return actions
     }
 
     /// Carries out the scheduler's actions; returns how the fetch ends if one of them ends it.

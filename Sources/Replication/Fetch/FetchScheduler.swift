@@ -159,6 +159,8 @@ struct FetchScheduler {
     private var rateHead = 0
     /// The players reading the object, by stream.
     private var interests: [Int: Interest] = [:]
+    /// Another fetch is being played: this one, unplayed, waits (``othersPlaying(_:at:)``).
+    private var yieldingToPlays = false
     /// The instant of the earliest ``Timer/hedge`` scheduled and not yet fired.
     private var hedgeAt: ElapsedInstant?
 
@@ -382,6 +384,20 @@ struct FetchScheduler {
         return actions
     }
 
+    /// Whether a player reads this object now.
+    var hasPlayers: Bool { !interests.isEmpty }
+
+    /// Another fetch is being played (`true`) or no other is (`false`). While one is, a fetch nobody plays starts no
+    /// new request, so the play gets the links its chunks come over (its requests in flight still end); it goes on
+    /// once no other fetch is played.
+    mutating func othersPlaying(_ playing: Bool, at now: ElapsedInstant) -> [Action] {
+        var actions: [Action] = []
+        guard playing != yieldingToPlays else { return actions }
+        yieldingToPlays = playing
+        reconsider(at: now, &actions)
+        return actions
+    }
+
     // MARK: - Decisions
 
     private var isDone: Bool { progress.chunksDone >= progress.chunkCount }
@@ -489,6 +505,10 @@ struct FetchScheduler {
         guard let manifest else { return }
         let playing = !interests.isEmpty
         if playing { assignUrgent(at: now, manifest, &actions) }
+        if yieldingToPlays, !playing {
+            if !requests.isEmpty { armFlush(at: now, &actions) }
+            return
+        }
         let runLength = playing ? policy.chunksPerRequestWhilePlaying : policy.chunksPerRequest
         for peer in sourceOrder {
             guard var state = sources[peer] else { continue }

@@ -39,6 +39,8 @@ public actor Fetcher {
     /// Shared by every fetch: the chunks in transit of all of them together.
     private let buffers = FetchBufferBudget(bytes: PeerLimits.fetchBufferBudget)
     private var jobs: [ContentID: (job: FetchJob, task: Task<Void, Never>)] = [:]
+    /// The fetches players read now: every other fetch yields to them (no new requests until they end).
+    private var played: Set<ContentID> = []
     private var finished: [ContentID: FetchProgress] = [:]
     /// Fetches not resumed at start because the daemon died during them too often.
     private var paused: [ContentID: FetchProgress] = [:]
@@ -101,7 +103,12 @@ public actor Fetcher {
         let job = FetchJob(
             id: id, title: title, catalog: catalog, layout: layout, space: space, directory: directory,
             transport: transport, clock: clock, tuning: tuning, buffers: buffers, startedByHand: byHand,
+            playersChanged: { [weak self] id, playing in
+                guard let self else { return }
+                Task { await self.playersChanged(id, playing) }
+            },
             logger: logger)
+        if !played.isEmpty { job.othersPlaying(true) }
         logger.info("fetch started", metadata: ["object": "\(id.hex.prefix(16))", "title": "\(title)"])
         let task = Task {
             await job.run()
@@ -172,8 +179,19 @@ public actor Fetcher {
     }
 
     private func jobEnded(_ id: ContentID) async {
+        playersChanged(id, false)
         guard let entry = jobs.removeValue(forKey: id) else { return }
         finished[id] = await entry.job.progress
+    }
+
+    /// A fetch started or stopped being played: every other fetch is told whether one still is.
+    private func playersChanged(_ id: ContentID, _ playing: Bool) {
+        let before = played
+        if playing { played.insert(id) } else { played.remove(id) }
+        guard played != before else { return }
+        for (other, entry) in jobs {
+            entry.job.othersPlaying(!played.subtracting([other]).isEmpty)
+        }
     }
 
     public func progress(_ id: ContentID) async -> FetchProgress? {
