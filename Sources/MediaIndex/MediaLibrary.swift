@@ -93,7 +93,7 @@ public final class MediaLibrary: Sendable {
         catalog = Catalog(pool: pool)
         let progress = self.progress
         let mailbox = self.mailbox
-        watcher = try InotifyWatcher(
+        watcher = InotifyWatcher(
             maxWatches: configuration.maxWatches, logger: logger,
             deliver: { changes in
                 mailbox.inbox.withLock { $0.changes.append(contentsOf: changes) }

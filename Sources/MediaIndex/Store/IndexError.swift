@@ -13,8 +13,6 @@ public enum IndexError: Error, CustomStringConvertible, Equatable {
     case database(String)
     /// The task waiting for the database was cancelled (the daemon is stopping).
     case cancelled
-    /// inotify could not be set up.
-    case cannotWatch(String)
     case invalidQuery(String)
 
     /// Classifies an error thrown by GRDB.
@@ -46,7 +44,6 @@ public enum IndexError: Error, CustomStringConvertible, Equatable {
         case .corrupt(let message): "the index database is damaged (it is rebuilt at the next start): \(message)"
         case .database(let message): "index database error: \(message)"
         case .cancelled: "cancelled while waiting for the index database"
-        case .cannotWatch(let reason): "cannot watch the media folders: \(reason)"
         case .invalidQuery(let message): "invalid query: \(message)"
         }
     }

@@ -33,7 +33,10 @@ final class InotifyWatcher: Sendable {
         var limitReached = false
     }
 
-    private let inotifyFD: Int32
+    /// Opened by ``start()``, not before: an index that is only read (a test, a tool) holds no inotify instance,
+    /// of which a user has 128 by default. -1 until then, and if it cannot be opened.
+    private let descriptor = Atomic<Int32>(-1)
+    private var inotifyFD: Int32 { descriptor.load(ordering: .acquiring) }
     private let wakeFD: Int32
     private let state = Mutex(State())
     private let maxWatches: Int
@@ -47,9 +50,7 @@ final class InotifyWatcher: Sendable {
         maxWatches: Int?, logger: Logger,
         deliver: @escaping @Sendable ([FileSystemChange]) -> Void,
         onLimitReached: @escaping @Sendable () -> Void
-    ) throws(IndexError) {
-        inotifyFD = inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK))
-        guard inotifyFD >= 0 else { throw .cannotWatch("inotify_init1 failed: \(String(cString: strerror(errno)))") }
+    ) {
         wakeFD = mediapeer_eventfd()
         self.maxWatches = maxWatches ?? Int.max
         self.logger = logger
@@ -58,7 +59,7 @@ final class InotifyWatcher: Sendable {
     }
 
     deinit {
-        close(inotifyFD)
+        if inotifyFD >= 0 { close(inotifyFD) }
         close(wakeFD)
     }
 
@@ -118,8 +119,23 @@ final class InotifyWatcher: Sendable {
         }
     }
 
-    /// Runs the event loop on a new thread until ``stop()``.
+    /// Opens the inotify instance and runs the event loop on a new thread until ``stop()``. Without an instance (the
+    /// user's `fs.inotify.max_user_instances` are all taken) the folders are not watched: the index falls back to
+    /// periodic rescans, as when the watches run out, rather than not starting.
     func start() {
+        let opened = inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK))
+        if opened >= 0 {
+            descriptor.store(opened, ordering: .releasing)
+        } else {
+            let reason = String(cString: strerror(errno))
+            state.withLock { state in
+                state.limitReached = true
+                logger.warning(
+                    "cannot watch the media folders (inotify_init1: \(reason)); falling back to periodic rescans (raise fs.inotify.max_user_instances to fix)"
+                )
+            }
+            onLimitReached()
+        }
         startThread(name: "inotify") { [self] in
             run()
             finished.signal()
