@@ -406,17 +406,17 @@ private let playRate = Int64(chunkSize * 10)
         var (scheduler, first) = try downloading(chunks: 100, holders: [holder("a")])
         let running = starts(first)
         #expect(running.count == 3)
-        #expect(starts(scheduler.othersPlaying(true, at: at(10))).isEmpty)
+        #expect(starts(scheduler.yieldLinks(true, at: at(10))).isEmpty)
         // Its requests in flight end; their slots stay free while the other fetch is played.
         _ = deliverAll(running[0], to: &scheduler, from: 20)
         #expect(starts(scheduler.requestFinished(running[0], .ended, at: at(40))).isEmpty)
         // The play ended: the free slot asks again at once.
-        #expect(starts(scheduler.othersPlaying(false, at: at(50))).map(\.chunks) == [48..<64])
+        #expect(starts(scheduler.yieldLinks(false, at: at(50))).map(\.chunks) == [48..<64])
     }
 
     @Test func aFetchThatIsPlayedItselfDoesNotYield() throws {
         var (scheduler, _) = try downloading(chunks: 100, holders: [])
-        _ = scheduler.othersPlaying(true, at: at(0))
+        _ = scheduler.yieldLinks(true, at: at(0))
         _ = scheduler.want(1, bytes: bytes(50..<52), bytesPerSecond: playRate, at: at(0))
         #expect(starts(scheduler.holdersFound([holder("a")], at: at(0))).map(\.chunks) == [50..<52, 0..<4, 98..<100])
         #expect(scheduler.hasPlayers)

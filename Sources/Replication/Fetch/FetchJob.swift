@@ -48,8 +48,8 @@ actor FetchJob {
         case interest(stream: Int, bytes: Range<Int64>, bytesPerSecond: Int64)
         /// A player left.
         case noInterest(stream: Int)
-        /// Another fetch is being played (true) or none is (false).
-        case othersPlaying(Bool)
+        /// A fetch this one yields to runs (true) or none does (false).
+        case yieldLinks(Bool)
     }
 
     /// A verified manifest with the partial file open, and what is already held.
@@ -127,9 +127,10 @@ actor FetchJob {
         reporter.yield(.noInterest(stream: stream))
     }
 
-    /// Another fetch is being played (`true`) or none is (`false`): unplayed, this one yields the links to it.
-    nonisolated func othersPlaying(_ playing: Bool) {
-        reporter.yield(.othersPlaying(playing))
+    /// A fetch that goes first runs (`true`: another one is played, or this one is a replication and a user's or a
+    /// player's fetch runs) or none does (`false`): unplayed, this one yields the links to it.
+    nonisolated func yieldLinks(_ yielding: Bool) {
+        reporter.yield(.yieldLinks(yielding))
     }
 
     /// Runs until the object is complete, the fetch fails, or the task is cancelled (the daemon stopping: what is
@@ -221,8 +222,8 @@ actor FetchJob {
             return playersMayChange { $0.want(stream, bytes: bytes, bytesPerSecond: bytesPerSecond, at: now) }
         case .noInterest(let stream):
             return playersMayChange { $0.forget(stream: stream, at: now) }
-        case .othersPlaying(let playing):
-            return scheduler.othersPlaying(playing, at: now)
+        case .yieldLinks(let yielding):
+            return scheduler.yieldLinks(yielding, at: now)
         }
     }
 

@@ -159,8 +159,8 @@ struct FetchScheduler {
     private var rateHead = 0
     /// The players reading the object, by stream.
     private var interests: [Int: Interest] = [:]
-    /// Another fetch is being played: this one, unplayed, waits (``othersPlaying(_:at:)``).
-    private var yieldingToPlays = false
+    /// A fetch that goes first runs: this one, unplayed, waits (``yieldLinks(_:at:)``).
+    private var yieldingLinks = false
     /// The instant of the earliest ``Timer/hedge`` scheduled and not yet fired.
     private var hedgeAt: ElapsedInstant?
 
@@ -387,13 +387,13 @@ struct FetchScheduler {
     /// Whether a player reads this object now.
     var hasPlayers: Bool { !interests.isEmpty }
 
-    /// Another fetch is being played (`true`) or no other is (`false`). While one is, a fetch nobody plays starts no
-    /// new request, so the play gets the links its chunks come over (its requests in flight still end); it goes on
-    /// once no other fetch is played.
-    mutating func othersPlaying(_ playing: Bool, at now: ElapsedInstant) -> [Action] {
+    /// A fetch that goes first runs (`true`: another one is played, or a user's fetch runs beside this replication)
+    /// or none does (`false`). While one does, a fetch nobody plays starts no new request, so the other gets the
+    /// links its chunks come over (the requests in flight still end); it goes on once none does.
+    mutating func yieldLinks(_ yielding: Bool, at now: ElapsedInstant) -> [Action] {
         var actions: [Action] = []
-        guard playing != yieldingToPlays else { return actions }
-        yieldingToPlays = playing
+        guard yielding != yieldingLinks else { return actions }
+        yieldingLinks = yielding
         reconsider(at: now, &actions)
         return actions
     }
@@ -505,7 +505,7 @@ struct FetchScheduler {
         guard let manifest else { return }
         let playing = !interests.isEmpty
         if playing { assignUrgent(at: now, manifest, &actions) }
-        if yieldingToPlays, !playing {
+        if yieldingLinks, !playing {
             if !requests.isEmpty { armFlush(at: now, &actions) }
             return
         }

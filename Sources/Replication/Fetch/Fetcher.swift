@@ -41,6 +41,8 @@ public actor Fetcher {
     private var jobs: [ContentID: (job: FetchJob, task: Task<Void, Never>)] = [:]
     /// The fetches players read now: every other fetch yields to them (no new requests until they end).
     private var played: Set<ContentID> = []
+    /// The fetches the replicator started and nobody asked for since: they yield to every other fetch.
+    private var background: Set<ContentID> = []
     private var finished: [ContentID: FetchProgress] = [:]
     /// Fetches not resumed at start because the daemon died during them too often.
     private var paused: [ContentID: FetchProgress] = [:]
@@ -84,8 +86,19 @@ public actor Fetcher {
         try await start(id, title: title, byHand: true)
     }
 
-    private func start(_ id: ContentID, title: String, byHand: Bool) async throws(ReplicationError) -> FetchProgress {
-        if let running = jobs[id] { return await running.job.progress }
+    /// Starts fetching `id` in the background, for the replicator: the fetch yields its links to every fetch a user
+    /// or a player started, and becomes one of them if a user or a player asks for `id` too.
+    public func replicate(_ id: ContentID, title: String) async throws(ReplicationError) -> FetchProgress {
+        try await start(id, title: title, byHand: false, inBackground: true)
+    }
+
+    private func start(
+        _ id: ContentID, title: String, byHand: Bool, inBackground: Bool = false
+    ) async throws(ReplicationError) -> FetchProgress {
+        if let running = jobs[id] {
+            if !inBackground, background.remove(id) != nil { precedenceChanged() }
+            return await running.job.progress
+        }
         do {
             switch try await catalog.localObject(id) {
             case .mediaFile(_, let size, _)?:
@@ -99,7 +112,10 @@ public actor Fetcher {
             throw .index(error)
         }
         // Another request for the same object may have started it while this one read the index.
-        if let running = jobs[id] { return await running.job.progress }
+        if let running = jobs[id] {
+            if !inBackground, background.remove(id) != nil { precedenceChanged() }
+            return await running.job.progress
+        }
         let job = FetchJob(
             id: id, title: title, catalog: catalog, layout: layout, space: space, directory: directory,
             transport: transport, clock: clock, tuning: tuning, buffers: buffers, startedByHand: byHand,
@@ -108,15 +124,18 @@ public actor Fetcher {
                 Task { await self.playersChanged(id, playing) }
             },
             logger: logger)
-        if !played.isEmpty { job.othersPlaying(true) }
-        logger.info("fetch started", metadata: ["object": "\(id.hex.prefix(16))", "title": "\(title)"])
+        logger.info(
+            inBackground ? "replication started" : "fetch started",
+            metadata: ["object": "\(id.hex.prefix(16))", "title": "\(title)"])
         let task = Task {
             await job.run()
             await self.jobEnded(id)
         }
         jobs[id] = (job, task)
+        if inBackground { background.insert(id) }
         finished[id] = nil
         paused[id] = nil
+        precedenceChanged()
         return await job.progress
     }
 
@@ -179,20 +198,32 @@ public actor Fetcher {
     }
 
     private func jobEnded(_ id: ContentID) async {
-        playersChanged(id, false)
+        played.remove(id)
+        background.remove(id)
         guard let entry = jobs.removeValue(forKey: id) else { return }
+        precedenceChanged()
         finished[id] = await entry.job.progress
     }
 
-    /// A fetch started or stopped being played: every other fetch is told whether one still is.
+    /// A fetch started or stopped being played: the others are told whether they yield.
     private func playersChanged(_ id: ContentID, _ playing: Bool) {
         let before = played
         if playing { played.insert(id) } else { played.remove(id) }
         guard played != before else { return }
-        for (other, entry) in jobs {
-            entry.job.othersPlaying(!played.subtracting([other]).isEmpty)
-        }
+        precedenceChanged()
     }
+
+    /// Tells every fetch whether it yields now (the job ignores a repeat of what it was told last).
+    private func precedenceChanged() {
+        let precedence = FetchPrecedence(running: Set(jobs.keys), played: played, inBackground: background)
+        for (id, entry) in jobs { entry.job.yieldLinks(precedence.yields(id)) }
+    }
+
+    /// Whether a replication the replicator started is still running in the background.
+    public func isReplicating(_ id: ContentID) -> Bool { background.contains(id) }
+
+    /// The objects being fetched or played now (the replicator neither evicts nor re-plans them).
+    public func inUse() -> Set<ContentID> { Set(jobs.keys) }
 
     public func progress(_ id: ContentID) async -> FetchProgress? {
         if let running = jobs[id] { return await running.job.progress }
