@@ -28,6 +28,8 @@ public protocol ControlHandler: Sendable {
     /// The player URL of the title named by content id, content-id prefix or title, anywhere in the home; `host`
     /// replaces this box's LAN address in it.
     func url(for reference: String, host: String?) async throws -> TitleURL
+    /// The titles most in demand in the home, at most `limit` (nil: every title with demand).
+    func popular(limit: Int?) async throws -> PopularList
     /// How the control API should answer an error a request ended with, when it is not a fault (logged and answered
     /// 500) but something the user can act on: a busy index is worth asking again. Nil: a fault.
     func refusal(for error: any Error) -> ControlRefusal?
@@ -119,6 +121,12 @@ public enum ControlServer {
             return try await handler.url(
                 for: try reference(query.get("reference")), host: try host(query.get("host")))
         }
+        router.get(RouterPath(ControlRoute.popular)) { request, _ in
+            let query = request.uri.queryParameters
+            let all = try flag(query.get("all"), name: "all")
+            return try await handler.popular(
+                limit: all ? nil : try bounded(query.get("limit"), name: "limit", default: 20, max: 10_000))
+        }
         router.get(RouterPath(ControlRoute.fetches + "/:id")) { _, context in
             let text = try context.parameters.require("id")
             guard let id = ContentID(hex: text) else {
@@ -182,6 +190,14 @@ public enum ControlServer {
         return kind
     }
 
+    private static func flag(_ text: String?, name: String) throws -> Bool {
+        switch text {
+        case nil, "false"?: return false
+        case "true"?: return true
+        default: throw HTTPError(.badRequest, message: "\(name) must be true or false")
+        }
+    }
+
     private static func bounded(_ text: String?, name: String, default value: Int, max: Int) throws -> Int {
         guard let text else { return value }
         guard let number = Int(text), number >= 0, number <= max else {
@@ -201,6 +217,7 @@ extension FetchProgress: ResponseEncodable {}
 extension FetchList: ResponseEncodable {}
 extension FetchCancellation: ResponseEncodable {}
 extension TitleURL: ResponseEncodable {}
+extension PopularList: ResponseEncodable {}
 
 /// A request the daemon refuses for a reason the user can fix; the message is shown as is.
 public enum ControlRefusal: Error, Equatable {

@@ -113,6 +113,12 @@ public struct ControlClient: Sendable {
         return try await request(.GET, ControlRoute.urls, query: query)
     }
 
+    /// The titles most in demand in the home: at most `limit`, or every one with demand when `limit` is nil.
+    public func popular(limit: Int?) async throws(ControlClientError) -> PopularList {
+        try await request(
+            .GET, ControlRoute.popular, query: limit.map { [("limit", String($0))] } ?? [("all", "true")])
+    }
+
     private func request<T: Decodable>(
         _ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body requestBody: Data? = nil
     ) async throws(ControlClientError) -> T {

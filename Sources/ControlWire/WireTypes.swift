@@ -18,6 +18,8 @@ public enum ControlRoute {
     /// `GET ?reference=R[&host=H]`: the player URL (``TitleURL``) of the title a content id, id prefix or title
     /// words name, anywhere in the home.
     public static let urls = "/v1/urls"
+    /// `GET ?limit=N` or `?all=true`: the titles most in demand in the home (``PopularList``).
+    public static let popular = "/v1/popular"
 }
 
 /// `GET /v1/peers`: the other boxes this one knows, and the state of its own announcement.

@@ -13,7 +13,7 @@ public struct MediapeerCtl: AsyncParsableCommand {
         version: MediapeerVersion.string,
         subcommands: [
             Status.self, Library.self, Peers.self, Fetch.self, Fetches.self, URLCommand.self, Play.self, Scan.self,
-            Config.self,
+            Popular.self, Config.self,
         ])
 
     // Declared here too so `mediapeerctl --socket PATH status` parses; each subcommand reads the same group.

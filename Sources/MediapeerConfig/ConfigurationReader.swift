@@ -7,6 +7,7 @@ struct ConfigurationReader {
         "name", "media_dirs", "state_dir", "cache_dir", "cache_max", "http_port",
         "control_socket", "log_level", "static_peers", "rescan_interval", "peer_catalog_max_objects",
         "peer_catalog_max_bytes", "forget_peers_after", "player_port", "dlna", "friendly_name", "player_command",
+        "demand_half_life",
     ]
 
     /// A Unix socket path must fit in `sockaddr_un.sun_path` (108 bytes on
@@ -83,6 +84,7 @@ struct ConfigurationReader {
             readPeerCatalogMaxBytes(value).map { config.peerCatalogMaxBytes = $0 }
         }
         if let value = table["forget_peers_after"] { readForgetPeersAfter(value).map { config.forgetPeersAfter = $0 } }
+        if let value = table["demand_half_life"] { readDemandHalfLife(value).map { config.demandHalfLife = $0 } }
 
         if problems.contains(where: { $0.severity == .error }) {
             throw ConfigError(problems: problems)
@@ -625,5 +627,15 @@ struct ConfigurationReader {
             )
         }
         return .some(interval)
+    }
+
+    private mutating func readDemandHalfLife(_ value: TOMLValueConvertible) -> Duration? {
+        let key = "demand_half_life"
+        guard let interval = readDuration(value, key: key, example: "7d") else { return nil }
+        guard let interval else {
+            error(key, line: map.line(of: key), "demand cannot fade in no time; give a duration such as \"7d\"")
+            return nil
+        }
+        return interval
     }
 }

@@ -89,6 +89,10 @@ public struct MediapeerConfiguration: Sendable, Equatable {
     /// Whole seconds; nil means never.
     public var forgetPeersAfter: Duration?
 
+    /// How long a play, a fetch or a served request takes to count half as much (`demand_half_life`). Whole
+    /// seconds, never zero.
+    public var demandHalfLife: Duration
+
     /// Things in the file that are allowed but probably not what was meant,
     /// such as an empty `media_dirs`. Log them at startup.
     ///
@@ -116,6 +120,7 @@ public struct MediapeerConfiguration: Sendable, Equatable {
         peerCatalogMaxObjects: Int = 100_000,
         peerCatalogMaxBytes: Int64 = 64 << 20,
         forgetPeersAfter: Duration? = .seconds(14 * 86_400),
+        demandHalfLife: Duration = .seconds(7 * 86_400),
         warnings: [ConfigProblem] = []
     ) {
         self.name = name
@@ -135,6 +140,7 @@ public struct MediapeerConfiguration: Sendable, Equatable {
         self.peerCatalogMaxObjects = peerCatalogMaxObjects
         self.peerCatalogMaxBytes = peerCatalogMaxBytes
         self.forgetPeersAfter = forgetPeersAfter
+        self.demandHalfLife = demandHalfLife
         self.warnings = warnings
     }
 
@@ -169,6 +175,7 @@ public struct MediapeerConfiguration: Sendable, Equatable {
             && lhs.peerCatalogMaxObjects == rhs.peerCatalogMaxObjects
             && lhs.peerCatalogMaxBytes == rhs.peerCatalogMaxBytes
             && lhs.forgetPeersAfter == rhs.forgetPeersAfter
+            && lhs.demandHalfLife == rhs.demandHalfLife
     }
 }
 
@@ -305,6 +312,7 @@ extension MediapeerConfiguration {
             peer_catalog_max_objects = \(peerCatalogMaxObjects)
             peer_catalog_max_bytes = \(quoted(CacheLimit.bytes(peerCatalogMaxBytes).description))
             forget_peers_after = \(quoted(RescanInterval.render(forgetPeersAfter)))
+            demand_half_life = \(quoted(RescanInterval.render(demandHalfLife)))
 
             """
     }

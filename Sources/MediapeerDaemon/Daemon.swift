@@ -69,6 +69,13 @@ public struct Daemon: AsyncParsableCommand {
             library.shutdown()
             throw ExitCode.failure
         }
+        let demand = DemandLedger(
+            catalog: library.catalog,
+            configuration: DemandLedger.Configuration(
+                halfLife: settings.demandHalfLife,
+                flushInterval: environment["MEDIAPEER_DEMAND_FLUSH_MS"].flatMap { Int($0) }.map { .milliseconds($0) }
+                    ?? DemandLedger.Configuration().flushInterval),
+            logger: logger)
         let network: PeerNetwork
         do {
             let healthMilliseconds = ProcessInfo.processInfo.environment["MEDIAPEER_HEALTH_INTERVAL_MS"].flatMap {
@@ -81,7 +88,7 @@ public struct Daemon: AsyncParsableCommand {
                     limits: RemoteCatalogLimits(
                         maxObjects: settings.peerCatalogMaxObjects, maxBytes: settings.peerCatalogMaxBytes),
                     forgetPeersAfter: settings.forgetPeersAfter),
-                library: library, logger: logger)
+                demand: demand, library: library, logger: logger)
         } catch {
             logger.critical("cannot set up discovery", metadata: ["error": "\(error)"])
             library.shutdown()
@@ -98,7 +105,8 @@ public struct Daemon: AsyncParsableCommand {
             library: library, name: settings.name, peerID: peerID, httpPort: settings.httpPort,
             playerPort: settings.playerPort, configPath: configPath,
             stateDirectory: settings.stateDir, startedAt: .now, network: network, locator: locator, fetcher: fetcher,
-            objects: objects, resolver: ReferenceResolver(catalog: library.catalog, neighbourhood: network))
+            objects: objects, resolver: ReferenceResolver(catalog: library.catalog, neighbourhood: network),
+            demand: demand, demandHalfLife: settings.demandHalfLife)
         let peerServer = PeerServer.makeApplication(
             port: settings.httpPort, handler: handler, logger: logger,
             faults: Self.testFaults(environment, logger: logger),
@@ -106,7 +114,8 @@ public struct Daemon: AsyncParsableCommand {
         let playerServer = PlayerServer.makeApplication(
             port: settings.playerPort,
             handler: PlayerRequests(
-                catalog: library.catalog, objects: objects, neighbourhood: network, fetcher: fetcher, logger: logger),
+                catalog: library.catalog, objects: objects, neighbourhood: network, fetcher: fetcher, demand: demand,
+                logger: logger),
             upnp: settings.dlna ? Self.mediaServer(peerID, settings, library, network) : nil, logger: logger,
             onListening: { port in logger.info("player endpoint listening", metadata: ["port": "\(port)"]) })
         let notifier = SystemdNotifier()
@@ -156,6 +165,8 @@ public struct Daemon: AsyncParsableCommand {
                     .init(service: IndexService(library: library)), .init(service: peerServer),
                     .init(service: playerServer), .init(service: network),
                     .init(service: network.catalogSync), .init(service: ReplicationService(fetcher: fetcher)),
+                    // After the index (so its last figures are written before the database closes) and the network.
+                    .init(service: demand), .init(service: network.demandSync),
                     .init(service: controlServer),
                 ]
                     // Last, so that its byebye goes out first at shutdown, before the rest stops answering.

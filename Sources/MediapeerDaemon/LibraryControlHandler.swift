@@ -29,6 +29,9 @@ struct LibraryControlHandler: ControlHandler, PeerRequestHandler {
     let fetcher: Fetcher
     let objects: any ObjectServing
     let resolver: any ReferenceResolving
+    let demand: DemandLedger
+    /// `demand_half_life`, shown with the figures.
+    let demandHalfLife: Duration
 
     private var catalog: Catalog { library.catalog }
 
@@ -50,7 +53,8 @@ struct LibraryControlHandler: ControlHandler, PeerRequestHandler {
 
     func info() async throws -> PeerWire.PeerInfo {
         PeerWire.PeerInfo(
-            id: peerID, name: name, version: MediapeerVersion.string, generation: network.generation)
+            id: peerID, name: name, version: MediapeerVersion.string, generation: network.generation,
+            demandGeneration: demand.demandGeneration)
     }
 
     func peerDeparted(id: String, address: String) async {
@@ -99,6 +103,37 @@ struct LibraryControlHandler: ControlHandler, PeerRequestHandler {
         await locator.answer(id, ttl: ttl, queryID: queryID, askedBy: askedBy)
     }
 
+    func demand() async throws -> DemandDigest {
+        try await demand.digest()
+    }
+
+    func objectRequested(_ id: ContentID, by address: String?) async {
+        await demand.recordServed(id, to: address ?? "?")
+    }
+
+    // MARK: Demand
+
+    func popular(limit: Int?) async throws -> PopularList {
+        let figures = try await demand.homeDemand()
+        let ranked = figures.sorted { left, right in
+            left.value.home != right.value.home
+                ? left.value.home > right.value.home
+                : left.value.local != right.value.local ? left.value.local > right.value.local : left.key < right.key
+        }
+        let shown = limit.map { Array(ranked.prefix($0)) } ?? ranked
+        let facts = try await catalog.demandTitleFacts(shown.map(\.key))
+        let names = Dictionary(
+            await network.neighbours().map { ($0.peerID, $0.name) }, uniquingKeysWith: { first, _ in first })
+        return PopularList(
+            titles: shown.map { id, figure in
+                let known = facts[id]
+                return PopularTitle(
+                    id: id, title: known?.title ?? id.hex, kind: known?.kind, plays: figure.plays,
+                    fetches: figure.fetches, served: figure.served, homeDemand: figure.home,
+                    heldHere: known?.heldHere ?? false, holders: (known?.holders ?? []).map { names[$0] ?? $0 })
+            }, total: figures.count, halfLifeSeconds: demandHalfLife.components.seconds)
+    }
+
     // MARK: The whole home
 
     func listHome(kind: MediaKind?, limit: Int, offset: Int) async throws -> HomePage {
@@ -131,7 +166,9 @@ struct LibraryControlHandler: ControlHandler, PeerRequestHandler {
             throw Self.refusal(error)
         }
         do {
-            return try await fetcher.fetch(object.id, title: object.title)
+            let progress = try await fetcher.fetch(object.id, title: object.title)
+            await demand.record(.fetch, of: object.id)
+            return progress
         } catch .index(let error) {
             throw error
         } catch {

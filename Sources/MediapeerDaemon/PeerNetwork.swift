@@ -16,6 +16,8 @@ final class PeerNetwork: Service, Neighbourhood, Sendable {
     let discovery: MDNSDiscovery
     let table: PeerTable
     let catalogSync: CatalogSync
+    let demand: DemandLedger
+    let demandSync: DemandSync
     private let library: MediaLibrary
     private let logger: Logger
     private let peerID: String
@@ -23,8 +25,9 @@ final class PeerNetwork: Service, Neighbourhood, Sendable {
 
     init(
         name: String, peerID: String, port: Int, staticPeers: [PeerAddress], healthInterval: Duration,
-        catalogs: CatalogSync.Configuration, library: MediaLibrary, logger: Logger
+        catalogs: CatalogSync.Configuration, demand: DemandLedger, library: MediaLibrary, logger: Logger
     ) throws(DiscoveryError) {
+        let demandSync = DemandSync(ledger: demand, catalog: library.catalog, logger: logger)
         let generation = (try? library.generation()) ?? 0
         publishedGeneration = Mutex(generation)
         discovery = try MDNSDiscovery(
@@ -37,12 +40,14 @@ final class PeerNetwork: Service, Neighbourhood, Sendable {
                 ownID: peerID, staticPeers: staticPeers.map { StaticPeer(host: $0.host, port: UInt16($0.port)) },
                 healthInterval: healthInterval, healthTimeout: .seconds(3),
                 // Two misses in a row, so one lost packet on Wi-Fi does not drop a live box.
-                failuresBeforeDrop: 2, healthCheck: Self.checkHealth),
+                failuresBeforeDrop: 2, healthCheck: { peer in await Self.checkHealth(peer, demand: demandSync) }),
             logger: logger)
         self.library = library
         self.logger = logger
         self.peerID = peerID
         catalogSync = CatalogSync(catalog: library.catalog, configuration: catalogs, logger: logger)
+        self.demand = demand
+        self.demandSync = demandSync
     }
 
     func run() async throws {
@@ -69,10 +74,13 @@ final class PeerNetwork: Service, Neighbourhood, Sendable {
         for await change in table.changes {
             switch change {
             case .added(let peer), .updated(let peer):
+                if let id = peer.id, peer.reachable { await demand.neighbourArrived(id, name: peer.name) }
                 if let neighbour = Self.neighbour(peer) { await catalogSync.neighbourChanged(neighbour) }
             case .removed(let peer, let reason):
                 guard let id = peer.id else { continue }
                 await catalogSync.neighbourDeparted(peerID: id, reason == .replaced ? .replaced : .left)
+                await demand.neighbourLeft(id, name: peer.name)
+                await demandSync.neighbourLeft(id)
             }
         }
     }
@@ -132,13 +140,17 @@ final class PeerNetwork: Service, Neighbourhood, Sendable {
             peerID: peer.id ?? "", name: peer.name, addresses: addresses ?? peer.addresses, port: Int(peer.port))
     }
 
-    /// Asks a peer who it is at each of its addresses in turn, best first.
-    @Sendable static func checkHealth(_ peer: PeerSnapshot) async -> HealthResult {
+    /// Asks a peer who it is at each of its addresses in turn, best first, and hands its demand generation to the
+    /// demand sync (which pulls its digest when it moved).
+    static func checkHealth(_ peer: PeerSnapshot, demand: DemandSync) async -> HealthResult {
         var lastProblem = "no address"
         for address in peer.addresses {
             guard let endpoint = endpoint(of: peer, at: [address]) else { continue }
             do {
                 let info = try await PeerClient().info(endpoint, timeout: .seconds(3))
+                if info.id == peer.id, let named = Self.endpoint(of: peer, at: [address]) {
+                    demand.announced(named, demandGeneration: info.demandGeneration)
+                }
                 return .healthy(
                     id: info.id, name: info.name, generation: UInt64(clamping: info.generation),
                     protocolVersion: String(info.protocolVersion))

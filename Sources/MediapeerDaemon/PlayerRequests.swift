@@ -6,7 +6,6 @@ import PeerProtocol
 import PeerWire
 import PlayerEndpoint
 import Replication
-import Synchronization
 import WireVocabulary
 
 /// Answers the player endpoint from the index: titles from this box's files and replicas, else from the online
@@ -18,12 +17,13 @@ final class PlayerRequests: PlayerRequestHandler {
     private let neighbourhood: any Neighbourhood
     private let fetcher: Fetcher
     private let logger: Logger
-    private let plays = Mutex(PlayCounts())
+    private let demand: DemandLedger
 
     init(
         catalog: Catalog, objects: any ObjectServing, neighbourhood: any Neighbourhood, fetcher: Fetcher,
-        logger: Logger
+        demand: DemandLedger, logger: Logger
     ) {
+        self.demand = demand
         self.catalog = catalog
         self.objects = objects
         self.neighbourhood = neighbourhood
@@ -85,18 +85,12 @@ final class PlayerRequests: PlayerRequestHandler {
     }
 
     func playStarted(_ title: PlayableTitle, client: String) async {
-        let count = plays.withLock { $0.record(title.id) }
+        await demand.record(.play, of: title.id)
         logger.info(
             "play started",
             metadata: [
                 "id": "\(title.id.hex)", "title": "\(DisplayText.escaped(title.title))", "client": "\(client)",
-                "plays": "\(count)",
             ])
-    }
-
-    /// Plays started per title since the daemon started (bounded): the demand the replication issue will read.
-    func playCounts() -> [ContentID: Int] {
-        plays.withLock { $0.counts }
     }
 
     func thumbnail(_ id: ContentID) async throws -> [UInt8]? {
@@ -109,23 +103,6 @@ final class PlayerRequests: PlayerRequestHandler {
             id: entry.id, kind: kind, mimeType: entry.mimeType ?? "application/octet-stream", size: entry.size,
             title: entry.displayTitle, durationMilliseconds: entry.durationMilliseconds,
             fileExtension: entry.path.flatMap { PlayerURL.fileExtension(path: $0, mimeType: entry.mimeType) })
-    }
-}
-
-/// Plays per title, for at most ``capacity`` titles: past it, the least played title is forgotten.
-struct PlayCounts: Sendable {
-    static let capacity = 4096
-    private(set) var counts: [ContentID: Int] = [:]
-
-    /// Counts a play of `id`; returns its count.
-    mutating func record(_ id: ContentID) -> Int {
-        if counts[id] == nil, counts.count >= Self.capacity,
-            let least = counts.min(by: { $0.value < $1.value })?.key
-        {
-            counts[least] = nil
-        }
-        counts[id, default: 0] += 1
-        return counts[id]!
     }
 }
 

@@ -15,14 +15,19 @@ public struct PeerInfo: Sendable, Codable, Equatable {
     public var protocolVersion: Int
     /// The catalog generation: it changes whenever the box's shareable content changes.
     public var generation: Int64
+    /// Moves whenever the box's demand figures change (`GET /v1/demand`); absent from boxes that have none to give.
+    public var demandGeneration: Int64?
 
     public init(
-        id: String, name: String, version: String, protocolVersion: Int = PeerProtocolVersion.current, generation: Int64
+        id: String, name: String, version: String, protocolVersion: Int = PeerProtocolVersion.current,
+        generation: Int64,
+        demandGeneration: Int64? = nil
     ) {
         self.id = id
         self.name = name
         self.version = version
         self.protocolVersion = protocolVersion
         self.generation = generation
+        self.demandGeneration = demandGeneration
     }
 }

@@ -29,6 +29,7 @@ struct ShippedConfigTests {
             "name", "media_dirs", "state_dir", "cache_dir", "cache_max", "http_port",
             "control_socket", "log_level", "static_peers", "rescan_interval", "peer_catalog_max_objects",
             "peer_catalog_max_bytes", "forget_peers_after", "player_port", "dlna", "friendly_name", "player_command",
+            "demand_half_life",
         ] {
             #expect(text.contains("\n#\(key) = "), "\(key) is not documented")
         }

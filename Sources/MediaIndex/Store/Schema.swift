@@ -288,6 +288,34 @@ enum Schema {
                     UPDATE media SET metadata_state = 0 WHERE kind = 'image' AND mime = 'image/jpeg';
                     """)
         }
+        migrator.registerMigration("demand-counts") { db in
+            // Demand for titles, as decayed counts (a value and the unix time it was the count at): this box's plays,
+            // fetches by hand and requests served to other boxes, written in batches; the neighbours' digests of
+            // their own demand, forgotten with their catalogs; and how much of the time each neighbour is online
+            // lately (decayed seconds seen over decayed seconds known), written on arrivals and departures only.
+            try db.execute(
+                sql: """
+                    CREATE TABLE demand (
+                        content_id BLOB PRIMARY KEY NOT NULL,
+                        plays REAL NOT NULL DEFAULT 0,
+                        fetches REAL NOT NULL DEFAULT 0,
+                        served REAL NOT NULL DEFAULT 0,
+                        at REAL NOT NULL
+                    ) WITHOUT ROWID, STRICT;
+                    CREATE TABLE remote_demand (
+                        peer_id TEXT NOT NULL REFERENCES remote_peer(peer_id) ON DELETE CASCADE,
+                        content_id BLOB NOT NULL,
+                        value REAL NOT NULL,
+                        at REAL NOT NULL,
+                        PRIMARY KEY (peer_id, content_id)
+                    ) WITHOUT ROWID, STRICT;
+                    ALTER TABLE remote_peer ADD COLUMN demand_generation INTEGER;
+                    ALTER TABLE remote_peer ADD COLUMN seen_seconds REAL NOT NULL DEFAULT 0;
+                    ALTER TABLE remote_peer ADD COLUMN known_seconds REAL NOT NULL DEFAULT 0;
+                    ALTER TABLE remote_peer ADD COLUMN presence_at REAL;
+                    ALTER TABLE remote_peer ADD COLUMN present INTEGER NOT NULL DEFAULT 0;
+                    """)
+        }
         return migrator
     }
 }

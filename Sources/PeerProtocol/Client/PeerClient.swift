@@ -132,6 +132,12 @@ public struct PeerClient: Sendable {
             maxBytes: 64 << 10)
     }
 
+    /// The peer's demand digest (`GET /v1/demand`), read up to ``PeerLimits/maxDemandDigestBytes``; a box without
+    /// the route answers ``PeerClientError/notFound(peer:)``. The entries are checked by the caller.
+    public func demand(_ peer: PeerEndpoint) async throws(PeerClientError) -> DemandDigest {
+        try await json(peer, "/v1/demand", timeout: .seconds(10), maxBytes: PeerLimits.maxDemandDigestBytes)
+    }
+
     public func catalog(_ peer: PeerEndpoint, since: Int64, after: ContentID?) async throws(PeerClientError)
         -> CatalogDelta
     {

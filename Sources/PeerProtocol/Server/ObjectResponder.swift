@@ -117,6 +117,7 @@ struct ObjectResponder<Handler: PeerRequestHandler>: Sendable {
                 .serviceUnavailable, headers: [.retryAfter: "1"], message: "too many transfers at once; retry shortly")
         }
         headers[.contentLength] = String(length)
+        await handler.objectRequested(id, by: context.remoteIP)
         return Response(
             status: status, headers: headers, body: body(of: object, range: range, slot: slot, channel: context.channel)
         )

@@ -23,6 +23,20 @@ public protocol PeerRequestHandler: Sendable {
     /// Who holds an object: this box, the neighbours whose catalogs list it, or (when none) what its own
     /// neighbours answer, `ttl` hops further. `askedBy` is the address of the asking box.
     func locate(_ id: ContentID, ttl: Int, queryID: String, askedBy: String?) async throws -> LocateAnswer
+    /// This box's demand digest: the titles most in demand here.
+    func demand() async throws -> DemandDigest
+    /// A box at `address` asked for the bytes of an object this box holds (a `GET` of `/v1/objects/ID`, any range):
+    /// counted as demand served, once per asking box and title within a window.
+    func objectRequested(_ id: ContentID, by address: String?) async
+}
+
+extension PeerRequestHandler {
+    /// No figures: answered 404, as a box from before demand digests does.
+    public func demand() async throws -> DemandDigest {
+        throw HTTPError(.notFound, message: "no demand figures here")
+    }
+
+    public func objectRequested(_ id: ContentID, by address: String?) async {}
 }
 
 /// The request context of the peer API: Hummingbird's basic context plus the address the request came from.
@@ -92,6 +106,7 @@ public enum PeerServer {
             return try await handler.catalog(
                 since: since, after: after, limit: Int(min(max(limit, 1), Int64(PeerLimits.catalogPageSize))))
         }
+        router.get("/v1/demand") { _, _ in try await handler.demand() }
         router.get("/v1/objects/:id/manifest") { _, context -> Response in
             let id = try contentID(context)
             guard let manifest = try await handler.manifest(of: id) else {
@@ -170,3 +185,4 @@ extension PeerInfo: ResponseEncodable {}
 extension CatalogDelta: ResponseEncodable {}
 extension HaveMap: ResponseEncodable {}
 extension LocateAnswer: ResponseEncodable {}
+extension DemandDigest: ResponseEncodable {}

@@ -124,4 +124,9 @@ final class RecordingControlHandler: ControlHandler, Sendable {
             id: id, title: reference,
             url: PlayerURL.media(host: host ?? "192.168.1.20", port: 8738, id: id, fileExtension: "mkv"))
     }
+
+    func popular(limit: Int?) async throws -> PopularList {
+        try record("popular(\(limit.map(String.init) ?? "all"))")
+        return PopularList(titles: [], total: 0, halfLifeSeconds: 604_800)
+    }
 }
