@@ -131,7 +131,7 @@ let package = Package(
             dependencies: [
                 "ContentID", "WireVocabulary", "PeerWire", "ControlWire", "MediaIndex", "PeerProtocol",
                 "MediapeerConfig",
-                "CSystemShims", "ElapsedTime",
+                "CSystemShims", "ElapsedTime", "ReplicationPolicy",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

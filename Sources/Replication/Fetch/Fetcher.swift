@@ -43,6 +43,7 @@ public actor Fetcher {
     private var played: Set<ContentID> = []
     /// The fetches the replicator started and nobody asked for since: they yield to every other fetch.
     private var background: Set<ContentID> = []
+    private var endObservers: [@Sendable (ContentID) -> Void] = []
     private var finished: [ContentID: FetchProgress] = [:]
     /// Fetches not resumed at start because the daemon died during them too often.
     private var paused: [ContentID: FetchProgress] = [:]
@@ -203,6 +204,7 @@ public actor Fetcher {
         guard let entry = jobs.removeValue(forKey: id) else { return }
         precedenceChanged()
         finished[id] = await entry.job.progress
+        for observer in endObservers { observer(id) }
     }
 
     /// A fetch started or stopped being played: the others are told whether they yield.
@@ -224,6 +226,14 @@ public actor Fetcher {
 
     /// The objects being fetched or played now (the replicator neither evicts nor re-plans them).
     public func inUse() -> Set<ContentID> { Set(jobs.keys) }
+
+    /// How many replications the replicator started are running.
+    public func replicationsRunning() -> Int { background.count }
+
+    /// Calls `observer` with the object of every fetch that ends, however it ends (the replicator plans again).
+    public func observeFetchEnds(_ observer: @escaping @Sendable (ContentID) -> Void) {
+        endObservers.append(observer)
+    }
 
     public func progress(_ id: ContentID) async -> FetchProgress? {
         if let running = jobs[id] { return await running.job.progress }
