@@ -62,6 +62,12 @@ struct CachePlan {
         (lhs.valuePerByte, lhs.facts.id) < (rhs.valuePerByte, rhs.facts.id)
     }
 
+    /// Replication order: highest value per byte first, then by id.
+    static func mostValuableFirst(_ lhs: AssessedTitle, _ rhs: AssessedTitle) -> Bool {
+        if lhs.valuePerByte != rhs.valuePerByte { return lhs.valuePerByte > rhs.valuePerByte }
+        return lhs.facts.id < rhs.facts.id
+    }
+
     mutating func evict(_ title: AssessedTitle, reason: EvictReason) {
         used -= min(title.cacheBytes, used)
         evicted.insert(title.facts.id)

@@ -84,11 +84,13 @@ public struct CacheFacts: Sendable, Hashable {
         self.writeBudgetLeft = writeBudgetLeft
     }
 
-    /// Watermarks as shares of the quota (0.9 and 0.8, say), rounded down to bytes.
-    public init(quota: Int64, used: Int64, highWatermark: Double, lowWatermark: Double, writeBudgetLeft: Int64) {
+    /// Watermarks given as shares of the quota (0.9 and 0.8, say), rounded down to bytes.
+    public init(
+        quota: Int64, used: Int64, highWatermarkShare: Double, lowWatermarkShare: Double, writeBudgetLeft: Int64
+    ) {
         self.init(
-            quota: quota, used: used, highWatermark: Self.share(highWatermark, of: quota),
-            lowWatermark: Self.share(lowWatermark, of: quota), writeBudgetLeft: writeBudgetLeft)
+            quota: quota, used: used, highWatermark: Self.share(highWatermarkShare, of: quota),
+            lowWatermark: Self.share(lowWatermarkShare, of: quota), writeBudgetLeft: writeBudgetLeft)
     }
 
     private static func share(_ fraction: Double, of quota: Int64) -> Int64 {

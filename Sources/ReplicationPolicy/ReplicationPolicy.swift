@@ -53,7 +53,7 @@ public struct ReplicationPolicy: Sendable {
             .sorted { lhs, rhs in
                 let (lhsPinned, rhsPinned) = (lhs.1 == .pinned, rhs.1 == .pinned)
                 if lhsPinned != rhsPinned { return lhsPinned }
-                return CachePlan.cheapestFirst(rhs.0, lhs.0)
+                return CachePlan.mostValuableFirst(lhs.0, rhs.0)
             }
         for (candidate, reason) in candidates {
             evictable.removeAll { $0.facts.id == candidate.facts.id }
