@@ -45,7 +45,9 @@ public struct TitleFacts: Sendable, Hashable {
     public var here: LocalCopy
     /// Whether the user pinned it here: a pinned title is fetched if missing and never evicted.
     public var pinned: Bool
-    /// Whether it is being played or fetched here now: never evicted, never started again.
+    /// Whether it is being played or fetched here now: never evicted. A title in use that is not whole here is judged
+    /// like any other: a replication planned for it means keeping what the play's fetch brings (the daemon's play
+    /// fetches into the cache) rather than starting another fetch.
     public var inUse: Bool
 
     public init(

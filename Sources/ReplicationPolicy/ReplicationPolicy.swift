@@ -125,7 +125,7 @@ public struct ReplicationPolicy: Sendable {
         case .none, .partial: break
         case .replica, .original: return nil
         }
-        guard !title.inUse, title.size > 0, title.holders.contains(where: \.isOnline) else { return nil }
+        guard title.size > 0, title.holders.contains(where: \.isOnline) else { return nil }
         if title.pinned { return .pinned }
         guard isDemanded(title) else { return nil }
         let watched = title.localDemand >= settings.minimumDemand

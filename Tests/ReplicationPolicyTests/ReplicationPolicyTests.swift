@@ -221,13 +221,14 @@ import Testing
         #expect(decision.actions.map(\.id) == ["film"])
     }
 
-    @Test func aTitleBeingFetchedIsNotReplicatedAgain() {
+    @Test func aTitlePlayedFromElsewhereNowIsWantedHereLikeAnyOther() {
+        // The play streams it into the cache: the decision says whether to keep it once the play ends.
         var film = elsewhere("film", local: 3)
         film.inUse = true
-        #expect(policy.decide(titles: [film], cache: cache(used: 0), home: home).actions.isEmpty)
+        film.here = .partial(bytes: 100)
+        let decision = policy.decide(titles: [film], cache: cache(used: 100), home: home)
+        #expect(decision.actions == [.replicate(id: "film", reason: .underTarget(copies: 1, target: 5))])
     }
-
-    // MARK: Displacement and hysteresis
 
     @Test func aTitleWorthClearlyMoreDisplacesTheLeastValuableReplica() {
         // Full to the high watermark: 900 bytes of replicas worth 1, 4 and 8 plays here (r1 300 bytes).
