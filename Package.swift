@@ -138,6 +138,9 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
+        // Which titles a box copies and evicts, from the home's demand: pure and deterministic, no dependencies, so the
+        // daemon's auto-replicator and the simulator run the same decisions.
+        .target(name: "ReplicationPolicy"),
         // The DLNA/UPnP MediaServer TVs browse: device and service descriptions, SOAP controls (ContentDirectory,
         // ConnectionManager), DIDL-Lite. No server of its own: the player endpoint hands it `/upnp/` requests.
         .target(name: "MediaServer", dependencies: ["WireVocabulary"]),
@@ -206,6 +209,7 @@ let package = Package(
         .target(name: "TestChildProcess", path: "Tests/TestChildProcess"),
         .testTarget(name: "MediaProbeTests", dependencies: ["MediaProbe", "WireVocabulary", "TestChildProcess"]),
         .testTarget(name: "ContentIDTests", dependencies: ["ContentID", "WireVocabulary"]),
+        .testTarget(name: "ReplicationPolicyTests", dependencies: ["ReplicationPolicy"]),
         // The MediaServer's XML reader, SOAP controls, DIDL-Lite and tree, over a fake tree source.
         .testTarget(name: "MediaServerTests", dependencies: ["MediaServer", "WireVocabulary"]),
         .testTarget(name: "MediapeerConfigTests", dependencies: ["MediapeerConfig"]),

@@ -1,0 +1,124 @@
+/// Why the policy wants a copy of a title here.
+public enum ReplicateReason: Sendable, Hashable, CustomStringConvertible {
+    /// The user pinned it here.
+    case pinned
+    /// The home holds fewer copies than the title's square-root target, and this box is one that should take one.
+    case underTarget(copies: Int, target: Int)
+    /// Watched here so often that a copy here is worth its room whatever the rest of the home holds.
+    case watchedHere(localDemand: Double)
+    /// Every box holding it is rarely online: without another copy its plays fail most of the time.
+    case holdersRarelyOnline
+
+    public var description: String {
+        switch self {
+        case .pinned: "pinned here"
+        case .underTarget(let copies, let target): "\(copies) of \(target) wanted copies in the home"
+        case .watchedHere(let demand): "watched here often (demand \(Self.rounded(demand)))"
+        case .holdersRarelyOnline: "every box holding it is rarely online"
+        }
+    }
+
+    static func rounded(_ value: Double) -> String {
+        let hundredths = (value * 100).rounded()
+        guard hundredths.isFinite, abs(hundredths) < 1e15 else { return "\(value)" }
+        let whole = Int64(hundredths) / 100
+        let fraction = abs(Int64(hundredths) % 100)
+        return "\(whole).\(fraction < 10 ? "0" : "")\(fraction)"
+    }
+}
+
+/// Why the policy evicts a replica.
+public enum EvictReason: Sendable, Hashable, CustomStringConvertible {
+    /// The cache is above its high watermark; this replica is worth the least per byte of those that may go.
+    case aboveHighWatermark
+    /// A title worth clearly more per byte needs its room.
+    case displacedBy(id: String)
+
+    public var description: String {
+        switch self {
+        case .aboveHighWatermark: "cache above its high watermark; least value per byte"
+        case .displacedBy(let id): "makes room for \(id), worth more per byte"
+        }
+    }
+}
+
+/// Why a replica stays.
+public enum KeepReason: Sendable, Hashable, CustomStringConvertible {
+    /// The user pinned it.
+    case pinned
+    /// It is being played or fetched.
+    case inUse
+    /// No other box that is still around holds it.
+    case lastCopy
+    /// Worth more per byte than what was evicted or what would take its room.
+    case worthItsRoom
+    /// The cache is below its high watermark and nothing needs the room.
+    case roomToSpare
+
+    public var description: String {
+        switch self {
+        case .pinned: "pinned"
+        case .inUse: "in use"
+        case .lastCopy: "last copy in the home"
+        case .worthItsRoom: "worth its room"
+        case .roomToSpare: "cache has room to spare"
+        }
+    }
+}
+
+/// One thing to do; a decision lists them in the order to do them.
+public enum PolicyAction: Sendable, Hashable, CustomStringConvertible {
+    case replicate(id: String, reason: ReplicateReason)
+    case evict(id: String, reason: EvictReason)
+
+    /// The title acted on.
+    public var id: String {
+        switch self {
+        case .replicate(let id, _), .evict(let id, _): id
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .replicate(let id, let reason): "replicate \(id): \(reason)"
+        case .evict(let id, let reason): "evict \(id): \(reason)"
+        }
+    }
+}
+
+/// What a title held here in the cache is worth here, and why it stays (or that it goes).
+public struct ReplicaValuation: Sendable, Hashable {
+    public var id: String
+    /// The bytes it takes in the cache.
+    public var size: Int64
+    /// Its worth here: weighted plays lately that this copy serves (see ``ReplicationPolicy``).
+    public var value: Double
+    /// ``value`` per byte of cache, the figure evictions are ordered by.
+    public var valuePerByte: Double
+    /// Why it stays, or nil when this decision evicts it.
+    public var keptBecause: KeepReason?
+
+    public init(id: String, size: Int64, value: Double, valuePerByte: Double, keptBecause: KeepReason?) {
+        self.id = id
+        self.size = size
+        self.value = value
+        self.valuePerByte = valuePerByte
+        self.keptBecause = keptBecause
+    }
+}
+
+/// What the policy decided.
+public struct PolicyDecision: Sendable, Hashable {
+    /// What to do, first things first: evictions come before the replications they make room for.
+    public var actions: [PolicyAction]
+    /// Every replica and partial fetch in this box's cache, most valuable per byte first.
+    public var replicas: [ReplicaValuation]
+    /// Each demanded title's home-wide target number of copies (originals included), by id.
+    public var targets: [String: Int]
+
+    public init(actions: [PolicyAction], replicas: [ReplicaValuation], targets: [String: Int]) {
+        self.actions = actions
+        self.replicas = replicas
+        self.targets = targets
+    }
+}

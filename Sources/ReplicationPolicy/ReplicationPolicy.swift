@@ -1,0 +1,194 @@
+/// Which titles a box should copy into its cache and which it should let go, from what the home wants lately.
+///
+/// A pure function of the facts it is given: no I/O, no clock, no randomness; the same facts give the same decision
+/// (ties are broken by id), so the daemon and the simulator run the very same code and a decision can be replayed.
+///
+/// ## Why it decides as it does
+///
+/// **How many copies the home wants.** Cohen and Shenker (SIGCOMM 2002) showed that, for a fixed total of storage,
+/// replica counts in proportion to the square root of demand minimise the expected cost of finding a title, beating
+/// both one copy each and copies in proportion to demand (which starves the long tail). So each demanded title gets a
+/// home-wide target `clamp(c·√homeDemand, 1, boxes)` copies, originals included, with `c` chosen so the replicas the
+/// targets call for fill the home's cache room exactly (see ``targets(titles:home:)``).
+///
+/// **What a copy is worth here.** A copy here turns every local play into a local one, but only shares the serving of
+/// the rest of the home's plays with the other holders; and it matters most when the other holders are often away.
+/// So a title's value here, in weighted plays lately, is
+/// `(localWeight·local + remote / (1 + Σ holders' availability)) · (1 + Π (1 − holder's availability))`,
+/// and its value per byte is that over its size: the figure replication and eviction compare, as Squid's GDSF does.
+///
+/// **Taking a copy.** This box takes a title that is pinned here; one under its home target when the box watches it
+/// or is among the boxes a deterministic hash of title and box picks to fill the gap (so the boxes of a home do not all
+/// copy the same title at once); one watched here at least ``PolicySettings/ownCopyDemand``; and one whose holders are
+/// all rarely online. Only from a holder online now, only within today's write budget, and only when it fits under the
+/// high watermark, by itself or by displacing replicas worth clearly less per byte
+/// (``PolicySettings/displacementMargin``: a replica is never evicted for one only marginally better, which would be
+/// churn that wears out flash for nothing).
+///
+/// **Letting go.** Only above the high watermark, down to the low one, lowest value per byte first; and never a pinned
+/// title, one being played or fetched, or the last copy in the home (no other holder that is online or has been online
+/// at least ``PolicySettings/goneAvailability`` of the time lately, so a box that left for good does not count).
+public struct ReplicationPolicy: Sendable {
+    public var settings: PolicySettings
+
+    public init(settings: PolicySettings = .standard) {
+        self.settings = settings
+    }
+
+    /// What this box should replicate and evict now, and what each replica in its cache is worth.
+    public func decide(titles: [TitleFacts], cache: CacheFacts, home: HomeFacts) -> PolicyDecision {
+        let titles = Self.sanitized(titles, thisBox: home.thisBox)
+        let targets = targets(sanitized: titles, home: home)
+        let assessed = titles.map { assess($0, target: targets[$0.id] ?? 1, home: home) }
+        var plan = CachePlan(cache: cache, evictable: assessed.filter(\.isEvictable))
+        plan.evictAboveHighWatermark()
+        let candidates = assessed.compactMap { title in title.replicateReason.map { (title, $0) } }
+            .sorted { lhs, rhs in
+                let (lhsPinned, rhsPinned) = (lhs.1 == .pinned, rhs.1 == .pinned)
+                if lhsPinned != rhsPinned { return lhsPinned }
+                return CachePlan.mostValuableFirst(lhs.0, rhs.0)
+            }
+        for (candidate, reason) in candidates {
+            plan.replicate(candidate, reason: reason, margin: reason == .pinned ? nil : settings.displacementMargin)
+        }
+
+        let pressure = !plan.evicted.isEmpty || plan.used > plan.highWatermark
+        let replicas = assessed.filter(\.isInCache).map { title in
+            ReplicaValuation(
+                id: title.facts.id, size: title.cacheBytes, value: title.value, valuePerByte: title.valuePerByte,
+                keptBecause: plan.evicted.contains(title.facts.id)
+                    ? nil : title.protection ?? (pressure ? .worthItsRoom : .roomToSpare))
+        }.sorted { ($0.valuePerByte, $1.id) > ($1.valuePerByte, $0.id) }
+        return PolicyDecision(actions: plan.actions, replicas: replicas, targets: targets)
+    }
+
+    /// Each demanded title's home-wide target number of copies, originals included: `clamp(c·√homeDemand, 1, boxes)`
+    /// rounded, with `c` the largest for which the replicas beyond the originals fit the home's cache room.
+    public func targets(titles: [TitleFacts], home: HomeFacts) -> [String: Int] {
+        targets(sanitized: Self.sanitized(titles, thisBox: home.thisBox), home: home)
+    }
+
+    private func isDemanded(_ title: TitleFacts) -> Bool {
+        title.homeDemand >= settings.minimumDemand && title.homeDemand > 0
+    }
+
+    /// Targets of the demanded titles (others get none: one copy is all they need).
+    private func targets(sanitized titles: [TitleFacts], home: HomeFacts) -> [String: Int] {
+        let demanded = titles.filter(isDemanded)
+        guard let smallestDemand = demanded.map(\.homeDemand).min() else { return [:] }
+        let boxes = Double(home.boxCount)
+        let room = Double(max(home.cacheRoom, 0))
+        func copies(_ title: TitleFacts, _ scale: Double) -> Double {
+            min(max(scale * title.homeDemand.squareRoot(), 1), boxes)
+        }
+        func replicaBytes(_ scale: Double) -> Double {
+            demanded.reduce(0) { sum, title in
+                sum + Double(title.size) * max(0, copies(title, scale) - Double(title.originalCount))
+            }
+        }
+        // Past this scale every target is capped at one copy per box.
+        var high = boxes / smallestDemand.squareRoot()
+        var low = 0.0
+        if replicaBytes(high) > room {
+            for _ in 0..<64 {
+                let middle = (low + high) / 2
+                if replicaBytes(middle) <= room { low = middle } else { high = middle }
+            }
+            high = low
+        }
+        return Dictionary(
+            demanded.map { ($0.id, Int(copies($0, high).rounded())) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    private func assess(_ title: TitleFacts, target: Int, home: HomeFacts) -> AssessedTitle {
+        let local = settings.localWeight * title.localDemand
+        let remote = title.homeDemand - title.localDemand
+        let sharing = 1 + title.holders.reduce(0) { $0 + $1.availability }
+        let allAway = title.holders.reduce(1) { $0 * (1 - $1.availability) }
+        let value = (local + remote / sharing) * (1 + allAway)
+        var assessed = AssessedTitle(facts: title, value: value)
+        assessed.protection = protection(of: title)
+        assessed.replicateReason = replicateReason(title, target: target, home: home)
+        return assessed
+    }
+
+    private func protection(of title: TitleFacts) -> KeepReason? {
+        if title.pinned { return .pinned }
+        if title.inUse { return .inUse }
+        let stillAround = title.holders.contains { $0.isOnline || $0.availability >= settings.goneAvailability }
+        if title.here == .replica && !stillAround { return .lastCopy }
+        return nil
+    }
+
+    private func replicateReason(_ title: TitleFacts, target: Int, home: HomeFacts) -> ReplicateReason? {
+        switch title.here {
+        case .none, .partial: break
+        case .replica, .original: return nil
+        }
+        guard title.size > 0, title.holders.contains(where: \.isOnline) else { return nil }
+        if title.pinned { return .pinned }
+        guard isDemanded(title) else { return nil }
+        let watched = title.localDemand >= settings.minimumDemand
+        let copies = title.holders.count
+        if copies < target && (watched || rank(of: title, home: home) < target - copies) {
+            return .underTarget(copies: copies, target: target)
+        }
+        if title.localDemand >= settings.ownCopyDemand { return .watchedHere(localDemand: title.localDemand) }
+        let rarelyOnline = title.holders.allSatisfy { $0.availability < settings.rarelyOnlineAvailability }
+        if rarelyOnline && (watched || rank(of: title, home: home) == 0) { return .holdersRarelyOnline }
+        return nil
+    }
+
+    /// This box's place among the online boxes not holding `title`, in an order every box computes alike from the
+    /// title and box ids alone (rendezvous hashing): the first `n` of them are the ones that take `n` missing copies.
+    private func rank(of title: TitleFacts, home: HomeFacts) -> Int {
+        let holders = Set(title.holders.map(\.box))
+        let mine = Self.rendezvousKey(title: title.id, box: home.thisBox)
+        var seen: Set<String> = [home.thisBox]
+        var ahead = 0
+        for box in home.otherBoxes where box.isOnline && !holders.contains(box.id) && seen.insert(box.id).inserted {
+            let theirs = Self.rendezvousKey(title: title.id, box: box.id)
+            if (theirs, box.id) < (mine, home.thisBox) { ahead += 1 }
+        }
+        return ahead
+    }
+
+    /// FNV-1a over the title id, a separator and the box id: stable across processes and machines, unlike `Hasher`.
+    static func rendezvousKey(title: String, box: String) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in title.utf8 + [0] + box.utf8 {
+            hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
+        }
+        return hash
+    }
+
+    /// The titles with their numbers made safe: one entry per id (the first), sizes and demands not negative nor
+    /// infinite, home demand at least the local one, availabilities within 0...1, and this box and duplicates dropped
+    /// from the holders.
+    static func sanitized(_ titles: [TitleFacts], thisBox: String) -> [TitleFacts] {
+        var seen: Set<String> = []
+        return titles.compactMap { title in
+            guard seen.insert(title.id).inserted else { return nil }
+            var title = title
+            title.size = max(title.size, 0)
+            title.localDemand = title.localDemand.isFinite ? max(title.localDemand, 0) : 0
+            title.homeDemand = title.homeDemand.isFinite ? max(title.homeDemand, title.localDemand) : title.localDemand
+            var boxes: Set<String> = [thisBox]
+            title.holders = title.holders.compactMap { holder in
+                guard boxes.insert(holder.box).inserted else { return nil }
+                var holder = holder
+                holder.availability = holder.availability.isFinite ? min(max(holder.availability, 0), 1) : 0
+                return holder
+            }
+            if case .partial(let bytes) = title.here { title.here = .partial(bytes: min(max(bytes, 0), title.size)) }
+            return title
+        }
+    }
+}
+
+extension TitleFacts {
+    /// Copies in the users' media folders, this box's included.
+    var originalCount: Int {
+        holders.filter(\.isOriginal).count + (here == .original ? 1 : 0)
+    }
+}
