@@ -130,7 +130,7 @@ let package = Package(
             name: "Replication",
             dependencies: [
                 "ContentID", "WireVocabulary", "PeerWire", "ControlWire", "MediaIndex", "PeerProtocol",
-                "MediapeerConfig",
+                "MediapeerConfig", "ReplicationPolicy",
                 "CSystemShims", "ElapsedTime",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),

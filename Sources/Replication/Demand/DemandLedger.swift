@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import MediaIndex
 import PeerWire
+import ReplicationPolicy
 import ServiceLifecycle
 import Synchronization
 import WireVocabulary
