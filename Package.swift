@@ -130,8 +130,8 @@ let package = Package(
             name: "Replication",
             dependencies: [
                 "ContentID", "WireVocabulary", "PeerWire", "ControlWire", "MediaIndex", "PeerProtocol",
-                "MediapeerConfig",
-                "CSystemShims", "ElapsedTime", "ReplicationPolicy",
+                "MediapeerConfig", "ReplicationPolicy",
+                "CSystemShims", "ElapsedTime",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -45,7 +45,9 @@ public struct TitleFacts: Sendable, Hashable {
     public var here: LocalCopy
     /// Whether the user pinned it here: a pinned title is fetched if missing and never evicted.
     public var pinned: Bool
-    /// Whether it is being played or fetched here now: never evicted, never started again.
+    /// Whether it is being played or fetched here now: never evicted. A title in use that is not whole here is judged
+    /// like any other: a replication planned for it means keeping what the play's fetch brings (the daemon's play
+    /// fetches into the cache) rather than starting another fetch.
     public var inUse: Bool
 
     public init(
@@ -84,11 +86,13 @@ public struct CacheFacts: Sendable, Hashable {
         self.writeBudgetLeft = writeBudgetLeft
     }
 
-    /// Watermarks as shares of the quota (0.9 and 0.8, say), rounded down to bytes.
-    public init(quota: Int64, used: Int64, highWatermark: Double, lowWatermark: Double, writeBudgetLeft: Int64) {
+    /// Watermarks given as shares of the quota (0.9 and 0.8, say), rounded down to bytes.
+    public init(
+        quota: Int64, used: Int64, highWatermarkShare: Double, lowWatermarkShare: Double, writeBudgetLeft: Int64
+    ) {
         self.init(
-            quota: quota, used: used, highWatermark: Self.share(highWatermark, of: quota),
-            lowWatermark: Self.share(lowWatermark, of: quota), writeBudgetLeft: writeBudgetLeft)
+            quota: quota, used: used, highWatermark: Self.share(highWatermarkShare, of: quota),
+            lowWatermark: Self.share(lowWatermarkShare, of: quota), writeBudgetLeft: writeBudgetLeft)
     }
 
     private static func share(_ fraction: Double, of quota: Int64) -> Int64 {

@@ -39,26 +39,17 @@ public struct ReplicationPolicy: Sendable {
     public func decide(titles: [TitleFacts], cache: CacheFacts, home: HomeFacts) -> PolicyDecision {
         let titles = Self.sanitized(titles, thisBox: home.thisBox)
         let targets = targets(sanitized: titles, home: home)
-        var plan = CachePlan(cache: cache)
         let assessed = titles.map { assess($0, target: targets[$0.id] ?? 1, home: home) }
-
-        var evictable = assessed.filter(\.isEvictable).sorted(by: CachePlan.cheapestFirst)
-        if plan.used > plan.highWatermark {
-            for replica in evictable where plan.used > plan.lowWatermark {
-                plan.evict(replica, reason: .aboveHighWatermark)
-            }
-            evictable.removeAll { plan.evicted.contains($0.facts.id) }
-        }
+        var plan = CachePlan(cache: cache, evictable: assessed.filter(\.isEvictable))
+        plan.evictAboveHighWatermark()
         let candidates = assessed.compactMap { title in title.replicateReason.map { (title, $0) } }
             .sorted { lhs, rhs in
                 let (lhsPinned, rhsPinned) = (lhs.1 == .pinned, rhs.1 == .pinned)
                 if lhsPinned != rhsPinned { return lhsPinned }
-                return CachePlan.cheapestFirst(rhs.0, lhs.0)
+                return CachePlan.mostValuableFirst(lhs.0, rhs.0)
             }
         for (candidate, reason) in candidates {
-            evictable.removeAll { $0.facts.id == candidate.facts.id }
-            let mustBeat = reason == .pinned ? nil : settings.displacementMargin
-            plan.replicate(candidate, reason: reason, displacing: &evictable, margin: mustBeat)
+            plan.replicate(candidate, reason: reason, margin: reason == .pinned ? nil : settings.displacementMargin)
         }
 
         let pressure = !plan.evicted.isEmpty || plan.used > plan.highWatermark
@@ -68,16 +59,13 @@ public struct ReplicationPolicy: Sendable {
                 keptBecause: plan.evicted.contains(title.facts.id)
                     ? nil : title.protection ?? (pressure ? .worthItsRoom : .roomToSpare))
         }.sorted { ($0.valuePerByte, $1.id) > ($1.valuePerByte, $0.id) }
-        return PolicyDecision(
-            actions: plan.actions, replicas: replicas,
-            targets: targets.filter { id, _ in titles.contains { $0.id == id && isDemanded($0) } })
+        return PolicyDecision(actions: plan.actions, replicas: replicas, targets: targets)
     }
 
     /// Each demanded title's home-wide target number of copies, originals included: `clamp(c·√homeDemand, 1, boxes)`
     /// rounded, with `c` the largest for which the replicas beyond the originals fit the home's cache room.
     public func targets(titles: [TitleFacts], home: HomeFacts) -> [String: Int] {
         targets(sanitized: Self.sanitized(titles, thisBox: home.thisBox), home: home)
-            .filter { $0.value > 0 }
     }
 
     private func isDemanded(_ title: TitleFacts) -> Bool {
@@ -137,7 +125,7 @@ public struct ReplicationPolicy: Sendable {
         case .none, .partial: break
         case .replica, .original: return nil
         }
-        guard !title.inUse, title.size > 0, title.holders.contains(where: \.isOnline) else { return nil }
+        guard title.size > 0, title.holders.contains(where: \.isOnline) else { return nil }
         if title.pinned { return .pinned }
         guard isDemanded(title) else { return nil }
         let watched = title.localDemand >= settings.minimumDemand

@@ -107,6 +107,7 @@ struct ShippedConfigTests {
                 peer_catalog_max_objects = 100000
                 peer_catalog_max_bytes = "64MiB"
                 forget_peers_after = "14d"
+                demand_half_life = "7d"
 
                 """)
     }

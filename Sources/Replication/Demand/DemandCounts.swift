@@ -1,5 +1,6 @@
 import ElapsedTime
 import MediaIndex
+import ReplicationPolicy
 import WireVocabulary
 
 /// What a title's demand figures on this box count.

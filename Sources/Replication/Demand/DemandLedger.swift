@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import MediaIndex
 import PeerWire
+import ReplicationPolicy
 import ServiceLifecycle
 import Synchronization
 import WireVocabulary
@@ -78,6 +79,7 @@ public actor DemandLedger: Service {
     private var served: ServedRequests
     private let generation = Mutex<Int64?>(nil)
     private var flushes = 0
+    private var flushObservers: [AsyncStream<Int>.Continuation] = []
     /// The neighbours online now, as last recorded (their presence is written on changes only).
     private var online: Set<String> = []
 
@@ -150,6 +152,7 @@ public actor DemandLedger: Service {
                 generation.withLock { $0 = Self.generation(at: at, after: $0) }
             }
             flushes += 1
+            for observer in flushObservers { observer.yield(flushes) }
             logger.debug("wrote demand figures", metadata: ["titles": "\(batch.count)", "faded": "\(faded.count)"])
         } catch {
             // Kept for the next flush: the counts lose nothing by waiting.
@@ -163,6 +166,16 @@ public actor DemandLedger: Service {
 
     /// How many flushes wrote something (for tests).
     var flushCount: Int { flushes }
+
+    /// Whether a flush is due (only while events wait: an idle ledger has no timer).
+    var isFlushArmed: Bool { flushDue != nil }
+
+    /// Tells of each flush that wrote, with the count so far (for tests, which wait on it instead of sleeping).
+    func flushesWritten() -> AsyncStream<Int> {
+        let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
+        flushObservers.append(continuation)
+        return stream
+    }
 
     /// Milliseconds of unix time, moving forward whatever the wall clock did.
     private static func generation(at unixTime: Double, after previous: Int64?) -> Int64 {
