@@ -18,6 +18,14 @@ public enum ControlRoute {
     /// `GET ?reference=R[&host=H]`: the player URL (``TitleURL``) of the title a content id, id prefix or title
     /// words name, anywhere in the home.
     public static let urls = "/v1/urls"
+    /// `GET`: the cache's contents (``CacheReport``).
+    public static let cache = "/v1/cache"
+    /// `POST` with an ``EvictRequest``: removes a replica from the cache (``CacheEviction``).
+    public static let cacheEviction = "/v1/cache/evict"
+    /// `POST` with a ``FetchRequest``: pins a title in the cache, fetching it first if needed (``PinChange``).
+    public static let pins = "/v1/pins"
+    /// `POST` with a ``FetchRequest``: unpins a title (``PinChange``).
+    public static let pinRemoval = "/v1/pins/remove"
 }
 
 /// `GET /v1/peers`: the other boxes this one knows, and the state of its own announcement.

@@ -288,6 +288,10 @@ enum Schema {
                     UPDATE media SET metadata_state = 0 WHERE kind = 'image' AND mime = 'image/jpeg';
                     """)
         }
+        migrator.registerMigration("cache-pinned-replicas") { db in
+            // A replica the user pinned (`mediapeerctl pin`) is never evicted by automatic replication.
+            try db.execute(sql: "ALTER TABLE replica ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0")
+        }
         return migrator
     }
 }
