@@ -30,6 +30,15 @@ public protocol ControlHandler: Sendable {
     func url(for reference: String, host: String?) async throws -> TitleURL
     /// The titles most in demand in the home, at most `limit` (nil: every title with demand).
     func popular(limit: Int?) async throws -> PopularList
+    /// The cache's contents, quota, watermarks and today's writes.
+    func cache() async throws -> CacheReport
+    /// Removes the replica named by content id, content-id prefix or title from the cache; `force` also removes one
+    /// a player or a neighbour read lately.
+    func evict(_ reference: String, force: Bool) async throws -> CacheEviction
+    /// Pins the title named by content id, content-id prefix or title in the cache, fetching it if needed.
+    func pin(_ reference: String) async throws -> PinChange
+    /// Unpins the title named by content id, content-id prefix or title.
+    func unpin(_ reference: String) async throws -> PinChange
     /// How the control API should answer an error a request ended with, when it is not a fault (logged and answered
     /// 500) but something the user can act on: a busy index is worth asking again. Nil: a fault.
     func refusal(for error: any Error) -> ControlRefusal?
@@ -127,6 +136,17 @@ public enum ControlServer {
             return try await handler.popular(
                 limit: all ? nil : try bounded(query.get("limit"), name: "limit", default: 20, max: 10_000))
         }
+        router.get(RouterPath(ControlRoute.cache)) { _, _ in try await handler.cache() }
+        router.post(RouterPath(ControlRoute.cacheEviction)) { request, context in
+            let body = try await request.decode(as: EvictRequest.self, context: context)
+            return try await handler.evict(try reference(body.reference), force: body.force)
+        }
+        router.post(RouterPath(ControlRoute.pins)) { request, context in
+            try await handler.pin(try await fetchReference(request, context))
+        }
+        router.post(RouterPath(ControlRoute.pinRemoval)) { request, context in
+            try await handler.unpin(try await fetchReference(request, context))
+        }
         router.get(RouterPath(ControlRoute.fetches + "/:id")) { _, context in
             let text = try context.parameters.require("id")
             guard let id = ContentID(hex: text) else {
@@ -218,6 +238,9 @@ extension FetchList: ResponseEncodable {}
 extension FetchCancellation: ResponseEncodable {}
 extension TitleURL: ResponseEncodable {}
 extension PopularList: ResponseEncodable {}
+extension CacheReport: ResponseEncodable {}
+extension CacheEviction: ResponseEncodable {}
+extension PinChange: ResponseEncodable {}
 
 /// A request the daemon refuses for a reason the user can fix; the message is shown as is.
 public enum ControlRefusal: Error, Equatable {

@@ -119,6 +119,34 @@ public struct ControlClient: Sendable {
             .GET, ControlRoute.popular, query: limit.map { [("limit", String($0))] } ?? [("all", "true")])
     }
 
+    /// The cache's contents, quota, watermarks and today's writes.
+    public func cache() async throws(ControlClientError) -> CacheReport {
+        try await request(.GET, ControlRoute.cache)
+    }
+
+    /// Removes a replica from the cache; `force` also removes one a player or a neighbour read lately.
+    public func evict(_ reference: String, force: Bool) async throws(ControlClientError) -> CacheEviction {
+        try await request(
+            .POST, ControlRoute.cacheEviction, body: try encoded(EvictRequest(reference: reference, force: force)))
+    }
+
+    /// Pins a title in the cache (fetching it if this box does not hold it yet).
+    public func pin(_ reference: String) async throws(ControlClientError) -> PinChange {
+        try await request(.POST, ControlRoute.pins, body: try encoded(FetchRequest(reference: reference)))
+    }
+
+    public func unpin(_ reference: String) async throws(ControlClientError) -> PinChange {
+        try await request(.POST, ControlRoute.pinRemoval, body: try encoded(FetchRequest(reference: reference)))
+    }
+
+    private func encoded(_ body: some Encodable) throws(ControlClientError) -> Data {
+        do {
+            return try ControlJSON.encoder().encode(body)
+        } catch {
+            throw .unreadableResponse("\(error)")
+        }
+    }
+
     private func request<T: Decodable>(
         _ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body requestBody: Data? = nil
     ) async throws(ControlClientError) -> T {

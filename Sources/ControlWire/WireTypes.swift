@@ -20,6 +20,14 @@ public enum ControlRoute {
     public static let urls = "/v1/urls"
     /// `GET ?limit=N` or `?all=true`: the titles most in demand in the home (``PopularList``).
     public static let popular = "/v1/popular"
+    /// `GET`: the cache's contents (``CacheReport``).
+    public static let cache = "/v1/cache"
+    /// `POST` with an ``EvictRequest``: removes a replica from the cache (``CacheEviction``).
+    public static let cacheEviction = "/v1/cache/evict"
+    /// `POST` with a ``FetchRequest``: pins a title in the cache, fetching it first if needed (``PinChange``).
+    public static let pins = "/v1/pins"
+    /// `POST` with a ``FetchRequest``: unpins a title (``PinChange``).
+    public static let pinRemoval = "/v1/pins/remove"
 }
 
 /// `GET /v1/peers`: the other boxes this one knows, and the state of its own announcement.

@@ -12,8 +12,8 @@ public struct MediapeerCtl: AsyncParsableCommand {
         abstract: "Control and query the mediapeer daemon on this box.",
         version: MediapeerVersion.string,
         subcommands: [
-            Status.self, Library.self, Peers.self, Fetch.self, Fetches.self, URLCommand.self, Play.self, Scan.self,
-            Popular.self, Config.self,
+            Status.self, Library.self, Peers.self, Fetch.self, Fetches.self, Cache.self, Pin.self, Unpin.self,
+            URLCommand.self, Play.self, Scan.self, Popular.self, Config.self,
         ])
 
     // Declared here too so `mediapeerctl --socket PATH status` parses; each subcommand reads the same group.

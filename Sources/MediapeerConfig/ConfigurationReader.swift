@@ -4,7 +4,8 @@ import TOMLKit
 /// every problem on the way instead of stopping at the first.
 struct ConfigurationReader {
     static let knownKeys = [
-        "name", "media_dirs", "state_dir", "cache_dir", "cache_max", "http_port",
+        "name", "media_dirs", "state_dir", "cache_dir", "cache_max", "replication", "cache_high_watermark",
+        "cache_low_watermark", "replication_daily_budget", "http_port",
         "control_socket", "log_level", "static_peers", "rescan_interval", "peer_catalog_max_objects",
         "peer_catalog_max_bytes", "forget_peers_after", "player_port", "dlna", "friendly_name", "player_command",
         "demand_half_life",
@@ -61,6 +62,7 @@ struct ConfigurationReader {
             config.cacheDir = value
         }
         if let value = table["cache_max"] { readCacheMax(value).map { config.cacheMax = $0 } }
+        readReplicationKeys(table, into: &config)
         if let value = table["http_port"] { readPort(value, key: "http_port").map { config.httpPort = $0 } }
         if let value = table["player_port"] { readPort(value, key: "player_port").map { config.playerPort = $0 } }
         if table["http_port"] != nil || table["player_port"] != nil, config.httpPort == config.playerPort {
@@ -81,7 +83,9 @@ struct ConfigurationReader {
             readPeerCatalogMaxObjects(value).map { config.peerCatalogMaxObjects = $0 }
         }
         if let value = table["peer_catalog_max_bytes"] {
-            readPeerCatalogMaxBytes(value).map { config.peerCatalogMaxBytes = $0 }
+            readByteSize(value, key: "peer_catalog_max_bytes", what: "a neighbour's catalog").map {
+                config.peerCatalogMaxBytes = $0
+            }
         }
         if let value = table["forget_peers_after"] { readForgetPeersAfter(value).map { config.forgetPeersAfter = $0 } }
         if let value = table["demand_half_life"] { readDemandHalfLife(value).map { config.demandHalfLife = $0 } }
@@ -431,6 +435,61 @@ struct ConfigurationReader {
         }
     }
 
+    /// `replication`, the watermarks (checked against each other, a default standing in for the one not set) and
+    /// `replication_daily_budget`.
+    private mutating func readReplicationKeys(_ table: TOMLTable, into config: inout MediapeerConfiguration) {
+        if let value = table["replication"] {
+            let line = map.line(of: "replication")
+            if let text = value.string, let mode = ReplicationMode(rawValue: text) {
+                config.replication = mode
+            } else if let text = value.string {
+                let names = ReplicationMode.allCases.map(\.rawValue)
+                error(
+                    "replication", line: line,
+                    "\(quoted(text)) is not a replication mode; use \(names.map { quoted($0) }.joined(separator: " or "))"
+                )
+            } else {
+                let hint = value.bool.map { #"write \#($0 ? "\"auto\"" : "\"off\""), a string"# }
+                typeMismatch("replication", line: line, expected: #""auto" or "off""#, found: value, hint: hint)
+            }
+        }
+        let high = table["cache_high_watermark"].flatMap { readWatermark($0, key: "cache_high_watermark") }
+        let low = table["cache_low_watermark"].flatMap { readWatermark($0, key: "cache_low_watermark") }
+        if let high { config.cacheHighWatermark = high }
+        if let low { config.cacheLowWatermark = low }
+        if high != nil || low != nil, config.cacheLowWatermark >= config.cacheHighWatermark {
+            let key = low != nil ? "cache_low_watermark" : "cache_high_watermark"
+            let defaultNote = { (set: Double?) in set == nil ? ", the default" : "" }
+            error(
+                key, line: map.line(of: key),
+                "cache_low_watermark (\(Watermark.render(config.cacheLowWatermark))\(defaultNote(low))) must be below "
+                    + "cache_high_watermark (\(Watermark.render(config.cacheHighWatermark))\(defaultNote(high))): "
+                    + "eviction starts above the high one and stops at the low one")
+        }
+        if let value = table["replication_daily_budget"] {
+            readByteSize(value, key: "replication_daily_budget", what: "replication").map {
+                config.replicationDailyBudget = $0
+            }
+        }
+    }
+
+    private mutating func readWatermark(_ value: TOMLValueConvertible, key: String) -> Double? {
+        let line = map.line(of: key)
+        do {
+            if let number = value.double {
+                return try Watermark.parse(number: number, text: "\(number)")
+            } else if let number = value.int {
+                return try Watermark.parse(number: Double(number), text: "\(number)")
+            } else if let text = value.string {
+                return try Watermark.parse(percentage: text)
+            }
+            typeMismatch(key, line: line, expected: "a number from 0 to 1", found: value, hint: Watermark.formsHint)
+        } catch {
+            self.error(key, line: line, error.message)
+        }
+        return nil
+    }
+
     private mutating func readPort(_ value: TOMLValueConvertible, key: String) -> Int? {
         let line = map.line(of: key)
         guard let port = value.int else {
@@ -591,12 +650,12 @@ struct ConfigurationReader {
         return count
     }
 
-    private mutating func readPeerCatalogMaxBytes(_ value: TOMLValueConvertible) -> Int64? {
-        let key = "peer_catalog_max_bytes"
+    /// A size key: an integer number of bytes or a string with a unit; `what` is what the size must leave room for.
+    private mutating func readByteSize(_ value: TOMLValueConvertible, key: String, what: String) -> Int64? {
         let line = map.line(of: key)
         if let bytes = value.int {
             guard bytes > 0 else {
-                error(key, line: line, "\(bytes) bytes leaves no room for a neighbour's catalog; \(ByteSize.formsHint)")
+                error(key, line: line, "\(bytes) bytes leaves no room for \(what); \(ByteSize.formsHint)")
                 return nil
             }
             return Int64(bytes)
@@ -608,7 +667,7 @@ struct ConfigurationReader {
             return nil
         }
         do {
-            return try ByteSize.parse(text, what: "a neighbour's catalog")
+            return try ByteSize.parse(text, what: what)
         } catch {
             self.error(key, line: line, error.message)
             return nil

@@ -46,6 +46,21 @@ public struct MediapeerConfiguration: Sendable, Equatable {
     /// How much space the cache may use (`cache_max`).
     public var cacheMax: CacheLimit
 
+    /// Whether this box copies popular titles into its cache by itself (`replication`).
+    public var replication: ReplicationMode
+
+    /// The share of ``cacheMax`` above which automatic replication starts evicting (`cache_high_watermark`),
+    /// above ``cacheLowWatermark`` and at most 1.
+    public var cacheHighWatermark: Double
+
+    /// The share of ``cacheMax`` eviction brings the cache down to once it passed the high watermark
+    /// (`cache_low_watermark`), more than 0 and below ``cacheHighWatermark``.
+    public var cacheLowWatermark: Double
+
+    /// The most bytes automatic replication may write into the cache in a day (`replication_daily_budget`).
+    /// SD cards and eMMC wear out with writes, and churn that copies and evicts the same titles is waste.
+    public var replicationDailyBudget: Int64
+
     /// The TCP port of the peer HTTP server (`http_port`).
     public var httpPort: Int
 
@@ -108,6 +123,12 @@ public struct MediapeerConfiguration: Sendable, Equatable {
         stateDir: String = "/var/lib/mediapeer",
         cacheDir: String = "/var/cache/mediapeer",
         cacheMax: CacheLimit = .percentOfFilesystem(20),
+        replication: ReplicationMode = .auto,
+        cacheHighWatermark: Double = 0.90,
+        cacheLowWatermark: Double = 0.80,
+        // A day of replication is a few films; an SD card or eMMC rated for a few hundred full writes lasts
+        // years at this rate, where unbounded churn could wear it out in months.
+        replicationDailyBudget: Int64 = 20_000_000_000,
         httpPort: Int = 8737,
         playerPort: Int = 8738,
         dlna: Bool = true,
@@ -128,6 +149,10 @@ public struct MediapeerConfiguration: Sendable, Equatable {
         self.stateDir = stateDir
         self.cacheDir = cacheDir
         self.cacheMax = cacheMax
+        self.replication = replication
+        self.cacheHighWatermark = cacheHighWatermark
+        self.cacheLowWatermark = cacheLowWatermark
+        self.replicationDailyBudget = replicationDailyBudget
         self.httpPort = httpPort
         self.playerPort = playerPort
         self.dlna = dlna
@@ -163,6 +188,10 @@ public struct MediapeerConfiguration: Sendable, Equatable {
             && lhs.stateDir == rhs.stateDir
             && lhs.cacheDir == rhs.cacheDir
             && lhs.cacheMax == rhs.cacheMax
+            && lhs.replication == rhs.replication
+            && lhs.cacheHighWatermark == rhs.cacheHighWatermark
+            && lhs.cacheLowWatermark == rhs.cacheLowWatermark
+            && lhs.replicationDailyBudget == rhs.replicationDailyBudget
             && lhs.httpPort == rhs.httpPort
             && lhs.playerPort == rhs.playerPort
             && lhs.dlna == rhs.dlna
@@ -300,6 +329,10 @@ extension MediapeerConfiguration {
             state_dir = \(quoted(stateDir))
             cache_dir = \(quoted(cacheDir))
             cache_max = \(quoted(cacheMax.description))
+            replication = \(quoted(replication.rawValue))
+            cache_high_watermark = \(Watermark.render(cacheHighWatermark))
+            cache_low_watermark = \(Watermark.render(cacheLowWatermark))
+            replication_daily_budget = \(quoted(CacheLimit.bytes(replicationDailyBudget).description))
             http_port = \(httpPort)
             player_port = \(playerPort)
             dlna = \(dlna)

@@ -2,18 +2,22 @@ import Foundation
 import Logging
 import MediaIndex
 import MediapeerConfig
+import Replication
 import ServiceLifecycle
 import UnixSignals
 
 /// `systemctl reload mediapeerd` (SIGHUP): reads the configuration file again and applies the media folders, so
-/// a folder added to `media_dirs` is scanned and one removed is dropped from the index without a restart. Other
-/// keys (name, ports, paths) are bound to open sockets and files: a change to them is reported as needing a
+/// a folder added to `media_dirs` is scanned and one removed is dropped from the index without a restart, and the
+/// cache's settings (`cache_max`, `replication`, the watermarks, `replication_daily_budget`), which the fetcher
+/// and the auto-replicator read from ``ReplicationSettings``: running fetches check at once that they still fit.
+/// Other keys (name, ports, paths) are bound to open sockets and files: a change to them is reported as needing a
 /// restart. A file that no longer loads leaves the running configuration in place.
 struct ConfigReloader: Service {
     let configPath: String
     let isExplicit: Bool
     let running: MediapeerConfiguration
     let library: MediaLibrary
+    let fetcher: Fetcher
     let logger: Logger
     /// Created with the reloader, before the service group runs and so before READY=1, after which systemd may
     /// send SIGHUP. The initializer returns once Dispatch has installed its handler (registration is asynchronous;
@@ -21,24 +25,26 @@ struct ConfigReloader: Service {
     /// terminates the daemon.
     private let hangups: UnixSignalsSequence
 
-    init(configPath: String, isExplicit: Bool, running: MediapeerConfiguration, library: MediaLibrary, logger: Logger)
-        async
-    {
+    init(
+        configPath: String, isExplicit: Bool, running: MediapeerConfiguration, library: MediaLibrary, fetcher: Fetcher,
+        logger: Logger
+    ) async {
         self.configPath = configPath
         self.isExplicit = isExplicit
         self.running = running
         self.library = library
+        self.fetcher = fetcher
         self.logger = logger
         hangups = await UnixSignalsSequence(trapping: .sighup)
     }
 
     func run() async throws {
         for await _ in hangups.cancelOnGracefulShutdown() {
-            reload()
+            await reload()
         }
     }
 
-    func reload() {
+    func reload() async {
         logger.info("SIGHUP: reloading the configuration", metadata: ["config": "\(configPath)"])
         let settings: MediapeerConfiguration
         do {
@@ -65,6 +71,17 @@ struct ConfigReloader: Service {
         } else {
             logger.info("media folders unchanged")
         }
+        let cache = ReplicationSettings.Values(settings)
+        if fetcher.settings.update(cache) {
+            logger.info(
+                "cache settings applied",
+                metadata: [
+                    "cache_max": "\(cache.cacheLimit)", "replication": "\(cache.mode.rawValue)",
+                    "cache_high_watermark": "\(cache.highWatermark)", "cache_low_watermark": "\(cache.lowWatermark)",
+                    "replication_daily_budget": "\(cache.dailyBudget)",
+                ])
+            await fetcher.settingsChanged()
+        }
     }
 
     /// The keys a reload cannot apply whose value differs from the one the daemon started with.
@@ -73,7 +90,6 @@ struct ConfigReloader: Service {
         if running.name != loaded.name { keys.append("name") }
         if running.stateDir != loaded.stateDir { keys.append("state_dir") }
         if running.cacheDir != loaded.cacheDir { keys.append("cache_dir") }
-        if running.cacheMax != loaded.cacheMax { keys.append("cache_max") }
         if running.httpPort != loaded.httpPort { keys.append("http_port") }
         if running.controlSocket != loaded.controlSocket { keys.append("control_socket") }
         if running.logLevel != loaded.logLevel { keys.append("log_level") }

@@ -96,11 +96,12 @@ public struct Daemon: AsyncParsableCommand {
         }
         let locator = Locator(
             ownID: peerID, ownName: settings.name, catalog: library.catalog, neighbourhood: network, logger: logger)
+        let objects = ServableObjects(
+            catalog: library.catalog, layout: ReplicaLayout(cacheDirectory: settings.cacheDir))
         let fetcher = Fetcher(
-            catalog: library.catalog, cacheDirectory: settings.cacheDir, cacheLimit: settings.cacheMax,
-            directory: locator,
+            catalog: library.catalog, cacheDirectory: settings.cacheDir,
+            settings: ReplicationSettings(ReplicationSettings.Values(settings)), directory: locator, serving: objects,
             chunkTimeoutSeconds: environment["MEDIAPEER_CHUNK_TIMEOUT_S"].flatMap { Int64($0) } ?? 20, logger: logger)
-        let objects = ServableObjects(catalog: library.catalog, layout: fetcher.replicaLayout)
         let handler = LibraryControlHandler(
             library: library, name: settings.name, peerID: peerID, httpPort: settings.httpPort,
             playerPort: settings.playerPort, configPath: configPath,
@@ -155,7 +156,7 @@ public struct Daemon: AsyncParsableCommand {
             .init(
                 service: await ConfigReloader(
                     configPath: configPath, isExplicit: config != nil, running: settings, library: library,
-                    logger: logger)))
+                    fetcher: fetcher, logger: logger)))
         services.append(.init(service: IdleMemoryTrimmer(library: library, logger: logger)))
         // Services stop in reverse order: the control API first, then the fetches and the catalog syncs, and the
         // index, whose database closes last.

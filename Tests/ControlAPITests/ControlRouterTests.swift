@@ -213,4 +213,27 @@ import WireVocabulary
         }
         #expect(handler.calls == ["cancelFetch(holiday)"])
     }
+
+    // MARK: The cache
+
+    @Test func evictingPassesTheReferenceAndForce() async throws {
+        try await withRouter { client in
+            let body = try JSONEncoder().encode(EvictRequest(reference: "holiday", force: true))
+            let response = try await client.execute(
+                uri: "/v1/cache/evict", method: .post, body: ByteBuffer(data: body))
+            #expect(response.status == .ok)
+            let evicted = try ControlJSON.decoder().decode(CacheEviction.self, from: Data(buffer: response.body))
+            #expect(evicted.title == "holiday" && evicted.bytesFreed == 2048)
+        }
+        #expect(handler.calls == ["evict(holiday, force: true)"])
+    }
+
+    @Test func pinningWithAnEmptyReferenceIsABadRequest() async throws {
+        try await withRouter { client in
+            let body = try JSONEncoder().encode(FetchRequest(reference: " "))
+            let response = try await client.execute(uri: "/v1/pins", method: .post, body: ByteBuffer(data: body))
+            #expect(response.status == .badRequest)
+        }
+        #expect(handler.calls.isEmpty)
+    }
 }

@@ -26,8 +26,9 @@ struct ShippedConfigTests {
 
     @Test func shippedFileMentionsEveryKey() {
         for key in [
-            "name", "media_dirs", "state_dir", "cache_dir", "cache_max", "http_port",
-            "control_socket", "log_level", "static_peers", "rescan_interval", "peer_catalog_max_objects",
+            "name", "media_dirs", "state_dir", "cache_dir", "cache_max", "replication", "cache_high_watermark",
+            "cache_low_watermark", "replication_daily_budget", "http_port", "control_socket", "log_level",
+            "static_peers", "rescan_interval", "peer_catalog_max_objects",
             "peer_catalog_max_bytes", "forget_peers_after", "player_port", "dlna", "friendly_name", "player_command",
             "demand_half_life",
         ] {
@@ -95,6 +96,10 @@ struct ShippedConfigTests {
                 state_dir = "/var/lib/mediapeer"
                 cache_dir = "/var/cache/mediapeer"
                 cache_max = "20%"
+                replication = "auto"
+                cache_high_watermark = 0.9
+                cache_low_watermark = 0.8
+                replication_daily_budget = "20GB"
                 http_port = 8737
                 player_port = 8738
                 dlna = true

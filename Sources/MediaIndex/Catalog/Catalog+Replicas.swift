@@ -23,6 +23,7 @@ extension Catalog {
         var mime: String
         var fetchRunning: Bool
         var crashCount: Int
+        var pinned: Bool
         static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
     }
 
@@ -32,7 +33,7 @@ extension Catalog {
                 db,
                 sql: """
                     SELECT r.complete, r.have, r.size, r.last_used_at, m.file_size, m.chunk_size, r.mime,
-                        r.fetch_running, r.crash_count FROM replica r
+                        r.fetch_running, r.crash_count, r.pinned FROM replica r
                     JOIN manifest m ON m.content_id = r.content_id WHERE r.content_id = ?
                     """, arguments: [Data(id.bytes)]), row.chunkSize > 0
         else { return nil }
@@ -40,7 +41,7 @@ extension Catalog {
         guard let have = ChunkBitmap(chunkCount: chunkCount, bytes: [UInt8](row.have)) else { return nil }
         return ReplicaRecord(
             id: id, complete: row.complete, have: have, size: row.size, mimeType: row.mime, lastUsed: row.lastUsedAt,
-            fetchRunning: row.fetchRunning, crashCount: row.crashCount)
+            fetchRunning: row.fetchRunning, crashCount: row.crashCount, pinned: row.pinned)
     }
 
     /// Every replica, least recently used first.
@@ -90,11 +91,42 @@ extension Catalog {
 
     /// Records chunks as verified and durable (the caller has made the bytes durable first). The catalog
     /// generation does not move: neighbours learn of a partial replica's chunks from `/v1/have`, not by re-syncing.
-    public func recordChunks(of id: ContentID, have: ChunkBitmap) async throws(IndexError) {
+    /// `writes`, the cache's writes today, is stored in the same transaction: it costs no write of its own.
+    public func recordChunks(
+        of id: ContentID, have: ChunkBitmap, writes: DailyCacheWrites? = nil
+    ) async throws(IndexError) {
         try await write { db in
             try db.execute(
                 sql: "UPDATE replica SET have = ?, last_used_at = ? WHERE content_id = ?",
                 arguments: [Data(have.bytes), Int64(time(nil)), Data(id.bytes)])
+            if let writes {
+                try db.execute(
+                    sql: """
+                        INSERT INTO meta(key, value) VALUES ('cache_writes_day', ?), ('cache_writes_bytes', ?)
+                        ON CONFLICT(key) DO UPDATE SET value = excluded.value
+                        """,
+                    arguments: [writes.day, writes.bytes])
+            }
+        }
+    }
+
+    /// The cache's writes as last recorded with ``recordChunks(of:have:writes:)``; nil before any.
+    public func cacheWrites() async throws(IndexError) -> DailyCacheWrites? {
+        try await read { db in
+            let day = try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'cache_writes_day'")
+            let bytes = try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'cache_writes_bytes'")
+            guard let day, let bytes else { return nil }
+            return DailyCacheWrites(day: day, bytes: bytes)
+        }
+    }
+
+    /// Pins or unpins a replica, partial or complete; returns false when the cache holds none of the object. The
+    /// catalog generation does not move: a pin is this box's business, not its neighbours'.
+    public func setPinned(_ id: ContentID, _ pinned: Bool) async throws(IndexError) -> Bool {
+        try await write { db in
+            try db.execute(
+                sql: "UPDATE replica SET pinned = ? WHERE content_id = ?", arguments: [pinned, Data(id.bytes)])
+            return db.changesCount > 0
         }
     }
 

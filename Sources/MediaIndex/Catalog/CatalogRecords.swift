@@ -21,11 +21,14 @@ public struct ReplicaRecord: Sendable, Equatable {
     public var fetchRunning: Bool
     /// Starts of the daemon in a row that found the fetch still marked running (crashes during it).
     public var crashCount: Int
+    /// Pinned by the user (`mediapeerctl pin`): automatic replication never evicts it.
+    public var pinned: Bool
 
     public init(
         id: ContentID, complete: Bool, have: ChunkBitmap, size: Int64, mimeType: String, lastUsed: Int64,
-        fetchRunning: Bool = false, crashCount: Int = 0
+        fetchRunning: Bool = false, crashCount: Int = 0, pinned: Bool = false
     ) {
+        self.pinned = pinned
         self.id = id
         self.complete = complete
         self.have = have
@@ -93,5 +96,17 @@ public struct RemoteDeltaOutcome: Sendable, Equatable {
     public init(applied: Int, limitReached: Limit?) {
         self.applied = applied
         self.limitReached = limitReached
+    }
+}
+
+/// Bytes fetches wrote into the cache on one day (the box's local calendar day, counted from the Unix epoch), what
+/// `replication_daily_budget` is checked against.
+public struct DailyCacheWrites: Sendable, Equatable {
+    public var day: Int64
+    public var bytes: Int64
+
+    public init(day: Int64, bytes: Int64) {
+        self.day = day
+        self.bytes = bytes
     }
 }

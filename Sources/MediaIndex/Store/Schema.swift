@@ -316,6 +316,10 @@ enum Schema {
                     ALTER TABLE remote_peer ADD COLUMN present INTEGER NOT NULL DEFAULT 0;
                     """)
         }
+        migrator.registerMigration("cache-pinned-replicas") { db in
+            // A replica the user pinned (`mediapeerctl pin`) is never evicted by automatic replication.
+            try db.execute(sql: "ALTER TABLE replica ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0")
+        }
         return migrator
     }
 }

@@ -50,6 +50,8 @@ actor FetchJob {
         case noInterest(stream: Int)
         /// A fetch this one yields to runs (true) or none does (false).
         case yieldLinks(Bool)
+        /// The cache's quota may have changed (SIGHUP): check that the object still fits now.
+        case recheckSpace
     }
 
     /// A verified manifest with the partial file open, and what is already held.
@@ -77,6 +79,10 @@ actor FetchJob {
     /// Started by someone's `mediapeerctl fetch` rather than resumed at the daemon's start: the crashes counted
     /// against it start again from zero.
     private let startedByHand: Bool
+    /// Pins the replica once it is recorded (`mediapeerctl pin` on a title not held here yet).
+    private let pinWhenRecorded: Bool
+    /// Today's writes into the cache, counted as chunks are written and stored with them.
+    private let writes: CacheWriteCounter
     /// Called when players start or stop reading this object, so the other fetches yield to the play.
     private let playersChanged: @Sendable (ContentID, Bool) -> Void
     private let logger: Logger
@@ -93,10 +99,13 @@ actor FetchJob {
     init(
         id: ContentID, title: String, catalog: Catalog, layout: ReplicaLayout, space: CacheSpace,
         directory: any HolderDirectory, transport: any FetchTransport, clock: any Clock<Duration>, tuning: Tuning,
-        buffers: FetchBufferBudget, startedByHand: Bool = true,
+        buffers: FetchBufferBudget, startedByHand: Bool = true, pinWhenRecorded: Bool = false,
+        writes: CacheWriteCounter = CacheWriteCounter(),
         playersChanged: @escaping @Sendable (ContentID, Bool) -> Void = { _, _ in }, logger: Logger
     ) {
         self.id = id
+        self.pinWhenRecorded = pinWhenRecorded
+        self.writes = writes
         self.playersChanged = playersChanged
         records = ReplicaRecords(catalog: catalog, id: id)
         self.layout = layout
@@ -133,6 +142,12 @@ actor FetchJob {
         reporter.yield(.yieldLinks(yielding))
     }
 
+    /// The cache's quota may have changed: the fetch checks at once that the object still fits, and fails with the
+    /// reason if it no longer does.
+    nonisolated func recheckSpace() {
+        reporter.yield(.recheckSpace)
+    }
+
     /// Runs until the object is complete, the fetch fails, or the task is cancelled (the daemon stopping: what is
     /// verified stays recorded and the next start resumes).
     func run() async {
@@ -151,6 +166,17 @@ actor FetchJob {
                     // A write refused because the fetch is being stopped is no reason to throw its chunks away.
                     ending = Task.isCancelled ? .cancelled : .failed(error)
                     break
+                }
+                if case .recheckSpace = event {
+                    group.addTask { [reporter] in
+                        do {
+                            try await self.checkSpace()
+                        } catch {
+                            if !Task.isCancelled { reporter.yield(.fatal(error)) }
+                        }
+                    }
+                    actions = []
+                    continue
                 }
                 actions = handle(event)
             }
@@ -216,8 +242,8 @@ actor FetchJob {
             return scheduler.timerFired(timer, at: now)
         case .flushed:
             return scheduler.flushed(at: now)
-        case .fatal:
-            return []  // ends the loop before it gets here
+        case .fatal, .recheckSpace:
+            return []  // handled by the loop before it gets here
         case .interest(let stream, let bytes, let bytesPerSecond):
             return playersMayChange { $0.want(stream, bytes: bytes, bytesPerSecond: bytesPerSecond, at: now) }
         case .noInterest(let stream):
@@ -336,6 +362,7 @@ actor FetchJob {
         try layout.prepare()
         try space.check(objectSize: manifest.fileSize, otherReplicas: otherReplicas, stillToWrite: stillToWrite)
         if replica == nil { try await records.begin(manifest) }
+        if pinWhenRecorded { try await records.pin() }
         // Marked before any chunk arrives: if the daemon dies during this fetch, its next start knows.
         try await records.markRunning(resettingCrashes: startedByHand)
         let file = try PartialFile(path: layout.partialPath(id), size: manifest.fileSize)
@@ -492,16 +519,24 @@ actor FetchJob {
     ) async throws(ReplicationError) -> Bool {
         let goOn = scheduler.chunkVerified(chunk, of: request, bytes: bytes, at: clock.now)
         arrivals.verified(chunk)
+        writes.add(bytes)
         chunksSinceSpaceCheck += 1
-        if chunksSinceSpaceCheck >= tuning.chunksPerSpaceCheck, let manifest = scheduler.manifest {
+        if chunksSinceSpaceCheck >= tuning.chunksPerSpaceCheck {
             // The disk may fill up under a running fetch (other writers): stop before it is full.
-            chunksSinceSpaceCheck = 0
-            let otherReplicas = ((try? await records.replicaBytes()) ?? 0) - manifest.fileSize
-            try space.check(
-                objectSize: manifest.fileSize, otherReplicas: otherReplicas,
-                stillToWrite: manifest.fileSize - scheduler.progress.bytesDone)
+            try await checkSpace()
         }
         return goOn
+    }
+
+    /// Checks that the object still fits the cache's quota (read now, so a lowered `cache_max` counts) and the
+    /// free disk space. The replica's whole size was reserved when it started, so the quota is never exceeded.
+    private func checkSpace() async throws(ReplicationError) {
+        guard let manifest = scheduler.manifest else { return }
+        chunksSinceSpaceCheck = 0
+        let otherReplicas = ((try? await records.replicaBytes()) ?? 0) - manifest.fileSize
+        try space.check(
+            objectSize: manifest.fileSize, otherReplicas: otherReplicas,
+            stillToWrite: manifest.fileSize - scheduler.progress.bytesDone)
     }
 
     /// Makes the chunks written so far durable, then records them: a crash after this never re-downloads them,
@@ -509,7 +544,7 @@ actor FetchJob {
     private nonisolated func flush(_ file: PartialFile, _ have: ChunkBitmap) async {
         do {
             try await NIOThreadPool.singleton.runIfActive { try file.sync() }
-            try await records.record(have)
+            try await records.record(have, writes: writes.current)
         } catch {
             logger.error("cannot record fetched chunks", metadata: ["error": "\(error)"])
         }

@@ -23,13 +23,26 @@ public actor Fetcher {
     /// by itself: a fetch that makes the daemon die (out of memory, say) would otherwise do so after every restart.
     public static let crashesBeforePause = 2
 
-    private let catalog: Catalog
-    private let layout: ReplicaLayout
-    private let space: CacheSpace
+    /// How long after a player or a neighbour last asked for a replica it counts as in use, and is not evicted: a
+    /// paused film, a player seeking. A read already under way survives an eviction anyway (its file stays open).
+    public static let inUseWindow: Duration = .seconds(300)
+
+    let catalog: Catalog
+    let layout: ReplicaLayout
+    let space: CacheSpace
+    /// `cache_max` and the replication settings, which SIGHUP reloads.
+    public nonisolated let settings: ReplicationSettings
+    /// Bytes fetches wrote into the cache today.
+    public nonisolated let writes = CacheWriteCounter()
+    /// What serves the cache's files to players and neighbours: told to forget a replica evicted, and asked
+    /// whether one is being read.
+    let serving: (any ObjectServing)?
+    /// Replicas being evicted now: no fetch or play of them starts meanwhile.
+    var evicting: Set<ContentID> = []
     private let directory: any HolderDirectory
     private let transport: any FetchTransport
     private let clock: any Clock<Duration>
-    private let logger: Logger
+    let logger: Logger
     private let tuning: FetchJob.Tuning
     /// How long a player's read waits for its chunk before it fails with the reason.
     private let playbackWait: Duration
@@ -38,9 +51,9 @@ public actor Fetcher {
     private var nextStream = 0
     /// Shared by every fetch: the chunks in transit of all of them together.
     private let buffers = FetchBufferBudget(bytes: PeerLimits.fetchBufferBudget)
-    private var jobs: [ContentID: (job: FetchJob, task: Task<Void, Never>)] = [:]
+    var jobs: [ContentID: (job: FetchJob, task: Task<Void, Never>)] = [:]
     /// The fetches players read now: every other fetch yields to them (no new requests until they end).
-    private var played: Set<ContentID> = []
+    var played: Set<ContentID> = []
     /// The fetches the replicator started and nobody asked for since: they yield to every other fetch.
     private var background: Set<ContentID> = []
     private var endObservers: [@Sendable (ContentID) -> Void] = []
@@ -48,30 +61,60 @@ public actor Fetcher {
     /// Fetches not resumed at start because the daemon died during them too often.
     private var paused: [ContentID: FetchProgress] = [:]
 
+    /// - parameter settings: `cache_max` and the replication settings, read at each space check.
+    /// - parameter serving: what serves the cache's files (see ``evict(_:reason:overridingPin:evenIfInUse:)``).
     /// - parameter clock: what the fetches' timers (flushes, waits for holders, back-offs) sleep on.
     /// - parameter playbackWait: how long a player's read waits for its chunk before it fails (on `clock`).
+    public init(
+        catalog: Catalog, cacheDirectory: String, settings: ReplicationSettings, directory: any HolderDirectory,
+        serving: (any ObjectServing)? = nil, client: PeerClient = PeerClient(), chunkTimeoutSeconds: Int64 = 20,
+        playbackWait: Duration = .seconds(20), clock: any Clock<Duration> = ContinuousClock(), logger: Logger
+    ) {
+        var tuning = FetchJob.Tuning()
+        tuning.chunkTimeout = .seconds(chunkTimeoutSeconds)
+        self.init(
+            catalog: catalog, cacheDirectory: cacheDirectory, settings: settings, directory: directory,
+            serving: serving, transport: client, tuning: tuning, playbackWait: playbackWait, clock: clock,
+            logger: logger)
+    }
+
+    /// A fetcher whose quota is fixed.
     public init(
         catalog: Catalog, cacheDirectory: String, cacheLimit: CacheLimit, directory: any HolderDirectory,
         client: PeerClient = PeerClient(), chunkTimeoutSeconds: Int64 = 20, playbackWait: Duration = .seconds(20),
         clock: any Clock<Duration> = ContinuousClock(), logger: Logger
     ) {
-        var tuning = FetchJob.Tuning()
-        tuning.chunkTimeout = .seconds(chunkTimeoutSeconds)
         self.init(
-            catalog: catalog, cacheDirectory: cacheDirectory, cacheLimit: cacheLimit, directory: directory,
-            transport: client, tuning: tuning, playbackWait: playbackWait, clock: clock, logger: logger)
+            catalog: catalog, cacheDirectory: cacheDirectory,
+            settings: ReplicationSettings(.init(cacheLimit: cacheLimit)),
+            directory: directory, client: client, chunkTimeoutSeconds: chunkTimeoutSeconds, playbackWait: playbackWait,
+            clock: clock, logger: logger)
     }
 
     init(
         catalog: Catalog, cacheDirectory: String, cacheLimit: CacheLimit, directory: any HolderDirectory,
-        transport: any FetchTransport, tuning: FetchJob.Tuning, playbackWait: Duration = .seconds(20),
-        clock: any Clock<Duration>, logger: Logger
+        serving: (any ObjectServing)? = nil, transport: any FetchTransport, tuning: FetchJob.Tuning,
+        playbackWait: Duration = .seconds(20), clock: any Clock<Duration>, logger: Logger
+    ) {
+        self.init(
+            catalog: catalog, cacheDirectory: cacheDirectory,
+            settings: ReplicationSettings(.init(cacheLimit: cacheLimit)),
+            directory: directory, serving: serving, transport: transport, tuning: tuning, playbackWait: playbackWait,
+            clock: clock, logger: logger)
+    }
+
+    init(
+        catalog: Catalog, cacheDirectory: String, settings: ReplicationSettings, directory: any HolderDirectory,
+        serving: (any ObjectServing)? = nil, transport: any FetchTransport, tuning: FetchJob.Tuning,
+        playbackWait: Duration = .seconds(20), clock: any Clock<Duration>, logger: Logger
     ) {
         self.playbackWait = playbackWait
         playbackClock = ElapsedClock(clock)
         self.catalog = catalog
         layout = ReplicaLayout(cacheDirectory: cacheDirectory)
-        space = CacheSpace(folder: cacheDirectory, limit: cacheLimit)
+        self.settings = settings
+        self.serving = serving
+        space = CacheSpace(folder: cacheDirectory, settings: settings)
         self.directory = directory
         self.transport = transport
         self.clock = clock
@@ -83,8 +126,11 @@ public actor Fetcher {
 
     /// Starts fetching `id` (or returns the fetch already running). An object this box already holds completes at
     /// once. A paused fetch resumes, its count of crashes back at zero.
-    public func fetch(_ id: ContentID, title: String) async throws(ReplicationError) -> FetchProgress {
-        try await start(id, title: title, byHand: true)
+    ///
+    /// - parameter pin: pins the replica once it is recorded (`mediapeerctl pin` on a title not held here yet).
+    public func fetch(_ id: ContentID, title: String, pin: Bool = false) async throws(ReplicationError) -> FetchProgress
+    {
+        try await start(id, title: title, byHand: true, pin: pin)
     }
 
     /// Starts fetching `id` in the background, for the replicator: the fetch yields its links to every fetch a user
@@ -94,11 +140,14 @@ public actor Fetcher {
     }
 
     private func start(
-        _ id: ContentID, title: String, byHand: Bool, inBackground: Bool = false
+        _ id: ContentID, title: String, byHand: Bool, inBackground: Bool = false, pin: Bool = false
     ) async throws(ReplicationError) -> FetchProgress {
         if let running = jobs[id] {
             if !inBackground, background.remove(id) != nil { precedenceChanged() }
             return await running.job.progress
+        }
+        if evicting.contains(id) {
+            throw .cache("\(title) is being evicted from this box's cache; try again in a moment")
         }
         do {
             switch try await catalog.localObject(id) {
@@ -120,6 +169,7 @@ public actor Fetcher {
         let job = FetchJob(
             id: id, title: title, catalog: catalog, layout: layout, space: space, directory: directory,
             transport: transport, clock: clock, tuning: tuning, buffers: buffers, startedByHand: byHand,
+            pinWhenRecorded: pin, writes: writes,
             playersChanged: { [weak self] id, playing in
                 guard let self else { return }
                 Task { await self.playersChanged(id, playing) }
@@ -144,6 +194,9 @@ public actor Fetcher {
     /// none runs (it goes on in the background once the player leaves, a normal fetch) or joined if one does.
     /// Several players may read one title at once.
     public func play(_ id: ContentID, title: String) async throws(ReplicationError) -> PlaybackStream {
+        if evicting.contains(id) {
+            throw .cache("\(title) is being evicted from this box's cache; try again in a moment")
+        }
         if let held = try await wholeFile(id) {
             return stream(id, title: title, .file(path: held.path, size: held.size))
         }
@@ -251,6 +304,7 @@ public actor Fetcher {
     /// daemon died during, then resumes every partial replica but those paused.
     public func resumeUnfinished() async {
         await CacheRecovery(catalog: catalog, layout: layout, logger: logger).run()
+        if let recorded = try? await catalog.cacheWrites() { writes.restore(recorded) }
         do {
             try await catalog.countFetchCrashes(pauseAfter: Self.crashesBeforePause)
         } catch {

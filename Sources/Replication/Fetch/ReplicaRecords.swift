@@ -33,9 +33,14 @@ struct ReplicaRecords: Sendable {
         try await catalog.beginReplica(manifest: manifest, description: description)
     }
 
-    /// Records the chunks held (durable on disk already).
-    func record(_ have: ChunkBitmap) async throws(IndexError) {
-        try await catalog.recordChunks(of: id, have: have)
+    /// Records the chunks held (durable on disk already), and the cache's writes today with them.
+    func record(_ have: ChunkBitmap, writes: DailyCacheWrites) async throws(IndexError) {
+        try await catalog.recordChunks(of: id, have: have, writes: writes)
+    }
+
+    /// Pins the replica (`mediapeerctl pin` on a title this box did not hold yet).
+    func pin() async throws(IndexError) {
+        _ = try await catalog.setPinned(id, true)
     }
 
     /// Records that the fetch runs, so that a start finding it still marked counts a crash; a fetch started by

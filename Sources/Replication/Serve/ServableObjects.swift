@@ -10,6 +10,15 @@ public protocol ObjectServing: Sendable {
     func servableObject(_ id: ContentID) async throws(IndexError) -> ServableObject?
     /// The manifest of an object this box holds, wholly or in part.
     func manifest(of id: ContentID) async throws(IndexError) -> ChunkManifest?
+    /// Drops what is remembered of `id`: the cache is about to delete its file.
+    func forget(_ id: ContentID)
+    /// Whether a player or a neighbour asked for `id` within the last `window`: it is probably being read.
+    func servedRecently(_ id: ContentID, within window: Duration) -> Bool
+}
+
+extension ObjectServing {
+    public func forget(_ id: ContentID) {}
+    public func servedRecently(_ id: ContentID, within window: Duration) -> Bool { false }
 }
 
 /// The objects this box can serve: a media file whose size, mtime and inode still match what was hashed, else a
@@ -32,6 +41,9 @@ public final class ServableObjects<C: Clock>: ObjectServing where C.Duration == 
     private let layout: ReplicaLayout
     private let clock: C
     private let entries = Mutex<[ContentID: Entry]>([:])
+    /// When each object was last asked for (the most recent ``capacity``), so the cache does not evict what a
+    /// player or a neighbour is reading.
+    private let served = Mutex<[ContentID: C.Instant]>([:])
     /// How long a lookup is remembered.
     public let lifetime: Duration
     /// Objects remembered at most (a box serves a few at a time).
@@ -46,6 +58,7 @@ public final class ServableObjects<C: Clock>: ObjectServing where C.Duration == 
     }
 
     public func servableObject(_ id: ContentID) async throws(IndexError) -> ServableObject? {
+        noteServed(id)
         if let remembered = remembered(id) { return remembered }
         let object = try await lookUp(id)
         if let object, object.available.isComplete { remember(object) }
@@ -70,6 +83,27 @@ public final class ServableObjects<C: Clock>: ObjectServing where C.Duration == 
                 id: id, path: replica.complete ? layout.completePath(id) : layout.partialPath(id),
                 size: replica.size, mimeType: replica.mimeType, chunkSize: manifest.chunkSize,
                 available: replica.have)
+        }
+    }
+
+    public func forget(_ id: ContentID) {
+        _ = entries.withLock { $0.removeValue(forKey: id) }
+    }
+
+    public func servedRecently(_ id: ContentID, within window: Duration) -> Bool {
+        let now = clock.now
+        return served.withLock { served in served[id].map { $0.duration(to: now) < window } ?? false }
+    }
+
+    private func noteServed(_ id: ContentID) {
+        let now = clock.now
+        served.withLock { served in
+            if served[id] == nil, served.count >= Self.capacity,
+                let oldest = served.min(by: { $0.value < $1.value })?.key
+            {
+                served[oldest] = nil
+            }
+            served[id] = now
         }
     }
 

@@ -129,4 +129,31 @@ final class RecordingControlHandler: ControlHandler, Sendable {
         try record("popular(\(limit.map(String.init) ?? "all"))")
         return PopularList(titles: [], total: 0, halfLifeSeconds: 604_800)
     }
+
+    func cache() async throws -> CacheReport {
+        try record("cache")
+        return CacheReport(
+            usedBytes: 0, quotaBytes: 1 << 30, quota: "1GiB", replication: "auto", highWatermark: 0.9,
+            lowWatermark: 0.8, writtenToday: 0, dailyBudget: 20_000_000_000, replicas: [])
+    }
+
+    func evict(_ reference: String, force: Bool) async throws -> CacheEviction {
+        try record("evict(\(reference), force: \(force))")
+        return CacheEviction(
+            id: ContentID(hex: String(repeating: "0", count: 64))!, title: reference, bytesFreed: 2048,
+            wasPinned: false)
+    }
+
+    func pin(_ reference: String) async throws -> PinChange {
+        try record("pin(\(reference))")
+        return PinChange(
+            id: ContentID(hex: String(repeating: "0", count: 64))!, title: reference, pinned: true, fetchStarted: false)
+    }
+
+    func unpin(_ reference: String) async throws -> PinChange {
+        try record("unpin(\(reference))")
+        return PinChange(
+            id: ContentID(hex: String(repeating: "0", count: 64))!, title: reference, pinned: false, fetchStarted: false
+        )
+    }
 }
