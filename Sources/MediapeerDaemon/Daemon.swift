@@ -102,12 +102,17 @@ public struct Daemon: AsyncParsableCommand {
             catalog: library.catalog, cacheDirectory: settings.cacheDir,
             settings: ReplicationSettings(ReplicationSettings.Values(settings)), directory: locator, serving: objects,
             chunkTimeoutSeconds: environment["MEDIAPEER_CHUNK_TIMEOUT_S"].flatMap { Int64($0) } ?? 20, logger: logger)
+        let replicator = AutoReplicator(
+            thisBox: peerID, catalog: library.catalog, fetcher: fetcher, demand: demand, neighbourhood: network,
+            settings: fetcher.settings, configuration: Self.replicatorConfiguration(environment), logger: logger)
+        await fetcher.observeFetchEnds { _ in replicator.nudge() }
+        await demand.observeChanges { replicator.nudge() }
         let handler = LibraryControlHandler(
             library: library, name: settings.name, peerID: peerID, httpPort: settings.httpPort,
             playerPort: settings.playerPort, configPath: configPath,
             stateDirectory: settings.stateDir, startedAt: .now, network: network, locator: locator, fetcher: fetcher,
             objects: objects, resolver: ReferenceResolver(catalog: library.catalog, neighbourhood: network),
-            demand: demand, demandHalfLife: settings.demandHalfLife)
+            demand: demand, demandHalfLife: settings.demandHalfLife, replicator: replicator)
         let peerServer = PeerServer.makeApplication(
             port: settings.httpPort, handler: handler, logger: logger,
             faults: Self.testFaults(environment, logger: logger),
@@ -168,6 +173,8 @@ public struct Daemon: AsyncParsableCommand {
                     .init(service: network.catalogSync), .init(service: ReplicationService(fetcher: fetcher)),
                     // After the index (so its last figures are written before the database closes) and the network.
                     .init(service: demand), .init(service: network.demandSync),
+                    // After the fetcher and the demand it reads, so it stops first.
+                    .init(service: replicator),
                     .init(service: controlServer),
                 ]
                     // Last, so that its byebye goes out first at shutdown, before the rest stops answering.
@@ -186,6 +193,19 @@ public struct Daemon: AsyncParsableCommand {
 }
 
 extension Daemon {
+    /// The auto-replicator's timing; the tests shorten it (`MEDIAPEER_REPLICATION_INTERVAL_MS`, and
+    /// `MEDIAPEER_REPLICATION_SETTLE_MS` for the wait after a change).
+    static func replicatorConfiguration(_ environment: [String: String]) -> AutoReplicator.Configuration {
+        var configuration = AutoReplicator.Configuration()
+        if let interval = environment["MEDIAPEER_REPLICATION_INTERVAL_MS"].flatMap({ Int($0) }), interval > 0 {
+            configuration.interval = .milliseconds(interval)
+        }
+        if let settle = environment["MEDIAPEER_REPLICATION_SETTLE_MS"].flatMap({ Int($0) }), settle >= 0 {
+            configuration.settle = .milliseconds(settle)
+        }
+        return configuration
+    }
+
     /// `MEDIAPEER_TEST_FAULTS=corrupt-objects` makes this box send corrupted object bytes: the test suite's lying
     /// peer. It is logged loudly, so it cannot go unnoticed on a real box.
     static func testFaults(_ environment: [String: String], logger: Logger) -> ServingFaults {

@@ -9,16 +9,22 @@ import WireVocabulary
 extension LibraryControlHandler {
     func cache() async throws -> CacheReport {
         let contents = try await fetcher.cacheContents()
+        // What the policy would say now; the cache is still listed when it cannot be asked.
+        let pass = try? await replicator.plan()
+        let valuations = Dictionary(
+            (pass?.decision.replicas ?? []).map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         var replicas: [CacheReport.Replica] = []
         for entry in contents.entries {
             let replica = entry.replica
+            let valuation = valuations[replica.id.hex]
             let use: String? =
                 entry.played ? "playing" : entry.fetching ? "fetching" : entry.servedRecently ? "served" : nil
             replicas.append(
                 CacheReport.Replica(
                     id: replica.id, title: try await library.catalog.title(of: replica.id) ?? replica.id.hex,
                     size: replica.size, bytesHeld: entry.bytesHeld, complete: replica.complete,
-                    pinned: replica.pinned, use: use))
+                    pinned: replica.pinned, use: use, demand: pass?.demand[replica.id]?.home,
+                    valuePerByte: valuation?.valuePerByte, keptBecause: valuation?.keptBecause?.description))
         }
         return CacheReport(
             usedBytes: contents.usedBytes, quotaBytes: contents.quotaBytes, quota: contents.limit.description,

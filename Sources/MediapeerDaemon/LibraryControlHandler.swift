@@ -32,6 +32,8 @@ struct LibraryControlHandler: ControlHandler, PeerRequestHandler {
     let demand: DemandLedger
     /// `demand_half_life`, shown with the figures.
     let demandHalfLife: Duration
+    /// What each replica is worth and why it stays, for `mediapeerctl cache`.
+    let replicator: AutoReplicator
 
     private var catalog: Catalog { library.catalog }
 

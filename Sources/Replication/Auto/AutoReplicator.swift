@@ -119,6 +119,11 @@ public actor AutoReplicator: Service {
             logger.warning("replication: cannot read what the home wants", metadata: ["error": "\(error)"])
             return
         }
+        logger.debug(
+            "replication pass",
+            metadata: [
+                "pass": "\(passes + 1)", "actions": "\(planned.decision.actions.map(\.description).joined(separator: "; "))",
+            ])
         await act(on: planned.decision)
     }
 

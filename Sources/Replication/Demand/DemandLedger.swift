@@ -80,6 +80,7 @@ public actor DemandLedger: Service {
     private let generation = Mutex<Int64?>(nil)
     private var flushes = 0
     private var flushObservers: [AsyncStream<Int>.Continuation] = []
+    private var changeObservers: [@Sendable () -> Void] = []
     /// The neighbours online now, as last recorded (their presence is written on changes only).
     private var online: Set<String> = []
 
@@ -106,6 +107,17 @@ public actor DemandLedger: Service {
     /// Counts a play or a fetch of `id` on this box.
     public func record(_ event: DemandEvent, of id: ContentID) {
         add(event, of: id)
+        changed()
+    }
+
+    /// Calls `observer` whenever what the replication policy reads here changes: a play or a fetch counted, a
+    /// neighbour's digest stored, a neighbour arriving or leaving (the auto-replicator plans again).
+    public func observeChanges(_ observer: @escaping @Sendable () -> Void) {
+        changeObservers.append(observer)
+    }
+
+    private func changed() {
+        for observer in changeObservers { observer() }
     }
 
     /// Counts a request for `id`'s bytes from the box at `asker` (its address), once per window.
@@ -298,11 +310,13 @@ public actor DemandLedger: Service {
             entries: digest.entries.map {
                 RemoteDemandRecord(peerID: peerID, id: $0.id, value: $0.value, at: min($0.at, now))
             })
+        changed()
     }
 
     /// A neighbour appeared (or changed: written only when it was not online).
     public func neighbourArrived(_ peerID: String, name: String) async {
         guard online.insert(peerID).inserted else { return }
+        defer { changed() }
         let at = now
         let halfLife = configuration.halfLife
         do {
@@ -318,6 +332,7 @@ public actor DemandLedger: Service {
     /// A neighbour left.
     public func neighbourLeft(_ peerID: String, name: String) async {
         guard online.remove(peerID) != nil else { return }
+        defer { changed() }
         let at = now
         let halfLife = configuration.halfLife
         do {

@@ -1,0 +1,124 @@
+import ControlWire
+import Foundation
+import Testing
+import WireVocabulary
+
+/// Replication by itself (`replication = "auto"`) between real daemons: what the home plays spreads to the boxes
+/// without a command, a full cache lets go of what is worth least per byte, and neither a pin nor the last copy in
+/// the home is ever let go.
+@Suite(.serialized) struct AutoReplicationTests {
+    /// Passes run a quarter of a second after a change; demand figures are written after half a second.
+    private static let quick = [
+        "MEDIAPEER_REPLICATION_SETTLE_MS": "250", "MEDIAPEER_DEMAND_FLUSH_MS": "500",
+    ]
+
+    @Test func aTitleTheHomePlaysIsReplicatedOnABoxThatNeverAskedForIt() throws {
+        let home = try SimulatedHome(boxes: 3, tag: "ar")
+        let original = try home.addLargeVideo("popular.mkv", megabytes: 6, to: [3])
+        for index in 1...3 { try home.startDaemon(index, environment: Self.quick) }
+        let id = try home.contentID(of: "popular.mkv", in: 3)
+        try home.waitUntilListed(id, in: 2, heldBy: ["Box 3"])
+
+        // Three players (three addresses) play it through box 2; box 1 is asked for nothing.
+        for player in 1...3 { try Self.play(id, through: 2, from: player, in: home) }
+
+        try eventually(timeout: .seconds(60), "box 1 replicates the title box 2 plays\n\(home.log(1).suffix(4000))") {
+            FileManager.default.fileExists(atPath: home.replicaPath(id, in: 1))
+        }
+        #expect(try sha256(home.replicaPath(id, in: 1)) == (try sha256(original)))
+        #expect(home.log(1).contains("replication: copying a title the home wants"))
+        let cache = try home.decode(CacheReport.self, 1, ["cache"])
+        let replica = try #require(cache.replicas.first { $0.id == id })
+        #expect(replica.complete && replica.keptBecause != nil, "\(replica)")
+    }
+
+    @Test func aFullCacheEvictsDownToItsLowWatermarkLeastValuePerByteFirstAndKeepsAPin() throws {
+        let home = try SimulatedHome(boxes: 2, tag: "aw")
+        // Four titles of 7 to 9 MiB into a 32 MiB cache: the fourth takes it past its high watermark (28.8 MiB).
+        let sizes = ["pinned.mkv": 7, "large.mkv": 9, "watched.mkv": 7, "last.mkv": 7]
+        for (name, megabytes) in sizes { try home.addLargeVideo(name, megabytes: megabytes, to: [2]) }
+        try home.startDaemon(1, extraConfig: "cache_max = \"32MiB\"", environment: Self.quick)
+        try home.startDaemon(2, environment: Self.quick)
+        var ids: [String: ContentID] = [:]
+        for name in sizes.keys {
+            ids[name] = try home.contentID(of: name, in: 2)
+            try home.waitUntilListed(ids[name]!, in: 1, heldBy: ["Box 2"])
+        }
+
+        for name in ["pinned.mkv", "large.mkv"] {
+            #expect(try home.ctl(1, ["fetch", ids[name]!.hex]).status == 0)
+            _ = try home.waitForFetch(ids[name]!, in: 1)
+        }
+        #expect(try home.ctl(1, ["pin", ids["pinned.mkv"]!.hex]).status == 0)
+        // Played from two addresses: worth more per byte than the titles only fetched once.
+        for player in 1...2 { try Self.play(ids["watched.mkv"]!, through: 1, from: player, in: home) }
+        _ = try home.waitForFetch(ids["watched.mkv"]!, in: 1)
+        #expect(try home.ctl(1, ["fetch", ids["last.mkv"]!.hex]).status == 0)
+        _ = try home.waitForFetch(ids["last.mkv"]!, in: 1)
+
+        try eventually(timeout: .seconds(30), "box 1 evicts the large title\n\(home.log(1).suffix(4000))") {
+            !FileManager.default.fileExists(atPath: home.replicaPath(ids["large.mkv"]!, in: 1))
+        }
+        let cache = try home.decode(CacheReport.self, 1, ["cache"])
+        #expect(Set(cache.replicas.map(\.id)) == Set(["pinned.mkv", "watched.mkv", "last.mkv"].map { ids[$0]! }))
+        #expect(cache.usedBytes <= Int64(Double(cache.quotaBytes) * cache.lowWatermark), "\(cache)")
+        #expect(cache.replicas.first { $0.id == ids["pinned.mkv"]! }?.keptBecause == "pinned")
+        for name in ["pinned.mkv", "watched.mkv", "last.mkv"] {
+            #expect(FileManager.default.fileExists(atPath: home.replicaPath(ids[name]!, in: 1)), "\(name)")
+        }
+    }
+
+    @Test func theLastCopyInTheHomeSurvivesAFullCacheWhenItsOwnerLeftForGood() throws {
+        let home = try SimulatedHome(boxes: 2, tag: "al")
+        try home.addLargeVideo("only.mkv", megabytes: 7, to: [2])
+        // Box 1 forgets a box unseen for a second: one that left for good, as far as box 1 can tell.
+        let config = "forget_peers_after = \"1s\"\ncache_max = "
+        let environment = Self.quick.merging(["MEDIAPEER_REPLICATION_INTERVAL_MS": "1000"]) { $1 }
+        try home.startDaemon(1, extraConfig: config + "\"32MiB\"", environment: environment)
+        try home.startDaemon(2, environment: Self.quick)
+        let id = try home.contentID(of: "only.mkv", in: 2)
+        try home.waitUntilListed(id, in: 1, heldBy: ["Box 2"])
+        #expect(try home.ctl(1, ["fetch", id.hex]).status == 0)
+        _ = try home.waitForFetch(id, in: 1)
+
+        try home.signalDaemon(2, SIGTERM)
+        try eventually("box 1 sees box 2 leave") { !(try home.peerNames(1)).contains("Box 2") }
+        let left = ContinuousClock.now
+        try eventually("box 2 has been away longer than forget_peers_after") { ContinuousClock.now - left > .seconds(1.5) }
+        // Box 1 forgets box 2's catalog as it starts again: nobody else holds the title now.
+        try home.signalDaemon(1, SIGTERM)
+        try home.startDaemon(1, extraConfig: config + "\"32MiB\"", environment: environment)
+        try eventually("box 1 forgets box 2's catalog\n\(home.log(1).suffix(3000))") {
+            home.log(1).contains("forgot the catalog of a neighbour unseen for long")
+        }
+
+        // A cache of 4 MiB: the replica is far above the high watermark, and it is the only copy left.
+        let configPath = home.box(1) + "/mediapeer.toml"
+        try (try String(contentsOfFile: configPath, encoding: .utf8))
+            .replacingOccurrences(of: "cache_max = \"32MiB\"", with: "cache_max = \"4MiB\"")
+            .write(toFile: configPath, atomically: true, encoding: .utf8)
+        kill(try home.status(1).pid, SIGHUP)
+        try eventually("box 1 reloads the smaller cache\n\(home.log(1).suffix(3000))") {
+            try home.decode(CacheReport.self, 1, ["cache"]).quotaBytes == 4 << 20
+        }
+        let passesBefore = Self.passes(in: home.log(1))
+        try eventually("box 1 plans with the smaller cache\n\(home.log(1).suffix(3000))") {
+            Self.passes(in: home.log(1)) > passesBefore
+        }
+        #expect(FileManager.default.fileExists(atPath: home.replicaPath(id, in: 1)))
+        let replica = try #require(try home.decode(CacheReport.self, 1, ["cache"]).replicas.first { $0.id == id })
+        #expect(replica.keptBecause == "last copy in the home", "\(replica)")
+    }
+
+    /// Plays `id` through box `through`'s player endpoint from box `from`'s address (a player there).
+    private static func play(_ id: ContentID, through: Int, from: Int, in home: SimulatedHome) throws {
+        let result = try home.exec(
+            from, ["curl", "-sf", "-o", "/dev/null", home.mediaURL(id, through: through, fileExtension: "mkv")],
+            timeout: .seconds(60))
+        #expect(result.status == 0, "\(result.stderr)\n\(home.log(through).suffix(3000))")
+    }
+
+    private static func passes(in log: String) -> Int {
+        log.components(separatedBy: "replication pass").count - 1
+    }
+}
