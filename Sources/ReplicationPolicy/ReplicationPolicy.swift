@@ -11,17 +11,22 @@
 /// home-wide target `clamp(c·√homeDemand, 1, boxes)` copies, originals included, with `c` chosen so the replicas the
 /// targets call for fill the home's cache room exactly (see ``targets(titles:home:)``).
 ///
-/// **What a copy is worth here.** A copy here turns every local play into a local one, but only shares the serving of
-/// the rest of the home's plays with the other holders; and it matters most when the other holders are often away.
-/// So a title's value here, in weighted plays lately, is
-/// `(localWeight·local + remote / (1 + Σ holders' availability)) · (1 + Π (1 − holder's availability))`,
-/// and its value per byte is that over its size: the figure replication and eviction compare, as Squid's GDSF does.
+/// **What a copy is worth here.** In a home every box knows every holder, so a copy saves the network bytes only
+/// where it is played: a play here of a title held elsewhere moves the whole title, whichever box serves it. A copy
+/// here is worth the plays it will serve here, best predicted by the plays here lately (weighed ``PolicySettings/
+/// localWeight`` times) and, for a title not watched here yet, by this box's share of the rest of the home's; and the
+/// plays it saves from failing when every other holder is away. So a title's value here, in plays lately, is
+/// `localWeight·local + remote / boxes + home · Π (1 − holder's availability)`, and its value per byte is that over
+/// its size: the figure replication and eviction compare, as Squid's GDSF does (small, much-played titles first).
 ///
-/// **Taking a copy.** This box takes a title that is pinned here; one under its home target when the box watches it
-/// or is among the boxes a deterministic hash of title and box picks to fill the gap (so the boxes of a home do not all
-/// copy the same title at once); one watched here at least ``PolicySettings/ownCopyDemand``; and one whose holders are
-/// all rarely online. Only from a holder online now, only within today's write budget, and only when it fits under the
-/// high watermark, by itself or by displacing replicas worth clearly less per byte
+/// **Taking a copy.** A copy fetched ahead of a play costs the network exactly what the play would have, so it only
+/// pays for titles played here again and again; a copy a play brings costs nothing more. This box therefore takes a
+/// title that is pinned here; one being played here and watched here at all (the play's fetch is kept); one whose
+/// expected plays here reach ``PolicySettings/fetchAheadDemand`` while the home holds fewer copies than its target
+/// (the target caps how far the home spreads it); and one whose holders are all rarely online, on the one box of the
+/// online non-holders a deterministic hash of title and box picks (rendezvous hashing: every box computes the same
+/// pick, so they do not all copy it at once). Only from a holder online now, within today's write budget, and only
+/// when it fits under the high watermark, by itself or by displacing replicas worth clearly less per byte
 /// (``PolicySettings/displacementMargin``: a replica is never evicted for one only marginally better, which would be
 /// churn that wears out flash for nothing).
 ///
@@ -101,11 +106,10 @@ public struct ReplicationPolicy: Sendable {
     }
 
     private func assess(_ title: TitleFacts, target: Int, home: HomeFacts) -> AssessedTitle {
-        let local = settings.localWeight * title.localDemand
         let remote = title.homeDemand - title.localDemand
-        let sharing = 1 + title.holders.reduce(0) { $0 + $1.availability }
         let allAway = title.holders.reduce(1) { $0 * (1 - $1.availability) }
-        let value = (local + remote / sharing) * (1 + allAway)
+        let value =
+            settings.localWeight * title.localDemand + remote / Double(home.boxCount) + title.homeDemand * allAway
         var assessed = AssessedTitle(facts: title, value: value)
         assessed.protection = protection(of: title)
         assessed.replicateReason = replicateReason(title, target: target, home: home)
@@ -129,18 +133,19 @@ public struct ReplicationPolicy: Sendable {
         if title.pinned { return .pinned }
         guard isDemanded(title) else { return nil }
         let watched = title.localDemand >= settings.minimumDemand
+        if title.inUse && watched { return .playedHere }
         let copies = title.holders.count
-        if copies < target && (watched || rank(of: title, home: home) < target - copies) {
+        let expectedHere = title.localDemand + (title.homeDemand - title.localDemand) / Double(home.boxCount)
+        if copies < target && expectedHere >= settings.fetchAheadDemand {
             return .underTarget(copies: copies, target: target)
         }
-        if title.localDemand >= settings.ownCopyDemand { return .watchedHere(localDemand: title.localDemand) }
         let rarelyOnline = title.holders.allSatisfy { $0.availability < settings.rarelyOnlineAvailability }
         if rarelyOnline && (watched || rank(of: title, home: home) == 0) { return .holdersRarelyOnline }
         return nil
     }
 
     /// This box's place among the online boxes not holding `title`, in an order every box computes alike from the
-    /// title and box ids alone (rendezvous hashing): the first `n` of them are the ones that take `n` missing copies.
+    /// title and box ids alone (rendezvous hashing): the first of them is the one that takes a copy nobody watches.
     private func rank(of title: TitleFacts, home: HomeFacts) -> Int {
         let holders = Set(title.holders.map(\.box))
         let mine = Self.rendezvousKey(title: title.id, box: home.thisBox)
