@@ -44,7 +44,8 @@ public struct ReplicationPolicy: Sendable {
     public func decide(titles: [TitleFacts], cache: CacheFacts, home: HomeFacts) -> PolicyDecision {
         let titles = Self.sanitized(titles, thisBox: home.thisBox)
         let targets = targets(sanitized: titles, home: home)
-        let assessed = titles.map { assess($0, target: targets[$0.id] ?? 1, home: home) }
+        let boxCount = Double(home.boxCount)
+        let assessed = titles.map { assess($0, target: targets[$0.id] ?? 1, boxCount: boxCount, home: home) }
         var plan = CachePlan(cache: cache, evictable: assessed.filter(\.isEvictable))
         plan.evictAboveHighWatermark()
         let candidates = assessed.compactMap { title in title.replicateReason.map { (title, $0) } }
@@ -80,39 +81,47 @@ public struct ReplicationPolicy: Sendable {
     /// Targets of the demanded titles (others get none: one copy is all they need).
     private func targets(sanitized titles: [TitleFacts], home: HomeFacts) -> [String: Int] {
         let demanded = titles.filter(isDemanded)
-        guard let smallestDemand = demanded.map(\.homeDemand).min() else { return [:] }
+        // Plain numbers for the search below, which reads every title some fifty times.
+        let rootDemands = demanded.map { $0.homeDemand.squareRoot() }
+        let sizes = demanded.map { Double($0.size) }
+        let originals = demanded.map { Double($0.originalCount) }
+        guard let smallestRoot = rootDemands.min() else { return [:] }
         let boxes = Double(home.boxCount)
         let room = Double(max(home.cacheRoom, 0))
-        func copies(_ title: TitleFacts, _ scale: Double) -> Double {
-            min(max(scale * title.homeDemand.squareRoot(), 1), boxes)
+        func copies(_ index: Int, _ scale: Double) -> Double {
+            min(max(scale * rootDemands[index], 1), boxes)
         }
         func replicaBytes(_ scale: Double) -> Double {
-            demanded.reduce(0) { sum, title in
-                sum + Double(title.size) * max(0, copies(title, scale) - Double(title.originalCount))
+            var bytes = 0.0
+            for index in rootDemands.indices {
+                bytes += sizes[index] * max(0, copies(index, scale) - originals[index])
             }
+            return bytes
         }
         // Past this scale every target is capped at one copy per box.
-        var high = boxes / smallestDemand.squareRoot()
+        var high = boxes / smallestRoot
         var low = 0.0
         if replicaBytes(high) > room {
-            for _ in 0..<64 {
+            // Halving the interval 50 times leaves it well under the rounding of the targets to whole copies.
+            for _ in 0..<50 {
                 let middle = (low + high) / 2
                 if replicaBytes(middle) <= room { low = middle } else { high = middle }
             }
             high = low
         }
         return Dictionary(
-            demanded.map { ($0.id, Int(copies($0, high).rounded())) }, uniquingKeysWith: { first, _ in first })
+            demanded.indices.map { (demanded[$0].id, Int(copies($0, high).rounded())) },
+            uniquingKeysWith: { first, _ in first })
     }
 
-    private func assess(_ title: TitleFacts, target: Int, home: HomeFacts) -> AssessedTitle {
+    private func assess(_ title: TitleFacts, target: Int, boxCount: Double, home: HomeFacts) -> AssessedTitle {
         let remote = title.homeDemand - title.localDemand
         let allAway = title.holders.reduce(1) { $0 * (1 - $1.availability) }
         let value =
-            settings.localWeight * title.localDemand + remote / Double(home.boxCount) + title.homeDemand * allAway
+            settings.localWeight * title.localDemand + remote / boxCount + title.homeDemand * allAway
         var assessed = AssessedTitle(facts: title, value: value)
         assessed.protection = protection(of: title)
-        assessed.replicateReason = replicateReason(title, target: target, home: home)
+        assessed.replicateReason = replicateReason(title, target: target, boxCount: boxCount, home: home)
         return assessed
     }
 
@@ -124,7 +133,9 @@ public struct ReplicationPolicy: Sendable {
         return nil
     }
 
-    private func replicateReason(_ title: TitleFacts, target: Int, home: HomeFacts) -> ReplicateReason? {
+    private func replicateReason(
+        _ title: TitleFacts, target: Int, boxCount: Double, home: HomeFacts
+    ) -> ReplicateReason? {
         switch title.here {
         case .none, .partial: break
         case .replica, .original: return nil
@@ -135,7 +146,7 @@ public struct ReplicationPolicy: Sendable {
         let watched = title.localDemand >= settings.minimumDemand
         if title.inUse && watched { return .playedHere }
         let copies = title.holders.count
-        let expectedHere = title.localDemand + (title.homeDemand - title.localDemand) / Double(home.boxCount)
+        let expectedHere = title.localDemand + (title.homeDemand - title.localDemand) / boxCount
         if copies < target && expectedHere >= settings.fetchAheadDemand {
             return .underTarget(copies: copies, target: target)
         }
@@ -172,15 +183,14 @@ public struct ReplicationPolicy: Sendable {
     /// from the holders.
     static func sanitized(_ titles: [TitleFacts], thisBox: String) -> [TitleFacts] {
         var seen: Set<String> = []
+        seen.reserveCapacity(titles.count)
         return titles.compactMap { title in
             guard seen.insert(title.id).inserted else { return nil }
             var title = title
             title.size = max(title.size, 0)
             title.localDemand = title.localDemand.isFinite ? max(title.localDemand, 0) : 0
             title.homeDemand = title.homeDemand.isFinite ? max(title.homeDemand, title.localDemand) : title.localDemand
-            var boxes: Set<String> = [thisBox]
-            title.holders = title.holders.compactMap { holder in
-                guard boxes.insert(holder.box).inserted else { return nil }
+            title.holders = distinctHolders(title.holders, thisBox: thisBox).map { holder in
                 var holder = holder
                 holder.availability = holder.availability.isFinite ? min(max(holder.availability, 0), 1) : 0
                 return holder
@@ -188,6 +198,20 @@ public struct ReplicationPolicy: Sendable {
             if case .partial(let bytes) = title.here { title.here = .partial(bytes: min(max(bytes, 0), title.size)) }
             return title
         }
+    }
+
+    /// The holders other than this box, each once (the first). Most titles have a holder or two: those are compared
+    /// in place, as hashing box ids for every title of a large library would cost more than the whole decision.
+    private static func distinctHolders(_ holders: [HolderFacts], thisBox: String) -> [HolderFacts] {
+        if holders.count <= 8 {
+            var distinct: [HolderFacts] = []
+            for holder in holders where holder.box != thisBox && !distinct.contains(where: { $0.box == holder.box }) {
+                distinct.append(holder)
+            }
+            return distinct
+        }
+        var seen: Set<String> = [thisBox]
+        return holders.filter { seen.insert($0.box).inserted }
     }
 }
 
