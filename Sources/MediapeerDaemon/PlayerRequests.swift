@@ -60,7 +60,9 @@ final class PlayerRequests: PlayerRequestHandler {
             return .file(path: object.path)
         }
         do {
-            return .stream(FetchingStream(stream: try await fetcher.play(title.id, title: title.title)))
+            let stream = try await fetcher.play(
+                title.id, title: title.title, size: title.size, durationMilliseconds: title.durationMilliseconds)
+            return .stream(FetchingStream(stream: stream))
         } catch {
             throw PlaybackUnavailable(reason: "\"\(DisplayText.escaped(title.title))\" cannot be fetched: \(error)")
         }
