@@ -18,17 +18,23 @@ final class PlayerRequests: PlayerRequestHandler {
     private let neighbourhood: any Neighbourhood
     private let fetcher: Fetcher
     private let logger: Logger
+    private let remoteThumbnails: RemoteThumbnails
     private let plays = Mutex(PlayCounts())
 
+    /// Holders tried for a neighbour's photo's thumbnail, each within ``RemoteThumbnails/timeout``.
+    static let thumbnailHoldersTried = 2
+
+    /// - parameter client: reads the thumbnails of neighbours' photos from their holders.
     init(
         catalog: Catalog, objects: any ObjectServing, neighbourhood: any Neighbourhood, fetcher: Fetcher,
-        logger: Logger
+        client: PeerClient = PeerClient(), logger: Logger
     ) {
         self.catalog = catalog
         self.objects = objects
         self.neighbourhood = neighbourhood
         self.fetcher = fetcher
         self.logger = logger
+        remoteThumbnails = RemoteThumbnails(client: client, logger: logger)
     }
 
     func title(_ id: ContentID) async throws -> PlayableTitle? {
@@ -101,8 +107,19 @@ final class PlayerRequests: PlayerRequestHandler {
         plays.withLock { $0.counts }
     }
 
+    /// The thumbnail of a photo file of this box, else of a neighbour's photo, read from a box that holds it whole
+    /// (a TV loads it from this box, the one it browses, whichever box holds the photo).
     func thumbnail(_ id: ContentID) async throws -> [UInt8]? {
-        try await catalog.thumbnail(of: id)
+        if let own = try await catalog.thumbnail(of: id) { return own }
+        let neighbours = await neighbourhood.neighbours()
+        let holders = try await catalog.thumbnailHolders(of: id, online: neighbours.map(\.peerID))
+        for holder in holders.prefix(Self.thumbnailHoldersTried) {
+            guard let endpoint = neighbours.first(where: { $0.peerID == holder.peerID })?.endpoint else { continue }
+            if let thumbnail = await remoteThumbnails.thumbnail(of: id, size: holder.size, from: endpoint) {
+                return thumbnail
+            }
+        }
+        return nil
     }
 
     private static func playable(_ entry: CatalogEntry) -> PlayableTitle? {
