@@ -45,9 +45,7 @@ public struct MediaServerDevice: UPnPResponding {
         case ("ConnectionManager.xml", "GET"), ("ConnectionManager.xml", "HEAD"):
             return document(Descriptions.connectionManager)
         case ("ContentDirectory/control", "POST"), ("ConnectionManager/control", "POST"):
-            guard request.body.count <= maxRequestBodyBytes else {
-                return SOAPEnvelope.fault(UPnPError(code: 401, description: "Invalid Action: body too large"))
-            }
+            guard request.body.count <= maxRequestBodyBytes else { return oversizedControlFault }
             let service =
                 path.hasPrefix("ContentDirectory")
                 ? Descriptions.contentDirectoryType : Descriptions.connectionManagerType
@@ -73,6 +71,19 @@ public struct MediaServerDevice: UPnPResponding {
         default:
             return plain(404)
         }
+    }
+
+    /// A control request (a `POST` to a control URL) gets the SOAP fault control points read, as for any other
+    /// unreadable call: 402, the arguments could not be read. Anything else is no SOAP exchange: nil, a plain 413.
+    public func answerToOversizedBody(_ request: UPnPRequest) -> UPnPAnswer? {
+        let path = request.path.hasPrefix("/") ? String(request.path.dropFirst()) : request.path
+        guard request.method == "POST", path == "ContentDirectory/control" || path == "ConnectionManager/control"
+        else { return nil }
+        return oversizedControlFault
+    }
+
+    private var oversizedControlFault: UPnPAnswer {
+        SOAPEnvelope.fault(UPnPError.invalidArgs("the request body is larger than \(maxRequestBodyBytes) bytes"))
     }
 
     /// The same answer to `HEAD` as to `GET`: the endpoint sends a `HEAD` answer's length without its body.

@@ -54,7 +54,10 @@ public struct UPnPAnswer: Sendable, Equatable {
 
 /// What answers the requests under `/upnp/`.
 public protocol UPnPResponding: Sendable {
-    /// The largest request body accepted; the endpoint answers 413 to a larger one without reading it.
+    /// The largest request body accepted; the endpoint reads no more of a larger one.
     var maxRequestBodyBytes: Int { get }
     func respond(to request: UPnPRequest) async -> UPnPAnswer
+    /// The answer to a request whose body was larger than ``maxRequestBodyBytes`` (its `body` is empty: the rest
+    /// was not read), or nil when it is no control request and a plain 413 fits.
+    func answerToOversizedBody(_ request: UPnPRequest) -> UPnPAnswer?
 }

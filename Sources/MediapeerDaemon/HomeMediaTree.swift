@@ -6,7 +6,8 @@ import WireVocabulary
 
 /// The MediaServer's tree over the whole home: this box's catalog and the online neighbours' catalogs, with the
 /// boxes named as the peer network knows them.
-/// Videos carry the subtitles beside them on the same box, and this box's photos their EXIF thumbnails.
+/// Videos carry the subtitles beside them on the same box, and photos their EXIF thumbnails (a neighbour's read
+/// from its copy by ``PlayerRequests``).
 struct HomeMediaTree: MediaTreeSource {
     let library: MediaLibrary
     let peerID: String
@@ -84,7 +85,7 @@ struct HomeMediaTree: MediaTreeSource {
         let videos = items.filter { $0.kind == .video }.map(\.id)
         let photos = items.filter { $0.kind == .image }.map(\.id)
         let subtitles = videos.isEmpty ? [:] : try await catalog.subtitles(forVideos: videos, online: online)
-        let thumbnails = photos.isEmpty ? [] : try await catalog.photosWithThumbnails(among: photos)
+        let thumbnails = photos.isEmpty ? [] : try await catalog.photosWithThumbnails(among: photos, online: online)
         return items.map { item in
             var item = item
             item.subtitles = (subtitles[item.id] ?? []).map { subtitle in

@@ -18,10 +18,15 @@ final class PlayerRequests: PlayerRequestHandler {
     private let fetcher: Fetcher
     private let logger: Logger
     private let demand: DemandLedger
+    private let remoteThumbnails: RemoteThumbnails
 
+    /// Holders tried for a neighbour's photo's thumbnail, each within ``RemoteThumbnails/timeout``.
+    static let thumbnailHoldersTried = 2
+
+    /// - parameter client: reads the thumbnails of neighbours' photos from their holders.
     init(
         catalog: Catalog, objects: any ObjectServing, neighbourhood: any Neighbourhood, fetcher: Fetcher,
-        demand: DemandLedger, logger: Logger
+        demand: DemandLedger, client: PeerClient = PeerClient(), logger: Logger
     ) {
         self.demand = demand
         self.catalog = catalog
@@ -29,6 +34,7 @@ final class PlayerRequests: PlayerRequestHandler {
         self.neighbourhood = neighbourhood
         self.fetcher = fetcher
         self.logger = logger
+        remoteThumbnails = RemoteThumbnails(client: client, logger: logger)
     }
 
     func title(_ id: ContentID) async throws -> PlayableTitle? {
@@ -60,7 +66,9 @@ final class PlayerRequests: PlayerRequestHandler {
             return .file(path: object.path)
         }
         do {
-            return .stream(FetchingStream(stream: try await fetcher.play(title.id, title: title.title)))
+            let stream = try await fetcher.play(
+                title.id, title: title.title, size: title.size, durationMilliseconds: title.durationMilliseconds)
+            return .stream(FetchingStream(stream: stream))
         } catch {
             throw PlaybackUnavailable(reason: "\"\(DisplayText.escaped(title.title))\" cannot be fetched: \(error)")
         }
@@ -93,8 +101,19 @@ final class PlayerRequests: PlayerRequestHandler {
             ])
     }
 
+    /// The thumbnail of a photo file of this box, else of a neighbour's photo, read from a box that holds it whole
+    /// (a TV loads it from this box, the one it browses, whichever box holds the photo).
     func thumbnail(_ id: ContentID) async throws -> [UInt8]? {
-        try await catalog.thumbnail(of: id)
+        if let own = try await catalog.thumbnail(of: id) { return own }
+        let neighbours = await neighbourhood.neighbours()
+        let holders = try await catalog.thumbnailHolders(of: id, online: neighbours.map(\.peerID))
+        for holder in holders.prefix(Self.thumbnailHoldersTried) {
+            guard let endpoint = neighbours.first(where: { $0.peerID == holder.peerID })?.endpoint else { continue }
+            if let thumbnail = await remoteThumbnails.thumbnail(of: id, size: holder.size, from: endpoint) {
+                return thumbnail
+            }
+        }
+        return nil
     }
 
     private static func playable(_ entry: CatalogEntry) -> PlayableTitle? {

@@ -22,12 +22,18 @@ public struct CatalogEntry: Sendable, Codable, Equatable {
     public var durationMilliseconds: Int64?
     public var width: Int?
     public var height: Int?
+    /// When a photo was taken, `2024-06-01T10:00:00` (``PeerLimits/isValidDateTaken(_:)``); absent from the
+    /// catalogs of boxes older than this field, and for photos without one.
+    public var dateTaken: String?
+    /// True when a photo's EXIF block carries a JPEG thumbnail (in the object's first bytes); absent when it has
+    /// none or the box is older than this field.
+    public var hasThumbnail: Bool?
 
     public init(
         id: ContentID, generation: Int64, removed: Bool = false, complete: Bool = true, size: Int64 = 0,
         kind: MediaKind? = nil, mimeType: String? = nil, path: String? = nil, title: String? = nil,
         artist: String? = nil, album: String? = nil, durationMilliseconds: Int64? = nil, width: Int? = nil,
-        height: Int? = nil
+        height: Int? = nil, dateTaken: String? = nil, hasThumbnail: Bool? = nil
     ) {
         self.id = id
         self.generation = generation
@@ -43,6 +49,8 @@ public struct CatalogEntry: Sendable, Codable, Equatable {
         self.durationMilliseconds = durationMilliseconds
         self.width = width
         self.height = height
+        self.dateTaken = dateTaken
+        self.hasThumbnail = hasThumbnail
     }
 
     /// The title tag, or the file name.

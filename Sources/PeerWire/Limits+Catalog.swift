@@ -38,6 +38,27 @@ extension PeerLimits {
         }
     }
 
+    /// Whether `text` is a date taken as the EXIF reader writes one, `YYYY-MM-DDTHH:MM:SS` (month 01-12, day
+    /// 01-31, hour 00-23, minute 00-59, second 00-60): the month a photo is browsed under is its first 7 bytes.
+    public static func isValidDateTaken(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        guard bytes.count == 19 else { return false }
+        var fields: [Int] = []
+        for (index, byte) in bytes.enumerated() {
+            switch index {
+            case 4, 7: guard byte == UInt8(ascii: "-") else { return false }
+            case 10: guard byte == UInt8(ascii: "T") else { return false }
+            case 13, 16: guard byte == UInt8(ascii: ":") else { return false }
+            default:
+                guard (0x30...0x39).contains(byte) else { return false }
+                if [0, 5, 8, 11, 14, 17].contains(index) { fields.append(0) }
+                fields[fields.count - 1] = fields[fields.count - 1] * 10 + Int(byte - 0x30)
+            }
+        }
+        return (1...12).contains(fields[1]) && (1...31).contains(fields[2]) && fields[3] <= 23 && fields[4] <= 59
+            && fields[5] <= 60
+    }
+
     private static func isAlphanumeric(_ byte: UInt8) -> Bool {
         (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
     }

@@ -73,6 +73,6 @@ public protocol PlayerRequestHandler: Sendable {
     func playlist(kind: MediaKind?, words: String?, limit: Int) async throws -> [PlayableTitle]
     /// A player started playing a title (not each range of one play): the demand signal replication feeds on.
     func playStarted(_ title: PlayableTitle, client: String) async
-    /// The EXIF thumbnail of a photo this box holds, if it has one.
+    /// The EXIF thumbnail of a photo in the home, if it has one.
     func thumbnail(_ id: ContentID) async throws -> [UInt8]?
 }

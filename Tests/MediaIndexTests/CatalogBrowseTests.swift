@@ -161,6 +161,53 @@ import WireVocabulary
         #expect(pagedTotal == 3 && page.map(\.key) == ["2023-01"])
     }
 
+    @Test func aNeighboursPhotoIsUnderTheMonthItsCatalogSaysItWasTaken() async throws {
+        var dated = remote(id(1), .image, "Dated")
+        dated.dateTaken = "2024-06-01T10:00:00"
+        var malformed = remote(id(2), .image, "Malformed")
+        malformed.dateTaken = "June 2024"
+        try await addRemote("p1", [dated, malformed, remote(id(3), .image, "Old box")])
+        let (groups, _) = try await catalog.homeGroups(.months, online: ["p1"], limit: 10, offset: 0)
+        #expect(groups.map(\.key) == ["2024-06", ""])
+        #expect(groups.map(\.count) == [1, 2])
+        let (june, _) = try await catalog.browseHome(.month("2024-06"), online: ["p1"], limit: 10, offset: 0)
+        #expect(june.map(\.item.id) == [id(1)])
+        #expect(june.map(\.dateTaken) == ["2024-06-01T10:00:00"])
+        #expect(try await catalog.remoteDescription(of: id(1))?.dateTaken == "2024-06-01T10:00:00")
+        // Offline, its month is empty.
+        #expect(try await catalog.homeGroups(.months, online: [], limit: 10, offset: 0).total == 0)
+    }
+
+    @Test func aNeighboursPhotoWithAThumbnailIsListedWhileItsCompleteHolderIsOnline() async throws {
+        var whole = remote(id(1), .image, "Whole")
+        whole.hasThumbnail = true
+        var partial = remote(id(2), .image, "Partial", complete: false)
+        partial.hasThumbnail = true
+        try await addRemote("p1", [whole, partial, remote(id(3), .image, "None")])
+        let all = [id(1), id(2), id(3)]
+        #expect(try await catalog.photosWithThumbnails(among: all, online: ["p1"]) == [id(1)])
+        #expect(try await catalog.photosWithThumbnails(among: all, online: []).isEmpty)
+        let holders = try await catalog.thumbnailHolders(of: id(1), online: ["p1"])
+        #expect(holders.map(\.peerID) == ["p1"] && holders.map(\.size) == [100])
+        #expect(try await catalog.thumbnailHolders(of: id(2), online: ["p1"]).isEmpty)
+        #expect(try await catalog.thumbnailHolders(of: id(1), online: ["p2"]).isEmpty)
+    }
+
+    @Test func thisBoxsCatalogGivesItsPhotosDatesAndThumbnails() async throws {
+        try addLocal([
+            LocalFile(id: id(1), kind: .image, title: "P1", date: "2024-06-01T10:00:00"),
+            LocalFile(id: id(2), kind: .video, title: "V"),
+        ])
+        try await catalog.pool.write { db in
+            try db.execute(sql: "UPDATE media SET has_thumbnail = 1 WHERE kind = 'image'")
+        }
+        let entries = try await catalog.delta(since: 0, after: nil, limit: 10).entries
+        let photo = try #require(entries.first { $0.id == id(1) })
+        #expect(photo.dateTaken == "2024-06-01T10:00:00" && photo.hasThumbnail == true)
+        let video = try #require(entries.first { $0.id == id(2) })
+        #expect(video.dateTaken == nil && video.hasThumbnail == nil)
+    }
+
     // MARK: Boxes, single objects, search
 
     @Test func aBoxShelfIsWhatThatBoxHoldsCompletely() async throws {

@@ -32,11 +32,11 @@ extension CatalogTests {
         try scanAndHash()
         let with = try contentID(ofFile: "with.jpg")
         let without = try contentID(ofFile: "without.jpg")
-        #expect(try await catalog.photosWithThumbnails(among: [with, without, fakeID(7)]) == [with])
+        #expect(try await catalog.photosWithThumbnails(among: [with, without, fakeID(7)], online: []) == [with])
         #expect(try await catalog.thumbnail(of: with) == Self.thumbnail)
         #expect(try await catalog.thumbnail(of: without) == nil)
         #expect(try await catalog.thumbnail(of: fakeID(7)) == nil)
-        #expect(try await catalog.photosWithThumbnails(among: []).isEmpty)
+        #expect(try await catalog.photosWithThumbnails(among: [], online: []).isEmpty)
     }
 
     @Test func aPhotoEditedAfterHashingGivesNoThumbnailUnderItsOldID() async throws {

@@ -48,6 +48,19 @@ import WireVocabulary
         #expect(metadata?.hasThumbnail == false)
     }
 
+    @Test func theThumbnailIsReadFromAJPEGsFirstBytesAsAHolderSendsThem() throws {
+        let bytes = try withTemporaryDirectory { dir in
+            let plain = try Fixture.jpeg.make(in: dir)
+            return jpegWithExif(
+                Array(try Data(contentsOf: URL(fileURLWithPath: plain))), tiff: tiffWithThumbnail(Self.preview))
+        }
+        #expect(ExifThumbnail.read(jpegPrefix: Array(bytes.prefix(ExifThumbnail.prefixLength))) == Self.preview)
+        // Cut inside the EXIF block: no thumbnail, rather than part of one.
+        #expect(ExifThumbnail.read(jpegPrefix: Array(bytes.prefix(200))) == nil)
+        #expect(ExifThumbnail.read(jpegPrefix: Array("not a jpeg".utf8)) == nil)
+        #expect(ExifThumbnail.read(jpegPrefix: []) == nil)
+    }
+
     @Test func aFileThatIsNotAJPEGOrIsMissingHasNoThumbnail() throws {
         #expect(ExifThumbnail.read(path: "/nonexistent/photo.jpg") == nil)
         let png = try withTemporaryDirectory { dir in ExifThumbnail.read(path: try Fixture.png.make(in: dir)) }

@@ -408,12 +408,31 @@ private let connectionManager = "urn:schemas-upnp-org:service:ConnectionManager:
         #expect(faultCode(fault) == "401")
     }
 
-    @Test func anOversizedBodyIsASOAPFault() async throws {
+    @Test func anOversizedBodyIsFault402() async throws {
         let body = envelope("Browse", contentDirectory, [("Filter", String(repeating: "x", count: 20_000))])
         let answer = await device.respond(
             to: request("POST", "ContentDirectory/control", soapAction: "\"\(contentDirectory)#Browse\"", body: body))
         #expect(answer.status == 500)
-        #expect(String(decoding: answer.body, as: UTF8.self).contains("<errorCode>401</errorCode>"))
+        let fault = try #require(try XMLReader.read(answer.body).child("Body")?.child("Fault"))
+        #expect(faultCode(fault) == "402")
+    }
+
+    @Test(arguments: ["ContentDirectory/control", "ConnectionManager/control", "/ContentDirectory/control"])
+    func anOversizedControlRequestLeftUnreadIsFault402(_ path: String) throws {
+        let answer = try #require(
+            device.answerToOversizedBody(
+                request("POST", path, soapAction: "\"\(contentDirectory)#Browse\"", body: "")))
+        #expect(answer.status == 500)
+        #expect(answer.contentType == "text/xml; charset=\"utf-8\"")
+        let fault = try #require(try XMLReader.read(answer.body).child("Body")?.child("Fault"))
+        #expect(faultCode(fault) == "402")
+    }
+
+    @Test(arguments: [
+        ("GET", "ContentDirectory/control"), ("POST", "device.xml"), ("SUBSCRIBE", "ContentDirectory/event"),
+    ])
+    func anOversizedRequestThatIsNoControlHasNoSOAPAnswer(_ method: String, _ path: String) {
+        #expect(device.answerToOversizedBody(request(method, path, soapAction: nil, body: "")) == nil)
     }
 
     @Test func anActionSentToTheWrongServiceIsFault401() async throws {

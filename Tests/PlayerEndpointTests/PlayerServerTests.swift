@@ -323,15 +323,35 @@ import WireVocabulary
     }
 
     @Test(arguments: [false, true])
-    func aBodyLargerThanTheMediaServerTakesIs413(chunked: Bool) async throws {
+    func aBodyLargerThanTheMediaServerTakesGetsItsAnswerToAnOversizedBody(chunked: Bool) async throws {
         let upnp = RecordingUPnP(maxRequestBodyBytes: 1000)
         try await withPlayerServer(handler, upnp: upnp) { port in
             let response = try await fetch(
                 "http://127.0.0.1:\(port)/upnp/ContentDirectory/control", method: .POST,
+                headers: [("SOAPACTION", "\"urn:schemas-upnp-org:service:ContentDirectory:1#Browse\"")],
+                body: [UInt8](repeating: 0x41, count: 5000), chunked: chunked)
+            #expect(response.status == 500)
+            #expect(response.text == "<fault/>")
+            #expect(response.header("connection") == "close")
+        }
+        #expect(upnp.requests.isEmpty)
+        let oversized = try #require(upnp.oversized.first)
+        #expect(oversized.path == "ContentDirectory/control")
+        #expect(oversized.soapAction == "\"urn:schemas-upnp-org:service:ContentDirectory:1#Browse\"")
+        #expect(oversized.body.isEmpty)
+    }
+
+    @Test(arguments: [false, true])
+    func aBodyLargerThanTheMediaServerTakesIs413WhenItHasNoAnswerForIt(chunked: Bool) async throws {
+        let upnp = RecordingUPnP(maxRequestBodyBytes: 1000)
+        try await withPlayerServer(handler, upnp: upnp) { port in
+            let response = try await fetch(
+                "http://127.0.0.1:\(port)/upnp/ContentDirectory/event", method: .RAW(value: "SUBSCRIBE"),
                 body: [UInt8](repeating: 0x41, count: 5000), chunked: chunked)
             #expect(response.status == 413)
         }
         #expect(upnp.requests.isEmpty)
+        #expect(upnp.oversized.map(\.method) == ["SUBSCRIBE"])
     }
 
     @Test func withoutAMediaServerUPnPIs404() async throws {

@@ -102,6 +102,7 @@ final class FakePlayerHandler: PlayerRequestHandler {
 final class RecordingUPnP: UPnPResponding {
     let maxRequestBodyBytes: Int
     private let log = Mutex<[UPnPRequest]>([])
+    private let oversizedLog = Mutex<[UPnPRequest]>([])
 
     init(maxRequestBodyBytes: Int = 1000) {
         self.maxRequestBodyBytes = maxRequestBodyBytes
@@ -109,11 +110,22 @@ final class RecordingUPnP: UPnPResponding {
 
     var requests: [UPnPRequest] { log.withLock { $0 } }
 
+    var oversized: [UPnPRequest] { oversizedLog.withLock { $0 } }
+
     func respond(to request: UPnPRequest) async -> UPnPAnswer {
         log.withLock { $0.append(request) }
         return UPnPAnswer(
             status: 200, contentType: "text/xml; charset=\"utf-8\"", headers: ["EXT": ""],
             body: Array("<answer/>".utf8))
+    }
+
+    /// A fault for a `POST`, as the MediaServer answers an oversized control request; nil for anything else.
+    func answerToOversizedBody(_ request: UPnPRequest) -> UPnPAnswer? {
+        oversizedLog.withLock { $0.append(request) }
+        guard request.method == "POST" else { return nil }
+        return UPnPAnswer(
+            status: 500, contentType: "text/xml; charset=\"utf-8\"", headers: ["EXT": ""],
+            body: Array("<fault/>".utf8))
     }
 }
 

@@ -539,6 +539,48 @@ private let neighbourOne = Neighbour(peerID: "p1", name: "One", addresses: ["127
         #expect(checked.end == CatalogCursor(generation: 5, after: objectID(2)))
     }
 
+    @Test func aPhotosDateAndThumbnailAreKept() throws {
+        var entry = photo(1)
+        entry.dateTaken = "2024-06-01T10:00:00"
+        entry.hasThumbnail = true
+        let kept = try #require(try CatalogPageCheck.check(page([entry]), after: .start).entries.first)
+        #expect(kept.dateTaken == "2024-06-01T10:00:00")
+        #expect(kept.hasThumbnail == true)
+    }
+
+    @Test(arguments: [
+        "2024-06", "2024-06-01 10:00:00", "2024-13-01T10:00:00", "2024-06-00T10:00:00", "2024-06-01T24:00:00",
+        "../../etc/passw", "2024-06-01T10:00:00Z", "２０２４-06-01T10:00:00", "",
+    ])
+    func aDateTakenInAnotherFormIsDroppedAndTheEntryKept(_ date: String) throws {
+        var entry = photo(1)
+        entry.dateTaken = date
+        let checked = try CatalogPageCheck.check(page([entry]), after: .start)
+        #expect(checked.rejected == 0)
+        let kept = try #require(checked.entries.first)
+        #expect(kept.dateTaken == nil)
+    }
+
+    @Test func aDateOrThumbnailOnSomethingOtherThanAPhotoIsDropped() throws {
+        var film = photo(1)
+        film.kind = .video
+        film.dateTaken = "2024-06-01T10:00:00"
+        film.hasThumbnail = true
+        let kept = try #require(try CatalogPageCheck.check(page([film]), after: .start).entries.first)
+        #expect(kept.dateTaken == nil && kept.hasThumbnail == nil)
+    }
+
+    @Test func anEntryFromABoxThatSendsNeitherDateNorThumbnailIsRead() throws {
+        let json = """
+            {"id": "\(objectID(1).hex)", "generation": 1, "removed": false, "complete": true, "size": 10,
+             "kind": "image", "mimeType": "image/jpeg", "path": "a.jpg"}
+            """
+        let entry = try JSONDecoder().decode(CatalogEntry.self, from: Data(json.utf8))
+        #expect(entry.dateTaken == nil && entry.hasThumbnail == nil)
+        let encoded = String(decoding: try JSONEncoder().encode(photo(1)), as: UTF8.self)
+        #expect(!encoded.contains("dateTaken") && !encoded.contains("hasThumbnail"))
+    }
+
     @Test func aPeerNameIsCutTo255BytesWithControlsReplaced() {
         #expect(CatalogPageCheck.peerName("Den\u{1B}]0;x") == "Den\u{FFFD}]0;x")
         #expect(CatalogPageCheck.peerName(String(repeating: "é", count: 200)).utf8.count == 254)

@@ -323,29 +323,61 @@ private let playRate = Int64(chunkSize * 10)
         _ = scheduler.holdersFound([holder("a")], at: at(0))
         // The player asks before the manifest is known.
         #expect(starts(scheduler.want(1, bytes: bytes(50..<60), bytesPerSecond: playRate, at: at(0))).isEmpty)
-        let requests = starts(scheduler.manifestReady(manifest, have: bitmap(100, []), at: at(5)))
-        #expect(requests.map(\.chunks) == [50..<52, 52..<54, 54..<56, 56..<58])
+        let blocked = starts(scheduler.manifestReady(manifest, have: bitmap(100, []), at: at(5)))
+        #expect(blocked.map(\.chunks) == [50..<51])
+        _ = deliverAll(blocked[0], to: &scheduler, from: 10)
+        let window = starts(scheduler.requestFinished(blocked[0], .ended, at: at(20)))
+        #expect(window.map(\.chunks) == [51..<53, 53..<55, 55..<57, 57..<59])
+    }
+
+    @Test func theChunkAPlayerIsBlockedOnIsAskedAloneAndItsSourceGetsNothingElseUntilItArrives() throws {
+        var (scheduler, _) = try downloading(chunks: 100, holders: [])
+        _ = scheduler.want(1, bytes: bytes(50..<60), bytesPerSecond: playRate, at: at(0))
+        let requests = starts(scheduler.holdersFound([holder("a"), holder("b")], at: at(0)))
+        // "a" has the blocked chunk to itself; "b" is not held back.
+        #expect(requests.filter { $0.source.peerID == "a" }.map(\.chunks) == [50..<51])
+        #expect(requests.filter { $0.source.peerID == "b" }.map(\.chunks) == [51..<53, 53..<55, 55..<57, 57..<59])
+        // Once it arrived (its request ended), "a" gets the rest of its slots at once.
+        let blocked = try #require(requests.first)
+        _ = deliverAll(blocked, to: &scheduler, from: 10)
+        let after = starts(scheduler.requestFinished(blocked, .ended, at: at(20)))
+        #expect(after.allSatisfy { $0.source.peerID == "a" })
+        #expect(after.map(\.chunks) == [59..<60, 0..<4, 98..<100])
+    }
+
+    @Test func aChunkAlreadyHeldUnderTheReadBlocksNothing() throws {
+        var (scheduler, _) = try downloading(chunks: 100, holders: [], have: [50])
+        _ = scheduler.want(1, bytes: bytes(50..<60), bytesPerSecond: playRate, at: at(0))
+        let requests = starts(scheduler.holdersFound([holder("a")], at: at(0)))
+        #expect(requests.map(\.chunks) == [51..<53, 53..<55, 55..<57, 57..<59])
     }
 
     @Test func theFirstAndLastChunksComeEarlyOnceAPlayerIsInterested() throws {
         var (scheduler, _) = try downloading(chunks: 100, holders: [])
         _ = scheduler.want(1, bytes: bytes(50..<52), bytesPerSecond: playRate, at: at(0))
-        let requests = starts(scheduler.holdersFound([holder("a")], at: at(0)))
-        #expect(requests.map(\.chunks) == [50..<52, 0..<4, 98..<100])
+        let blocked = starts(scheduler.holdersFound([holder("a")], at: at(0)))
+        #expect(blocked.map(\.chunks) == [50..<51])
+        _ = deliverAll(blocked[0], to: &scheduler, from: 10)
+        let requests = starts(scheduler.requestFinished(blocked[0], .ended, at: at(20)))
+        #expect(requests.map(\.chunks) == [51..<52, 0..<4, 98..<100])
     }
 
     @Test func aSeekMovesTheNextRequestsToTheNewWindowAtOnce() throws {
         var (scheduler, _) = try downloading(chunks: 100, holders: [])
         _ = scheduler.want(1, bytes: bytes(10..<12), bytesPerSecond: playRate, at: at(0))
-        let before = starts(scheduler.holdersFound([holder("a")], at: at(0)))
-        #expect(before.map(\.chunks) == [10..<12, 0..<4, 98..<100])
-        // The seek: the extra slot asks for the new window at once.
+        let first = starts(scheduler.holdersFound([holder("a")], at: at(0)))
+        _ = deliverAll(first[0], to: &scheduler, from: 10)
+        let before = starts(scheduler.requestFinished(first[0], .ended, at: at(20)))
+        #expect(before.map(\.chunks) == [11..<12, 0..<4, 98..<100])
+        // The seek: the extra slot asks for the chunk under the new read at once, alone.
         let seek = starts(scheduler.want(1, bytes: bytes(60..<70), bytesPerSecond: playRate, at: at(100)))
-        #expect(seek.map(\.chunks) == [60..<62])
-        // The next free slot goes to the new window, not to the old one's neighbours.
+        #expect(seek.map(\.chunks) == [60..<61])
+        // Until it arrives a freed slot waits; then the slots go to the new window, not to the old one's neighbours.
         _ = deliverAll(before[0], to: &scheduler, from: 200)
-        let next = starts(scheduler.requestFinished(before[0], .ended, at: at(300)))
-        #expect(next.map(\.chunks) == [62..<64])
+        #expect(starts(scheduler.requestFinished(before[0], .ended, at: at(300))).isEmpty)
+        _ = deliverAll(seek[0], to: &scheduler, from: 310)
+        let next = starts(scheduler.requestFinished(seek[0], .ended, at: at(320)))
+        #expect(next.map(\.chunks) == [61..<63, 63..<65])
     }
 
     @Test func anUrgentChunkStillInFlightAtItsDeadlineIsAskedOfASecondSource() throws {
@@ -383,16 +415,20 @@ private let playRate = Int64(chunkSize * 10)
         var (scheduler, actions) = try downloading(chunks: 100, holders: [holder("a")])
         #expect(starts(actions).count == 3)
         let urgent = starts(scheduler.want(1, bytes: bytes(70..<72), bytesPerSecond: playRate, at: at(10)))
-        #expect(urgent.map(\.chunks) == [70..<72])
+        #expect(urgent.map(\.chunks) == [70..<71])
+        _ = deliverAll(urgent[0], to: &scheduler, from: 20)
+        #expect(starts(scheduler.requestFinished(urgent[0], .ended, at: at(30))).map(\.chunks) == [71..<72])
         // One extra slot, not more: a second player waits for a slot to free.
-        #expect(starts(scheduler.want(2, bytes: bytes(80..<82), bytesPerSecond: playRate, at: at(20))).isEmpty)
+        #expect(starts(scheduler.want(2, bytes: bytes(80..<82), bytesPerSecond: playRate, at: at(40))).isEmpty)
     }
 
     @Test func withoutAPlayerTheBackgroundRunsAreSixteenChunksAgain() throws {
         var (scheduler, _) = try downloading(chunks: 100, holders: [])
         _ = scheduler.want(1, bytes: bytes(50..<52), bytesPerSecond: playRate, at: at(0))
-        let playing = starts(scheduler.holdersFound([holder("a")], at: at(0)))
-        #expect(playing.map(\.chunks) == [50..<52, 0..<4, 98..<100])
+        let first = starts(scheduler.holdersFound([holder("a")], at: at(0)))
+        _ = deliverAll(first[0], to: &scheduler, from: 1)
+        let playing = starts(scheduler.requestFinished(first[0], .ended, at: at(2)))
+        #expect(playing.map(\.chunks) == [51..<52, 0..<4, 98..<100])
         #expect(starts(scheduler.forget(stream: 1, at: at(10))).isEmpty)
         _ = deliverAll(playing[1], to: &scheduler, from: 20)
         let next = starts(scheduler.requestFinished(playing[1], .ended, at: at(30)))
@@ -418,7 +454,13 @@ private let playRate = Int64(chunkSize * 10)
         var (scheduler, _) = try downloading(chunks: 100, holders: [])
         _ = scheduler.yieldLinks(true, at: at(0))
         _ = scheduler.want(1, bytes: bytes(50..<52), bytesPerSecond: playRate, at: at(0))
-        #expect(starts(scheduler.holdersFound([holder("a")], at: at(0))).map(\.chunks) == [50..<52, 0..<4, 98..<100])
+        let blocked = starts(scheduler.holdersFound([holder("a")], at: at(0)))
+        #expect(blocked.map(\.chunks) == [50..<51])
+        _ = deliverAll(blocked[0], to: &scheduler, from: 1)
+        #expect(
+            starts(scheduler.requestFinished(blocked[0], .ended, at: at(2))).map(\.chunks) == [
+                51..<52, 0..<4, 98..<100,
+            ])
         #expect(scheduler.hasPlayers)
     }
 }

@@ -13,8 +13,8 @@ public enum HomeShelf: Sendable, Hashable {
     case artist(String)
     /// The audio tracks of an album (`""`: tracks without one).
     case album(String)
-    /// The photos taken in a month, `2024-06` (`""`: photos without a date; every neighbour's photo is, as
-    /// catalogs carry no dates).
+    /// The photos taken in a month, `2024-06` (`""`: photos without a date, and a neighbour's photo whose box is
+    /// older than the catalog's `dateTaken`).
     case month(String)
     /// What a box holds completely: this box (nil: its files and complete replicas) or an online neighbour.
     case box(peerID: String?)
@@ -40,7 +40,7 @@ public struct HomeGroup: Sendable, Equatable {
 /// One object of the home with what a media browser shows beyond a ``HomeItem``.
 public struct HomeEntry: Sendable, Equatable {
     public var item: HomeItem
-    /// When a photo of this box was taken (ISO 8601, as the EXIF reader normalised it).
+    /// When a photo was taken (ISO 8601, as the EXIF reader normalised it; a neighbour's from its catalog).
     public var dateTaken: String?
 
     public init(item: HomeItem, dateTaken: String?) {
@@ -298,7 +298,7 @@ extension Catalog {
                     UNION ALL
                     SELECT \(columns), name, NULL, 1, NULL FROM replica WHERE \(replica.joined(separator: " AND "))
                     UNION ALL
-                    SELECT \(columns), name, NULL, 0, CASE complete WHEN 1 THEN peer_id END
+                    SELECT \(columns), name, date_taken, 0, CASE complete WHEN 1 THEN peer_id END
                     FROM remote_object WHERE \(remote.joined(separator: " AND "))
                 )
                 GROUP BY content_id

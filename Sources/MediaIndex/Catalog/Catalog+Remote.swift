@@ -60,12 +60,13 @@ extension Catalog {
             let upsert = try db.cachedStatement(
                 sql: """
                     INSERT INTO remote_object(peer_id, content_id, complete, size, kind, mime, name, title, artist, album,
-                        duration_ms, width, height)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        duration_ms, width, height, date_taken, has_thumbnail)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT(peer_id, content_id) DO UPDATE SET
                         complete = excluded.complete, size = excluded.size, kind = excluded.kind, mime = excluded.mime,
                         name = excluded.name, title = excluded.title, artist = excluded.artist, album = excluded.album,
-                        duration_ms = excluded.duration_ms, width = excluded.width, height = excluded.height
+                        duration_ms = excluded.duration_ms, width = excluded.width, height = excluded.height,
+                        date_taken = excluded.date_taken, has_thumbnail = excluded.has_thumbnail
                     """)
             var applied = 0
             var limitReached: RemoteDeltaOutcome.Limit?
@@ -90,9 +91,13 @@ extension Catalog {
                     limitReached = .bytes
                     break
                 }
+                // Photos' only, and only in the form this box's EXIF reader writes (the browse month is its prefix).
+                let isPhoto = kind == .image
                 try upsert.execute(arguments: [
                     peerID, id, entry.complete, max(0, entry.size), kind.rawValue, row.mime, row.name, row.title,
                     row.artist, row.album, entry.durationMilliseconds, entry.width, entry.height,
+                    entry.dateTaken.flatMap { isPhoto && PeerLimits.isValidDateTaken($0) ? $0 : nil },
+                    isPhoto && entry.hasThumbnail == true,
                 ])
                 if old == nil { objects += 1 }
                 bytes += row.bytes - (old ?? 0)
@@ -230,7 +235,7 @@ extension Catalog {
                 db,
                 sql: """
                     SELECT content_id AS cid, 0 AS gen, 0 AS removed, complete, size, kind, mime, name AS path, title, artist,
-                        album, duration_ms, width, height
+                        album, duration_ms, width, height, date_taken, has_thumbnail
                     FROM remote_object WHERE content_id = ? ORDER BY complete DESC LIMIT 1
                     """, arguments: [Data(id.bytes)]
             ).flatMap(Self.entry(from:))

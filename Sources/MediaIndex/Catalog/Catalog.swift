@@ -39,7 +39,8 @@ public final class Catalog: Sendable {
                     SELECT m.content_id AS cid,
                         max(max(m.generation), coalesce((SELECT generation FROM tombstone WHERE content_id = m.content_id), 0)) AS gen,
                         0 AS removed, 1 AS complete, m.size, m.kind,
-                        m.mime, m.rel_path AS path, m.title, m.artist, m.album, m.duration_ms, m.width, m.height
+                        m.mime, m.rel_path AS path, m.title, m.artist, m.album, m.duration_ms, m.width, m.height,
+                        max(m.date_taken) AS date_taken, max(m.has_thumbnail) AS has_thumbnail
                     FROM media m
                     WHERE m.content_id IN (
                         SELECT content_id FROM media WHERE generation >= :since AND content_id IS NOT NULL
@@ -49,11 +50,12 @@ public final class Catalog: Sendable {
                     GROUP BY m.content_id
                     UNION ALL
                     SELECT r.content_id, r.generation, 0, r.complete, r.size, r.kind, r.mime, r.name, r.title, r.artist,
-                        r.album, r.duration_ms, r.width, r.height
+                        r.album, r.duration_ms, r.width, r.height, NULL, 0
                     FROM replica r
                     WHERE r.generation >= :since AND NOT EXISTS (SELECT 1 FROM media WHERE content_id = r.content_id)
                     UNION ALL
-                    SELECT t.content_id, t.generation, 1, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+                    SELECT t.content_id, t.generation, 1, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+                        NULL, 0
                     FROM tombstone t
                     WHERE t.generation >= :since
                         AND NOT EXISTS (SELECT 1 FROM media WHERE content_id = t.content_id)
@@ -73,6 +75,7 @@ public final class Catalog: Sendable {
         }
     }
 
+    /// Reads `date_taken` and `has_thumbnail` where the query has them (a query without them gives neither).
     static func entry(from row: Row) -> CatalogEntry? {
         guard let id = ContentID(bytes: row["cid"] as Data) else { return nil }
         let removed = (row["removed"] as Int) == 1
@@ -81,7 +84,8 @@ public final class Catalog: Sendable {
             id: id, generation: row["gen"], complete: (row["complete"] as Int) == 1, size: row["size"],
             kind: (row["kind"] as String?).flatMap(MediaKind.init(rawValue:)), mimeType: row["mime"], path: row["path"],
             title: row["title"], artist: row["artist"], album: row["album"], durationMilliseconds: row["duration_ms"],
-            width: row["width"], height: row["height"])
+            width: row["width"], height: row["height"], dateTaken: row["date_taken"],
+            hasThumbnail: (row["has_thumbnail"] as Int?) == 1 ? true : nil)
     }
 
     /// The chunk manifest of an object this box holds (a media file or a replica, partial ones too).

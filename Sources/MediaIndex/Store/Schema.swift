@@ -320,6 +320,20 @@ enum Schema {
             // A replica the user pinned (`mediapeerctl pin`) is never evicted by automatic replication.
             try db.execute(sql: "ALTER TABLE replica ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0")
         }
+        }
+        migrator.registerMigration("gaps-remote-photo-dates-thumbnails") { db in
+            // A neighbour's photo carries its date taken and whether its EXIF block has a thumbnail (catalog
+            // entries' dateTaken and hasThumbnail), so Browse by date and a TV's thumbnails cover the whole home.
+            // The catalogs stored were synced without them: each is synced again from 0 once, its epoch kept, so
+            // nothing is dropped meanwhile and every entry is applied again over its row. The date (19 bytes at
+            // most) counts within a row's 64 bytes of overhead in the byte budget.
+            try db.execute(
+                sql: """
+                    ALTER TABLE remote_object ADD COLUMN date_taken TEXT;
+                    ALTER TABLE remote_object ADD COLUMN has_thumbnail INTEGER NOT NULL DEFAULT 0;
+                    UPDATE remote_peer SET synced_generation = 0;
+                    """)
+        }
         return migrator
     }
 }

@@ -14,7 +14,21 @@ public enum ExifThumbnail {
     /// only, with a few bounded `pread`s.
     public static func read(path: String) -> [UInt8]? {
         guard let file = try? FileByteSource(path: path, measure: true) else { return nil }
-        let reader = BoundedReader(source: file)
+        return read(file)
+    }
+
+    /// The bytes of a JPEG's start that hold its EXIF block wherever a camera or an editor puts it: after the SOI,
+    /// an APP0 (JFIF) segment and the APP1 (EXIF) segment, each at most 64 KiB.
+    public static let prefixLength = 2 * (64 << 10) + 4
+
+    /// The EXIF thumbnail in the first bytes of a JPEG (at most ``prefixLength`` are looked at, as a neighbour's
+    /// holder sends them), with the checks of ``read(path:)``; nil when they hold no whole EXIF block with one.
+    public static func read(jpegPrefix bytes: [UInt8]) -> [UInt8]? {
+        read(MemoryByteSource(Array(bytes.prefix(prefixLength))))
+    }
+
+    private static func read(_ source: some ByteSource) -> [UInt8]? {
+        let reader = BoundedReader(source: source)
         guard let header = reader.bytes(upTo: MediaSniffer.headerLength, at: 0), Signature.isJPEG(header),
             let block = ContainerProbe.read(reader).exif
         else { return nil }

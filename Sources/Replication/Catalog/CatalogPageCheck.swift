@@ -101,6 +101,10 @@ enum CatalogPageCheck {
         }
         bounded.width = entry.width.map { min(max($0, 0), PeerLimits.maxCatalogDimension) }
         bounded.height = entry.height.map { min(max($0, 0), PeerLimits.maxCatalogDimension) }
+        // Photos only; a date in another form is dropped (the photo is then undated), not the entry.
+        let isPhoto = entry.kind == .image
+        bounded.dateTaken = entry.dateTaken.flatMap { isPhoto && PeerLimits.isValidDateTaken($0) ? $0 : nil }
+        bounded.hasThumbnail = isPhoto && entry.hasThumbnail == true ? true : nil
         return bounded
     }
 

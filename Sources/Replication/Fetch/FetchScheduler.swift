@@ -501,6 +501,11 @@ struct FetchScheduler {
     /// players' chunks go first (late ones hedged, then earliest deadline first, from the sources that delivered
     /// most), then, while a player is interested, the first and last chunks (where containers keep their index),
     /// then the rest rarest first.
+    ///
+    /// A chunk a player is blocked on (the one under its read, not held: a start or a seek) is asked alone, and its
+    /// source is given nothing else until that request ends: the chunk has the source's link to itself instead of
+    /// sharing it with the window and the first and last chunks started at the same instant (which made a remote
+    /// title's first byte wait for three other runs). The other sources are not held back.
     private mutating func assign(at now: ElapsedInstant, _ actions: inout [Action]) {
         guard let manifest else { return }
         let playing = !interests.isEmpty
@@ -510,7 +515,9 @@ struct FetchScheduler {
             return
         }
         let runLength = playing ? policy.chunksPerRequestWhilePlaying : policy.chunksPerRequest
+        let blocked = playing ? blockedChunks(manifest) : []
         for peer in sourceOrder {
+            guard !fetchesBlockedChunk(peer, blocked) else { continue }
             guard var state = sources[peer] else { continue }
             state.restingUntil.removeAll { $0 <= now }
             var free = policy.requestsPerSource - state.activeRequests - state.restingUntil.count
@@ -531,12 +538,15 @@ struct FetchScheduler {
             let (a, b) = (delivered[left.element] ?? 0, delivered[right.element] ?? 0)
             return a != b ? a > b : left.offset < right.offset
         }.map(\.element)
+        let blocked = blockedChunks(manifest)
         for peer in fastestFirst {
             guard var state = sources[peer] else { continue }
             state.restingUntil.removeAll { $0 <= now }
             var free =
                 policy.requestsPerSource + policy.urgentExtraSlots - state.activeRequests - state.restingUntil.count
-            while free > 0, let run = urgentRun(for: peer, at: now, manifest) {
+            while free > 0, !fetchesBlockedChunk(peer, blocked),
+                let run = urgentRun(for: peer, at: now, manifest, blocked: blocked)
+            {
                 start(run, from: &state, manifest, &actions)
                 free -= 1
             }
@@ -544,10 +554,27 @@ struct FetchScheduler {
         }
     }
 
+    /// The chunks players are blocked on: under each player's read, while not held.
+    private func blockedChunks(_ manifest: ChunkManifest) -> Set<Int> {
+        Set(
+            interests.values.compactMap { interest in
+                chunks(of: interest, manifest).first.flatMap { picker?.have.contains($0) == false ? $0 : nil }
+            })
+    }
+
+    /// Whether one of `peer`'s requests carries a chunk a player is blocked on.
+    private func fetchesBlockedChunk(_ peer: String, _ blocked: Set<Int>) -> Bool {
+        !blocked.isEmpty
+            && requests.values.contains { request in
+                request.source == peer && !request.orphaned && request.chunks.contains(where: blocked.contains)
+            }
+    }
+
     /// For `peer`: a late chunk another source is fetching (a hedge), else the free chunk with the earliest
     /// deadline and the one after it.
-    private mutating func urgentRun(for peer: String, at now: ElapsedInstant, _ manifest: ChunkManifest) -> Range<Int>?
-    {
+    private mutating func urgentRun(
+        for peer: String, at now: ElapsedInstant, _ manifest: ChunkManifest, blocked: Set<Int>
+    ) -> Range<Int>? {
         // Through `self.picker` only: a local copy would make each claim below copy the picker's tables.
         guard picker != nil else { return nil }
         let streams = interests.sorted { $0.key < $1.key }.map(\.value)
@@ -565,7 +592,8 @@ struct FetchScheduler {
             if best.map({ due < $0.deadline }) ?? true { best = (chunk, span.upperBound, due) }
         }
         guard let best else { return nil }
-        return picker?.claimRun(from: best.chunk, for: peer, maxLength: policy.urgentRunLength, before: best.end)
+        let length = blocked.contains(best.chunk) ? 1 : policy.urgentRunLength
+        return picker?.claimRun(from: best.chunk, for: peer, maxLength: length, before: best.end)
     }
 
     /// A run for a normal slot: while a player is interested, the first chunk and the last two first.

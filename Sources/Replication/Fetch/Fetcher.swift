@@ -193,7 +193,12 @@ public actor Fetcher {
     /// Opens `id` for a player: from its file when this box holds it whole, else from its fetch, started now if
     /// none runs (it goes on in the background once the player leaves, a normal fetch) or joined if one does.
     /// Several players may read one title at once.
-    public func play(_ id: ContentID, title: String) async throws(ReplicationError) -> PlaybackStream {
+    ///
+    /// - parameter size: the title's size as the caller found it described, and `durationMilliseconds` its
+    ///   duration (they size the player's window); when `size` is nil they are read from the neighbours' catalogs.
+    public func play(_ id: ContentID, title: String, size: Int64? = nil, durationMilliseconds: Int64? = nil)
+        async throws(ReplicationError) -> PlaybackStream
+    {
         if evicting.contains(id) {
             throw .cache("\(title) is being evicted from this box's cache; try again in a moment")
         }
@@ -209,15 +214,17 @@ public actor Fetcher {
             }
             return stream(id, title: title, .file(path: held.path, size: held.size))
         }
-        let description: CatalogEntry?
-        do {
-            description = try await catalog.remoteDescription(of: id)
-        } catch {
-            throw .index(error)
+        var described = size.map { (size: $0, durationMilliseconds: durationMilliseconds) }
+        if described == nil {
+            do {
+                described = try await catalog.remoteDescription(of: id).map { ($0.size, $0.durationMilliseconds) }
+            } catch {
+                throw .index(error)
+            }
         }
         let fetchedSize = await job.progress.size
         let window = PlaybackWindow(
-            size: description?.size ?? fetchedSize, durationMilliseconds: description?.durationMilliseconds)
+            size: described?.size ?? fetchedSize, durationMilliseconds: described?.durationMilliseconds)
         return stream(id, title: title, .fetch(job, job.arrivals, layout), window: window)
     }
 
