@@ -320,7 +320,6 @@ enum Schema {
             // A replica the user pinned (`mediapeerctl pin`) is never evicted by automatic replication.
             try db.execute(sql: "ALTER TABLE replica ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0")
         }
-        }
         migrator.registerMigration("gaps-remote-photo-dates-thumbnails") { db in
             // A neighbour's photo carries its date taken and whether its EXIF block has a thumbnail (catalog
             // entries' dateTaken and hasThumbnail), so Browse by date and a TV's thumbnails cover the whole home.
