@@ -33,14 +33,13 @@ private let one = PeerEndpoint(peerID: "p1", name: "One", host: "127.0.0.1", por
 private let film = ContentID(bytes: [UInt8](repeating: 0xF1, count: 32))!
 
 @Suite(.timeLimit(.minutes(1))) struct DemandSyncTests {
-    let fixture: IndexFixture
-    let clock = TestClock()
-    let ledger: DemandLedger
+    let setup: LedgerFixture
+    var fixture: IndexFixture { setup.index }
+    var clock: TestClock<Duration> { setup.clock }
+    var ledger: DemandLedger { setup.ledger }
 
     init() throws {
-        fixture = try IndexFixture()
-        ledger = DemandLedger(
-            catalog: fixture.catalog, clock: clock, unixTime: 1_800_000_000, logger: Logger(label: "test"))
+        setup = try LedgerFixture()
     }
 
     /// Runs a sync from `source` for the length of `body`, which gets the announcements' outcomes.
@@ -63,7 +62,7 @@ private let film = ContentID(bytes: [UInt8](repeating: 0xF1, count: 32))!
 
     @Test func aDigestIsPulledWhenTheGenerationMovesAndNotAgainWhileItStays() async throws {
         let source = ScriptedDemandSource {
-            DemandDigest(generation: 5, entries: [DemandDigestEntry(id: film, value: 3, at: 1_800_000_000)])
+            DemandDigest(generation: 5, entries: [DemandDigestEntry(id: film, value: 3, at: DemandTime.start)])
         }
         try await running(source) { sync, outcomes in
             sync.announced(one, demandGeneration: 5)
@@ -91,7 +90,7 @@ private let film = ContentID(bytes: [UInt8](repeating: 0xF1, count: 32))!
 
     @Test func aGarbageDigestIsNotStoredAndNotAskedForAgainBeforeTheRetryDelay() async throws {
         let source = ScriptedDemandSource {
-            DemandDigest(generation: 5, entries: [DemandDigestEntry(id: film, value: -3, at: 1_800_000_000)])
+            DemandDigest(generation: 5, entries: [DemandDigestEntry(id: film, value: -3, at: DemandTime.start)])
         }
         try await running(source) { sync, outcomes in
             sync.announced(one, demandGeneration: 5)
