@@ -32,18 +32,10 @@ private final class ScriptedDemandSource: DemandSource {
 private let one = PeerEndpoint(peerID: "p1", name: "One", host: "127.0.0.1", port: 8737)!
 private let film = ContentID(bytes: [UInt8](repeating: 0xF1, count: 32))!
 
-@Suite(.timeLimit(.minutes(1))) struct DemandSyncTests {
-    let setup: LedgerFixture
-    var fixture: IndexFixture { setup.index }
-    var clock: TestClock<Duration> { setup.clock }
-    var ledger: DemandLedger { setup.ledger }
-
-    init() throws {
-        setup = try LedgerFixture()
-    }
-
+/// Pulling the neighbours' digests, on the ledger's fixture.
+extension DemandLedgerTests {
     /// Runs a sync from `source` for the length of `body`, which gets the announcements' outcomes.
-    private func running(
+    private func syncing(
         _ source: ScriptedDemandSource,
         _ body: (DemandSync, inout AsyncStream<(String, DemandSync.PullOutcome)>.Iterator) async throws -> Void
     ) async throws {
@@ -64,7 +56,7 @@ private let film = ContentID(bytes: [UInt8](repeating: 0xF1, count: 32))!
         let source = ScriptedDemandSource {
             DemandDigest(generation: 5, entries: [DemandDigestEntry(id: film, value: 3, at: DemandTime.start)])
         }
-        try await running(source) { sync, outcomes in
+        try await syncing(source) { sync, outcomes in
             sync.announced(one, demandGeneration: 5)
             #expect(await outcomes.next()! == ("p1", .stored))
             sync.announced(one, demandGeneration: 5)
@@ -77,7 +69,7 @@ private let film = ContentID(bytes: [UInt8](repeating: 0xF1, count: 32))!
 
     @Test func aBoxWithoutTheRouteHasNoFiguresAndIsNotAskedAgainForTheSameGeneration() async throws {
         let source = ScriptedDemandSource { throw PeerClientError.notFound(peer: "One") }
-        try await running(source) { sync, outcomes in
+        try await syncing(source) { sync, outcomes in
             sync.announced(one, demandGeneration: 2)
             #expect(await outcomes.next()! == ("p1", .noRoute))
             sync.announced(one, demandGeneration: 2)
@@ -92,7 +84,7 @@ private let film = ContentID(bytes: [UInt8](repeating: 0xF1, count: 32))!
         let source = ScriptedDemandSource {
             DemandDigest(generation: 5, entries: [DemandDigestEntry(id: film, value: -3, at: DemandTime.start)])
         }
-        try await running(source) { sync, outcomes in
+        try await syncing(source) { sync, outcomes in
             sync.announced(one, demandGeneration: 5)
             #expect(await outcomes.next()! == ("p1", .failed))
             sync.announced(one, demandGeneration: 6)
@@ -108,7 +100,7 @@ private let film = ContentID(bytes: [UInt8](repeating: 0xF1, count: 32))!
 
     @Test func aNeighbourWithoutADemandGenerationIsNeverAsked() async throws {
         let source = ScriptedDemandSource { DemandDigest(generation: 1, entries: []) }
-        try await running(source) { sync, outcomes in
+        try await syncing(source) { sync, outcomes in
             sync.announced(one, demandGeneration: nil)
             sync.announced(one, demandGeneration: 1)
             // The first announcement to have an outcome is the one with a generation.
