@@ -84,12 +84,14 @@ struct CachePlan {
         }
     }
 
-    /// Plans copying `title` if it fits under the high watermark and the write budget, evicting (cheapest first) what
-    /// it must and may: replicas worth less per byte than the title divided by `margin`, or any when `margin` is nil
-    /// (a pinned title). Plans nothing at all when it would not fit even so.
+    /// Plans copying `title` (or keeping what its play brings) if it fits under the high watermark and the write
+    /// budget, evicting (cheapest first) what it must and may: replicas worth less per byte than the title divided by
+    /// `margin`, or any when `margin` is nil (a pinned title). Plans nothing at all when it would not fit even so.
     mutating func replicate(_ title: AssessedTitle, reason: ReplicateReason, margin: Double?) {
         let missing = title.missingBytes
-        guard !evicted.contains(title.facts.id), missing <= writeBudgetLeft, missing <= highWatermark else { return }
+        // What a play brings is written whatever the policy says: keeping it costs no budget.
+        let writes = reason == .playedHere ? 0 : missing
+        guard !evicted.contains(title.facts.id), writes <= writeBudgetLeft, missing <= highWatermark else { return }
         if let margin, title.valuePerByte <= evictedValuePerByte * margin { return }
         var room = highWatermark - used
         var victims: [Int] = []
@@ -106,7 +108,7 @@ struct CachePlan {
         for victim in victims { evict(evictable[victim], reason: .displacedBy(id: title.facts.id)) }
         if let last = victims.last { nextEvictable = last + 1 }
         used += missing
-        writeBudgetLeft -= missing
+        writeBudgetLeft -= writes
         replicated.insert(title.facts.id)
         actions.append(.replicate(id: title.facts.id, reason: reason))
     }
