@@ -44,6 +44,19 @@ import WireVocabulary
         }
     }
 
+    // MARK: Demand
+
+    @Test func aBoxWithoutDemandFiguresAnswersTheDemandRoute404() async throws {
+        #expect(try await get("/v1/demand").status == .notFound)
+    }
+
+    @Test func objectGetsAreReportedAsServedButHeadsAndMissingObjectsAreNot() async throws {
+        _ = try await get(objectURI, headers: [.range: "bytes=0-0"])
+        _ = try await get(objectURI, method: .head)
+        _ = try await get("/v1/objects/" + String(repeating: "0", count: 64))
+        #expect(handler.served == [file.id])
+    }
+
     // MARK: Objects
 
     @Test func wholeObjectIsServedWithAStrongContentIDETagAndExactBytes() async throws {

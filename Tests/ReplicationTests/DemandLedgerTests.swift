@@ -17,23 +17,35 @@ private func titleID(_ number: Int) -> ContentID {
 }
 
 /// The half-life and the unix time the tests' clocks start at.
-private enum DemandTime {
+enum DemandTime {
     static let week: Duration = .seconds(7 * 86_400)
     static let start = 1_800_000_000.0
 }
 
-@Suite(.timeLimit(.minutes(1))) struct DemandLedgerTests {
-    let fixture: IndexFixture
+/// A ledger over a fresh index, on a test clock at the unix time ``DemandTime/start``, flushing every 2 minutes.
+struct LedgerFixture {
+    let index: IndexFixture
     let clock = TestClock()
     let ledger: DemandLedger
 
     init() throws {
-        fixture = try IndexFixture()
+        index = try IndexFixture()
         ledger = DemandLedger(
-            catalog: fixture.catalog,
+            catalog: index.catalog,
             configuration: DemandLedger.Configuration(
                 halfLife: DemandTime.week, flushInterval: .seconds(120), servedWindow: .seconds(3600)),
             clock: clock, unixTime: DemandTime.start, logger: Logger(label: "test"))
+    }
+}
+
+@Suite(.timeLimit(.minutes(1))) struct DemandLedgerTests {
+    let setup: LedgerFixture
+    var fixture: IndexFixture { setup.index }
+    var clock: TestClock<Duration> { setup.clock }
+    var ledger: DemandLedger { setup.ledger }
+
+    init() throws {
+        setup = try LedgerFixture()
     }
 
     /// Runs the ledger for the length of `body`, then shuts it down gracefully.

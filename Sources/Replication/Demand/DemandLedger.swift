@@ -81,6 +81,7 @@ public actor DemandLedger: Service {
     private var flushes = 0
     private var flushObservers: [AsyncStream<Int>.Continuation] = []
     private var changeObservers: [@Sendable () -> Void] = []
+    private var cachedDigest: DemandDigest?
     /// The neighbours online now, as last recorded (their presence is written on changes only).
     private var online: Set<String> = []
 
@@ -289,6 +290,19 @@ public actor DemandLedger: Service {
 
     /// This box's digest: its titles with the most demand from here (plays and fetches, written ones), as of now.
     public func digest(limit: Int = PeerLimits.maxDemandDigestEntries) async throws(IndexError) -> DemandDigest {
+        // The figures move only when written, and entries carry their instant: a neighbour asking again (or a
+        // device asking in a loop) gets the same digest without another read.
+        if let cachedDigest, cachedDigest.generation == demandGeneration ?? 0,
+            cachedDigest.entries.count <= limit, limit == PeerLimits.maxDemandDigestEntries
+        {
+            return cachedDigest
+        }
+        let digest = try await freshDigest(limit: limit)
+        if limit == PeerLimits.maxDemandDigestEntries { cachedDigest = digest }
+        return digest
+    }
+
+    private func freshDigest(limit: Int) async throws(IndexError) -> DemandDigest {
         let at = now
         let halfLife = configuration.halfLife
         let entries = try await catalog.localDemand().compactMap { record -> DemandDigestEntry? in

@@ -87,6 +87,25 @@ public actor DemandSync: Service {
     private var stored: [String: Int64?] = [:]
     private var pulling: Set<String> = []
     private var retryAt: [String: ElapsedInstant] = [:]
+    private var observers: [AsyncStream<(String, PullOutcome)>.Continuation] = []
+
+    /// What became of an announcement (for tests, which wait on it).
+    enum PullOutcome: Sendable, Equatable {
+        case stored, unchanged, noRoute, failed
+        /// Not asked: a pull of the neighbour runs, or its retry delay has not ended.
+        case skipped
+    }
+
+    /// Tells of each announcement's outcome, with the neighbour's id.
+    func outcomes() -> AsyncStream<(String, PullOutcome)> {
+        let (stream, continuation) = AsyncStream.makeStream(of: (String, PullOutcome).self)
+        observers.append(continuation)
+        return stream
+    }
+
+    private func tell(_ peerID: String, _ outcome: PullOutcome) {
+        for observer in observers { observer.yield((peerID, outcome)) }
+    }
 
     public init(
         ledger: DemandLedger, catalog: Catalog, source: any DemandSource = PeerClient(),
@@ -115,8 +134,10 @@ public actor DemandSync: Service {
         await withDiscardingTaskGroup { group in
             for await announcement in events.cancelOnGracefulShutdown() {
                 let peerID = announcement.endpoint.peerID
-                guard !pulling.contains(peerID) else { continue }
-                if let until = retryAt[peerID], clock.now < until { continue }
+                if pulling.contains(peerID) || retryAt[peerID].map({ clock.now < $0 }) == true {
+                    tell(peerID, .skipped)
+                    continue
+                }
                 pulling.insert(peerID)
                 group.addTask { await self.pull(announcement) }
             }
@@ -126,21 +147,26 @@ public actor DemandSync: Service {
     }
 
     private func pull(_ announcement: Announcement) async {
+        let outcome = await pullOnce(announcement)
+        pulling.remove(announcement.endpoint.peerID)
+        tell(announcement.endpoint.peerID, outcome)
+    }
+
+    private func pullOnce(_ announcement: Announcement) async -> PullOutcome {
         let peer = announcement.endpoint
         let metadata: Logger.Metadata = ["peer_id": "\(peer.peerID)", "peer": "\(peer)"]
-        defer { pulling.remove(peer.peerID) }
         do {
             if stored[peer.peerID] == nil {
                 stored[peer.peerID] = .some(try await catalog.remoteDemandGeneration(peerID: peer.peerID))
             }
-            if stored[peer.peerID] == .some(announcement.generation) { return }
+            if stored[peer.peerID] == .some(announcement.generation) { return .unchanged }
             let digest: DemandDigest
             do {
                 digest = try await source.demand(peer)
             } catch PeerClientError.notFound {
                 // A box without the route has no figures; its generation says nothing more until it changes.
                 stored[peer.peerID] = .some(announcement.generation)
-                return
+                return .noRoute
             }
             let checked = try DemandDigestCheck.check(digest)
             try await ledger.store(checked, from: peer.peerID, name: peer.name)
@@ -149,12 +175,14 @@ public actor DemandSync: Service {
             logger.debug(
                 "pulled a neighbour's demand digest",
                 metadata: metadata.merging(["titles": "\(checked.entries.count)"]) { $1 })
+            return .stored
         } catch  where Task.isCancelled {
-            return
+            return .failed
         } catch {
             retryAt[peer.peerID] = clock.now + PeerLimits.demandRetryDelay
             logger.info(
                 "cannot take a neighbour's demand digest", metadata: metadata.merging(["error": "\(error)"]) { $1 })
+            return .failed
         }
     }
 }

@@ -81,6 +81,14 @@ final class FakePeerHandler: PeerRequestHandler {
         note("locate \(id.hex) ttl=\(ttl) qid=\(queryID)")
         return LocateAnswer(id: id, queryID: queryID, holders: [])
     }
+
+    /// The objects whose bytes were asked for, in order (kept apart from ``asked``).
+    var served: [ContentID] { servedLog.withLock { $0 } }
+    private let servedLog = Mutex<[ContentID]>([])
+
+    func objectRequested(_ id: ContentID, by address: String?) async {
+        servedLog.withLock { $0.append(id) }
+    }
 }
 
 /// Runs `body` against the peer router in process (no sockets).
