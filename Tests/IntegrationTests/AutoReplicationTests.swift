@@ -87,7 +87,9 @@ import WireVocabulary
         let left = ContinuousClock.now
         // Unseen times are whole unix seconds: past two of them, box 2 is unseen for longer than one whatever the
         // fractions.
-        try eventually("box 2 has been away longer than forget_peers_after") { ContinuousClock.now - left > .seconds(3) }
+        try eventually("box 2 has been away longer than forget_peers_after") {
+            ContinuousClock.now - left > .seconds(3)
+        }
         // Box 1 forgets box 2's catalog as it starts again: nobody else holds the title now.
         try home.signalDaemon(1, SIGTERM)
         try home.startDaemon(1, extraConfig: config + "\"32MiB\"", environment: environment)
@@ -123,7 +125,9 @@ import WireVocabulary
     }
 
     private static func peers(_ database: String) -> String {
-        (try? Command.run("/usr/bin/sqlite3", [database, "SELECT peer_id, unseen_since, strftime('%s') FROM remote_peer"]).stdout) ?? ""
+        (try? Command.run(
+            "/usr/bin/sqlite3", [database, "SELECT peer_id, unseen_since, strftime('%s') FROM remote_peer"]
+        ).stdout) ?? ""
     }
 
     private static func passes(in log: String) -> Int {

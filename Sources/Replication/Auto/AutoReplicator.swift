@@ -122,7 +122,8 @@ public actor AutoReplicator: Service {
         logger.debug(
             "replication pass",
             metadata: [
-                "pass": "\(passes + 1)", "actions": "\(planned.decision.actions.map(\.description).joined(separator: "; "))",
+                "pass": "\(passes + 1)",
+                "actions": "\(planned.decision.actions.map(\.description).joined(separator: "; "))",
             ])
         await act(on: planned.decision)
     }
