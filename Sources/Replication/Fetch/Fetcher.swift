@@ -133,7 +133,12 @@ public actor Fetcher {
     private func start(
         _ id: ContentID, title: String, byHand: Bool, pin: Bool = false
     ) async throws(ReplicationError) -> FetchProgress {
-        if let running = jobs[id] { return await running.job.progress }
+        if let running = jobs[id] {
+            // A running fetch whose replica is recorded is pinned now; one started a moment ago that has not
+            // recorded it yet is not (pinning again once it shows in `mediapeerctl cache` does it).
+            if pin { _ = try? await catalog.setPinned(id, true) }
+            return await running.job.progress
+        }
         if evicting.contains(id) {
             throw .cache("\(title) is being evicted from this box's cache; try again in a moment")
         }
