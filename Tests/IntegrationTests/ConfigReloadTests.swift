@@ -1,7 +1,8 @@
+import ControlWire
 import Foundation
 import Testing
 
-/// SIGHUP (`systemctl reload`) applies a changed `media_dirs` without a restart.
+/// SIGHUP (`systemctl reload`) applies a changed `media_dirs` and the cache's settings without a restart.
 @Suite(.serialized) struct ConfigReloadTests {
     private func paths(_ box: TestBox) throws -> Set<String> {
         Set(try box.items().map { ($0.root == box.media ? "media/" : "extra/") + $0.path })
@@ -81,5 +82,23 @@ import Testing
         try eventually("the reload is logged") { box.log.contains("media folders unchanged") }
         #expect(box.log.contains("take effect at the next restart"))
         #expect(try box.status().name == "Test Box")
+    }
+
+    @Test func aLoweredCacheMaxAndNewWatermarksApplyAfterSIGHUP() throws {
+        let box = try TestBox()
+        try box.start()
+        try box.waitUntilIndexed()
+        #expect(try box.ctlJSON(CacheReport.self, ["cache"]).quota == "20%")
+
+        try box.writeConfig(
+            try String(contentsOfFile: box.configPath, encoding: .utf8)
+                + "\ncache_max = \"1MB\"\ncache_high_watermark = 0.5\ncache_low_watermark = 0.25\nreplication = \"off\"\n"
+        )
+        try box.reload()
+        try eventually("the reload is logged") { box.log.contains("cache settings applied") }
+        let report = try box.ctlJSON(CacheReport.self, ["cache"])
+        #expect(report.quota == "1MB" && report.quotaBytes == 1_000_000)
+        #expect(report.highWatermark == 0.5 && report.lowWatermark == 0.25 && report.replication == "off")
+        #expect(!box.log.contains("take effect at the next restart"))
     }
 }

@@ -13,12 +13,12 @@ import WireVocabulary
 @testable import Replication
 
 /// Nobody holds anything.
-private struct NoHolders: HolderDirectory {
+struct NoHolders: HolderDirectory {
     func holders(of id: ContentID) async -> [Holder] { [] }
 }
 
 /// A transport for fetches that never find a holder: any call is a mistake of the test.
-private struct NoTransport: FetchTransport {
+struct NoTransport: FetchTransport {
     func manifest(
         _ peer: PeerEndpoint, id: ContentID, chunkSize: Int, maxChunkCount: Int, timeout: TimeAmount
     ) async throws(PeerClientError) -> ChunkVerifier {

@@ -83,4 +83,26 @@ import WireVocabulary
         let manifest = try await fixture.beginReplica(seed: 3)
         #expect(try await objects.manifest(of: manifest.contentID) == manifest)
     }
+
+    @Test func anObjectAskedForCountsAsServedRecentlyUntilTheWindowPasses() async throws {
+        let manifest = try await fixture.beginReplica(seed: 3)
+        try await fixture.catalog.completeReplica(manifest.contentID)
+        #expect(!objects.servedRecently(manifest.contentID, within: .seconds(300)))
+        _ = try await objects.servableObject(manifest.contentID)
+        await clock.advance(by: .seconds(299))
+        #expect(objects.servedRecently(manifest.contentID, within: .seconds(300)))
+        await clock.advance(by: .seconds(1))
+        #expect(!objects.servedRecently(manifest.contentID, within: .seconds(300)))
+    }
+
+    @Test func aForgottenObjectIsLookedUpAgainAtOnce() async throws {
+        let manifest = try await fixture.beginReplica(seed: 4)
+        try await fixture.catalog.completeReplica(manifest.contentID)
+        #expect(try await objects.servableObject(manifest.contentID) != nil)
+        try await fixture.catalog.deleteReplica(manifest.contentID)
+        // Still remembered within its second...
+        #expect(try await objects.servableObject(manifest.contentID) != nil)
+        objects.forget(manifest.contentID)
+        #expect(try await objects.servableObject(manifest.contentID) == nil)
+    }
 }

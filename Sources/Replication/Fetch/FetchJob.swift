@@ -142,10 +142,14 @@ actor FetchJob {
         reporter.yield(.yieldLinks(yielding))
     }
 
-    /// The cache's quota may have changed: the fetch checks at once that the object still fits, and fails with the
-    /// reason if it no longer does.
-    nonisolated func recheckSpace() {
-        reporter.yield(.recheckSpace)
+    /// The cache's quota may have changed: checks now that the object still fits; if it no longer does, the fetch
+    /// fails with the reason (its partial file deleted). Returns once checked.
+    func recheckSpace() async {
+        do {
+            try await checkSpace()
+        } catch {
+            reporter.yield(.fatal(error))
+        }
     }
 
     /// Runs until the object is complete, the fetch fails, or the task is cancelled (the daemon stopping: what is
@@ -166,17 +170,6 @@ actor FetchJob {
                     // A write refused because the fetch is being stopped is no reason to throw its chunks away.
                     ending = Task.isCancelled ? .cancelled : .failed(error)
                     break
-                }
-                if case .recheckSpace = event {
-                    group.addTask { [reporter] in
-                        do {
-                            try await self.checkSpace()
-                        } catch {
-                            if !Task.isCancelled { reporter.yield(.fatal(error)) }
-                        }
-                    }
-                    actions = []
-                    continue
                 }
                 actions = handle(event)
             }
@@ -242,8 +235,8 @@ actor FetchJob {
             return scheduler.timerFired(timer, at: now)
         case .flushed:
             return scheduler.flushed(at: now)
-        case .fatal, .recheckSpace:
-            return []  // handled by the loop before it gets here
+        case .fatal:
+            return []  // ends the loop before it gets here
         case .interest(let stream, let bytes, let bytesPerSecond):
             return playersMayChange { $0.want(stream, bytes: bytes, bytesPerSecond: bytesPerSecond, at: now) }
         case .noInterest(let stream):

@@ -61,10 +61,10 @@ public struct CacheContents: Sendable, Equatable {
 }
 
 extension Fetcher {
-    /// The settings changed (SIGHUP): every running fetch checks at once that its object still fits the quota, and
-    /// one that no longer does fails with the reason (its partial file is deleted).
-    public func settingsChanged() {
-        for entry in jobs.values { entry.job.recheckSpace() }
+    /// The settings changed (SIGHUP): every running fetch checks that its object still fits the quota, and one that
+    /// no longer does fails with the reason (its partial file is deleted). Returns once all have checked.
+    public func settingsChanged() async {
+        for entry in jobs.values { await entry.job.recheckSpace() }
     }
 
     /// Removes a replica, partial or complete, from the cache; returns its record as it was.
@@ -106,6 +106,11 @@ extension Fetcher {
                 "pinned": "\(record.pinned)",
             ])
         return record
+    }
+
+    /// The task of the running fetch of `id`, which ends with the fetch.
+    func runningTask(_ id: ContentID) -> Task<Void, Never>? {
+        jobs[id]?.task
     }
 
     /// Pins or unpins a replica this box holds, whole or in part; false when it holds none.

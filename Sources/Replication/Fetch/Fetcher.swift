@@ -144,6 +144,9 @@ public actor Fetcher {
     ) async throws(ReplicationError) -> FetchProgress {
         if let running = jobs[id] {
             if !inBackground, background.remove(id) != nil { precedenceChanged() }
+            // A running fetch whose replica is recorded is pinned now; one started a moment ago that has not
+            // recorded it yet is not (pinning again once it shows in `mediapeerctl cache` does it).
+            if pin { _ = try? await catalog.setPinned(id, true) }
             return await running.job.progress
         }
         if evicting.contains(id) {
