@@ -50,8 +50,6 @@ actor FetchJob {
         case noInterest(stream: Int)
         /// A fetch this one yields to runs (true) or none does (false).
         case yieldLinks(Bool)
-        /// The cache's quota may have changed (SIGHUP): check that the object still fits now.
-        case recheckSpace
     }
 
     /// A verified manifest with the partial file open, and what is already held.
