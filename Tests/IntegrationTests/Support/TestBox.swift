@@ -46,13 +46,13 @@ final class TestBox {
         try text.write(toFile: configPath, atomically: true, encoding: .utf8)
     }
 
-    /// Starts the daemon and waits until its control API answers.
-    func start(environment: [String: String] = [:]) throws {
+    /// Starts the daemon (`binary`, by default the one built) and waits until its control API answers.
+    func start(environment: [String: String] = [:], binary: String = Binaries.daemon) throws {
         // Each start begins a fresh log, so a test reads only what this run printed.
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let process = try ChildProcess(
             "/usr/bin/unshare",
-            ["-n", "/bin/sh", "-c", #"ip link set lo up && exec "$0" "$@""#, Binaries.daemon, "--config", configPath],
+            ["-n", "/bin/sh", "-c", #"ip link set lo up && exec "$0" "$@""#, binary, "--config", configPath],
             environment: ProcessInfo.processInfo.environment.merging(environment) { $1 },
             stdout: .file(logPath), stderr: .file(logPath))
         daemon = process
