@@ -4,24 +4,27 @@ public enum Benchmark {
     public static func run(
         _ workload: Workload, policy: PolicyDriven.Settings, timed: (String, Duration) -> Void = { _, _ in }
     ) -> [StrategyResult] {
-        var results: [StrategyResult] = []
-        func add(_ strategy: inout some ReplicationStrategy, baseline: Bool, oracle: Bool = false) {
+        func measure(_ strategy: inout some ReplicationStrategy) -> SimulationMetrics {
             var metrics = SimulationMetrics()
             let elapsed = ContinuousClock().measure { metrics = Simulation.run(workload, strategy: &strategy) }
             timed(strategy.name, elapsed)
-            results.append(
-                StrategyResult(name: strategy.name, metrics: metrics, isBaseline: baseline, isOracle: oracle))
+            return metrics
         }
+        var results: [StrategyResult] = []
         var none = NoReplication()
-        add(&none, baseline: true)
+        results.append(StrategyResult(name: none.name, metrics: measure(&none), isBaseline: true, isOracle: false))
         for rule in EvictionRule.allCases {
             var cache = CacheOnPlay(rule: rule)
-            add(&cache, baseline: true)
+            results.append(
+                StrategyResult(name: cache.name, metrics: measure(&cache), isBaseline: true, isOracle: false))
         }
         var oracle = SquareRootOracle()
-        add(&oracle, baseline: false, oracle: true)
+        results.append(StrategyResult(name: oracle.name, metrics: measure(&oracle), isBaseline: false, isOracle: true))
         var ours = PolicyDriven(settings: policy)
-        add(&ours, baseline: false)
+        let metrics = measure(&ours)
+        results.append(
+            StrategyResult(
+                name: ours.name, metrics: metrics, isBaseline: false, isOracle: false, footnote: ours.footnote))
         return results
     }
 }

@@ -6,9 +6,10 @@ import ReplicationPolicy
 /// a slow interval, and when it comes back online, and does what the policy says: a replication copies the title from
 /// an online holder (network bytes), an eviction deletes it.
 ///
-/// A title a play just streamed here is in this box's cache already (the daemon's `Fetcher.play` fetches while it
-/// plays): when the policy, asked right after, wants it here, the box keeps that copy instead of copying it again;
-/// otherwise the copy is dropped, as a play that was only streamed.
+/// A play of a title held elsewhere fetches it into this box's cache while it plays (the daemon's `Fetcher.play`): the
+/// policy then runs with that title as a partial fetch in use (its bytes counted in the cache), evicting from the high
+/// watermark down to the low one if the fetch pushes the cache over it, and the copy stays when it then fits in the
+/// quota (else it was only streamed, as a full cache's `CacheSpace` would refuse it).
 public struct PolicyDriven: ReplicationStrategy {
     /// How the boxes run the policy; every figure is printed with the tables.
     public struct Settings: Sendable {
@@ -22,6 +23,9 @@ public struct PolicyDriven: ReplicationStrategy {
         public var intervalHours = 6
         /// Availability is the share of hours online over this window (or since the start, when shorter).
         public var availabilityWindowHours = 7 * 24
+        /// A box hands the policy at most this many titles the home wants (the most wanted), besides those it holds or
+        /// watches: bounded work per run on a weak CPU, as the daemon's bounded demand digests are.
+        public var mostWantedTitles = 1024
         /// A title played on a box this recently is in use there (a film's length).
         public var inUseSeconds = 2 * 3600.0
 
@@ -48,6 +52,14 @@ public struct PolicyDriven: ReplicationStrategy {
     private var homeBoxes: [HomeBox] = []
     /// Policy runs, for the table's footnote.
     public private(set) var runs = 0
+    /// Actions carried out, by kind of reason ("replicate: under target", …), for the table's footnote.
+    public private(set) var actionsByReason: [String: Int] = [:]
+
+    /// Runs and actions by reason, one line.
+    public var footnote: String {
+        let actions = actionsByReason.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+        return "\(runs) policy runs; actions done: " + (actions.isEmpty ? "none" : actions.joined(separator: ", "))
+    }
 
     public init(settings: Settings = Settings()) {
         self.settings = settings
@@ -62,8 +74,8 @@ public struct PolicyDriven: ReplicationStrategy {
         lastPlayed[play.box][play.title] = play.time
         switch outcome {
         case .local: break
-        case .streamed: run(on: play.box, justStreamed: play.title, in: &household)
-        case .failed: run(on: play.box, justStreamed: nil, in: &household)
+        case .streamed: run(on: play.box, playing: play.title, in: &household)
+        case .failed: run(on: play.box, playing: nil, in: &household)
         }
     }
 
@@ -82,7 +94,7 @@ public struct PolicyDriven: ReplicationStrategy {
         for box in 0..<household.boxes where household.isOnline(box) {
             let cameBack = !wasOnline[box]
             if cameBack || (hour + box) % settings.intervalHours == 0 {
-                run(on: box, justStreamed: nil, in: &household)
+                run(on: box, playing: nil, in: &household)
             }
         }
         wasOnline = (0..<household.boxes).map { household.isOnline($0) }
@@ -110,52 +122,92 @@ public struct PolicyDriven: ReplicationStrategy {
     }
 
     /// The facts box `box` has about every title the home wants or it holds, as the daemon would gather them.
-    private func facts(for box: Int, in household: Household) -> [TitleFacts] {
+    private func facts(for box: Int, playing: Int?, in household: Household) -> [TitleFacts] {
         let now = household.now
         let halfLife = settings.halfLife
-        var candidates = household.replicasOnBox[box]
-        for title in totalDemand.keys { candidates.insert(title) }
-        return candidates.sorted().compactMap { title -> TitleFacts? in
-            guard household.hasArrived(title) else { return nil }
+        let held = household.replicasOnBox[box]
+        var candidates: [(title: Int, home: Double, local: Double)] = []
+        for (title, total) in totalDemand where household.hasArrived(title) {
             let home =
-                (totalDemand[title]?.value(at: now, halfLife: halfLife) ?? 0)
+                total.value(at: now, halfLife: halfLife)
                 - (offlineDemand[title]?.value(at: now, halfLife: halfLife) ?? 0)
             let local = localDemand[box][title]?.value(at: now, halfLife: halfLife) ?? 0
+            // A title the home wants less than the policy's minimum and not in this cache gets no action and changes
+            // no target: leaving it out gives the same decision, much faster in a building of 100 boxes.
+            if held.contains(title) || max(home, local) >= settings.policy.minimumDemand {
+                candidates.append((title, max(home, local), local))
+            }
+        }
+        if candidates.count > settings.mostWantedTitles {
+            candidates.sort { ($0.home, $1.title) > ($1.home, $0.title) }
+            let cutoff = candidates[settings.mostWantedTitles - 1].home
+            candidates.removeAll { $0.home < cutoff && !held.contains($0.title) && $0.local == 0 }
+        }
+        for title in held where totalDemand[title] == nil { candidates.append((title, 0, 0)) }
+        if let playing, !candidates.contains(where: { $0.title == playing }) { candidates.append((playing, 0, 0)) }
+        candidates.sort { $0.title < $1.title }
+        return candidates.map { title, home, local in
             let owner = household.workload.titles[title].owner
             let holders = household.holders(of: title).filter { $0 != box }.map { holder in
                 HolderFacts(
                     box: boxIDs[holder], availability: availability[holder], isOnline: household.isOnline(holder),
                     isOriginal: holder == owner)
             }
-            let here: LocalCopy = owner == box ? .original : household.holdsReplica(box, title) ? .replica : .none
+            let size = household.workload.titles[title].size
+            let here: LocalCopy =
+                owner == box
+                ? .original
+                : household.holdsReplica(box, title) ? .replica : title == playing ? .partial(bytes: size) : .none
             let inUse = lastPlayed[box][title].map { now - $0 < settings.inUseSeconds } ?? false
             return TitleFacts(
                 id: titleIDs[title], size: household.workload.titles[title].size, localDemand: local,
-                homeDemand: max(home, local), holders: holders, here: here, inUse: inUse)
+                homeDemand: home, holders: holders, here: here, inUse: inUse)
         }
     }
 
-    private mutating func run(on box: Int, justStreamed: Int?, in household: inout Household) {
+    private mutating func run(on box: Int, playing: Int?, in household: inout Household) {
         runs += 1
+        let fetching = playing.map { household.workload.titles[$0].size } ?? 0
         let cache = CacheFacts(
-            quota: household.quota, used: household.used[box], highWatermarkShare: settings.highWatermark,
+            quota: household.quota, used: household.used[box] + fetching, highWatermarkShare: settings.highWatermark,
             lowWatermarkShare: settings.lowWatermark,
             writeBudgetLeft: max(0, settings.dailyWriteBudget - writtenToday[box]))
         let home = HomeFacts(
             thisBox: boxIDs[box], otherBoxes: homeBoxes.filter { $0.id != boxIDs[box] },
             cacheRoom: Int64(household.boxes) * household.quota)
-        let decision = policy.decide(titles: facts(for: box, in: household), cache: cache, home: home)
+        let decision = policy.decide(titles: facts(for: box, playing: playing, in: household), cache: cache, home: home)
         for action in decision.actions {
             guard let title = titleByID[action.id] else { continue }
             switch action {
-            case .evict:
-                household.evict(title, from: box)
-            case .replicate:
-                let kept =
-                    title == justStreamed
-                    ? household.storeStreamed(title, on: box) : household.replicate(title, to: box)
-                if kept { writtenToday[box] += household.workload.titles[title].size }
+            case .evict(_, let reason):
+                if household.evict(title, from: box) {
+                    actionsByReason["evict: " + Self.kind(of: reason), default: 0] += 1
+                }
+            case .replicate(_, let reason):
+                guard title != playing, household.replicate(title, to: box) else { continue }
+                writtenToday[box] += household.workload.titles[title].size
+                actionsByReason["replicate: " + Self.kind(of: reason), default: 0] += 1
             }
+        }
+        if let playing, household.freeRoom(box) >= fetching, household.storeStreamed(playing, on: box) {
+            writtenToday[box] += fetching
+            actionsByReason["kept from a play", default: 0] += 1
+        }
+    }
+
+    private static func kind(of reason: ReplicateReason) -> String {
+        switch reason {
+        case .pinned: "pinned"
+        case .underTarget: "under target"
+        case .watchedHere: "watched here"
+        case .holdersRarelyOnline: "holders rarely online"
+        }
+    }
+
+    private static func kind(of reason: EvictReason) -> String {
+        switch reason {
+        case .aboveHighWatermark: "above high watermark"
+        case .displacedBy: "displaced"
         }
     }
 }

@@ -6,9 +6,12 @@ public struct StrategyResult: Sendable {
     public let metrics: SimulationMetrics
     public let isBaseline: Bool
     public let isOracle: Bool
+    /// What the strategy says about its run (ours: policy runs and actions by reason).
+    public let footnote: String?
 
-    public init(name: String, metrics: SimulationMetrics, isBaseline: Bool, isOracle: Bool) {
+    public init(name: String, metrics: SimulationMetrics, isBaseline: Bool, isOracle: Bool, footnote: String? = nil) {
         self.name = name
+        self.footnote = footnote
         self.metrics = metrics
         self.isBaseline = isBaseline
         self.isOracle = isOracle

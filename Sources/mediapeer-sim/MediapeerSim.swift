@@ -69,6 +69,7 @@ struct MediapeerSim: ParsableCommand {
                     "    replay: mediapeer-sim --boxes \(boxes) --alpha \(alpha) --seed \(seed) --days \(days) "
                         + "--quota-share \(quotaShare) --plays-per-day \(playsPerDay)\n")
                 print(resultTable(results))
+                for result in results { if let note = result.footnote { print("\n\(result.name): \(note)") } }
                 if let ours = results.last {
                     let check = GoalCheck(ours: ours, others: results.dropLast())
                     allMet = allMet && check.met
