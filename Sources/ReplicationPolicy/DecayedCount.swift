@@ -27,6 +27,14 @@ public struct DecayedCount: Sendable, Hashable, Codable, CustomStringConvertible
         self.updatedAt = updatedAt.isFinite ? updatedAt : 0
     }
 
+    /// Decodes through ``init(value:updatedAt:)``, so a stored or received count is as safe as a computed one.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            value: try container.decode(Double.self, forKey: .value),
+            updatedAt: try container.decode(Double.self, forKey: .updatedAt))
+    }
+
     /// Nothing counted yet.
     public static let zero = DecayedCount()
 

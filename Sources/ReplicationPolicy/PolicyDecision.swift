@@ -2,28 +2,20 @@
 public enum ReplicateReason: Sendable, Hashable, CustomStringConvertible {
     /// The user pinned it here.
     case pinned
-    /// The home holds fewer copies than the title's square-root target, and this box is one that should take one.
+    /// Being played here: keep what the play's fetch brings (it costs the network nothing more).
+    case playedHere
+    /// Watched here again and again while the home holds fewer copies than the title's square-root target.
     case underTarget(copies: Int, target: Int)
-    /// Watched here so often that a copy here is worth its room whatever the rest of the home holds.
-    case watchedHere(localDemand: Double)
     /// Every box holding it is rarely online: without another copy its plays fail most of the time.
     case holdersRarelyOnline
 
     public var description: String {
         switch self {
         case .pinned: "pinned here"
-        case .underTarget(let copies, let target): "\(copies) of \(target) wanted copies in the home"
-        case .watchedHere(let demand): "watched here often (demand \(Self.rounded(demand)))"
+        case .playedHere: "played here"
+        case .underTarget(let copies, let target): "watched here; \(copies) of \(target) wanted copies in the home"
         case .holdersRarelyOnline: "every box holding it is rarely online"
         }
-    }
-
-    static func rounded(_ value: Double) -> String {
-        let hundredths = (value * 100).rounded()
-        guard hundredths.isFinite, abs(hundredths) < 1e15 else { return "\(value)" }
-        let whole = Int64(hundredths) / 100
-        let fraction = abs(Int64(hundredths) % 100)
-        return "\(whole).\(fraction < 10 ? "0" : "")\(fraction)"
     }
 }
 

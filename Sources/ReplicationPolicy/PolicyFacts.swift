@@ -45,7 +45,10 @@ public struct TitleFacts: Sendable, Hashable {
     public var here: LocalCopy
     /// Whether the user pinned it here: a pinned title is fetched if missing and never evicted.
     public var pinned: Bool
-    /// Whether it is being played or fetched here now: never evicted, never started again.
+    /// Whether it is being played or fetched here now: never evicted. For a title not whole here, set it only while a
+    /// play or fetch is bringing it into this box's cache (the daemon's plays fetch into the cache): the policy then
+    /// plans keeping it (``ReplicateReason/playedHere``) from the minimum demand on, as that costs the network nothing
+    /// more, and the replicator lets the fetch under way finish rather than start another.
     public var inUse: Bool
 
     public init(

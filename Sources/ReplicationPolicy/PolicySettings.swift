@@ -5,9 +5,11 @@ public struct PolicySettings: Sendable, Hashable {
     public var localWeight: Double
     /// The home demand below which a title is not worth a replica at all (its target is a single copy).
     public var minimumDemand: Double
-    /// The local demand at which this box keeps its own copy of a title even when the home already holds as many as
-    /// its target: a title watched here often is worth its room here whatever the rest of the home holds.
-    public var ownCopyDemand: Double
+    /// The local demand at which this box fetches a title ahead of its next play, when the home holds fewer copies
+    /// than its target: a copy fetched ahead costs the network as much as the play it saves, so it is only worth it
+    /// for a title watched here again and again. (A title being played here is kept from the minimum demand on: the
+    /// play brought it already.)
+    public var fetchAheadDemand: Double
     /// How many times more a title's value per byte must be than that of a replica it would displace (hysteresis):
     /// a replica is not evicted for one only marginally better, which would be churn.
     public var displacementMargin: Double
@@ -19,12 +21,12 @@ public struct PolicySettings: Sendable, Hashable {
     public var goneAvailability: Double
 
     public init(
-        localWeight: Double = 4, minimumDemand: Double = 0.5, ownCopyDemand: Double = 2,
+        localWeight: Double = 4, minimumDemand: Double = 0.5, fetchAheadDemand: Double = 2,
         displacementMargin: Double = 1.5, rarelyOnlineAvailability: Double = 0.3, goneAvailability: Double = 0.05
     ) {
         self.localWeight = localWeight
         self.minimumDemand = minimumDemand
-        self.ownCopyDemand = ownCopyDemand
+        self.fetchAheadDemand = fetchAheadDemand
         self.displacementMargin = displacementMargin
         self.rarelyOnlineAvailability = rarelyOnlineAvailability
         self.goneAvailability = goneAvailability

@@ -11,17 +11,22 @@
 /// home-wide target `clamp(c·√homeDemand, 1, boxes)` copies, originals included, with `c` chosen so the replicas the
 /// targets call for fill the home's cache room exactly (see ``targets(titles:home:)``).
 ///
-/// **What a copy is worth here.** A copy here turns every local play into a local one, but only shares the serving of
-/// the rest of the home's plays with the other holders; and it matters most when the other holders are often away.
-/// So a title's value here, in weighted plays lately, is
-/// `(localWeight·local + remote / (1 + Σ holders' availability)) · (1 + Π (1 − holder's availability))`,
-/// and its value per byte is that over its size: the figure replication and eviction compare, as Squid's GDSF does.
+/// **What a copy is worth here.** In a home every box knows every holder, so a copy saves the network bytes only
+/// where it is played: a play here of a title held elsewhere moves the whole title, whichever box serves it. A copy
+/// here is worth the plays it will serve here, best predicted by the plays here lately (weighed ``PolicySettings/
+/// localWeight`` times) and, for a title not watched here yet, by this box's share of the rest of the home's; and the
+/// plays it saves from failing when every other holder is away. So a title's value here, in plays lately, is
+/// `localWeight·local + remote / boxes + home · Π (1 − holder's availability)`, and its value per byte is that over
+/// its size: the figure replication and eviction compare, as Squid's GDSF does (small, much-played titles first).
 ///
-/// **Taking a copy.** This box takes a title that is pinned here; one under its home target when the box watches it
-/// or is among the boxes a deterministic hash of title and box picks to fill the gap (so the boxes of a home do not all
-/// copy the same title at once); one watched here at least ``PolicySettings/ownCopyDemand``; and one whose holders are
-/// all rarely online. Only from a holder online now, only within today's write budget, and only when it fits under the
-/// high watermark, by itself or by displacing replicas worth clearly less per byte
+/// **Taking a copy.** A copy fetched ahead of a play costs the network exactly what the play would have, so it only
+/// pays for titles played here again and again; a copy a play brings costs nothing more. This box therefore takes a
+/// title that is pinned here; one being played here and watched here at all (the play's fetch is kept); one whose
+/// expected plays here reach ``PolicySettings/fetchAheadDemand`` while the home holds fewer copies than its target
+/// (the target caps how far the home spreads it); and one whose holders are all rarely online, on the one box of the
+/// online non-holders a deterministic hash of title and box picks (rendezvous hashing: every box computes the same
+/// pick, so they do not all copy it at once). Only from a holder online now, within today's write budget, and only
+/// when it fits under the high watermark, by itself or by displacing replicas worth clearly less per byte
 /// (``PolicySettings/displacementMargin``: a replica is never evicted for one only marginally better, which would be
 /// churn that wears out flash for nothing).
 ///
@@ -39,16 +44,10 @@ public struct ReplicationPolicy: Sendable {
     public func decide(titles: [TitleFacts], cache: CacheFacts, home: HomeFacts) -> PolicyDecision {
         let titles = Self.sanitized(titles, thisBox: home.thisBox)
         let targets = targets(sanitized: titles, home: home)
-        var plan = CachePlan(cache: cache)
-        let assessed = titles.map { assess($0, target: targets[$0.id] ?? 1, home: home) }
-
-        var evictable = assessed.filter(\.isEvictable).sorted(by: CachePlan.cheapestFirst)
-        if plan.used > plan.highWatermark {
-            for replica in evictable where plan.used > plan.lowWatermark {
-                plan.evict(replica, reason: .aboveHighWatermark)
-            }
-            evictable.removeAll { plan.evicted.contains($0.facts.id) }
-        }
+        let boxCount = Double(home.boxCount)
+        let assessed = titles.map { assess($0, target: targets[$0.id] ?? 1, boxCount: boxCount, home: home) }
+        var plan = CachePlan(cache: cache, evictable: assessed.filter(\.isEvictable))
+        plan.evictAboveHighWatermark()
         let candidates = assessed.compactMap { title in title.replicateReason.map { (title, $0) } }
             .sorted { lhs, rhs in
                 let (lhsPinned, rhsPinned) = (lhs.1 == .pinned, rhs.1 == .pinned)
@@ -56,9 +55,7 @@ public struct ReplicationPolicy: Sendable {
                 return CachePlan.mostValuableFirst(lhs.0, rhs.0)
             }
         for (candidate, reason) in candidates {
-            evictable.removeAll { $0.facts.id == candidate.facts.id }
-            let mustBeat = reason == .pinned ? nil : settings.displacementMargin
-            plan.replicate(candidate, reason: reason, displacing: &evictable, margin: mustBeat)
+            plan.replicate(candidate, reason: reason, margin: reason == .pinned ? nil : settings.displacementMargin)
         }
 
         let pressure = !plan.evicted.isEmpty || plan.used > plan.highWatermark
@@ -68,16 +65,13 @@ public struct ReplicationPolicy: Sendable {
                 keptBecause: plan.evicted.contains(title.facts.id)
                     ? nil : title.protection ?? (pressure ? .worthItsRoom : .roomToSpare))
         }.sorted { ($0.valuePerByte, $1.id) > ($1.valuePerByte, $0.id) }
-        return PolicyDecision(
-            actions: plan.actions, replicas: replicas,
-            targets: targets.filter { id, _ in titles.contains { $0.id == id && isDemanded($0) } })
+        return PolicyDecision(actions: plan.actions, replicas: replicas, targets: targets)
     }
 
     /// Each demanded title's home-wide target number of copies, originals included: `clamp(c·√homeDemand, 1, boxes)`
     /// rounded, with `c` the largest for which the replicas beyond the originals fit the home's cache room.
     public func targets(titles: [TitleFacts], home: HomeFacts) -> [String: Int] {
         targets(sanitized: Self.sanitized(titles, thisBox: home.thisBox), home: home)
-            .filter { $0.value > 0 }
     }
 
     private func isDemanded(_ title: TitleFacts) -> Bool {
@@ -87,40 +81,47 @@ public struct ReplicationPolicy: Sendable {
     /// Targets of the demanded titles (others get none: one copy is all they need).
     private func targets(sanitized titles: [TitleFacts], home: HomeFacts) -> [String: Int] {
         let demanded = titles.filter(isDemanded)
-        guard let smallestDemand = demanded.map(\.homeDemand).min() else { return [:] }
+        // Plain numbers for the search below, which reads every title some fifty times.
+        let rootDemands = demanded.map { $0.homeDemand.squareRoot() }
+        let sizes = demanded.map { Double($0.size) }
+        let originals = demanded.map { Double($0.originalCount) }
+        guard let smallestRoot = rootDemands.min() else { return [:] }
         let boxes = Double(home.boxCount)
         let room = Double(max(home.cacheRoom, 0))
-        func copies(_ title: TitleFacts, _ scale: Double) -> Double {
-            min(max(scale * title.homeDemand.squareRoot(), 1), boxes)
+        func copies(_ index: Int, _ scale: Double) -> Double {
+            min(max(scale * rootDemands[index], 1), boxes)
         }
         func replicaBytes(_ scale: Double) -> Double {
-            demanded.reduce(0) { sum, title in
-                sum + Double(title.size) * max(0, copies(title, scale) - Double(title.originalCount))
+            var bytes = 0.0
+            for index in rootDemands.indices {
+                bytes += sizes[index] * max(0, copies(index, scale) - originals[index])
             }
+            return bytes
         }
         // Past this scale every target is capped at one copy per box.
-        var high = boxes / smallestDemand.squareRoot()
+        var high = boxes / smallestRoot
         var low = 0.0
         if replicaBytes(high) > room {
-            for _ in 0..<64 {
+            // Halving the interval 50 times leaves it well under the rounding of the targets to whole copies.
+            for _ in 0..<50 {
                 let middle = (low + high) / 2
                 if replicaBytes(middle) <= room { low = middle } else { high = middle }
             }
             high = low
         }
         return Dictionary(
-            demanded.map { ($0.id, Int(copies($0, high).rounded())) }, uniquingKeysWith: { first, _ in first })
+            demanded.indices.map { (demanded[$0].id, Int(copies($0, high).rounded())) },
+            uniquingKeysWith: { first, _ in first })
     }
 
-    private func assess(_ title: TitleFacts, target: Int, home: HomeFacts) -> AssessedTitle {
-        let local = settings.localWeight * title.localDemand
+    private func assess(_ title: TitleFacts, target: Int, boxCount: Double, home: HomeFacts) -> AssessedTitle {
         let remote = title.homeDemand - title.localDemand
-        let sharing = 1 + title.holders.reduce(0) { $0 + $1.availability }
         let allAway = title.holders.reduce(1) { $0 * (1 - $1.availability) }
-        let value = (local + remote / sharing) * (1 + allAway)
+        let value =
+            settings.localWeight * title.localDemand + remote / boxCount + title.homeDemand * allAway
         var assessed = AssessedTitle(facts: title, value: value)
         assessed.protection = protection(of: title)
-        assessed.replicateReason = replicateReason(title, target: target, home: home)
+        assessed.replicateReason = replicateReason(title, target: target, boxCount: boxCount, home: home)
         return assessed
     }
 
@@ -132,27 +133,30 @@ public struct ReplicationPolicy: Sendable {
         return nil
     }
 
-    private func replicateReason(_ title: TitleFacts, target: Int, home: HomeFacts) -> ReplicateReason? {
+    private func replicateReason(
+        _ title: TitleFacts, target: Int, boxCount: Double, home: HomeFacts
+    ) -> ReplicateReason? {
         switch title.here {
         case .none, .partial: break
         case .replica, .original: return nil
         }
-        guard !title.inUse, title.size > 0, title.holders.contains(where: \.isOnline) else { return nil }
+        guard title.size > 0, title.holders.contains(where: \.isOnline) else { return nil }
         if title.pinned { return .pinned }
         guard isDemanded(title) else { return nil }
         let watched = title.localDemand >= settings.minimumDemand
+        if title.inUse && watched { return .playedHere }
         let copies = title.holders.count
-        if copies < target && (watched || rank(of: title, home: home) < target - copies) {
+        let expectedHere = title.localDemand + (title.homeDemand - title.localDemand) / boxCount
+        if copies < target && expectedHere >= settings.fetchAheadDemand {
             return .underTarget(copies: copies, target: target)
         }
-        if title.localDemand >= settings.ownCopyDemand { return .watchedHere(localDemand: title.localDemand) }
         let rarelyOnline = title.holders.allSatisfy { $0.availability < settings.rarelyOnlineAvailability }
         if rarelyOnline && (watched || rank(of: title, home: home) == 0) { return .holdersRarelyOnline }
         return nil
     }
 
     /// This box's place among the online boxes not holding `title`, in an order every box computes alike from the
-    /// title and box ids alone (rendezvous hashing): the first `n` of them are the ones that take `n` missing copies.
+    /// title and box ids alone (rendezvous hashing): the first of them is the one that takes a copy nobody watches.
     private func rank(of title: TitleFacts, home: HomeFacts) -> Int {
         let holders = Set(title.holders.map(\.box))
         let mine = Self.rendezvousKey(title: title.id, box: home.thisBox)
@@ -179,15 +183,14 @@ public struct ReplicationPolicy: Sendable {
     /// from the holders.
     static func sanitized(_ titles: [TitleFacts], thisBox: String) -> [TitleFacts] {
         var seen: Set<String> = []
+        seen.reserveCapacity(titles.count)
         return titles.compactMap { title in
             guard seen.insert(title.id).inserted else { return nil }
             var title = title
             title.size = max(title.size, 0)
             title.localDemand = title.localDemand.isFinite ? max(title.localDemand, 0) : 0
             title.homeDemand = title.homeDemand.isFinite ? max(title.homeDemand, title.localDemand) : title.localDemand
-            var boxes: Set<String> = [thisBox]
-            title.holders = title.holders.compactMap { holder in
-                guard boxes.insert(holder.box).inserted else { return nil }
+            title.holders = distinctHolders(title.holders, thisBox: thisBox).map { holder in
                 var holder = holder
                 holder.availability = holder.availability.isFinite ? min(max(holder.availability, 0), 1) : 0
                 return holder
@@ -195,6 +198,20 @@ public struct ReplicationPolicy: Sendable {
             if case .partial(let bytes) = title.here { title.here = .partial(bytes: min(max(bytes, 0), title.size)) }
             return title
         }
+    }
+
+    /// The holders other than this box, each once (the first). Most titles have a holder or two: those are compared
+    /// in place, as hashing box ids for every title of a large library would cost more than the whole decision.
+    private static func distinctHolders(_ holders: [HolderFacts], thisBox: String) -> [HolderFacts] {
+        if holders.count <= 8 {
+            var distinct: [HolderFacts] = []
+            for holder in holders where holder.box != thisBox && !distinct.contains(where: { $0.box == holder.box }) {
+                distinct.append(holder)
+            }
+            return distinct
+        }
+        var seen: Set<String> = [thisBox]
+        return holders.filter { seen.insert($0.box).inserted }
     }
 }
 

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import ReplicationPolicy
@@ -71,5 +72,10 @@ import Testing
         let theirs = DecayedCount.zero.adding(1, at: 7 * day, halfLife: halfLife)
         let home = mine.adding(theirs, halfLife: halfLife)
         #expect(home == DecayedCount(value: 3, updatedAt: 7 * day))
+    }
+
+    @Test func aDecodedCountIsSanitisedLikeAConstructedOne() throws {
+        let json = Data(#"{"value": -4, "updatedAt": 120}"#.utf8)
+        #expect(try JSONDecoder().decode(DecayedCount.self, from: json) == DecayedCount(value: 0, updatedAt: 120))
     }
 }

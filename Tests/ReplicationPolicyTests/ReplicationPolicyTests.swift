@@ -155,15 +155,27 @@ import Testing
         #expect(decision.actions.isEmpty)
     }
 
-    @Test func exactlyAsManyBoxesAsCopiesAreMissingTakeOne() {
-        // Watched on box "a" only, room in the home for one replica: the target is 2 copies, one is missing, and of
-        // the four other boxes, all deciding from the same facts, exactly one takes it.
-        let film = elsewhere("film", local: 0, remote: 4, size: 100)
+    @Test func aTitleWatchedOnceIsNotFetchedAheadOfItsNextPlay() {
+        // A copy fetched ahead costs the network as much as the play it would save.
+        let decision = policy.decide(titles: [elsewhere("film", local: 1)], cache: cache(used: 0), home: home)
+        #expect(decision.actions.isEmpty)
+    }
+
+    @Test func aTitleWatchedOftenIsNotFetchedBeyondItsTarget() {
+        let noRoom = HomeFacts(thisBox: "here", otherBoxes: home.otherBoxes, cacheRoom: 0)
+        #expect(
+            policy.decide(titles: [elsewhere("film", local: 3)], cache: cache(used: 0), home: noRoom).actions.isEmpty)
+    }
+
+    @Test func exactlyOneBoxTakesACopyOfATitleWhoseHolderIsRarelyOnline() {
+        // Watched on box "a" only, held by box "a", online a tenth of the time: of the four other boxes, all deciding
+        // from the same facts, exactly one takes a copy.
+        let film = elsewhere("film", local: 0, remote: 1, size: 100, holders: [holder(availability: 0.1)])
         let boxes = ["here", "a", "b", "c", "d"]
         let takers = boxes.filter { $0 != "a" }.filter { box in
             let view = HomeFacts(
                 thisBox: box, otherBoxes: boxes.filter { $0 != box }.map { HomeBox(id: $0, isOnline: true) },
-                cacheRoom: 100)
+                cacheRoom: 0)
             return !policy.decide(titles: [film], cache: cache(used: 0), home: view).actions.isEmpty
         }
         #expect(takers.count == 1)
@@ -221,21 +233,32 @@ import Testing
         #expect(decision.actions.map(\.id) == ["film"])
     }
 
-    @Test func aTitleBeingFetchedIsNotReplicatedAgain() {
-        var film = elsewhere("film", local: 3)
+    @Test func aTitlePlayedHereFromElsewhereIsKept() {
+        // The play streams it into the cache: watched once is enough to keep it, as the play brought it already.
+        var film = elsewhere("film", local: 1)
         film.inUse = true
-        #expect(policy.decide(titles: [film], cache: cache(used: 0), home: home).actions.isEmpty)
+        film.here = .partial(bytes: 100)
+        let decision = policy.decide(titles: [film], cache: cache(used: 100), home: home)
+        #expect(decision.actions == [.replicate(id: "film", reason: .playedHere)])
+    }
+
+    @Test func keepingWhatAPlayBroughtTakesNoWriteBudget() {
+        var film = elsewhere("film", local: 1)
+        film.inUse = true
+        let decision = policy.decide(titles: [film], cache: cache(used: 0, budget: 0), home: home)
+        #expect(decision.actions == [.replicate(id: "film", reason: .playedHere)])
     }
 
     // MARK: Displacement and hysteresis
 
     @Test func aTitleWorthClearlyMoreDisplacesTheLeastValuableReplica() {
-        // Full to the high watermark: 900 bytes of replicas worth 1, 4 and 8 plays here (r1 300 bytes).
+        // Full to the high watermark: 900 bytes of replicas watched 2, 4 and 8 times here; the new title 4 times, worth
+        // 16 against r1's 8: more than the margin of 1.5.
         let held = [
-            replica("r1", local: 1, size: 300), replica("r2", local: 4, size: 300), replica("r4", local: 8, size: 300),
+            replica("r1", local: 2, size: 300), replica("r2", local: 4, size: 300), replica("r4", local: 8, size: 300),
         ]
         let decision = policy.decide(
-            titles: held + [elsewhere("new", local: 3, size: 300)], cache: cache(used: 900), home: home)
+            titles: held + [elsewhere("new", local: 4, size: 300)], cache: cache(used: 900), home: home)
         #expect(
             decision.actions == [
                 .evict(id: "r1", reason: .displacedBy(id: "new")),
@@ -245,11 +268,11 @@ import Testing
 
     @Test func aTitleOnlyMarginallyBetterDisplacesNothing() {
         let held = [
-            replica("r1", local: 1, size: 300), replica("r2", local: 4, size: 300), replica("r4", local: 8, size: 300),
+            replica("r1", local: 2, size: 300), replica("r2", local: 4, size: 300), replica("r4", local: 8, size: 300),
         ]
-        // Worth 1.2 plays against r1's 1: below the margin of 1.5.
+        // Worth 10 (2.5 plays) against r1's 8 (2 plays): below the margin of 1.5.
         let decision = policy.decide(
-            titles: held + [elsewhere("new", local: 1.2, size: 300)], cache: cache(used: 900), home: home)
+            titles: held + [elsewhere("new", local: 2.5, size: 300)], cache: cache(used: 900), home: home)
         #expect(decision.actions.isEmpty)
     }
 
