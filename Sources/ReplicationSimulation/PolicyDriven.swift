@@ -158,7 +158,9 @@ public struct PolicyDriven: ReplicationStrategy {
                 owner == box
                 ? .original
                 : household.holdsReplica(box, title) ? .replica : title == playing ? .partial(bytes: size) : .none
-            let inUse = lastPlayed[box][title].map { now - $0 < settings.inUseSeconds } ?? false
+            // In use: the title a play is fetching now, or a copy here played lately (a film is still playing).
+            let playedLately = lastPlayed[box][title].map { now - $0 < settings.inUseSeconds } ?? false
+            let inUse = title == playing || (here != .none && playedLately)
             return TitleFacts(
                 id: titleIDs[title], size: household.workload.titles[title].size, localDemand: local,
                 homeDemand: home, holders: holders, here: here, inUse: inUse)
@@ -199,7 +201,7 @@ public struct PolicyDriven: ReplicationStrategy {
         switch reason {
         case .pinned: "pinned"
         case .underTarget: "under target"
-        case .watchedHere: "watched here"
+        case .playedHere: "played here"
         case .holdersRarelyOnline: "holders rarely online"
         }
     }
