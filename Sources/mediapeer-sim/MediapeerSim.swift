@@ -49,7 +49,7 @@ struct MediapeerSim: ParsableCommand {
     func run() throws {
         let policySettings = PolicyDriven.Settings()
         print(
-            "ours: half-life \(policySettings.halfLife), watermarks \(policySettings.highWatermark)/"
+            "ours: half-life \(policySettings.halfLife.components.seconds / 86_400) days, watermarks \(policySettings.highWatermark)/"
                 + "\(policySettings.lowWatermark), daily write budget \(policySettings.dailyWriteBudget / 1_000_000_000) GB, "
                 + "policy run after each play not served locally, every \(policySettings.intervalHours) h "
                 + "and when a box comes back on")
