@@ -205,6 +205,14 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Tests/HostilePeer"),
+        // The replication simulator: a generated household replayed on virtual time against the baselines and
+        // ReplicationPolicy (scripts/bench-replication). A benchmark tool only: no product names it.
+        .target(name: "ReplicationSimulation", dependencies: ["ReplicationPolicy"]),
+        .executableTarget(
+            name: "mediapeer-sim",
+            dependencies: [
+                "ReplicationSimulation", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
         // posix_spawn children for the test harnesses (Foundation's Process crashed the runner under load).
         .target(name: "TestChildProcess", path: "Tests/TestChildProcess"),
         .testTarget(name: "MediaProbeTests", dependencies: ["MediaProbe", "WireVocabulary", "TestChildProcess"]),
@@ -281,6 +289,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
+        .testTarget(name: "ReplicationSimulationTests", dependencies: ["ReplicationSimulation", "ReplicationPolicy"]),
         // Drives the real executables; it needs only the control API's JSON to read what `mediapeerctl --json` prints.
         .testTarget(name: "IntegrationTests", dependencies: ["ControlWire", "WireVocabulary", "TestChildProcess"]),
     ]
