@@ -93,3 +93,35 @@ import WireVocabulary
             mimeType: "video/x-matroska", lastUsed: 0, pinned: pinned)
     }
 }
+
+/// Which titles a pass weighs: bounded, whatever the neighbours tell.
+@Suite struct TitlesToWeighTests {
+    private static func id(_ index: Int) -> ContentID {
+        ContentID(bytes: [UInt8](repeating: 0, count: 28) + withUnsafeBytes(of: UInt32(index).bigEndian, Array.init))!
+    }
+
+    @Test func theHomesMostWantedTitlesAreWeighedUpToTheBound() {
+        var demand: [ContentID: TitleDemand] = [:]
+        for index in 0..<3000 {
+            demand[Self.id(index)] = TitleDemand(plays: 0, fetches: 0, served: 0, home: Double(index + 1))
+        }
+        let ids = AutoReplicator.titlesToWeigh(demand, cached: [], settings: .standard)
+        #expect(ids.count == AutoReplicator.mostDemandedTitles)
+        #expect(Set(ids) == Set((3000 - AutoReplicator.mostDemandedTitles..<3000).map(Self.id)))
+    }
+
+    @Test func cachedAndLocallyWatchedTitlesAreAlwaysWeighed() {
+        var demand: [ContentID: TitleDemand] = [:]
+        for index in 0..<2000 {
+            demand[Self.id(index)] = TitleDemand(plays: 0, fetches: 0, served: 0, home: 10)
+        }
+        demand[Self.id(5000)] = TitleDemand(plays: 0.1, fetches: 0, served: 0, home: 0.1)
+        let ids = Set(AutoReplicator.titlesToWeigh(demand, cached: [Self.id(6000)], settings: .standard))
+        #expect(ids.contains(Self.id(5000)) && ids.contains(Self.id(6000)))
+    }
+
+    @Test func titlesBelowThePolicysMinimumDemandAreLeftOut() {
+        let demand = [Self.id(1): TitleDemand(plays: 0, fetches: 0, served: 0, home: 0.01)]
+        #expect(AutoReplicator.titlesToWeigh(demand, cached: [], settings: .standard).isEmpty)
+    }
+}

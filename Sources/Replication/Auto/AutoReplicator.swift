@@ -133,7 +133,7 @@ public actor AutoReplicator: Service {
         let values = settings.current
         let demand = try await demand.homeDemand()
         let contents = try await fetcher.cacheContents()
-        let ids = Set(demand.keys).union(contents.entries.map(\.replica.id))
+        let ids = Self.titlesToWeigh(demand, cached: contents.entries.map(\.replica.id), settings: configuration.policy)
         let placements = try await catalog.placements(of: ids.sorted())
         let online = Set(await neighbourhood.neighbours().map(\.peerID))
         let inUse = Set(contents.entries.filter(\.inUse).map(\.replica.id)).union(await fetcher.inUse())
@@ -146,6 +146,23 @@ public actor AutoReplicator: Service {
         let decision = ReplicationPolicy(settings: configuration.policy).decide(
             titles: facts.titles, cache: facts.cache, home: facts.home)
         return Pass(decision: decision, demand: demand)
+    }
+
+    /// The most titles from the home's demand a pass weighs, besides those cached or watched here: a building's
+    /// boxes may tell of tens of thousands, and the long tail gets no copy anyway.
+    static let mostDemandedTitles = 1024
+
+    /// The titles a pass gives the policy: every one in the cache or watched here, and the home's most wanted ones
+    /// (at least the policy's minimum demand, at most ``mostDemandedTitles``).
+    static func titlesToWeigh(
+        _ demand: [ContentID: TitleDemand], cached: [ContentID], settings: PolicySettings
+    ) -> [ContentID] {
+        var ids = Set(cached).union(demand.filter { $0.value.local > 0 }.keys)
+        let wanted = demand.filter { $0.value.home >= settings.minimumDemand }
+            .sorted { ($0.value.home, $1.key) > ($1.value.home, $0.key) }
+            .prefix(mostDemandedTitles)
+        ids.formUnion(wanted.map(\.key))
+        return ids.sorted()
     }
 
     private func act(on decision: PolicyDecision) async {
