@@ -163,6 +163,12 @@ struct FetchScheduler {
     private var yieldingLinks = false
     /// The instant of the earliest ``Timer/hedge`` scheduled and not yet fired.
     private var hedgeAt: ElapsedInstant?
+    /// When the manifest came: no chunk can be asked for before, so no deadline is counted as missed before it.
+    private var manifestReadyAt: ElapsedInstant?
+    /// The last chunk a player reads that was verified after its deadline, and by how much (``latePlayerChunks``).
+    private(set) var lastLateChunk: (chunk: Int, late: Duration)?
+    /// Chunks a player reads that were verified after their deadline: each one a play that stalled or nearly did.
+    private(set) var latePlayerChunks = 0
 
     init(id: ContentID, title: String, startedAt: Date, policy: Policy = Policy()) {
         self.policy = policy
@@ -212,6 +218,7 @@ struct FetchScheduler {
         var actions: [Action] = []
         obtainingManifest = false
         self.manifest = manifest
+        manifestReadyAt = now
         picker = ChunkPicker(have: have)
         let held = have.count
         flushedChunks = held
@@ -266,7 +273,21 @@ struct FetchScheduler {
             $0.bytes += bytes
         }
         sampleRate(at: now)
+        countIfLate(chunk, at: now)
         return stillUsed && !isDone
+    }
+
+    /// Counts `chunk`, just verified, in ``latePlayerChunks`` when a player reads it and its earliest deadline (none
+    /// before the manifest came, plus the lead) has passed.
+    private mutating func countIfLate(_ chunk: Int, at now: ElapsedInstant) {
+        guard let manifest, let manifestReadyAt else { return }
+        let earliest = interests.values.filter { chunks(of: $0, manifest).contains(chunk) }
+            .map { deadline(of: chunk, $0, manifest) }.min()
+        guard let earliest else { return }
+        let due = max(earliest, manifestReadyAt + policy.playbackLead)
+        guard due < now else { return }
+        latePlayerChunks += 1
+        lastLateChunk = (chunk, due.duration(to: now))
     }
 
     /// A chunk of `request` did not match the manifest: its source is banned for this object, its chunks go back
