@@ -116,6 +116,63 @@ import WireVocabulary
         #expect(replica.keptBecause == "last copy in the home", "\(replica)")
     }
 
+    @Test func aBackgroundReplicationDoesNotStallAConcurrentPlayWhoseChunksKeepTheirDeadlines() throws {
+        let home = try SimulatedHome(boxes: 3, tag: "ab")
+        // Both titles come from box 2, over one link: the play and the replication compete for it.
+        try home.addLargeVideo("wanted.mkv", megabytes: 160, to: [2])
+        // Motion JPEG at about 12 Mbit/s, under a third of box 2's link below (40 Mbit/s): the play has room, unless
+        // the replication keeps the link (before fetches that yield stopped their requests in flight, on a 16 Mbit/s
+        // link its chunks came up to 23 s late).
+        try home.addRealVideo(
+            "watched.mkv", seconds: 12,
+            arguments: ["-s", "1280x720", "-c:v", "mjpeg", "-q:v", "2", "-c:a", "aac", "-shortest"],
+            to: [2])
+        try home.startDaemon(1, environment: Self.quick.merging(["MEDIAPEER_REPLICATION_INTERVAL_MS": "1000"]) { $1 })
+        try home.startDaemon(2, environment: Self.quick)
+        let wanted = try home.contentID(of: "wanted.mkv", in: 2, timeout: .seconds(120))
+        let watched = try home.contentID(of: "watched.mkv", in: 2)
+        for id in [wanted, watched] { try home.waitUntilListed(id, in: 1, heldBy: ["Box 2"]) }
+
+        // Watched here three times, then its copy is gone: the replicator copies it again, in the background.
+        for player in 1...3 { try Self.play(wanted, through: 1, from: player, in: home) }
+        _ = try home.waitForFetch(wanted, in: 1)
+        try home.shape(2, rate: "40mbit")
+        let copiesBefore = Self.copies(in: home.log(1))
+        #expect(try home.ctl(1, ["cache", "evict", "--force", wanted.hex]).status == 0)
+        try eventually(timeout: .seconds(60), "box 1 copies the title again\n\(home.log(1).suffix(3000))") {
+            guard Self.copies(in: home.log(1)) > copiesBefore, let fetch = try home.fetchState(wanted, in: 1) else {
+                return false
+            }
+            return fetch.state == .downloading && fetch.chunksDone >= 2
+        }
+
+        // A player decoding at the title's pace, through box 1, while the replication runs.
+        let logBefore = home.log(1).count
+        let decode = try home.exec(
+            3,
+            [
+                "ffmpeg", "-v", "error", "-re", "-i", home.mediaURL(watched, through: 1, fileExtension: "mkv"), "-f",
+                "null", "-",
+            ],
+            timeout: .seconds(120))
+        let replication = try #require(try home.fetchState(wanted, in: 1))
+        let duringPlay = String(home.log(1).dropFirst(logBefore))
+        #expect(decode.status == 0 && decode.stderr.isEmpty, "\(decode.stderr)\n\(duringPlay.suffix(3000))")
+        #expect(replication.state == .downloading, "the replication ran all through the play: \(replication)")
+        #expect(try home.fetchState(watched, in: 1) != nil, "the play was fetched from box 2")
+        // Known: the play's second and third chunks may still come up to about a second late, the bytes the
+        // replication had on the link when the play began (its requests stop at their next chunk, not at once).
+        let late = duringPlay.components(separatedBy: "\n").filter { $0.contains("a player's chunk arrived after") }
+        withKnownIssue("a play starting beside a replication may get its first chunks late", isIntermittent: true) {
+            #expect(late.isEmpty, "\(late.joined(separator: "\n"))")
+        }
+        // No chunk past the first three is late: once the play runs, it never waits.
+        let lateChunks = late.compactMap { line in
+            line.split(separator: " ").first { $0.hasPrefix("chunk=") }.flatMap { Int($0.dropFirst(6)) }
+        }
+        #expect(lateChunks.count == late.count && lateChunks.allSatisfy { $0 < 3 }, "\(duringPlay.suffix(6000))")
+    }
+
     /// Plays `id` through box `through`'s player endpoint from box `from`'s address (a player there).
     private static func play(_ id: ContentID, through: Int, from: Int, in home: SimulatedHome) throws {
         let result = try home.exec(
@@ -128,6 +185,11 @@ import WireVocabulary
         (try? Command.run(
             "/usr/bin/sqlite3", [database, "SELECT peer_id, unseen_since, strftime('%s') FROM remote_peer"]
         ).stdout) ?? ""
+    }
+
+    /// How many replications the replicator has started.
+    private static func copies(in log: String) -> Int {
+        log.components(separatedBy: "replication: copying a title the home wants").count - 1
     }
 
     private static func passes(in log: String) -> Int {

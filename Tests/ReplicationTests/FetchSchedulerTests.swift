@@ -422,6 +422,24 @@ private let playRate = Int64(chunkSize * 10)
         #expect(starts(scheduler.want(2, bytes: bytes(80..<82), bytesPerSecond: playRate, at: at(40))).isEmpty)
     }
 
+    @Test func aPlayersChunkVerifiedAfterItsDeadlineIsCountedLateAndOneBeforeIsNot() throws {
+        var (scheduler, _) = try downloading(chunks: 100, holders: [])
+        // Chunk 50 is due a second after the read, chunk 51 a tenth of a second later, and none before a second
+        // after the play began (its first chunk came).
+        _ = scheduler.want(1, bytes: bytes(50..<53), bytesPerSecond: playRate, at: at(0))
+        let blocked = starts(scheduler.holdersFound([holder("a")], at: at(0)))
+        _ = scheduler.chunkVerified(50, of: blocked[0], bytes: Int64(chunkSize), at: at(100))
+        let next = starts(scheduler.requestFinished(blocked[0], .ended, at: at(100)))
+        _ = scheduler.chunkVerified(51, of: next[0], bytes: Int64(chunkSize), at: at(1050))
+        #expect(scheduler.latePlayerChunks == 0)
+        _ = scheduler.chunkVerified(52, of: next[0], bytes: Int64(chunkSize), at: at(1400))
+        #expect(scheduler.latePlayerChunks == 1)
+        #expect(scheduler.lastLateChunk?.chunk == 52 && scheduler.lastLateChunk?.late == .milliseconds(200))
+        // A chunk no player reads is never late.
+        _ = scheduler.chunkVerified(0, of: next[1], bytes: Int64(chunkSize), at: at(60_000))
+        #expect(scheduler.latePlayerChunks == 1)
+    }
+
     @Test func withoutAPlayerTheBackgroundRunsAreSixteenChunksAgain() throws {
         var (scheduler, _) = try downloading(chunks: 100, holders: [])
         _ = scheduler.want(1, bytes: bytes(50..<52), bytesPerSecond: playRate, at: at(0))
@@ -444,10 +462,27 @@ private let playRate = Int64(chunkSize * 10)
         #expect(running.count == 3)
         #expect(starts(scheduler.yieldLinks(true, at: at(10))).isEmpty)
         // Its requests in flight end; their slots stay free while the other fetch is played.
-        _ = deliverAll(running[0], to: &scheduler, from: 20)
+        let goesOn = deliverAll(running[0], to: &scheduler, from: 20)
+        #expect(!goesOn.contains(true))
         #expect(starts(scheduler.requestFinished(running[0], .ended, at: at(40))).isEmpty)
         // The play ended: the free slot asks again at once.
         #expect(starts(scheduler.yieldLinks(false, at: at(50))).map(\.chunks) == [48..<64])
+    }
+
+    @Test func aYieldingFetchStopsItsRequestsInFlightAtTheirNextChunkAndAsksForTheRestLater() throws {
+        var (scheduler, first) = try downloading(chunks: 100, holders: [holder("a")])
+        let running = starts(first)
+        let before = scheduler.chunkVerified(running[0].chunks.lowerBound, of: running[0], bytes: 1024, at: at(5))
+        #expect(before)
+        _ = scheduler.yieldLinks(true, at: at(10))
+        let next = running[0].chunks.lowerBound + 1
+        let after = scheduler.chunkVerified(next, of: running[0], bytes: 1024, at: at(20))
+        #expect(!after)
+        let restarted = starts(scheduler.requestFinished(running[0], .ended, at: at(21)))
+        #expect(restarted.isEmpty)
+        // The chunks it did not fetch are asked for again once nothing goes first.
+        let resumed = starts(scheduler.yieldLinks(false, at: at(50)))
+        #expect(resumed.first?.chunks.lowerBound == next + 1, "\(resumed)")
     }
 
     @Test func aFetchThatIsPlayedItselfDoesNotYield() throws {

@@ -508,7 +508,16 @@ actor FetchJob {
         _ chunk: Int, of request: FetchScheduler.Request,
         bytes: Int64
     ) async throws(ReplicationError) -> Bool {
+        let lateBefore = scheduler.latePlayerChunks
         let goOn = scheduler.chunkVerified(chunk, of: request, bytes: bytes, at: clock.now)
+        if scheduler.latePlayerChunks > lateBefore, let late = scheduler.lastLateChunk {
+            // What tells a play that stalled (or nearly) from one that kept up, without a stopwatch on the player.
+            logger.debug(
+                "a player's chunk arrived after its deadline",
+                metadata: [
+                    "chunk": "\(late.chunk)", "late_by": "\(late.late)", "late_chunks": "\(scheduler.latePlayerChunks)",
+                ])
+        }
         arrivals.verified(chunk)
         writes.add(bytes)
         chunksSinceSpaceCheck += 1

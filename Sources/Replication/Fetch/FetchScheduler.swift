@@ -163,6 +163,13 @@ struct FetchScheduler {
     private var yieldingLinks = false
     /// The instant of the earliest ``Timer/hedge`` scheduled and not yet fired.
     private var hedgeAt: ElapsedInstant?
+    /// When the first chunk a player reads arrived since players began reading: the play begins then, and no
+    /// deadline is counted as missed before a lead after it (how soon a play starts is its first byte's concern).
+    private var playBeganAt: ElapsedInstant?
+    /// The last chunk a player reads that was verified after its deadline, and by how much (``latePlayerChunks``).
+    private(set) var lastLateChunk: (chunk: Int, late: Duration)?
+    /// Chunks a player reads that were verified after their deadline: each one a play that stalled or nearly did.
+    private(set) var latePlayerChunks = 0
 
     init(id: ContentID, title: String, startedAt: Date, policy: Policy = Policy()) {
         self.policy = policy
@@ -258,7 +265,10 @@ struct FetchScheduler {
         let source = request.source.peerID
         let stillUsed = requests[request.id].map { !$0.orphaned } ?? false
         if stillUsed { sources[source]?.consecutiveFailures = 0 }
-        guard picker?.completed(chunk, by: source) == true else { return stillUsed && !isDone }
+        // A fetch that yields stops its requests in flight at their next chunk: left to run, a replication's long
+        // runs kept the link for tens of seconds, and a play started meanwhile on the same link fell behind.
+        let goesOn = stillUsed && !(yieldingLinks && interests.isEmpty)
+        guard picker?.completed(chunk, by: source) == true else { return goesOn && !isDone }
         progress.chunksDone += 1
         progress.bytesDone += bytes
         updateSource(source) {
@@ -266,7 +276,25 @@ struct FetchScheduler {
             $0.bytes += bytes
         }
         sampleRate(at: now)
-        return stillUsed && !isDone
+        countIfLate(chunk, at: now)
+        return goesOn && !isDone
+    }
+
+    /// Counts `chunk`, just verified, in ``latePlayerChunks`` when a player reads it and its earliest deadline (none
+    /// before the lead after the play began) has passed.
+    private mutating func countIfLate(_ chunk: Int, at now: ElapsedInstant) {
+        guard let manifest else { return }
+        let earliest = interests.values.filter { chunks(of: $0, manifest).contains(chunk) }
+            .map { deadline(of: chunk, $0, manifest) }.min()
+        guard let earliest else { return }
+        guard let playBeganAt else {
+            playBeganAt = now
+            return
+        }
+        let due = max(earliest, playBeganAt + policy.playbackLead)
+        guard due < now else { return }
+        latePlayerChunks += 1
+        lastLateChunk = (chunk, due.duration(to: now))
     }
 
     /// A chunk of `request` did not match the manifest: its source is banned for this object, its chunks go back
@@ -380,6 +408,7 @@ struct FetchScheduler {
     mutating func forget(stream: Int, at now: ElapsedInstant) -> [Action] {
         var actions: [Action] = []
         interests[stream] = nil
+        if interests.isEmpty { playBeganAt = nil }
         reconsider(at: now, &actions)
         return actions
     }
@@ -388,8 +417,8 @@ struct FetchScheduler {
     var hasPlayers: Bool { !interests.isEmpty }
 
     /// A fetch that goes first runs (`true`: another one is played, or a user's fetch runs beside this replication)
-    /// or none does (`false`). While one does, a fetch nobody plays starts no new request, so the other gets the
-    /// links its chunks come over (the requests in flight still end); it goes on once none does.
+    /// or none does (`false`). While one does, a fetch nobody plays starts no new request and stops those in flight
+    /// at their next chunk, so the other gets the links its chunks come over; it goes on once none does.
     mutating func yieldLinks(_ yielding: Bool, at now: ElapsedInstant) -> [Action] {
         var actions: [Action] = []
         guard yielding != yieldingLinks else { return actions }
