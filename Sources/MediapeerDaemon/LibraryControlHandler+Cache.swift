@@ -10,7 +10,7 @@ extension LibraryControlHandler {
     func cache() async throws -> CacheReport {
         let contents = try await fetcher.cacheContents()
         // What the policy would say now; the cache is still listed when it cannot be asked.
-        let pass = try? await replicator.plan()
+        let pass = try? await replicator.plan(contents: contents)
         let valuations = Dictionary(
             (pass?.decision.replicas ?? []).map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         var replicas: [CacheReport.Replica] = []

@@ -49,17 +49,11 @@ extension Catalog {
                             ORDER BY rank LIMIT 1
                             """, arguments: ["id": key])
                 else { continue }
-                let holders = try Row.fetchAll(
-                    db,
-                    sql: """
-                        SELECT peer_id, complete FROM remote_object WHERE content_id = ?
-                        ORDER BY complete DESC, peer_id
-                        """, arguments: [key]
-                ).map { RemoteHolder(peerID: $0["peer_id"], complete: $0["complete"]) }
                 placements[id] = TitlePlacement(
                     id: id, size: described["size"],
                     title: DisplayTitle.of(title: described["title"], path: described["path"]) ?? id.hex,
-                    isMediaFileHere: described["here"] == 1, replica: try Self.replica(db, id: id), holders: holders)
+                    isMediaFileHere: described["here"] == 1, replica: try Self.replica(db, id: id),
+                    holders: try Self.remoteHolders(db, of: id))
             }
             return placements
         }

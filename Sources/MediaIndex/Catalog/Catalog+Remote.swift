@@ -212,14 +212,16 @@ extension Catalog {
 
     /// The neighbours whose catalogs list an object, complete holders first.
     public func remoteHolders(of id: ContentID) async throws(IndexError) -> [RemoteHolder] {
-        try await read { db in
-            try RemoteObjectRow.fetchAll(
-                db,
-                sql: """
-                    SELECT peer_id, complete FROM remote_object WHERE content_id = ? ORDER BY complete DESC, peer_id
-                    """, arguments: [Data(id.bytes)]
-            ).map { RemoteHolder(peerID: $0.peerId, complete: $0.complete) }
-        }
+        try await read { db in try Self.remoteHolders(db, of: id) }
+    }
+
+    static func remoteHolders(_ db: Database, of id: ContentID) throws -> [RemoteHolder] {
+        try RemoteObjectRow.fetchAll(
+            db,
+            sql: """
+                SELECT peer_id, complete FROM remote_object WHERE content_id = ? ORDER BY complete DESC, peer_id
+                """, arguments: [Data(id.bytes)]
+        ).map { RemoteHolder(peerID: $0.peerId, complete: $0.complete) }
     }
 
     private struct RemoteObjectRow: Decodable, FetchableRecord {

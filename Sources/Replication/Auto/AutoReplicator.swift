@@ -128,11 +128,17 @@ public actor AutoReplicator: Service {
         await act(on: planned.decision)
     }
 
-    /// What the policy decides now, without acting on it.
-    public func plan() async throws -> Pass {
+    /// What the policy decides now, without acting on it; `contents` is the cache as the caller just read it, if it
+    /// did (`mediapeerctl cache` lists it too), else it is read here.
+    public func plan(contents read: CacheContents? = nil) async throws -> Pass {
         let values = settings.current
         let demand = try await demand.homeDemand()
-        let contents = try await fetcher.cacheContents()
+        let contents: CacheContents
+        if let given = read {
+            contents = given
+        } else {
+            contents = try await fetcher.cacheContents()
+        }
         let ids = Self.titlesToWeigh(demand, cached: contents.entries.map(\.replica.id), settings: configuration.policy)
         let placements = try await catalog.placements(of: ids.sorted())
         let online = Set(await neighbourhood.neighbours().map(\.peerID))
