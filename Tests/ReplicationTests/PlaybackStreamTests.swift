@@ -54,11 +54,16 @@ private struct GatedTransport: FetchTransport {
     var losing: Set<String> = []
     var lost: Set<Int> = []
     var partial: [String: Set<Int>] = [:]
+    /// Holds the manifest back until the test lets it go.
+    var manifestGate: Gate?
+    /// Told the byte range of every request for chunks.
+    var requested: AsyncStream<Range<Int64>>.Continuation?
 
     func manifest(
         _ peer: PeerEndpoint, id: ContentID, chunkSize: Int, maxChunkCount: Int, timeout: TimeAmount
     ) async throws(PeerClientError) -> ChunkVerifier {
-        try manifestAnswer(manifest, for: id, from: peer)
+        await manifestGate?.pass()
+        return try manifestAnswer(manifest, for: id, from: peer)
     }
 
     func have(_ peer: PeerEndpoint, id: ContentID, chunkCount: Int) async throws(PeerClientError) -> ChunkBitmap {
@@ -72,6 +77,7 @@ private struct GatedTransport: FetchTransport {
         _ peer: PeerEndpoint, id: ContentID, range: Range<Int64>, pieceLength: Int, pieceTimeout: TimeAmount,
         buffers: FetchBufferBudget, deliver: @escaping @Sendable (Int, ByteBuffer) async throws -> Bool
     ) async throws -> Int {
+        requested?.yield(range)
         var index = 0
         for start in stride(from: Int(range.lowerBound), to: Int(range.upperBound), by: pieceLength) {
             if losing.contains(peer.peerID), lost.contains(start / pieceLength) {
@@ -126,7 +132,8 @@ private struct SleepLengthClock: Clock {
     /// A fetcher whose holders send every chunk at once but those in `held`, which wait for ``gate``.
     private func fetcher(
         holders: [String] = ["a"], held: Set<Int> = [], losing: Set<String> = [], lost: Set<Int> = [],
-        partial: [String: Set<Int>] = [:]
+        partial: [String: Set<Int>] = [:], manifestGate: Gate? = nil,
+        requested: AsyncStream<Range<Int64>>.Continuation? = nil
     ) -> Fetcher {
         var tuning = FetchJob.Tuning()
         tuning.acceptedChunkSize = chunkSize
@@ -137,7 +144,8 @@ private struct SleepLengthClock: Clock {
                     Holder(peerID: $0, name: $0, addresses: ["127.0.0.1"], port: 7000, complete: partial[$0] == nil)
                 }),
             transport: GatedTransport(
-                bytes: bytes, manifest: manifest, held: held, gate: gate, losing: losing, lost: lost, partial: partial),
+                bytes: bytes, manifest: manifest, held: held, gate: gate, losing: losing, lost: lost, partial: partial,
+                manifestGate: manifestGate, requested: requested),
             tuning: tuning,
             playbackWait: playbackWait, clock: SleepLengthClock(base: clock, sleeps: sleeping),
             logger: Logger(label: "test"))
@@ -160,6 +168,42 @@ private struct SleepLengthClock: Clock {
         await gate.release()
         let got = try await read.value
         #expect(Array(got.readableBytesView) == expected((2 * chunkSize + 5)..<(3 * chunkSize)))
+        await stream.close()
+        await fetcher.shutdown()
+    }
+
+    @Test func aPlayedTitlesChunkUnderTheReadIsAskedForWhileItsManifestIsStillOnItsWay() async throws {
+        let manifestGate = Gate()
+        let (requests, requested) = AsyncStream.makeStream(of: Range<Int64>.self)
+        let fetcher = fetcher(manifestGate: manifestGate, requested: requested)
+        let stream = try await fetcher.play(id, title: "Film", size: Int64(bytes.count))
+        let start = 3 * chunkSize + 10
+        await stream.want(Int64(start)...Int64(bytes.count - 1))
+        let read = Task { try await stream.read(from: Int64(start), maxLength: 1 << 20) }
+        var asked = requests.makeAsyncIterator()
+        #expect(await asked.next() == Int64(3 * chunkSize)..<Int64(4 * chunkSize))
+        await manifestGate.release()
+        let got = try await read.value
+        #expect(Array(got.readableBytesView) == expected(start..<(4 * chunkSize)))
+        await stream.close()
+        await fetcher.shutdown()
+    }
+
+    @Test func aSizeTheCatalogsGotWrongCostsTheChunkASecondRequestNotItsHolder() async throws {
+        let manifestGate = Gate()
+        let (requests, requested) = AsyncStream.makeStream(of: Range<Int64>.self)
+        let fetcher = fetcher(manifestGate: manifestGate, requested: requested)
+        // Said to end 20 bytes into chunk 3: the request sent ahead asks for those 20 bytes only.
+        let stream = try await fetcher.play(id, title: "Film", size: Int64(3 * chunkSize + 20))
+        let start = 3 * chunkSize + 10
+        await stream.want(Int64(start)...Int64(start + 5))
+        let read = Task { try await stream.read(from: Int64(start), maxLength: 1 << 20) }
+        var asked = requests.makeAsyncIterator()
+        #expect(await asked.next() == Int64(3 * chunkSize)..<Int64(3 * chunkSize + 20))
+        await manifestGate.release()
+        // The only holder is still asked, for the chunk where the manifest puts it.
+        let got = try await read.value
+        #expect(Array(got.readableBytesView) == expected(start..<(4 * chunkSize)))
         await stream.close()
         await fetcher.shutdown()
     }

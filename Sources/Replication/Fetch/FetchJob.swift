@@ -92,12 +92,15 @@ actor FetchJob {
     private let reporter: AsyncStream<Event>.Continuation
     private var verifier: ChunkVerifier?
     private var file: PartialFile?
+    /// What a request sent before the manifest was known waits for.
+    private nonisolated let preparation = PreparationGate()
     private var chunksSinceSpaceCheck = 0
 
     init(
         id: ContentID, title: String, catalog: Catalog, layout: ReplicaLayout, space: CacheSpace,
         directory: any HolderDirectory, transport: any FetchTransport, clock: any Clock<Duration>, tuning: Tuning,
-        buffers: FetchBufferBudget, startedByHand: Bool = true, pinWhenRecorded: Bool = false,
+        buffers: FetchBufferBudget, expectedFileSize: Int64? = nil, startedByHand: Bool = true,
+        pinWhenRecorded: Bool = false,
         writes: CacheWriteCounter = CacheWriteCounter(),
         playersChanged: @escaping @Sendable (ContentID, Bool) -> Void = { _, _ in }, logger: Logger
     ) {
@@ -117,7 +120,9 @@ actor FetchJob {
         var logger = logger
         logger[metadataKey: "object"] = "\(id.hex.prefix(16))"
         self.logger = logger
-        scheduler = FetchScheduler(id: id, title: title, startedAt: Date(), policy: tuning.scheduling)
+        scheduler = FetchScheduler(
+            id: id, title: title, startedAt: Date(), policy: tuning.scheduling,
+            expected: expectedFileSize.map { .init(fileSize: $0, chunkSize: tuning.acceptedChunkSize) })
         (events, reporter) = AsyncStream.makeStream(of: Event.self)
     }
 
@@ -176,6 +181,7 @@ actor FetchJob {
             group.cancelAll()
         }
         reporter.finish()
+        preparation.close()
         // In a task of its own, which is not cancelled: NIO's thread pool and GRDB's async accesses refuse work from
         // a cancelled task, and a stopping daemon must still record its chunks (or publish an object it has
         // completed, or forget one that failed).
@@ -214,7 +220,6 @@ actor FetchJob {
         case .prepared(let prepared?):
             verifier = prepared.verifier
             file = prepared.file
-            arrivals.known(prepared.have, fileSize: prepared.verifier.manifest.fileSize)
             if prepared.have.count > 0 {
                 logger.info(
                     "resuming fetch",
@@ -222,8 +227,12 @@ actor FetchJob {
                         "chunks_held": "\(prepared.have.count)", "chunks": "\(prepared.verifier.manifest.chunkCount)",
                     ])
             }
-            return scheduler.manifestReady(prepared.verifier.manifest, have: prepared.have, at: now)
+            let actions = scheduler.manifestReady(prepared.verifier.manifest, have: prepared.have, at: now)
+            // With the chunks verified while the replica was being recorded.
+            arrivals.known(scheduler.have ?? prepared.have, fileSize: prepared.verifier.manifest.fileSize)
+            return actions
         case .prepared(nil):
+            preparation.close()
             return scheduler.manifestUnavailable(at: now)
         case .availability(let chunks, let source):
             return scheduler.availabilityKnown(chunks, of: source, at: now)
@@ -289,8 +298,8 @@ actor FetchJob {
                     }
                 }
             case .start(let request):
-                guard let verifier, let file else { continue }
-                group.addTask { await self.transfer(request, verifier: verifier, file: file, reporter) }
+                let prepared = verifier.flatMap { verifier in file.map { (verifier: verifier, file: $0) } }
+                group.addTask { await self.transfer(request, prepared: prepared, reporter) }
             case .drop(let source, let reason):
                 logger.warning(
                     "dropping a source that stopped answering",
@@ -331,8 +340,9 @@ actor FetchJob {
         }
     }
 
-    /// Gets a verified manifest (from the index when resuming, else from a holder), checks the space, records the
-    /// replica (and that its fetch runs) and opens the partial file. Nil when no holder could give the manifest.
+    /// Gets a verified manifest (from the index when resuming, else from a holder), checks the space, opens the
+    /// partial file (from then on a chunk asked for ahead of the manifest is verified and written) and records the
+    /// replica (and that its fetch runs). Nil when no holder could give the manifest.
     private nonisolated func prepare(_ candidates: [PeerEndpoint]) async throws -> Prepared? {
         var replica = try await records.replica()
         var manifest: ChunkManifest?
@@ -352,12 +362,17 @@ actor FetchJob {
         // The cache folder may not exist yet (a first fetch, a configured folder nobody created).
         try layout.prepare()
         try space.check(objectSize: manifest.fileSize, otherReplicas: otherReplicas, stillToWrite: stillToWrite)
+        let file = try PartialFile(path: layout.partialPath(id), size: manifest.fileSize)
+        let verifier = try ChunkVerifier(manifest: manifest, expected: id)
+        // A chunk asked for ahead of the manifest is verified and written while the replica is recorded: a crash
+        // before the record leaves a file no record refers to, which the next start deletes (`CacheRecovery`), and
+        // chunks are recorded only once the record exists (``flush(_:_:)``).
+        preparation.open(verifier, file)
         if replica == nil { try await records.begin(manifest) }
         if pinWhenRecorded { try await records.pin() }
-        // Marked before any chunk arrives: if the daemon dies during this fetch, its next start knows.
+        // Marked before any chunk is recorded: if the daemon dies during this fetch, its next start knows.
         try await records.markRunning(resettingCrashes: startedByHand)
-        let file = try PartialFile(path: layout.partialPath(id), size: manifest.fileSize)
-        return Prepared(verifier: try ChunkVerifier(manifest: manifest, expected: id), file: file, have: held)
+        return Prepared(verifier: verifier, file: file, have: held)
     }
 
     /// What asking one holder for the manifest came to.
@@ -429,20 +444,31 @@ actor FetchJob {
 
     /// Sends one request and reports how it ended; each chunk is verified and written as soon as it has arrived
     /// whole, while the rest of the run is still on the wire (two chunks in memory per request at most).
+    ///
+    /// - parameter prepared: the manifest and the partial file; nil for a request sent before they were ready,
+    ///   whose chunk waits for them (``preparation``) and is dropped if the manifest places it elsewhere.
     private nonisolated func transfer(
-        _ request: FetchScheduler.Request, verifier: ChunkVerifier, file: PartialFile,
+        _ request: FetchScheduler.Request, prepared: PreparationGate.Prepared?,
         _ reporter: AsyncStream<Event>.Continuation
     ) async {
-        let manifest = verifier.manifest
+        let pieceLength = prepared?.verifier.manifest.chunkSize ?? tuning.acceptedChunkSize
         let outcome: FetchScheduler.RequestOutcome
         do {
             let range = request.bytes
             _ = try await transport.pieces(
-                request.source, id: id, range: range, pieceLength: manifest.chunkSize,
+                request.source, id: id, range: range, pieceLength: pieceLength,
                 pieceTimeout: tuning.chunkTimeout, buffers: buffers
-            ) { index, bytes in
+            ) { [preparation] index, bytes in
                 let chunk = request.chunks.lowerBound + index
-                let offset = manifest.byteRange(ofChunk: chunk).lowerBound
+                let known: PreparationGate.Prepared? =
+                    if let prepared { prepared } else { await preparation.wait() }
+                guard let (verifier, file) = known else { return false }
+                let manifest = verifier.manifest
+                let start = range.lowerBound + Int64(index) * Int64(pieceLength)
+                guard chunk < manifest.chunkCount,
+                    manifest.byteRange(ofChunk: chunk) == start..<(start + Int64(bytes.readableBytes))
+                else { return false }
+                let offset = start
                 guard
                     try await Self.verifyAndWrite(
                         bytes, chunk: chunk, at: offset, verifier: verifier,
@@ -518,7 +544,8 @@ actor FetchJob {
                     "chunk": "\(late.chunk)", "late_by": "\(late.late)", "late_chunks": "\(scheduler.latePlayerChunks)",
                 ])
         }
-        arrivals.verified(chunk)
+        // Before the manifest is known to the scheduler, the players learn of the chunk with it (`.prepared`).
+        if scheduler.manifest != nil { arrivals.verified(chunk) }
         writes.add(bytes)
         chunksSinceSpaceCheck += 1
         if chunksSinceSpaceCheck >= tuning.chunksPerSpaceCheck {

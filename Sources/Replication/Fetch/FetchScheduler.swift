@@ -62,6 +62,15 @@ struct FetchScheduler {
         var since: ElapsedInstant
     }
 
+    /// Where a played object's chunks lie before its manifest arrives: its size as the catalogs describe it, and the
+    /// only chunk size a manifest may have. A player's first chunk is asked for with the manifest, not after it
+    /// (``Action/start(_:)`` before ``manifestReady(_:have:at:)``): the two round trips overlap, and a remote title's
+    /// first byte comes about one chunk's transfer sooner. The chunk is verified once the manifest is known.
+    struct ExpectedLayout: Sendable, Equatable {
+        var fileSize: Int64
+        var chunkSize: Int
+    }
+
     /// One ranged request: a run of consecutive chunks from one source.
     struct Request: Sendable, Equatable {
         let id: Int
@@ -100,7 +109,9 @@ struct FetchScheduler {
         /// Ask a partial holder which chunks it has; answer with ``availabilityKnown(_:of:at:)``.
         case queryAvailability(PeerEndpoint)
         /// Send the request; feed each chunk to ``chunkVerified(_:of:bytes:at:)`` or ``chunkRejected(_:of:bytes:)``
-        /// and its end to ``requestFinished(_:_:at:)``.
+        /// and its end to ``requestFinished(_:_:at:)``. A request started before the manifest is known (a player's
+        /// first chunk, at its ``ExpectedLayout`` place) waits for it: a chunk the manifest places elsewhere is
+        /// dropped, not held against its source.
         case start(Request)
         /// The source stopped answering and is not used for a while (requests still open to it stop at their next
         /// chunk).
@@ -147,6 +158,14 @@ struct FetchScheduler {
     private var lookingUp = false
     private var lookUpAgain = false
     private var obtainingManifest = false
+    /// Where the chunks lie before the manifest says so, when the object's size is known.
+    private let expected: ExpectedLayout?
+    /// The request for a player's first chunk sent with the manifest request, until the manifest is known.
+    private var aheadRequest: Request?
+    private var triedAhead = false
+    /// Chunks verified before the scheduler learnt of the manifest (the request sent ahead of it, verified while
+    /// the replica was being recorded): counted once it does.
+    private var verifiedEarly: [(chunk: Int, request: Request, bytes: Int64)] = []
     private var holderRetryAt: ElapsedInstant?
     private var holderWait: Duration
     private var waitAnnounced = false
@@ -171,8 +190,11 @@ struct FetchScheduler {
     /// Chunks a player reads that were verified after their deadline: each one a play that stalled or nearly did.
     private(set) var latePlayerChunks = 0
 
-    init(id: ContentID, title: String, startedAt: Date, policy: Policy = Policy()) {
+    /// - parameter expected: where the chunks lie, when the caller knows the object's size (a play): a player's
+    ///   first chunk is then asked for while the manifest is on its way.
+    init(id: ContentID, title: String, startedAt: Date, policy: Policy = Policy(), expected: ExpectedLayout? = nil) {
         self.policy = policy
+        self.expected = expected
         holderWait = policy.holderWait
         progress = FetchProgress(
             id: id, title: title, state: .locating, size: 0, chunkCount: 0, chunksDone: 0, chunksResumed: 0,
@@ -203,6 +225,7 @@ struct FetchScheduler {
                 obtainingManifest = true
                 actions.append(.obtainManifest(from: holders.compactMap(\.endpoint)))
             }
+            fetchAhead(&actions)
         } else {
             addSources(at: now, &actions)
         }
@@ -232,6 +255,9 @@ struct FetchScheduler {
             return total + range.upperBound - range.lowerBound
         }
         addSources(at: now, &actions)
+        adoptAheadRequest(manifest, have: have)
+        for early in verifiedEarly { _ = chunkVerified(early.chunk, of: early.request, bytes: early.bytes, at: now) }
+        verifiedEarly = []
         reconsider(at: now, &actions)
         return actions
     }
@@ -240,6 +266,8 @@ struct FetchScheduler {
     mutating func manifestUnavailable(at now: ElapsedInstant) -> [Action] {
         var actions: [Action] = []
         obtainingManifest = false
+        if let ahead = aheadRequest { requests[ahead.id]?.orphaned = true }
+        aheadRequest = nil
         reconsider(at: now, &actions)
         return actions
     }
@@ -260,7 +288,14 @@ struct FetchScheduler {
 
     /// A chunk of `request` was verified and written. Returns whether the request should go on streaming: not
     /// once its source was dropped or banned, nor once the object is complete. A good chunk is kept whoever sent it.
+    ///
+    /// A chunk verified before ``manifestReady(_:have:at:)`` (its request was sent ahead of the manifest) is counted
+    /// when that comes.
     mutating func chunkVerified(_ chunk: Int, of request: Request, bytes: Int64, at now: ElapsedInstant) -> Bool {
+        guard picker != nil else {
+            verifiedEarly.append((chunk, request, bytes))
+            return false
+        }
         progress.bytesReceived += bytes
         let source = request.source.peerID
         let stillUsed = requests[request.id].map { !$0.orphaned } ?? false
@@ -400,6 +435,7 @@ struct FetchScheduler {
         var actions: [Action] = []
         guard !bytes.isEmpty else { return actions }
         interests[stream] = Interest(bytes: bytes, bytesPerSecond: max(1, bytesPerSecond), since: now)
+        fetchAhead(&actions)
         reconsider(at: now, &actions)
         return actions
     }
@@ -669,6 +705,44 @@ struct FetchScheduler {
         guard let next, hedgeAt.map({ next < $0 }) ?? true else { return }
         hedgeAt = next
         actions.append(.schedule(.hedge, at: next))
+    }
+
+    /// While the manifest is on its way, asks a complete holder for the chunk under the first player's read, once
+    /// per fetch, where ``expected`` places it.
+    private mutating func fetchAhead(_ actions: inout [Action]) {
+        guard manifest == nil, obtainingManifest, !triedAhead, let expected, expected.fileSize > 0,
+            expected.chunkSize > 0, let interest = interests.min(by: { $0.key < $1.key })?.value,
+            interest.bytes.lowerBound < expected.fileSize,
+            let endpoint = holders.first(where: { $0.complete && $0.endpoint != nil })?.endpoint,
+            let chunk = Int(exactly: interest.bytes.lowerBound / Int64(expected.chunkSize))
+        else { return }
+        triedAhead = true
+        let start = Int64(chunk) * Int64(expected.chunkSize)
+        let request = Request(
+            id: nextRequestID, source: endpoint, chunks: chunk..<(chunk + 1),
+            bytes: start..<min(start + Int64(expected.chunkSize), expected.fileSize))
+        nextRequestID += 1
+        requests[request.id] = RequestState(source: endpoint.peerID, chunks: request.chunks)
+        aheadRequest = request
+        actions.append(.start(request))
+    }
+
+    /// Counts the request sent ahead of the manifest as one of its source's, its chunk in flight, when the manifest
+    /// places the chunk where it was asked for and it is not held; otherwise the request counts for nothing.
+    private mutating func adoptAheadRequest(_ manifest: ChunkManifest, have: ChunkBitmap) {
+        guard let ahead = aheadRequest else { return }
+        aheadRequest = nil
+        let chunk = ahead.chunks.lowerBound
+        let source = ahead.source.peerID
+        guard requests[ahead.id] != nil, chunk < manifest.chunkCount,
+            manifest.byteRange(ofChunk: chunk) == ahead.bytes,
+            !have.contains(chunk), sources[source] != nil,
+            picker?.claimRun(from: chunk, for: source, maxLength: 1, before: chunk + 1) != nil
+        else {
+            requests[ahead.id]?.orphaned = true
+            return
+        }
+        sources[source]?.activeRequests += 1
     }
 
     /// The chunks a player's interest covers.

@@ -139,8 +139,11 @@ public actor Fetcher {
         try await start(id, title: title, byHand: false, inBackground: true)
     }
 
+    /// - parameter expectedFileSize: the object's size as the catalogs describe it, when a player waits: its first
+    ///   chunk is then asked for together with the manifest.
     private func start(
-        _ id: ContentID, title: String, byHand: Bool, inBackground: Bool = false, pin: Bool = false
+        _ id: ContentID, title: String, byHand: Bool, inBackground: Bool = false, pin: Bool = false,
+        expectedFileSize: Int64? = nil
     ) async throws(ReplicationError) -> FetchProgress {
         if let running = jobs[id] {
             if !inBackground, background.remove(id) != nil { precedenceChanged() }
@@ -171,7 +174,8 @@ public actor Fetcher {
         }
         let job = FetchJob(
             id: id, title: title, catalog: catalog, layout: layout, space: space, directory: directory,
-            transport: transport, clock: clock, tuning: tuning, buffers: buffers, startedByHand: byHand,
+            transport: transport, clock: clock, tuning: tuning, buffers: buffers, expectedFileSize: expectedFileSize,
+            startedByHand: byHand,
             pinWhenRecorded: pin, writes: writes,
             playersChanged: { [weak self] id, playing in
                 guard let self else { return }
@@ -208,15 +212,6 @@ public actor Fetcher {
         if let held = try await wholeFile(id) {
             return stream(id, title: title, .file(path: held.path, size: held.size))
         }
-        _ = try await start(id, title: title, byHand: true)
-        guard let job = jobs[id]?.job else {
-            // Held whole after all (it was, or its fetch completed at once).
-            guard let held = try await wholeFile(id) else {
-                let reason = finished[id]?.message.map { ": \($0)" } ?? ""
-                throw .cache("the fetch of \(title) ended before it could be played\(reason)")
-            }
-            return stream(id, title: title, .file(path: held.path, size: held.size))
-        }
         var described = size.map { (size: $0, durationMilliseconds: durationMilliseconds) }
         if described == nil {
             do {
@@ -224,6 +219,15 @@ public actor Fetcher {
             } catch {
                 throw .index(error)
             }
+        }
+        _ = try await start(id, title: title, byHand: true, expectedFileSize: described?.size)
+        guard let job = jobs[id]?.job else {
+            // Held whole after all (it was, or its fetch completed at once).
+            guard let held = try await wholeFile(id) else {
+                let reason = finished[id]?.message.map { ": \($0)" } ?? ""
+                throw .cache("the fetch of \(title) ended before it could be played\(reason)")
+            }
+            return stream(id, title: title, .file(path: held.path, size: held.size))
         }
         let fetchedSize = await job.progress.size
         let window = PlaybackWindow(
