@@ -36,7 +36,7 @@ struct Status: AsyncParsableCommand {
             "name:        \(status.name)",
             "peer id:     \(status.peerID), peer API on port \(status.httpPort)",
             "mdns:        " + describe(status.mdns) + ", \(status.peerCount) peer\(status.peerCount == 1 ? "" : "s")",
-            "version:     \(status.version) (pid \(status.pid), up \(Format.age(seconds: status.uptimeSeconds)))",
+            "version:     \(status.version) (pid \(status.pid), up \(Format.age(seconds: Int64(status.uptimeSeconds))))",
             "media:       "
                 + (status.mediaFolders.isEmpty
                     ? "(no media_dirs configured)" : status.mediaFolders.joined(separator: ", ")),
@@ -111,7 +111,7 @@ struct Peers: AsyncParsableCommand {
                 } ?? "-"
             table.add([
                 peer.name, String(peer.id!.prefix(12)), address,
-                Format.age(seconds: max(0, Int(now.timeIntervalSince(peer.lastSeen)))) + " ago",
+                Format.age(seconds: max(0, Format.wholeNumber(now.timeIntervalSince(peer.lastSeen)))) + " ago",
                 peer.generation.map(String.init) ?? "-", peer.reachable ? "reachable" : "unreachable",
             ])
         }
@@ -217,7 +217,7 @@ struct Library: AsyncParsableCommand {
                 ("id", String(item.id)), ("title", item.displayTitle), ("kind", item.kind.rawValue),
                 ("type", item.mimeType),
                 ("file", item.root + "/" + item.path),
-                ("size", "\(Format.bytes(item.size)) (\(Format.count(Int(item.size))) bytes)"),
+                ("size", "\(Format.bytes(item.size)) (\(Format.count(item.size)) bytes)"),
                 (
                     "modified",
                     ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: TimeInterval(item.modified)))
@@ -331,7 +331,7 @@ struct Scan: AsyncParsableCommand {
         case .readingMetadata:
             let width = 30
             let fraction = scan.filesToRead == 0 ? 1 : Double(scan.filesRead) / Double(scan.filesToRead)
-            let filled = Int(fraction * Double(width))
+            let filled = Format.filledCells(fraction, width: width)
             return "metadata [" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
                 + "] \(Format.count(scan.filesRead))/\(Format.count(scan.filesToRead))"
         }
