@@ -212,6 +212,11 @@ struct Library: AsyncParsableCommand {
             let client = options.client
             let item = try await talkingToDaemon { () async throws(ControlClientError) in try await client.item(id) }
             if options.json { return try Output.json(item) }
+            print(Self.text(of: item))
+        }
+
+        /// What `library show` prints: one aligned line per known field.
+        static func text(of item: MediaItem) -> String {
             let m = item.metadata
             var fields: [(String, String?)] = [
                 ("id", String(item.id)), ("title", item.displayTitle), ("kind", item.kind.rawValue),
@@ -236,10 +241,10 @@ struct Library: AsyncParsableCommand {
             ]
             let shown = fields.compactMap { name, value in value.map { (name, $0) } }
             let width = shown.map(\.0.count).max() ?? 0
-            print(
+            return
                 shown.map { name, value in
                     name + ":" + String(repeating: " ", count: width - name.count + 2) + Output.shown(value)
-                }.joined(separator: "\n"))
+                }.joined(separator: "\n")
         }
     }
 }

@@ -58,12 +58,13 @@ enum Format {
         return String(out.reversed())
     }
 
-    /// `part` as a whole percentage of `whole` (0 when `whole` is not positive), for any `Int64` values: the
-    /// daemon's numbers are sizes, and `part * 100` of a large one would overflow.
+    /// `part` as a whole percentage of `whole`, rounded toward zero (0 when `whole` is not positive), for any
+    /// `Int64` sizes: `part * 100` is computed in 128 bits, since in 64 it overflows past 92 PB.
     static func percent(_ part: Int64, of whole: Int64) -> Int64 {
         guard whole > 0 else { return 0 }
-        let (scaled, overflow) = part.multipliedReportingOverflow(by: 100)
-        return overflow ? wholeNumber(Double(part) / Double(whole) * 100) : scaled / whole
+        // Below this the quotient fits in Int64; above it the percentage is beyond any meaning anyway.
+        guard (part / whole).magnitude < UInt64(Int64.max / 100) else { return part < 0 ? .min : .max }
+        return whole.dividingFullWidth(part.multipliedFullWidth(by: 100)).quotient
     }
 
     /// A `Double` rounded toward zero and clamped to `Int64` (NaN is 0): numbers computed from what the daemon sent,
