@@ -44,12 +44,12 @@ let package = Package(
         // what mediapeerctl and the daemon share, so the CLI links no library the daemon's domain needs.
         .target(name: "ControlWire", dependencies: ["WireVocabulary"]),
         // What a media file is: sniffing by magic bytes, photo/audio/video metadata readers.
-        .target(name: "MediaProbe", dependencies: ["WireVocabulary", "CExif", "CTagLib"]),
+        .target(name: "MediaProbe", dependencies: ["WireVocabulary", "CExif", "CTagLib", "CSystemShims"]),
         // Content identity: chunk manifests, hashing content into ids, and chunk verification.
         .target(
             name: "ContentID", dependencies: ["WireVocabulary", .product(name: "Crypto", package: "swift-crypto")]),
         // The TOML configuration file and its validation.
-        .target(name: "MediapeerConfig", dependencies: ["TOMLKit"]),
+        .target(name: "MediapeerConfig", dependencies: ["TOMLKit", "CSystemShims"]),
         // The SQLite media index: schema, scanner, hasher, inotify watcher.
         .target(
             name: "MediaIndex",
@@ -73,7 +73,7 @@ let package = Package(
         .target(
             name: "ControlAPI",
             dependencies: [
-                "ControlWire", "WireVocabulary", "HTTPService",
+                "ControlWire", "WireVocabulary", "HTTPService", "CSystemShims",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -1,3 +1,4 @@
+import CSystemShims
 import ControlWire
 import Foundation
 
@@ -31,9 +32,9 @@ enum ControlSocket {
                 throw .cannotPrepare(path: path, reason: "cannot create \(folder): \(error.localizedDescription)")
             }
         }
-        var info = stat()
-        guard lstat(path, &info) == 0 else { return }
-        guard info.st_mode & S_IFMT == S_IFSOCK else {
+        var info = mediapeer_file_status()
+        guard mediapeer_fstatat(AT_FDCWD, path, 0, &info) == 0 else { return }
+        guard info.mode & S_IFMT == S_IFSOCK else {
             throw .cannotPrepare(
                 path: path,
                 reason: "a file that is not a socket is in the way; remove it or choose another control_socket")

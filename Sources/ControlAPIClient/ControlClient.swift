@@ -150,8 +150,7 @@ public struct ControlClient: Sendable {
     private func request<T: Decodable>(
         _ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body requestBody: Data? = nil
     ) async throws(ControlClientError) -> T {
-        var info = stat()
-        guard stat(socketPath, &info) == 0 else { throw .daemonNotRunning(socket: socketPath) }
+        guard access(socketPath, F_OK) == 0 else { throw .daemonNotRunning(socket: socketPath) }
         guard access(socketPath, R_OK | W_OK) == 0 else { throw .permissionDenied(socket: socketPath) }
         var components = URLComponents()
         components.path = path

@@ -256,8 +256,7 @@ public final class MediaLibrary: Sendable {
         var activeFolders = mediaFolders
         var rootIDs = prepareRoots(activeFolders)
         while true {
-            let timeout: DispatchTime =
-                periodicRescanInterval.map { .now() + .seconds(Int($0.components.seconds)) } ?? .distantFuture
+            let timeout = periodicRescanInterval.map { Self.deadline(after: $0, from: .now()) } ?? .distantFuture
             if wake.wait(timeout: timeout) == .timedOut {
                 logger.info("periodic rescan")
                 _ = requestScan()
@@ -287,6 +286,18 @@ public final class MediaLibrary: Sendable {
             }
             hasher.poke()
         }
+    }
+
+    /// `interval` after `now`, computed in 64-bit nanoseconds on every architecture: `DispatchTimeInterval` takes an
+    /// `Int`, 32 bits on armhf, where `.seconds(Int(...))` of a long `rescan_interval` would trap. An interval
+    /// past what `DispatchTime` counts (about 584 years of uptime) is never.
+    static func deadline(after interval: Duration, from now: DispatchTime) -> DispatchTime {
+        let (seconds, attoseconds) = interval.components
+        guard seconds >= 0, attoseconds >= 0 else { return now }
+        let (whole, overflow) = UInt64(seconds).multipliedReportingOverflow(by: 1_000_000_000)
+        let (nanoseconds, overflow2) = whole.addingReportingOverflow(UInt64(attoseconds / 1_000_000_000))
+        let (uptime, overflow3) = now.uptimeNanoseconds.addingReportingOverflow(nanoseconds)
+        return overflow || overflow2 || overflow3 ? .distantFuture : DispatchTime(uptimeNanoseconds: uptime)
     }
 
     private var periodicRescanInterval: Duration? {
@@ -357,7 +368,7 @@ public final class MediaLibrary: Sendable {
         let snapshot = progress.update { progress -> ScanProgress in
             progress.phase = .idle
             progress.completedScans = max(progress.completedScans, target)
-            progress.lastScanMilliseconds = Int(totalMilliseconds)
+            progress.lastScanMilliseconds = Int(clamping: totalMilliseconds)
             return progress
         }
         var metadata: Logger.Metadata = [

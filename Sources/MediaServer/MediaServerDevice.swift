@@ -169,7 +169,8 @@ public struct MediaServerDevice: UPnPResponding {
         func number(_ name: String) throws(UPnPError) -> Int {
             guard let text = arguments[name] else { return 0 }
             guard let value = UInt32(text.trimmingSpaces) else { throw .invalidArgs("\(name) is not a number") }
-            return Int(value)
+            // A ui4 past Int.max (2^31 - 1 on armhf) asks for a page past every list's end: the same as Int.max.
+            return Int(clamping: value)
         }
         let offset = try number("StartingIndex")
         let requested = try number("RequestedCount")

@@ -26,14 +26,14 @@ struct CacheShow: AsyncParsableCommand {
     }
 
     static func summary(_ report: CacheReport) -> [String] {
-        let percent = report.quotaBytes > 0 ? Int(report.usedBytes * 100 / report.quotaBytes) : 0
-        let share = { (value: Double) in "\(Int((value * 100).rounded()))%" }
+        let percent = Format.percent(report.usedBytes, of: report.quotaBytes)
+        let share = { (value: Double) in "\(Format.wholeNumber((value * 100).rounded()))%" }
         return [
             "used:        \(Format.bytes(report.usedBytes)) of \(Format.bytes(report.quotaBytes)) (\(percent)%)",
             "quota:       cache_max = \"\(report.quota)\" (\(report.quotaBytes) bytes here)",
             "watermarks:  evicts above \(share(report.highWatermark)) down to \(share(report.lowWatermark))"
-                + " (\(Format.bytes(Int64(Double(report.quotaBytes) * report.highWatermark))) → "
-                + "\(Format.bytes(Int64(Double(report.quotaBytes) * report.lowWatermark))))",
+                + " (\(Format.bytes(Format.wholeNumber(Double(report.quotaBytes) * report.highWatermark))) → "
+                + "\(Format.bytes(Format.wholeNumber(Double(report.quotaBytes) * report.lowWatermark))))",
             "replication: \(report.replication)",
             "today:       \(Format.bytes(report.writtenToday)) written of a \(Format.bytes(report.dailyBudget)) "
                 + "daily replication budget",
@@ -53,7 +53,7 @@ struct CacheShow: AsyncParsableCommand {
             let held =
                 replica.complete
                 ? "complete"
-                : "partial \(replica.size > 0 ? Int(replica.bytesHeld * 100 / replica.size) : 0)%"
+                : "partial \(Format.percent(replica.bytesHeld, of: replica.size))%"
             var row = [
                 String(replica.id.hex.prefix(12)), Format.bytes(replica.size), held, replica.pinned ? "pinned" : "",
                 replica.use ?? "",

@@ -36,7 +36,7 @@ struct Status: AsyncParsableCommand {
             "name:        \(status.name)",
             "peer id:     \(status.peerID), peer API on port \(status.httpPort)",
             "mdns:        " + describe(status.mdns) + ", \(status.peerCount) peer\(status.peerCount == 1 ? "" : "s")",
-            "version:     \(status.version) (pid \(status.pid), up \(Format.age(seconds: status.uptimeSeconds)))",
+            "version:     \(status.version) (pid \(status.pid), up \(Format.age(seconds: Int64(status.uptimeSeconds))))",
             "media:       "
                 + (status.mediaFolders.isEmpty
                     ? "(no media_dirs configured)" : status.mediaFolders.joined(separator: ", ")),
@@ -111,7 +111,7 @@ struct Peers: AsyncParsableCommand {
                 } ?? "-"
             table.add([
                 peer.name, String(peer.id!.prefix(12)), address,
-                Format.age(seconds: max(0, Int(now.timeIntervalSince(peer.lastSeen)))) + " ago",
+                Format.age(seconds: max(0, Format.wholeNumber(now.timeIntervalSince(peer.lastSeen)))) + " ago",
                 peer.generation.map(String.init) ?? "-", peer.reachable ? "reachable" : "unreachable",
             ])
         }
@@ -212,12 +212,17 @@ struct Library: AsyncParsableCommand {
             let client = options.client
             let item = try await talkingToDaemon { () async throws(ControlClientError) in try await client.item(id) }
             if options.json { return try Output.json(item) }
+            print(Self.text(of: item))
+        }
+
+        /// What `library show` prints: one aligned line per known field.
+        static func text(of item: MediaItem) -> String {
             let m = item.metadata
             var fields: [(String, String?)] = [
                 ("id", String(item.id)), ("title", item.displayTitle), ("kind", item.kind.rawValue),
                 ("type", item.mimeType),
                 ("file", item.root + "/" + item.path),
-                ("size", "\(Format.bytes(item.size)) (\(Format.count(Int(item.size))) bytes)"),
+                ("size", "\(Format.bytes(item.size)) (\(Format.count(item.size)) bytes)"),
                 (
                     "modified",
                     ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: TimeInterval(item.modified)))
@@ -236,10 +241,10 @@ struct Library: AsyncParsableCommand {
             ]
             let shown = fields.compactMap { name, value in value.map { (name, $0) } }
             let width = shown.map(\.0.count).max() ?? 0
-            print(
+            return
                 shown.map { name, value in
                     name + ":" + String(repeating: " ", count: width - name.count + 2) + Output.shown(value)
-                }.joined(separator: "\n"))
+                }.joined(separator: "\n")
         }
     }
 }
@@ -331,7 +336,7 @@ struct Scan: AsyncParsableCommand {
         case .readingMetadata:
             let width = 30
             let fraction = scan.filesToRead == 0 ? 1 : Double(scan.filesRead) / Double(scan.filesToRead)
-            let filled = Int(fraction * Double(width))
+            let filled = Format.filledCells(fraction, width: width)
             return "metadata [" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
                 + "] \(Format.count(scan.filesRead))/\(Format.count(scan.filesToRead))"
         }

@@ -80,7 +80,7 @@ struct Fetch: AsyncParsableCommand {
         default:
             let width = 30
             let fraction = progress.size == 0 ? 0 : Double(progress.bytesDone) / Double(progress.size)
-            let filled = min(width, Int(fraction * Double(width)))
+            let filled = Format.filledCells(fraction, width: width)
             return "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "] "
                 + "\(Format.bytes(progress.bytesDone))/\(Format.bytes(progress.size)) \(Format.bytes(progress.bytesPerSecond))/s "
                 + "from \(progress.activeSources) box\(progress.activeSources == 1 ? "" : "es")"
@@ -122,7 +122,7 @@ struct Fetches: AsyncParsableCommand {
             ("TITLE", .left),
         ])
         for fetch in list.fetches {
-            let percent = fetch.size == 0 ? 100 : Int(fetch.bytesDone * 100 / fetch.size)
+            let percent = fetch.size == 0 ? 100 : Format.percent(fetch.bytesDone, of: fetch.size)
             let sources = fetch.sources.filter { $0.chunks > 0 || $0.active }.map {
                 "\($0.name) \($0.chunks)" + ($0.badChunks > 0 ? " (\($0.badChunks) bad)" : "")
             }

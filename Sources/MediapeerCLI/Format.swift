@@ -14,14 +14,18 @@ enum Format {
         return unit == 0 ? "\(value) B" : String(format: amount < 10 ? "%.1f %@" : "%.0f %@", amount, units[unit])
     }
 
-    /// Milliseconds → "3:07" or "1:02:03".
+    /// Milliseconds → "3:07" or "1:02:03". Interpolated, not `String(format:)`: `%d` takes a C int, so an `Int64`
+    /// argument prints the wrong half on armhf (1:02:03 as 1:00:02).
     static func duration(milliseconds: Int64) -> String {
-        let total = milliseconds / 1000
+        let total = max(0, milliseconds) / 1000
         let hours = total / 3600
         let minutes = (total % 3600) / 60
         let seconds = total % 60
-        return hours > 0
-            ? String(format: "%d:%02d:%02d", hours, minutes, seconds) : String(format: "%d:%02d", minutes, seconds)
+        return hours > 0 ? "\(hours):\(twoDigits(minutes)):\(twoDigits(seconds))" : "\(minutes):\(twoDigits(seconds))"
+    }
+
+    private static func twoDigits(_ value: Int64) -> String {
+        value < 10 ? "0\(value)" : "\(value)"
     }
 
     /// A measured time: "850 ms", "12.4 s", "3:07".
@@ -34,7 +38,7 @@ enum Format {
     }
 
     /// Seconds → "3d 4h", "2h 5m", "4m 10s", "12s".
-    static func age(seconds: Int) -> String {
+    static func age(seconds: Int64) -> String {
         switch seconds {
         case ..<60: "\(seconds)s"
         case ..<3600: "\(seconds / 60)m \(seconds % 60)s"
@@ -43,7 +47,8 @@ enum Format {
         }
     }
 
-    static func count(_ value: Int) -> String {
+    /// 3221225472 → "3,221,225,472": any integer type, so sizes stay `Int64` (a 32-bit `Int` cannot hold 3 GiB).
+    static func count(_ value: some BinaryInteger) -> String {
         let digits = String(value)
         var out = ""
         for (index, character) in digits.reversed().enumerated() {
@@ -51,6 +56,29 @@ enum Format {
             out.append(character)
         }
         return String(out.reversed())
+    }
+
+    /// `part` as a whole percentage of `whole`, rounded toward zero (0 when `whole` is not positive), for any
+    /// `Int64` sizes: `part * 100` is computed in 128 bits, since in 64 it overflows past 92 PB.
+    static func percent(_ part: Int64, of whole: Int64) -> Int64 {
+        guard whole > 0 else { return 0 }
+        // Below this the quotient fits in Int64; above it the percentage is beyond any meaning anyway.
+        guard (part / whole).magnitude < UInt64(Int64.max / 100) else { return part < 0 ? .min : .max }
+        return whole.dividingFullWidth(part.multipliedFullWidth(by: 100)).quotient
+    }
+
+    /// A `Double` rounded toward zero and clamped to `Int64` (NaN is 0): numbers computed from what the daemon sent,
+    /// which converting with `Int(...)` would trap on when out of range.
+    static func wholeNumber(_ value: Double) -> Int64 {
+        if value.isNaN { return 0 }
+        if value >= 0x1p63 { return .max }
+        if value < -0x1p63 { return .min }
+        return Int64(value)
+    }
+
+    /// How many of `width` cells a progress bar fills for `fraction` (clamped to 0...1).
+    static func filledCells(_ fraction: Double, width: Int) -> Int {
+        Int(clamping: min(max(wholeNumber(fraction * Double(width)), 0), Int64(width)))
     }
 }
 

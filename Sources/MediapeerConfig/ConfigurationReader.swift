@@ -414,12 +414,13 @@ struct ConfigurationReader {
 
     private mutating func readCacheMax(_ value: TOMLValueConvertible) -> CacheLimit? {
         let line = map.line(of: "cache_max")
-        if let bytes = value.int {
+        if value.type == .int {
+            guard let bytes = integer(value, key: "cache_max") else { return nil }
             guard bytes > 0 else {
                 error("cache_max", line: line, "\(bytes) bytes leaves no room for the cache; \(CacheLimit.formsHint)")
                 return nil
             }
-            return .bytes(Int64(bytes))
+            return .bytes(bytes)
         }
         guard let text = value.string else {
             typeMismatch(
@@ -478,7 +479,8 @@ struct ConfigurationReader {
         do {
             if let number = value.double {
                 return try Watermark.parse(number: number, text: "\(number)")
-            } else if let number = value.int {
+            } else if value.type == .int {
+                guard let number = integer(value, key: key) else { return nil }
                 return try Watermark.parse(number: Double(number), text: "\(number)")
             } else if let text = value.string {
                 return try Watermark.parse(percentage: text)
@@ -492,13 +494,14 @@ struct ConfigurationReader {
 
     private mutating func readPort(_ value: TOMLValueConvertible, key: String) -> Int? {
         let line = map.line(of: key)
-        guard let port = value.int else {
-            let hint = value.string.flatMap { Int($0) }.map { "write \($0) without quotes" }
+        guard value.type == .int else {
+            let hint = value.string.flatMap { Int64($0) }.map { "write \($0) without quotes" }
             typeMismatch(key, line: line, expected: "an integer", found: value, hint: hint)
             return nil
         }
-        guard (1...65535).contains(port) else {
-            error(key, line: line, "\(port) is out of range; use a port from 1 to 65535")
+        guard let number = integer(value, key: key) else { return nil }
+        guard (1...65535).contains(number), let port = Int(exactly: number) else {
+            error(key, line: line, "\(number) is out of range; use a port from 1 to 65535")
             return nil
         }
         if port < 1024 {
@@ -507,6 +510,14 @@ struct ConfigurationReader {
                 "port \(port) is below 1024, which only root or a process with CAP_NET_BIND_SERVICE can listen on")
         }
         return port
+    }
+
+    /// An integer value as `Int64` on every architecture (``ConfigInteger``; TOMLKit's `int` traps past 2^31 - 1 on
+    /// armhf); nil, with the error recorded, if its text cannot be read, which toml++'s own check leaves no room for.
+    private mutating func integer(_ value: TOMLValueConvertible, key: String) -> Int64? {
+        if let text = map.bareValue(of: key), let number = ConfigInteger.parse(text) { return number }
+        error(key, line: map.line(of: key), "cannot read this integer; write it in decimal digits")
+        return nil
     }
 
     private mutating func readBool(_ value: TOMLValueConvertible, key: String) -> Bool? {
@@ -607,6 +618,13 @@ struct ConfigurationReader {
     private mutating func readRescanInterval(_ value: TOMLValueConvertible) -> Duration?? {
         let key = "rescan_interval"
         guard let interval = readDuration(value, key: key, example: "6h") else { return nil }
+        if let interval, interval > RescanInterval.longest {
+            error(
+                key, line: map.line(of: key),
+                "must be at most \(RescanInterval.render(RescanInterval.longest)) (a year), or \"0\" for never; "
+                    + "\(RescanInterval.render(interval)) is longer")
+            return nil
+        }
         if let interval, interval < .seconds(60) {
             warning(
                 key, line: map.line(of: key),
@@ -620,8 +638,9 @@ struct ConfigurationReader {
     private mutating func readDuration(_ value: TOMLValueConvertible, key: String, example: String) -> Duration?? {
         let line = map.line(of: key)
         do {
-            if let seconds = value.int {
-                return .some(try RescanInterval.interval(seconds: Int64(seconds)))
+            if value.type == .int {
+                guard let seconds = integer(value, key: key) else { return nil }
+                return .some(try RescanInterval.interval(seconds: seconds))
             } else if let text = value.string {
                 return .some(try RescanInterval.parse(text))
             }
@@ -638,27 +657,34 @@ struct ConfigurationReader {
     private mutating func readPeerCatalogMaxObjects(_ value: TOMLValueConvertible) -> Int? {
         let key = "peer_catalog_max_objects"
         let line = map.line(of: key)
-        guard let count = value.int else {
-            let hint = value.string.flatMap { Int($0) }.map { "write \($0) without quotes" }
+        guard value.type == .int else {
+            let hint = value.string.flatMap { Int64($0) }.map { "write \($0) without quotes" }
             typeMismatch(key, line: line, expected: "an integer", found: value, hint: hint)
             return nil
         }
+        guard let count = integer(value, key: key) else { return nil }
         guard count >= 1 else {
             error(key, line: line, "\(count) is too small; a neighbour's catalog needs room for at least 1 object")
             return nil
         }
-        return count
+        // Counts of objects in memory are Int, 32 bits on armhf.
+        guard let objects = Int(exactly: count) else {
+            error(key, line: line, "\(count) is too large; use a count from 1 to \(Int.max)")
+            return nil
+        }
+        return objects
     }
 
     /// A size key: an integer number of bytes or a string with a unit; `what` is what the size must leave room for.
     private mutating func readByteSize(_ value: TOMLValueConvertible, key: String, what: String) -> Int64? {
         let line = map.line(of: key)
-        if let bytes = value.int {
+        if value.type == .int {
+            guard let bytes = integer(value, key: key) else { return nil }
             guard bytes > 0 else {
                 error(key, line: line, "\(bytes) bytes leaves no room for \(what); \(ByteSize.formsHint)")
                 return nil
             }
-            return Int64(bytes)
+            return bytes
         }
         guard let text = value.string else {
             typeMismatch(

@@ -1,3 +1,5 @@
+import CSystemShims
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -21,10 +23,12 @@ enum FileSystem {
         case failed(String)
     }
 
+    /// `stat` through CSystemShims: Glibc's own fails with EOVERFLOW on armhf for a path whose inode number or size
+    /// does not fit 32 bits, which would read as a failure here.
     static func lookup(_ path: String) -> Lookup {
-        var info = stat()
-        if stat(path, &info) == 0 {
-            return .found((info.st_mode & S_IFMT) == S_IFDIR ? .directory : .other)
+        var info = mediapeer_file_status()
+        if mediapeer_fstatat(AT_FDCWD, path, 1, &info) == 0 {
+            return .found((info.mode & S_IFMT) == S_IFDIR ? .directory : .other)
         }
         let code = errno
         return code == ENOENT ? .missing : .failed(reason(code))
@@ -57,7 +61,7 @@ enum FileSystem {
 
     /// The file's bytes, or the system's reason for not reading them.
     static func contents(of path: String) -> Result<[UInt8], ReadFailure> {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        let fd = mediapeer_open(path, O_RDONLY | O_CLOEXEC, 0)
         guard fd >= 0 else {
             let code = errno
             return .failure(ReadFailure(isMissing: code == ENOENT, reason: reason(code)))

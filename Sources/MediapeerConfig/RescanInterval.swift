@@ -3,6 +3,10 @@
 enum RescanInterval {
     private static let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3_600, "d": 86_400]
 
+    /// The longest `rescan_interval`: a year. Longer is the same as never in practice, and a bound keeps the
+    /// daemon's wait in range of every platform's timer arithmetic.
+    static let longest = Duration.seconds(365 * 86_400)
+
     static let formsHint =
         #"write "0" for off, or a duration such as "30m", "6h" or "1d", or an integer number of seconds"#
 

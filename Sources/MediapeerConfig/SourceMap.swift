@@ -14,6 +14,8 @@ struct SourceMap {
     private(set) var elementLines: [String: [Int]] = [:]
     /// Top-level names that first appear in a `[table]` or `[[array]]` header.
     private(set) var headerNames: Set<String> = []
+    /// The text of each top-level key's value when it is bare (a number, boolean or date), as written.
+    private(set) var bareValues: [String: String] = [:]
 
     private let bytes: [UInt8]
     private var index = 0
@@ -37,6 +39,12 @@ struct SourceMap {
             return lines[element]
         }
         return keyLines[key]
+    }
+
+    /// The value of `key` as written, when it is a bare value at the top level, such as `10_737_418_240` or
+    /// `0x7fff`: TOMLKit reads integers into `Int`, which is 32 bits on armhf, so integers are read from here.
+    func bareValue(of key: String) -> String? {
+        bareValues[key]
     }
 
     // MARK: - Scanning
@@ -90,9 +98,12 @@ struct SourceMap {
                 if inRootTable && keyLines[name] == nil {
                     keyLines[name] = keyLine
                 }
+                skipBlanks()
+                let bare = readBareValue()
                 let elements = scanValue()
                 if inRootTable && !dotted {
                     elementLines[name] = elements
+                    bareValues[name] = bare
                 }
             }
         }
@@ -141,6 +152,21 @@ struct SourceMap {
             }
         }
         return elements
+    }
+
+    /// Reads a bare value (anything but a string, array or inline table) up to the blank, comment or newline that
+    /// ends it, without consuming it; nil for the other kinds of value.
+    private func readBareValue() -> String? {
+        guard let first = current,
+            ![UInt8(ascii: "\""), UInt8(ascii: "'"), UInt8(ascii: "["), UInt8(ascii: "{")].contains(first)
+        else { return nil }
+        let start = index
+        var end = index
+        let enders: [UInt8] = [
+            UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r"), UInt8(ascii: "\n"), UInt8(ascii: "#"),
+        ]
+        while end < bytes.count, !enders.contains(bytes[end]) { end += 1 }
+        return end > start ? String(decoding: bytes[start..<end], as: UTF8.self) : nil
     }
 
     private mutating func skipBlanks() {

@@ -343,6 +343,16 @@ import WireVocabulary
         #expect(handler.asked.isEmpty)
     }
 
+    /// Past 2^31 - 1 (a trap converting to a 32-bit Int) and 2^32 + 2 (2 if cut to 32 bits).
+    @Test(arguments: ["2147483648", "4294967298", "9223372036854775807", "99999999999999999999"])
+    func locateTTLPast32BitsIsABadRequestNamingTheRange(_ ttl: String) async throws {
+        let response = try await get("/v1/locate/\(file.id.hex)?ttl=\(ttl)")
+        #expect(response.status == .badRequest)
+        #expect(
+            String(buffer: response.body).contains("ttl must be a whole number from 0 to \(PeerLimits.maxLocateTTL)"))
+        #expect(handler.asked.isEmpty)
+    }
+
     @Test func locatePassesTTLAndQueryIDToTheHandler() async throws {
         let response = try await get("/v1/locate/\(file.id.hex)?ttl=\(PeerLimits.maxLocateTTL)&qid=abc-123_X")
         #expect(response.status == .ok)

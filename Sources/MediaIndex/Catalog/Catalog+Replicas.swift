@@ -37,8 +37,9 @@ extension Catalog {
                     JOIN manifest m ON m.content_id = r.content_id WHERE r.content_id = ?
                     """, arguments: [Data(id.bytes)]), row.chunkSize > 0
         else { return nil }
-        let chunkCount = Int((row.fileSize + row.chunkSize - 1) / row.chunkSize)
-        guard let have = ChunkBitmap(chunkCount: chunkCount, bytes: [UInt8](row.have)) else { return nil }
+        guard let chunkCount = Int(exactly: row.fileSize / row.chunkSize + (row.fileSize % row.chunkSize == 0 ? 0 : 1)),
+            let have = ChunkBitmap(chunkCount: chunkCount, bytes: [UInt8](row.have))
+        else { return nil }
         return ReplicaRecord(
             id: id, complete: row.complete, have: have, size: row.size, mimeType: row.mime, lastUsed: row.lastUsedAt,
             fetchRunning: row.fetchRunning, crashCount: row.crashCount, pinned: row.pinned)

@@ -19,7 +19,9 @@ enum SkipReason: String, Sendable, CaseIterable {
     var key: String { String(describing: self) }
 }
 
-/// Walks one media folder with `readdir` and `fstatat`, depth first, without following symlinked folders.
+/// Walks one media folder with `readdir` and `fstatat`, depth first, without following symlinked folders. Both go
+/// through CSystemShims, whose 64-bit calls list and stat entries with 64-bit inode numbers and sizes on 32-bit ARM
+/// too (XFS inode64, large network shares), where Glibc's own `readdir` would end the listing early.
 ///
 /// Directories are reported before their entries are read, so an inotify watch added in the callback can never
 /// miss a file created while the folder is being listed.
@@ -55,8 +57,12 @@ struct TreeWalker {
             }
             defer { closedir(handle) }
             let directoryFD = dirfd(handle)
-            while let entry = readdir(handle) {
-                guard let name = Self.name(of: entry) else {
+            var entry = mediapeer_directory_entry()
+            while true {
+                let read = mediapeer_read_directory(handle, &entry)
+                if read < 0 { skip(.unreadable, relativeDirectory) }
+                if read <= 0 { break }
+                guard let name = String(validatingCString: entry.name) else {
                     skip(.invalidName, relativeDirectory)
                     continue
                 }
@@ -66,7 +72,7 @@ struct TreeWalker {
                     skip(.hidden, relativePath)
                     continue
                 }
-                let type = entry.pointee.d_type
+                let type = entry.type
                 if type == DT_DIR {
                     pending.append(relativePath)
                     continue
@@ -133,11 +139,5 @@ struct TreeWalker {
         guard let resolved = realpath(path, nil) else { return nil }
         defer { free(resolved) }
         return String(validatingCString: resolved)
-    }
-
-    private static func name(of entry: UnsafeMutablePointer<dirent>) -> String? {
-        withUnsafePointer(to: &entry.pointee.d_name) { pointer in
-            pointer.withMemoryRebound(to: CChar.self, capacity: Int(NAME_MAX) + 1) { String(validatingCString: $0) }
-        }
     }
 }

@@ -288,7 +288,7 @@ final class InotifyWatcher: Sendable {
     }
 
     private static func isSymlink(_ path: String) -> Bool {
-        var info = stat()
-        return lstat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFLNK
+        var info = mediapeer_file_status()
+        return mediapeer_fstatat(AT_FDCWD, path, 0, &info) == 0 && info.mode & S_IFMT == S_IFLNK
     }
 }

@@ -1,3 +1,5 @@
+import CSystemShims
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -11,9 +13,8 @@
 ///
 /// Swift's Glibc module is imported without `_FILE_OFFSET_BITS=64`, so on
 /// 32-bit ARM `off_t`, `pread` and `fstat` are 32-bit and a file past 2 GiB
-/// can neither be opened nor read at its end. There we open with
-/// `O_LARGEFILE` and call glibc's `pread64`/`lseek64`, looked up once at run
-/// time because the module does not declare them.
+/// can neither be opened nor read at its end: the calls go through
+/// CSystemShims, compiled with 64-bit offsets.
 final class FileByteSource: ByteSource {
     let descriptor: Int32
     let path: String
@@ -72,58 +73,25 @@ func errnoDescription(_ code: Int32) -> String {
     return String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }
 
+/// `open`, `pread` and the length of a file with 64-bit offsets on every architecture, through CSystemShims (compiled
+/// with `_FILE_OFFSET_BITS=64`: Swift's Glibc module has the 32-bit `off_t`, `pread` and `fstat` on armhf).
 private enum LargeFile {
-    #if canImport(Glibc) && (arch(arm) || arch(i386))
-        private typealias PRead64 = @convention(c) (Int32, UnsafeMutableRawPointer?, Int, Int64) -> Int
-        private typealias LSeek64 = @convention(c) (Int32, Int64, Int32) -> Int64
-
-        // Immutable after their one-time initialisation; C function pointers are
-        // simply not declared Sendable.
-        private nonisolated(unsafe) static let pread64: PRead64? = symbol("pread64")
-        private nonisolated(unsafe) static let lseek64: LSeek64? = symbol("lseek64")
-
-        private static func symbol<F>(_ name: String) -> F? {
-            // A null handle is RTLD_DEFAULT on glibc.
-            guard MemoryLayout<off_t>.size < 8, let address = dlsym(nil, name) else { return nil }
-            return unsafeBitCast(address, to: F.self)
-        }
-
-        #if arch(arm)
-            private static let largeFileFlag: Int32 = 0o400000
-        #else
-            private static let largeFileFlag: Int32 = 0o100000
-        #endif
-    #else
-        private static let largeFileFlag: Int32 = 0
-    #endif
-
     static func openReadOnly(_ path: UnsafePointer<CChar>) -> Int32 {
         var fd: Int32
         repeat {
             // O_NONBLOCK: a FIFO named like a movie must not hang the scan; regular files ignore it.
-            fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | largeFileFlag)
+            fd = mediapeer_open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK, 0)
         } while fd < 0 && errno == EINTR
         return fd
     }
 
     static func readAt(_ fd: Int32, _ buffer: UnsafeMutableRawPointer?, _ count: Int, _ offset: Int64) -> Int {
-        #if canImport(Glibc) && (arch(arm) || arch(i386))
-            if let pread64 { return pread64(fd, buffer, count, offset) }
-            guard offset <= Int64(off_t.max) else {
-                errno = EOVERFLOW
-                return -1
-            }
-        #endif
-        return pread(fd, buffer, count, off_t(offset))
+        // narrowing: checked because count is what is left of a buffer, never negative
+        mediapeer_pread(fd, buffer, UInt(count), offset)
     }
 
     /// The file's length, or -1 with errno set.
     static func fileSize(_ fd: Int32) -> Int64 {
-        #if canImport(Glibc) && (arch(arm) || arch(i386))
-            if let lseek64 { return lseek64(fd, 0, SEEK_END) }
-        #endif
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { return -1 }
-        return Int64(info.st_size)
+        mediapeer_file_size(fd)
     }
 }

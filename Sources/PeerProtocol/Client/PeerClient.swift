@@ -222,6 +222,7 @@ public struct PeerClient: Sendable {
         /// The size of piece `index`.
         let pieceSize = { @Sendable (index: Int) -> Int in
             let start = Int64(index) * Int64(pieceLength)
+            // narrowing: checked because the piece is at most pieceLength bytes, an Int
             return Int(min(start + Int64(pieceLength), total) - start)
         }
         do {

@@ -134,10 +134,7 @@ public enum PeerServer {
             }
             let id = try contentID(context)
             let query = request.uri.queryParameters
-            let ttl = Int(try parameter(query.get("ttl"), name: "ttl", default: 2))
-            guard ttl <= PeerLimits.maxLocateTTL else {
-                throw HTTPError(.badRequest, message: "ttl must be at most \(PeerLimits.maxLocateTTL)")
-            }
+            let ttl = try parameter(query.get("ttl"), name: "ttl", default: 2, in: 0...PeerLimits.maxLocateTTL)
             let queryID = query.get("qid") ?? QueryID.make()
             guard PeerLimits.isValidQueryID(queryID) else {
                 throw HTTPError(.badRequest, message: "qid: 1 to 64 of [A-Za-z0-9_-]")
@@ -157,6 +154,21 @@ public enum PeerServer {
             throw HTTPError(.badRequest, message: "not a content id (64 hex digits)")
         }
         return id
+    }
+
+    /// A whole number within `range`, checked as `Int64` before it becomes an `Int` (32 bits on armhf), so that
+    /// `?ttl=2147483648` is a 400 naming the range, never a trap or a value cut to its low bits.
+    private static func parameter(_ text: String?, name: String, default value: Int, in range: ClosedRange<Int>)
+        throws -> Int
+    {
+        guard let text else { return value }
+        guard let number = Int64(text), Int64(range.lowerBound) <= number, number <= Int64(range.upperBound),
+            let inRange = Int(exactly: number)
+        else {
+            throw HTTPError(
+                .badRequest, message: "\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return inRange
     }
 
     private static func parameter(_ text: String?, name: String, default value: Int64) throws -> Int64 {

@@ -66,10 +66,11 @@ struct CacheRecovery {
         guard let directory = opendir(folder) else { return [] }
         defer { closedir(directory) }
         var names: [String] = []
-        while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) {
-                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
-            }
+        var entry = mediapeer_directory_entry()
+        // A listing cut short by an error leaves the unlisted files for the next start: only unrecorded files are
+        // ever removed, so a partial list removes less, never more.
+        while mediapeer_read_directory(directory, &entry) > 0 {
+            let name = String(cString: entry.name)
             if name != "." && name != ".." { names.append(name) }
         }
         return names

@@ -79,6 +79,7 @@ final class PartialFile: @unchecked Sendable {
     private func writeAll(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(ReplicationError) {
         var done = 0
         while done < bytes.count {
+            // narrowing: checked because done < bytes.count here, so bytes.count - done is positive
             let written = mediapeer_pwrite(
                 fd, bytes.baseAddress! + done, UInt(bytes.count - done), offset + Int64(done))
             if written < 0 {

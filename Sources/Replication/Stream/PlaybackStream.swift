@@ -100,7 +100,8 @@ public final class PlaybackStream: Sendable {
                 [path], from: offset, length: maxLength, chunkEnd: min(chunkEnd(of: offset), size))
         case .fetch(let job, let arrivals, let layout):
             follow(offset, job)
-            let chunk = Int(offset / chunkSize)
+            // Past Int.max chunks (a crafted offset on armhf) is past every object's end.
+            guard let chunk = Int(exactly: offset / chunkSize) else { return ByteBuffer() }
             switch await boundedArrival(of: chunk, arrivals) {
             case .ready(let fileSize)?:
                 guard offset < fileSize else { return ByteBuffer() }
@@ -196,6 +197,7 @@ public final class PlaybackStream: Sendable {
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { space in
             var done = 0
             while done < count {
+                // narrowing: checked because done < count here, so count - done is positive
                 let got = mediapeer_pread(
                     descriptor, space.baseAddress! + done, UInt(count - done), offset + Int64(done))
                 if got < 0, errno == EINTR { continue }
