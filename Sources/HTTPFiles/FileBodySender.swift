@@ -1,4 +1,5 @@
 import CSystemShims
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOHTTPTypesHTTP1
@@ -66,7 +67,9 @@ public enum FileBodySender {
             switch action {
             case .read(let block):
                 let buffer = try await NIOThreadPool.singleton.runIfActive {
-                    try file.read(block, into: ByteBuffer())
+                    var buffer = ByteBuffer()
+                    try file.read(block, into: &buffer)
+                    return buffer
                 }
                 try await write(buffer)
                 actions += window.readCompleted(byteCount: block.length)
@@ -123,10 +126,16 @@ public enum FileBodySender {
         }
 
         private func read(_ block: FileBodyWindow.Block) {
-            let buffer = spare.popLast() ?? context.channel.allocator.buffer(capacity: FileBodySender.blockLength)
+            // Handed over in a box that gives it up, so the reading thread holds the only reference: a second one
+            // would make the read copy the buffer into a fresh allocation (page faults on every block).
+            let handedOver = NIOLockedValueBox<ByteBuffer?>(
+                spare.popLast() ?? context.channel.allocator.buffer(capacity: block.length))
             let file = self.file
-            pool.runIfActive(eventLoop: context.eventLoop) { try file.read(block, into: buffer) }.whenComplete {
-                result in
+            pool.runIfActive(eventLoop: context.eventLoop) { () throws -> ByteBuffer in
+                var buffer = handedOver.withLockedValue { $0.take() }!
+                try file.read(block, into: &buffer)
+                return buffer
+            }.whenComplete { result in
                 switch result {
                 case .success(let buffer):
                     self.readBlock = buffer
@@ -144,9 +153,8 @@ public enum FileBodySender {
             written.append(block)
             // A write to a closed channel fails at once, within this call.
             context.writeAndFlush(NIOAny(HTTPServerResponsePart.body(.byteBuffer(block)))).whenComplete { result in
-                var sent = self.written.removeFirst()
-                sent.clear()
-                self.spare.append(sent)
+                // Cleared by the read that reuses it: clearing a buffer NIO still holds would allocate a new one.
+                self.spare.append(self.written.removeFirst())
                 switch result {
                 case .success: self.blockSent()
                 case .failure(let error): self.failure = self.failure ?? error
@@ -180,9 +188,9 @@ final class BlockReader: Sendable {
 
     func close() { Glibc.close(descriptor) }
 
-    /// `block` appended to `buffer` (cleared first); fewer bytes when the file ends before the block does.
-    func read(_ block: FileBodyWindow.Block, into buffer: ByteBuffer) throws(FileBodyError) -> ByteBuffer {
-        var buffer = buffer
+    /// Reads `block` into `buffer` (cleared first, its memory reused when it is the only reference).
+    /// - Throws: ``FileBodyError/shortened(path:offset:)`` when the file ends before the block does.
+    func read(_ block: FileBodyWindow.Block, into buffer: inout ByteBuffer) throws(FileBodyError) {
         buffer.clear()
         var failure: Int32 = 0
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: block.length) { space in
@@ -202,7 +210,6 @@ final class BlockReader: Sendable {
             throw .shortened(path: path, offset: block.offset + Int64(buffer.readableBytes))
         }
         alteringBlocks?(&buffer)
-        return buffer
     }
 }
 
