@@ -12,6 +12,9 @@
 #include <string.h>
 #include <malloc.h>
 
+// Every offset and size below passes through off_t: a 32-bit one would cut a 5 GiB file's offsets silently.
+_Static_assert(sizeof(off_t) == 8, "system_shims.c must be compiled with a 64-bit off_t");
+
 #define IOPRIO_CLASS_IDLE 3
 #define IOPRIO_CLASS_SHIFT 13
 #define IOPRIO_WHO_PROCESS 1
@@ -77,5 +80,6 @@ int64_t mediapeer_file_size(int fd) {
 }
 
 int mediapeer_open(const char *path, int flags, unsigned int mode) {
-    return open(path, flags, (mode_t)mode);
+    // O_LARGEFILE is what open64 adds; spelled out so the intent survives a build without _FILE_OFFSET_BITS.
+    return open(path, flags | O_LARGEFILE, (mode_t)mode);
 }

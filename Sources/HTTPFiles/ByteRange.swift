@@ -1,8 +1,11 @@
 /// A `Range` request header (RFC 9110 §14), for one representation of `size` bytes.
 ///
 /// Written here rather than taken from Hummingbird's file middleware because that one reads `bytes=-N` as the
-/// first N bytes and answers malformed headers with 416; offsets are `Int64` so 32-bit boxes serve files over
-/// 2 GiB.
+/// first N bytes and answers malformed headers with 416. Offsets are `Int64` on every architecture and parsed
+/// without a sum that can overflow: a number past `Int64.max` is malformed, a start at or past the end (even
+/// `Int64.max`) unsatisfiable, an end past the object clamped to its last byte. ``FileBodySender`` keeps them
+/// `Int64` down to `pread64`, so a box whose `Int` is 32 bits can serve ranges past 2 GiB too (tested here with
+/// offsets past 2^32 on x86_64; no armhf build runs).
 public enum ByteRangeRequest: Equatable, Sendable {
     /// No usable Range: send the whole object (no header, another unit, or several ranges, which a server may
     /// ignore).

@@ -5,7 +5,6 @@ import Logging
 import NIOCore
 import Synchronization
 import WireVocabulary
-import _NIOFileSystem
 
 /// `GET`/`HEAD /media/ID[.ext]`: a title's bytes, whole or one range, with the headers players and TVs seek by.
 ///
@@ -14,7 +13,8 @@ import _NIOFileSystem
 /// other than bytes, or several ranges are ignored and the whole title sent with 200 (a server may ignore
 /// `Range`, and a player that sent something odd still plays, where a 400 would stop it).
 ///
-/// A `.file` source goes out with `sendfile` (``FileRegionSender``) like the peer API's objects. A `.stream`
+/// A `.file` source goes out through ``FileBodySender`` (`pread64` blocks, 64-bit offsets) like the peer API's
+/// objects. A `.stream`
 /// source is asked for the range, and the response head waits for its first bytes: a title nobody can provide
 /// gets a 503 with the reason and `Retry-After`, never a head followed by silence. After the head, a failure can
 /// only close the connection (it is logged). The stream is closed when the request ends, however it ends.
@@ -23,7 +23,7 @@ struct MediaResponder<Handler: PlayerRequestHandler>: Sendable {
     let plays: PlayDetection
     let blockDeadline: TimeAmount
     let logger: Logger
-    /// Bytes asked of a stream per read, and read from a file per block where sendfile cannot be used.
+    /// Bytes asked of a stream per read.
     static var blockLength: Int { 1 << 20 }
     /// Seconds a player is told to wait before asking again for a title nobody can provide now.
     static var retryAfterSeconds: Int { 10 }
@@ -114,7 +114,16 @@ struct MediaResponder<Handler: PlayerRequestHandler>: Sendable {
     }
 
     private static func readLength(from offset: Int64, in range: ClosedRange<Int64>) -> Int {
-        Int(min(Int64(blockLength), range.upperBound - offset + 1))
+        bytesLeft(from: offset, in: range, atMost: blockLength)
+    }
+
+    /// The bytes of `range` from `offset` on, at most `limit`. No sum is formed that could pass `Int64.max`, and
+    /// the result is narrowed only once it is known to be at most `limit`.
+    static func bytesLeft(from offset: Int64, in range: ClosedRange<Int64>, atMost limit: Int) -> Int {
+        precondition(range.contains(offset) && limit >= 0)
+        let beyondOffset = range.upperBound - offset
+        guard beyondOffset < Int64(limit) else { return limit }
+        return Int(exactly: beyondOffset + 1) ?? limit
     }
 
     private func fileBody(path: String, size: Int64, range: ClosedRange<Int64>, channel: any Channel) -> ResponseBody {
@@ -123,22 +132,9 @@ struct MediaResponder<Handler: PlayerRequestHandler>: Sendable {
             let watchdog = StallWatchdog(channel: channel, deadline: deadline)
             defer { watchdog.stop() }
             watchdog.arm()
-            if FileRegionSender.canSend(range, on: channel) {
-                try await FileRegionSender.send(
-                    path: path, expectedSize: size, range: range, channel: channel, regionSent: { watchdog.arm() })
-            } else {
-                try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(path)) { handle in
-                    guard try await handle.info().size == size else {
-                        throw FileRegionSender.SendError.changedSize(path: path)
-                    }
-                    for try await block in handle.readChunks(
-                        in: range.lowerBound..<(range.upperBound + 1), chunkLength: .bytes(Int64(Self.blockLength)))
-                    {
-                        watchdog.arm()
-                        try await writer.write(block)
-                    }
-                }
-            }
+            try await FileBodySender.send(
+                path: path, expectedSize: size, range: range, channel: channel, blockSent: { watchdog.arm() },
+                elsewhere: { try await writer.write($0) })
             try await writer.finish(nil)
         }
     }
@@ -157,7 +153,7 @@ struct MediaResponder<Handler: PlayerRequestHandler>: Sendable {
             do {
                 while true {
                     // Never more than the range, whatever the stream handed over.
-                    let wanted = Int(min(Int64(block.readableBytes), range.upperBound - offset + 1))
+                    let wanted = Self.bytesLeft(from: offset, in: range, atMost: block.readableBytes)
                     let slice = block.readSlice(length: wanted)!
                     // Only a write that does not complete is the client's stall; waiting for the stream's next
                     // bytes is bounded by the stream itself.

@@ -33,7 +33,7 @@ public struct PlayableTitle: Sendable, Equatable {
 
 /// Where a title's bytes come from.
 public enum PlayerSource: Sendable {
-    /// A file this box holds whole (a media file or a complete replica): sent with `sendfile`.
+    /// A file this box holds whole (a media file or a complete replica): sent by `FileBodySender` (HTTPFiles).
     case file(path: String)
     /// A title fetched from other boxes while it plays.
     case stream(any PlayerByteStream)

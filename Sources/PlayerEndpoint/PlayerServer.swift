@@ -31,7 +31,7 @@ public struct PlayerRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// The client's IP address, without the IPv4-mapped prefix of a dual-stack socket.
     public let remoteIP: String?
-    /// The connection: sendfile writes below Hummingbird's codec, the stall watchdog closes it.
+    /// The connection: file blocks are written below Hummingbird's codec, the stall watchdog closes it.
     let channel: any Channel
 
     public init(source: ApplicationRequestContextSource) {

@@ -86,6 +86,60 @@ import WireVocabulary
         #expect(home.log(1).components(separatedBy: "play started").count == 2, "\(home.log(1).suffix(3000))")
     }
 
+    /// A sparse 5 GiB film (a real Matroska head, zeros, and known bytes written with `dd` across 2^31 and 2^32
+    /// and at the end): box 1 indexes and hashes it whole, and box 2 gets the exact bytes of ranges across both
+    /// edges and of the last byte from box 1's player endpoint and from its peer API, as a player seeking and a
+    /// peer fetching past chunk 2047 do; a range starting at `Int64.max` gets 416 from both, never a trap.
+    @Test func rangesOfASparseFiveGiBFilePastTwoAndFourGiBAreExact() throws {
+        let home = try SimulatedHome(boxes: 2, tag: "p5")
+        let size: Int64 = 5 << 30
+        let staging = home.folder + "/staging-huge.mkv"
+        try MediaFixtures.copy(MediaFixtures.film, to: staging)
+        var script = "truncate -s \(size) '\(staging)'"
+        for (offset, text) in [((1 << 31) - 4, "<2GiB>!!"), ((1 << 32) - 4, "<4GiB>!!"), (size - 8, "THE-END.")] {
+            script += " && printf '\(text)' | dd of='\(staging)' bs=1 seek=\(offset) conv=notrunc status=none"
+        }
+        try FileManager.default.createDirectory(atPath: home.box(1) + "/media", withIntermediateDirectories: true)
+        script += " && mv '\(staging)' '\(home.box(1))/media/huge.mkv'"
+        let made = try Command.run("/bin/sh", ["-c", script])
+        guard made.status == 0 else { throw TestFailure("cannot make the sparse file: \(made.stderr)") }
+        let path = home.box(1) + "/media/huge.mkv"
+        for index in 1...2 { try home.startDaemon(index) }
+        // Hashing 5 GiB of (mostly sparse) file takes a few seconds even in a debug build.
+        let id = try home.contentID(of: "huge.mkv", in: 1, timeout: .seconds(180))
+        let daemon = try home.status(1).pid
+        let file = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
+        defer { try? file.close() }
+        func original(_ range: ClosedRange<Int64>) throws -> [UInt8] {
+            try file.seek(toOffset: UInt64(range.lowerBound))
+            return [UInt8](try file.read(upToCount: Int(range.upperBound - range.lowerBound + 1)) ?? Data())
+        }
+        let out = home.folder + "/huge-body"
+        let ranges: [ClosedRange<Int64>] = [
+            ((1 << 31) - 700_000)...((1 << 31) + 300_000), 2_147_000_000...2_147_483_646,
+            ((1 << 32) - 6)...((1 << 32) + 6), (size - 1)...(size - 1),
+        ]
+        for url in [Self.mediaURL(id, on: 1, ext: ".mkv"), "http://10.77.0.1:8737/v1/objects/\(id.hex)"] {
+            for range in ranges {
+                let header = "Range: bytes=\(range.lowerBound)-\(range.upperBound)"
+                let response = try curl(home, from: 2, url, arguments: ["-H", header], output: out)
+                #expect(response.status == 206, "\(url) \(header)")
+                #expect(
+                    response.headers.contains("Content-Range: bytes \(range.lowerBound)-\(range.upperBound)/\(size)"),
+                    "\(response.headers)")
+                #expect(try bytes(out) == (try original(range)), "\(url) \(header)")
+            }
+            let crafted = try curl(
+                home, from: 2, url, arguments: ["-H", "Range: bytes=9223372036854775807-"], output: out)
+            #expect(crafted.status == 416, "\(url)")
+            #expect(crafted.headers.contains("Content-Range: bytes */\(size)"), "\(crafted.headers)")
+        }
+        #expect(try original((size - 8)...(size - 1)) == Array("THE-END.".utf8))
+        #expect(try original(((1 << 32) - 4)...((1 << 32) + 3)) == Array("<4GiB>!!".utf8))
+        // Still the same daemon: no range trapped it.
+        #expect(try home.status(1).pid == daemon)
+    }
+
     /// ffprobe reads an MP4 and a Matroska file through the endpoint, seeking as it needs, with their durations.
     @Test func ffprobeReadsAnMP4AndAnMKVThroughTheEndpoint() throws {
         let home = try SimulatedHome(boxes: 2, tag: "pf")

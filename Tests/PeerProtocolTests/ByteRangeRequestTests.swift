@@ -121,3 +121,52 @@ import Testing
         #expect(ByteRangeRequest(header: "bytes=\(size)-", size: size) == .unsatisfiable)
     }
 }
+
+/// Ranges at the edges of 32-bit and 64-bit arithmetic: parsed into `Int64` with every overflow checked, so a
+/// crafted header gets 416 or 400, never a trap.
+@Suite struct ByteRangeBoundaryTests {
+    static let fiveGiB: Int64 = 5 << 30
+
+    @Test(arguments: [Int64(1) << 31 - 1, Int64(1) << 31, Int64(1) << 32, fiveGiB - 1])
+    func aRangeAroundAnEdgeIsExact(edge: Int64) {
+        #expect(
+            ByteRangeRequest(header: "bytes=\(edge - 1)-\(edge + 1)", size: Self.fiveGiB)
+                == .partial((edge - 1)...min(edge + 1, Self.fiveGiB - 1)))
+    }
+
+    @Test func theIssuesCraftedRangeBelow2GiBIsServable() {
+        #expect(
+            ByteRangeRequest(header: "bytes=2147000000-2147483646", size: Self.fiveGiB)
+                == .partial(2_147_000_000...2_147_483_646))
+    }
+
+    @Test func aStartAtInt64MaxIsUnsatisfiable() {
+        #expect(ByteRangeRequest(header: "bytes=9223372036854775807-", size: Self.fiveGiB) == .unsatisfiable)
+        #expect(
+            ByteRangeRequest(header: "bytes=9223372036854775807-9223372036854775807", size: Self.fiveGiB)
+                == .unsatisfiable)
+    }
+
+    @Test func anEndAtInt64MaxIsClampedToTheObject() {
+        #expect(
+            ByteRangeRequest(header: "bytes=4294967296-9223372036854775807", size: Self.fiveGiB)
+                == .partial((1 << 32)...(Self.fiveGiB - 1)))
+    }
+
+    @Test func aSuffixOfInt64MaxIsTheWholeObject() {
+        #expect(
+            ByteRangeRequest(header: "bytes=-9223372036854775807", size: Self.fiveGiB)
+                == .partial(0...(Self.fiveGiB - 1)))
+    }
+
+    @Test func numbersPastInt64MaxAreMalformed() {
+        #expect(ByteRangeRequest(header: "bytes=9223372036854775808-", size: Self.fiveGiB) == .malformed)
+        #expect(ByteRangeRequest(header: "bytes=0-9223372036854775808", size: Self.fiveGiB) == .malformed)
+        #expect(ByteRangeRequest(header: "bytes=-9223372036854775808", size: Self.fiveGiB) == .malformed)
+    }
+
+    @Test func anObjectOfInt64MaxBytesHasALastByte() {
+        #expect(ByteRangeRequest(header: "bytes=-1", size: .max) == .partial((.max - 1)...(.max - 1)))
+        #expect(ByteRangeRequest(header: "bytes=9223372036854775806-", size: .max) == .partial((.max - 1)...(.max - 1)))
+    }
+}

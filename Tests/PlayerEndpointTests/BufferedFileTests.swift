@@ -8,8 +8,8 @@ import WireVocabulary
 
 @testable import PlayerEndpoint
 
-/// Where sendfile cannot be used (a channel that is not a socket, here Hummingbird's in-process test channel; a
-/// range past 2 GiB on a 32-bit box), a file goes out in blocks read with back-pressure: the same bytes.
+/// On a channel without NIO's HTTP/1 codec (Hummingbird's in-process test channel) the file's blocks go through
+/// Hummingbird's body writer instead of below it: the same bytes.
 @Suite struct BufferedFileTests {
     @Test func aRangeReadInBlocksIsTheFilesBytes() async throws {
         let bytes = patternBytes(2 << 20 + 777)

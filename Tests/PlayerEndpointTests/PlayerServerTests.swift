@@ -8,7 +8,7 @@ import WireVocabulary
 
 /// The player endpoint as players and TVs see it: a real server on loopback, a fake handler behind it.
 @Suite(.timeLimit(.minutes(2))) final class PlayerServerTests: Sendable {
-    /// Three sendfile regions and a bit: ranges cross region boundaries.
+    /// Twelve 256 KiB blocks and a bit: ranges cross block boundaries.
     let bytes = patternBytes(3 << 20 + 12_345)
     let path: String
     let film: PlayableTitle

@@ -36,8 +36,9 @@ struct mediapeer_file_status {
 /// final symlink. Returns 0, or -1 with errno set.
 int mediapeer_fstatat(int dirfd, const char *path, int follow, struct mediapeer_file_status *status);
 
-/// open(2) (large files allowed), pwrite(2), pread(2), ftruncate(2) and the size of an open file with 64-bit offsets on every architecture (this file is
-/// compiled with _FILE_OFFSET_BITS=64; Swift's Glibc module has a 32-bit off_t on armhf).
+/// open(2) with O_LARGEFILE, pwrite64, pread64, ftruncate64 and the size of an open file (fstat64): 64-bit offsets
+/// on every architecture (the .c file is compiled with _FILE_OFFSET_BITS=64 and checks it; Swift's Glibc module has
+/// a 32-bit off_t, stat and open without O_LARGEFILE on armhf, where a file past 2 GiB fails with EOVERFLOW).
 int mediapeer_open(const char *path, int flags, unsigned int mode);
 long mediapeer_pwrite(int fd, const void *buffer, unsigned long count, int64_t offset);
 long mediapeer_pread(int fd, void *buffer, unsigned long count, int64_t offset);

@@ -4,7 +4,6 @@ import HummingbirdCore
 import Logging
 import NIOCore
 import WireVocabulary
-import _NIOFileSystem
 
 /// An object this box can serve: a file and which of its chunks are good to send.
 public struct ServableObject: Sendable, Equatable {
@@ -26,9 +25,14 @@ public struct ServableObject: Sendable, Equatable {
         self.available = available
     }
 
-    /// The chunks that overlap a byte range.
-    func chunks(covering range: ClosedRange<Int64>) -> Range<Int> {
-        Int(range.lowerBound / Int64(chunkSize))..<Int(range.upperBound / Int64(chunkSize) + 1)
+    /// The chunks that overlap a byte range; nil when their numbers do not fit `Int` (a 32-bit box, a range of
+    /// petabytes), which no object of this box has.
+    func chunks(covering range: ClosedRange<Int64>) -> Range<Int>? {
+        let chunkSize = Int64(self.chunkSize)
+        guard chunkSize > 0, let first = Int(exactly: range.lowerBound / chunkSize),
+            let last = Int(exactly: range.upperBound / chunkSize), last < Int.max
+        else { return nil }
+        return first..<(last + 1)
     }
 }
 
@@ -46,10 +50,9 @@ public struct ServingFaults: Sendable, Equatable {
 }
 
 /// Serves object bytes by content id: `GET`/`HEAD /v1/objects/ID` with a single `Range`, a strong ETag (the
-/// content id: the bytes can never change under it), `If-None-Match` and `If-Range`. The body goes out with
-/// `sendfile` (``FileRegionSender``, below Hummingbird's codec); where that path cannot be taken (a test channel,
-/// offsets beyond `Int` on a 32-bit box, the test-only corrupting fault) the file is read in 1 MiB blocks with
-/// back-pressure. A file is never loaded whole.
+/// content id: the bytes can never change under it), `If-None-Match` and `If-Range`. The body goes out through
+/// ``FileBodySender`` (`pread64` blocks with 64-bit offsets, below Hummingbird's codec, with back-pressure), the
+/// same way over plain HTTP and TLS on every architecture. A file is never loaded whole.
 struct ObjectResponder<Handler: PeerRequestHandler>: Sendable {
     let handler: Handler
     let limiter: UploadLimiter
@@ -93,7 +96,7 @@ struct ObjectResponder<Handler: PeerRequestHandler>: Sendable {
             }
             range = object.size > 0 ? 0...(object.size - 1) : nil
         case .partial(let requested):
-            guard object.available.containsAll(object.chunks(covering: requested)) else {
+            guard let chunks = object.chunks(covering: requested), object.available.containsAll(chunks) else {
                 headers[.contentRange] = "bytes */\(object.size)"
                 return Response(status: .rangeNotSatisfiable, headers: headers)
             }
@@ -128,7 +131,7 @@ struct ObjectResponder<Handler: PeerRequestHandler>: Sendable {
     static var blockDeadline: TimeAmount { .seconds(30) }
 
     private func body(
-        of object: ServableObject, range: ClosedRange<Int64>, slot: UploadLimiter.Slot, channel: (any Channel)? = nil
+        of object: ServableObject, range: ClosedRange<Int64>, slot: UploadLimiter.Slot, channel: any Channel
     ) -> ResponseBody {
         let faults = self.faults
         let logger = self.logger
@@ -136,38 +139,31 @@ struct ObjectResponder<Handler: PeerRequestHandler>: Sendable {
         // the caller from the 64-bit range) still says it.
         return ResponseBody(contentLength: Int(exactly: range.upperBound - range.lowerBound + 1)) { writer in
             defer { withExtendedLifetime(slot) {} }
-            let watchdog = channel.map { StallWatchdog(channel: $0, deadline: Self.blockDeadline) }
-            defer { watchdog?.stop() }
-            if let channel, let watchdog, !faults.corruptBodies, FileRegionSender.canSend(range, on: channel) {
-                watchdog.arm()
-                try await FileRegionSender.send(
+            let watchdog = StallWatchdog(channel: channel, deadline: Self.blockDeadline)
+            defer { watchdog.stop() }
+            watchdog.arm()
+            do {
+                try await FileBodySender.send(
                     path: object.path, expectedSize: object.size, range: range, channel: channel,
-                    regionSent: { watchdog.arm() })
-                try await writer.finish(nil)
-                return
-            }
-            try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(object.path)) { handle in
+                    blockSent: { watchdog.arm() }, alteringBlocks: faults.corruptBodies ? Self.corrupt : nil,
+                    elsewhere: { try await writer.write($0) })
+            } catch FileBodyError.changedSize {
                 // A media file edited since it was indexed no longer holds the object: stop rather than send
                 // bytes that do not match the id (the client verifies anyway, but need not waste the transfer).
-                guard try await handle.info().size == object.size else {
-                    logger.warning(
-                        "object file changed size since it was hashed; not serving it",
-                        metadata: ["path": "\(object.path)"])
-                    throw HTTPError(.notFound)
-                }
-                for try await var block in handle.readChunks(
-                    in: range.lowerBound..<(range.upperBound + 1), chunkLength: .bytes(Int64(Self.blockLength)))
-                {
-                    if faults.corruptBodies, block.readableBytes > 0 {
-                        let index = block.readerIndex + block.readableBytes / 2
-                        block.setInteger(block.getInteger(at: index, as: UInt8.self)! ^ 0xFF, at: index)
-                    }
-                    watchdog?.arm()
-                    try await writer.write(block)
-                }
+                logger.warning(
+                    "object file changed size since it was hashed; not serving it",
+                    metadata: ["path": "\(object.path)"])
+                throw HTTPError(.notFound)
             }
             try await writer.finish(nil)
         }
+    }
+
+    /// The test-only fault: one byte flipped in the middle of a block.
+    @Sendable private static func corrupt(_ block: inout ByteBuffer) {
+        guard block.readableBytes > 0 else { return }
+        let index = block.readerIndex + block.readableBytes / 2
+        block.setInteger(block.getInteger(at: index, as: UInt8.self)! ^ 0xFF, at: index)
     }
 }
 
