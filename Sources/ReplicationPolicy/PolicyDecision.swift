@@ -42,6 +42,8 @@ public enum KeepReason: Sendable, Hashable, CustomStringConvertible {
     case inUse
     /// No other box that is still around holds it.
     case lastCopy
+    /// Wanted lately, and every other box holding it is rarely online: the only copy the home can count on.
+    case lastReachableCopy
     /// Worth more per byte than what was evicted or what would take its room.
     case worthItsRoom
     /// The cache is below its high watermark and nothing needs the room.
@@ -52,6 +54,7 @@ public enum KeepReason: Sendable, Hashable, CustomStringConvertible {
         case .pinned: "pinned"
         case .inUse: "in use"
         case .lastCopy: "last copy in the home"
+        case .lastReachableCopy: "every other holder is rarely online"
         case .worthItsRoom: "worth its room"
         case .roomToSpare: "cache has room to spare"
         }
