@@ -4,7 +4,8 @@ public enum ReplicateReason: Sendable, Hashable, CustomStringConvertible {
     case pinned
     /// Being played here: keep what the play's fetch brings (it costs the network nothing more).
     case playedHere
-    /// Watched here again and again while the home holds fewer copies than the title's square-root target.
+    /// Likely to be played here soon (watched here lately, or played a lot in the home and small), worth fetching
+    /// ahead of that play, while the home holds fewer copies than the title's square-root target.
     case underTarget(copies: Int, target: Int)
     /// Every box holding it is rarely online: without another copy its plays fail most of the time.
     case holdersRarelyOnline
@@ -13,7 +14,8 @@ public enum ReplicateReason: Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .pinned: "pinned here"
         case .playedHere: "played here"
-        case .underTarget(let copies, let target): "watched here; \(copies) of \(target) wanted copies in the home"
+        case .underTarget(let copies, let target):
+            "likely played here soon; \(copies) of \(target) wanted copies in the home"
         case .holdersRarelyOnline: "every box holding it is rarely online"
         }
     }
@@ -42,6 +44,8 @@ public enum KeepReason: Sendable, Hashable, CustomStringConvertible {
     case inUse
     /// No other box that is still around holds it.
     case lastCopy
+    /// Wanted lately, and every other box holding it is rarely online: the only copy the home can count on.
+    case lastReachableCopy
     /// Worth more per byte than what was evicted or what would take its room.
     case worthItsRoom
     /// The cache is below its high watermark and nothing needs the room.
@@ -52,6 +56,7 @@ public enum KeepReason: Sendable, Hashable, CustomStringConvertible {
         case .pinned: "pinned"
         case .inUse: "in use"
         case .lastCopy: "last copy in the home"
+        case .lastReachableCopy: "every other holder is rarely online"
         case .worthItsRoom: "worth its room"
         case .roomToSpare: "cache has room to spare"
         }

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// Which titles a box should copy into its cache and which it should let go, from what the home wants lately.
 ///
 /// A pure function of the facts it is given: no I/O, no clock, no randomness; the same facts give the same decision
@@ -15,15 +21,21 @@
 /// where it is played: a play here of a title held elsewhere moves the whole title, whichever box serves it. A copy
 /// here is worth the plays it will serve here, best predicted by the plays here lately (weighed ``PolicySettings/
 /// localWeight`` times) and, for a title not watched here yet, by this box's share of the rest of the home's; and the
-/// plays it saves from failing when every other holder is away. So a title's value here, in plays lately, is
-/// `localWeight·local + remote / boxes + home · Π (1 − holder's availability)`, and its value per byte is that over
-/// its size: the figure replication and eviction compare, as Squid's GDSF does (small, much-played titles first).
+/// plays it saves from failing when every other holder is away, each weighed ``PolicySettings/failureWeight`` times (a
+/// play that fails costs the user far more than a stream costs the network). So a title's value here, in plays
+/// lately, is `localWeight·local + remote / boxes + failureWeight · home · Π (1 − holder's availability)`, and its
+/// value per byte is that over its size: the figure replication and eviction compare, as Squid's GDSF does (small,
+/// much-played titles first), and a copy whose other holders are often away outlasts one a box always on also holds.
 ///
-/// **Taking a copy.** A copy fetched ahead of a play costs the network exactly what the play would have, so it only
-/// pays for titles played here again and again; a copy a play brings costs nothing more. This box therefore takes a
-/// title that is pinned here; one being played here and watched here at all (the play's fetch is kept); one whose
-/// expected plays here reach ``PolicySettings/fetchAheadDemand`` while the home holds fewer copies than its target
-/// (the target caps how far the home spreads it); and one whose holders are all rarely online, on the one box of the
+/// **Taking a copy.** A copy fetched ahead of a play costs the network nothing more when the play comes (the play
+/// would have moved the title anyway) and the whole title when it does not; a copy a play brings costs nothing more.
+/// This box therefore takes a title that is pinned here; one being played here and watched here at all (the play's
+/// fetch is kept); one it will likely play, while the home holds fewer copies than its target (the target caps how far
+/// the home spreads it): with `p` the chance of a play here soon (Poisson over its expected plays here: those here
+/// lately plus this box's share of the home's), when the bytes wasted if it is not played, `(1 − p)·size`, are worth
+/// no more than the plays made local, `p ·` ``PolicySettings/fetchAheadPlayBytes`` (a song the home plays a lot comes
+/// ahead of its first play here; a film only when its next play here is near certain); and one whose holders are all
+/// rarely online, on the one box of the
 /// online non-holders a deterministic hash of title and box picks (rendezvous hashing: every box computes the same
 /// pick, so they do not all copy it at once). Only from a holder online now, within today's write budget, and only
 /// when it fits under the high watermark, by itself or by displacing replicas worth clearly less per byte
@@ -31,8 +43,10 @@
 /// churn that wears out flash for nothing).
 ///
 /// **Letting go.** Only above the high watermark, down to the low one, lowest value per byte first; and never a pinned
-/// title, one being played or fetched, or the last copy in the home (no other holder that is online or has been online
-/// at least ``PolicySettings/goneAvailability`` of the time lately, so a box that left for good does not count).
+/// title, one being played or fetched, the last copy in the home (no other holder that is online or has been online
+/// at least ``PolicySettings/goneAvailability`` of the time lately, so a box that left for good does not count), or a
+/// title still wanted whose every other holder is rarely online (``PolicySettings/rarelyOnlineAvailability``): the
+/// last copy the home can count on.
 public struct ReplicationPolicy: Sendable {
     public var settings: PolicySettings
 
@@ -118,7 +132,8 @@ public struct ReplicationPolicy: Sendable {
         let remote = title.homeDemand - title.localDemand
         let allAway = title.holders.reduce(1) { $0 * (1 - $1.availability) }
         let value =
-            settings.localWeight * title.localDemand + remote / boxCount + title.homeDemand * allAway
+            settings.localWeight * title.localDemand + remote / boxCount
+            + settings.failureWeight * title.homeDemand * allAway
         var assessed = AssessedTitle(facts: title, value: value)
         assessed.protection = protection(of: title)
         assessed.replicateReason = replicateReason(title, target: target, boxCount: boxCount, home: home)
@@ -130,6 +145,8 @@ public struct ReplicationPolicy: Sendable {
         if title.inUse { return .inUse }
         let stillAround = title.holders.contains { $0.isOnline || $0.availability >= settings.goneAvailability }
         if title.here == .replica && !stillAround { return .lastCopy }
+        let reachableElsewhere = title.holders.contains { $0.availability >= settings.rarelyOnlineAvailability }
+        if title.here == .replica && !reachableElsewhere && isDemanded(title) { return .lastReachableCopy }
         return nil
     }
 
@@ -147,12 +164,22 @@ public struct ReplicationPolicy: Sendable {
         if title.inUse && watched { return .playedHere }
         let copies = title.holders.count
         let expectedHere = title.localDemand + (title.homeDemand - title.localDemand) / boxCount
-        if copies < target && expectedHere >= settings.fetchAheadDemand {
+        if copies < target && isWorthFetchingAhead(expectedPlays: expectedHere, size: title.size) {
             return .underTarget(copies: copies, target: target)
         }
         let rarelyOnline = title.holders.allSatisfy { $0.availability < settings.rarelyOnlineAvailability }
         if rarelyOnline && (watched || rank(of: title, home: home) == 0) { return .holdersRarelyOnline }
         return nil
+    }
+
+    /// Whether a title expected to be played `expectedPlays` times here (its plays here lately, and its share of the
+    /// home's for a title not watched here yet) is worth fetching before its next play: with `p = 1 − e^(−plays)` the
+    /// chance of at least one play (Poisson), the bytes wasted when no play comes, `(1 − p) · size`, must not exceed
+    /// what the plays made local are worth, `p · fetchAheadPlayBytes`.
+    func isWorthFetchingAhead(expectedPlays: Double, size: Int64) -> Bool {
+        guard expectedPlays > 0 else { return false }
+        let played = 1 - exp(-expectedPlays)
+        return (1 - played) * Double(size) <= played * settings.fetchAheadPlayBytes
     }
 
     /// This box's place among the online boxes not holding `title`, in an order every box computes alike from the

@@ -16,6 +16,9 @@ public struct SimulationMetrics: Sendable, Equatable {
     public var churnedReplicas = 0
     /// Requests that would have put a box's replicas over its quota (refused, never executed).
     public var quotaViolations = 0
+    /// The least any strategy moves to serve the plays this one served: each title's size once for every box, not its
+    /// owner, that it served at least once (however the bytes got there: streamed or copied ahead).
+    public var servedFloorBytes: Int64 = 0
 
     public init() {}
 
@@ -40,6 +43,8 @@ public struct Household: Sendable {
     private var replicaMadeAt: [Int: Double] = [:]
     /// Boxes that deleted a replica of a title (title → boxes), for counting avoidable failures.
     private var formerHolders: [Int: Set<Int>] = [:]
+    /// (title, box) pairs, as `title × boxes + box`, served at least once on a box that does not own the title.
+    private var servedPairs: Set<Int> = []
     private var online: [Bool]
 
     public init(workload: Workload) {
@@ -139,6 +144,12 @@ public struct Household: Sendable {
     /// Serves a play: from the box itself, streamed from an online holder, or not at all.
     mutating func serve(_ play: SimulatedPlay) -> PlayOutcome {
         metrics.plays += 1
+        let served = holds(play.box, play.title) || onlineHolder(of: play.title, except: play.box) != nil
+        if served, workload.titles[play.title].owner != play.box,
+            servedPairs.insert(play.title * boxes + play.box).inserted
+        {
+            metrics.servedFloorBytes += workload.titles[play.title].size
+        }
         if holds(play.box, play.title) {
             metrics.localPlays += 1
             return .local

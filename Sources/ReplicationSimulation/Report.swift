@@ -42,8 +42,17 @@ public struct GoalCheck: Sendable {
                     + "\(fewest.name) \(gigabytes(fewest.metrics.networkBytes)))")
         }
         if let lru = baselines.first(where: { $0.name == EvictionRule.leastRecentlyUsed.label }) {
-            let saving = 1 - Double(mine.networkBytes) / Double(max(lru.metrics.networkBytes, 1))
-            check(saving >= 0.2, "at least 20% fewer bytes than LRU cache-on-play (\(percent(saving)) fewer)")
+            let lruBytes = Double(max(lru.metrics.networkBytes, 1))
+            let saving = 1 - Double(mine.networkBytes) / lruBytes
+            // No strategy serving the plays ours served moves less than their floor: the most any could save.
+            let reachable = 1 - Double(mine.servedFloorBytes) / lruBytes
+            let lruOverItsFloor =
+                Double(lru.metrics.networkBytes) / Double(max(lru.metrics.servedFloorBytes, 1)) - 1
+            check(
+                saving >= 0.2,
+                "at least 20% fewer bytes than LRU cache-on-play (\(percent(saving)) fewer; the plays ours served "
+                    + "need at least \(gigabytes(mine.servedFloorBytes)) GB, \(percent(reachable)) under LRU's; LRU "
+                    + "moves \(percent(lruOverItsFloor)) more than its own plays need)")
         }
         if let most = baselines.max(by: { $0.metrics.localShare < $1.metrics.localShare }) {
             check(
@@ -69,15 +78,16 @@ public struct GoalCheck: Sendable {
 /// The table the benchmark prints (Markdown, so BENCHMARKS.md takes it as it is).
 public func resultTable(_ results: [StrategyResult]) -> String {
     var lines = [
-        "| strategy | plays local | network GB (replication) | failed: holders offline (avoidable) "
-            + "| replicas made | evicted (within a day) | quota violations |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| strategy | plays local | network GB (replication) | least GB for the plays served "
+            + "| failed: holders offline (avoidable) | replicas made | evicted (within a day) | quota violations |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for result in results {
         let metrics = result.metrics
         lines.append(
-            "| \(result.name) | \(percent(metrics.localShare)) | \(gigabytes(metrics.networkBytes)) "
-                + "(\(gigabytes(metrics.replicationBytes))) | \(metrics.failedPlays) (\(metrics.avoidableFailedPlays)) "
+            "| \(result.name) | \(percent(metrics.localShare)) (\(metrics.localPlays)) | \(gigabytes(metrics.networkBytes)) "
+                + "(\(gigabytes(metrics.replicationBytes))) | \(gigabytes(metrics.servedFloorBytes)) "
+                + "| \(metrics.failedPlays) (\(metrics.avoidableFailedPlays)) "
                 + "| \(metrics.replicasCreated) | \(metrics.replicasEvicted) (\(metrics.churnedReplicas)) "
                 + "| \(metrics.quotaViolations) |")
     }

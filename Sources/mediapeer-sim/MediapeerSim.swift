@@ -52,7 +52,8 @@ struct MediapeerSim: ParsableCommand {
             "ours: half-life \(policySettings.halfLife.components.seconds / 86_400) days, watermarks \(policySettings.highWatermark)/"
                 + "\(policySettings.lowWatermark), daily write budget \(policySettings.dailyWriteBudget / 1_000_000_000) GB, "
                 + "policy run after each play not served locally, every \(policySettings.intervalHours) h "
-                + "and when a box comes back on")
+                + "and when a box comes back on; a failed play weighs \(policySettings.policy.failureWeight) plays, "
+                + "a play made local \(Int(policySettings.policy.fetchAheadPlayBytes / 1e6)) MB when fetching ahead")
         var allMet = true
         for boxes in boxCounts {
             for alpha in alphas {

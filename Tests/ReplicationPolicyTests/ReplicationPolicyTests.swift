@@ -3,10 +3,11 @@ import Testing
 @testable import ReplicationPolicy
 
 /// Hand-built homes whose right answers can be worked out on paper. Unless a test says otherwise: the default
-/// settings (local weight 4), titles of 250 bytes, a cache of 1000 bytes with watermarks at 900 and 600, and a home of
-/// five boxes, all online, with room for plenty of replicas.
+/// settings (local weight 4, failure weight 10) but for a play made local being worth 100 bytes (the scale of these
+/// titles), titles of 250 bytes, a cache of 1000 bytes with watermarks at 900 and 600, and a home of five boxes, all
+/// online, with room for plenty of replicas.
 @Suite struct ReplicationPolicyTests {
-    private let policy = ReplicationPolicy()
+    private let policy = ReplicationPolicy(settings: PolicySettings(fetchAheadPlayBytes: 100))
     private let home = HomeFacts(
         thisBox: "here", otherBoxes: ["a", "b", "c", "d"].map { HomeBox(id: $0, isOnline: true) }, cacheRoom: 10_000)
 
@@ -129,9 +130,43 @@ import Testing
 
     @Test func aReplicaWhoseHolderIsOfflineButOftenOnlineMayGo() {
         var titles = fourReplicas
-        titles[0].holders = [holder(availability: 0.6, online: false)]
+        titles[0].holders = [holder(availability: 0.7, online: false)]
         let decision = policy.decide(titles: titles, cache: cache(used: 1000), home: home)
         #expect(decision.actions.first?.id == "r1")
+    }
+
+    @Test func aWantedReplicaWhoseOtherHoldersAreAllRarelyOnlineIsNeverEvicted() {
+        // Worth 4 + 10 × 1 × 0.8 × 0.9 = 11.2, between r3 and r2: without the protection r3 and r1 would go.
+        expectLeastValuableKept(because: .lastReachableCopy) {
+            $0.holders = [holder(availability: 0.2), holder("b", availability: 0.1, online: false)]
+        }
+    }
+
+    @Test func anUnwantedReplicaWhoseHoldersAreRarelyOnlineMayGo() {
+        var titles = fourReplicas
+        titles[0] = replica("r1", local: 0.1, holders: [holder(availability: 0.2)])
+        let decision = policy.decide(titles: titles, cache: cache(used: 1000), home: home)
+        #expect(decision.actions.first == .evict(id: "r1", reason: .aboveHighWatermark))
+    }
+
+    @Test func aReplicaIsWorthTheFailedPlaysItSavesTenTimesOver() {
+        // Watched once here, held elsewhere only by a box away half the time: 4 × 1 local + 10 × 1 play × 0.5.
+        let title = replica("r", local: 1, holders: [holder(availability: 0.5)])
+        let decision = policy.decide(titles: [title], cache: cache(used: 250), home: home)
+        #expect(decision.replicas.first?.value == 9)
+    }
+
+    @Test func aReplicaWhoseOtherHolderIsOftenAwayOutlastsOneWatchedMoreWhoseHolderIsAlwaysOn() {
+        // r-away: 4 × 2 + 10 × 2 × 0.2 = 12; r-more: 4 × 2.5 = 10 (its holder never away); r-on 4 and r-top 32.
+        let titles = [
+            replica("r-away", local: 2, holders: [holder(availability: 0.8)]), replica("r-more", local: 2.5),
+            replica("r-on", local: 1), replica("r-top", local: 8),
+        ]
+        let decision = policy.decide(titles: titles, cache: cache(used: 1000), home: home)
+        #expect(
+            decision.actions == [
+                .evict(id: "r-on", reason: .aboveHighWatermark), .evict(id: "r-more", reason: .aboveHighWatermark),
+            ])
     }
 
     @Test func replicasAreValuedMostPerByteFirstWithTheirReasons() {
@@ -159,6 +194,28 @@ import Testing
         // A copy fetched ahead costs the network as much as the play it would save.
         let decision = policy.decide(titles: [elsewhere("film", local: 1)], cache: cache(used: 0), home: home)
         #expect(decision.actions.isEmpty)
+    }
+
+    @Test func aSmallTitleTheHomePlaysALotIsFetchedAheadOfItsFirstPlayHere() {
+        // Not watched here, 4 plays elsewhere in a home of five boxes: 0.8 expected here, p = 1 − e^−0.8 = 0.55. A
+        // 10-byte song wastes 4.5 bytes if it is not played, against 55 bytes' worth of plays made local.
+        let song = elsewhere("song", local: 0, remote: 4, size: 10)
+        let decision = policy.decide(titles: [song], cache: cache(used: 0), home: home)
+        #expect(decision.actions == [.replicate(id: "song", reason: .underTarget(copies: 1, target: 5))])
+    }
+
+    @Test func aLargeTitleTheHomePlaysALotIsNotFetchedAheadOfItsFirstPlayHere() {
+        // The same demand for 250 bytes: 112 bytes wasted if it is not played, against 55 bytes' worth of plays.
+        let film = elsewhere("film", local: 0, remote: 4)
+        #expect(policy.decide(titles: [film], cache: cache(used: 0), home: home).actions.isEmpty)
+    }
+
+    @Test func fetchingAheadBreaksEvenWhereTheBytesItMayWasteEqualThePlaysItMakesLocal() {
+        // A title of 100 bytes, as much as a play made local is worth: even at p = 1/2, that is ln 2 expected plays.
+        let ln2 = 0.693_147_180_559_945_3
+        #expect(policy.isWorthFetchingAhead(expectedPlays: ln2 * 1.01, size: 100))
+        #expect(!policy.isWorthFetchingAhead(expectedPlays: ln2 * 0.99, size: 100))
+        #expect(!policy.isWorthFetchingAhead(expectedPlays: 0, size: 1))
     }
 
     @Test func aTitleWatchedOftenIsNotFetchedBeyondItsTarget() {
@@ -312,7 +369,7 @@ import Testing
             TitleFacts(id: "negative", size: -5, localDemand: 9, homeDemand: 9, holders: [holder()]),
             TitleFacts(
                 id: "max", size: .max, localDemand: 9, homeDemand: 9,
-                holders: [holder(availability: .nan), holder(availability: -3)], here: .replica),
+                holders: [holder(availability: .nan), holder("b", availability: 2)], here: .replica),
             TitleFacts(id: "max", size: 1, localDemand: 1, homeDemand: 1, holders: []),
         ]
         let broken = CacheFacts(quota: 1000, used: .max, highWatermark: .max, lowWatermark: -1, writeBudgetLeft: .min)

@@ -11,6 +11,12 @@ private func twoBoxes(playing titles: [Int], quota: Int64 = 20) -> Workload {
     return Workload(boxes: 2, days: 1, titles: library, quota: quota, plays: plays)
 }
 
+/// Box 0 owns three 10-byte titles A...C and is off during hour 2; boxes 1 and 2 have room for one.
+private func threeBoxes(playing plays: [SimulatedPlay]) -> Workload {
+    let library = (0..<3).map { SimulatedTitle(index: $0, kind: .film, size: 10, owner: 0, popularityRank: $0 + 1) }
+    return Workload(boxes: 3, days: 1, titles: library, quota: 10, plays: plays, offline: [(box: 0, hour: 2)])
+}
+
 private let (titleA, titleB, titleC, titleD, titleE) = (0, 1, 2, 3, 4)
 
 @Suite("Baselines")
@@ -72,20 +78,29 @@ struct BaselineTests {
 
     @Test("A play fails when every holder is offline, and counts as avoidable when a box that deleted a copy is on")
     func failedAndAvoidablePlays() {
-        let library = (0..<3).map {
-            SimulatedTitle(index: $0, kind: .film, size: 10, owner: 0, popularityRank: $0 + 1)
-        }
         // Box 1 plays A (kept), then B (kept, A evicted: room for one), then box 2 plays A while box 0 is off.
-        let plays = [
+        let workload = threeBoxes(playing: [
             SimulatedPlay(time: 60, box: 1, title: titleA), SimulatedPlay(time: 3660, box: 1, title: titleB),
             SimulatedPlay(time: 7260, box: 2, title: titleA),
-        ]
-        let workload = Workload(
-            boxes: 3, days: 1, titles: library, quota: 10, plays: plays, offline: [(box: 0, hour: 2)])
+        ])
         var strategy = CacheOnPlay(rule: .leastRecentlyUsed)
         let metrics = Simulation.run(workload, strategy: &strategy)
         #expect(metrics.failedPlays == 1)
         #expect(metrics.avoidableFailedPlays == 1)
+    }
+
+    @Test("The bytes the served plays need count each title once per box that played it, not failed plays")
+    func servedFloorCountsEachTitleOncePerBox() {
+        // Box 1 streams A twice and B once; box 2 plays A while box 0 is off (fails); box 0 plays its own C.
+        let workload = threeBoxes(playing: [
+            SimulatedPlay(time: 60, box: 1, title: titleA), SimulatedPlay(time: 3660, box: 1, title: titleA),
+            SimulatedPlay(time: 3700, box: 1, title: titleB), SimulatedPlay(time: 7260, box: 2, title: titleA),
+            SimulatedPlay(time: 10_860, box: 0, title: titleC),
+        ])
+        var strategy = NoReplication()
+        let metrics = Simulation.run(workload, strategy: &strategy)
+        #expect(metrics.networkBytes == 30)
+        #expect(metrics.servedFloorBytes == 20)
     }
 
     @Test("The household refuses a copy that would exceed the quota and counts the violation")

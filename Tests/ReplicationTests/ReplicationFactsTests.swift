@@ -41,6 +41,19 @@ import WireVocabulary
             ])
     }
 
+    @Test func aHolderWithNoPresenceYetCountsAsItIsNow() throws {
+        var inputs = inputs(placements: [
+            placement(
+                film,
+                holders: [
+                    RemoteHolder(peerID: "kitchen", complete: true), RemoteHolder(peerID: "attic", complete: true),
+                ])
+        ])
+        inputs.online = ["kitchen"]
+        let title = try #require(ReplicationFacts(inputs).titles.first)
+        #expect(title.holders.map(\.availability) == [1, 0])
+    }
+
     @Test func demandPinsAndUseComeFromTheirOwnSources() throws {
         var inputs = inputs(placements: [placement(film, replica: replica(film, complete: true, pinned: true))])
         inputs.demand = [film: TitleDemand(plays: 2, fetches: 1, served: 4, home: 5)]

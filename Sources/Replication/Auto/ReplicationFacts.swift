@@ -36,9 +36,12 @@ struct ReplicationFacts: Sendable, Equatable {
         for (id, placement) in inputs.placements.sorted(by: { $0.key < $1.key }) {
             let demand = inputs.demand[id]
             let holders = placement.holders.filter(\.complete).map { holder in
-                HolderFacts(
-                    box: holder.peerID, availability: inputs.availability[holder.peerID] ?? 0,
-                    isOnline: inputs.online.contains(holder.peerID), isOriginal: false)
+                let isOnline = inputs.online.contains(holder.peerID)
+                // A holder with no presence yet counts as it is now, as the ledger's own availability does: an
+                // unknown holder that is away is taken as rarely online, so the copy here is kept.
+                return HolderFacts(
+                    box: holder.peerID, availability: inputs.availability[holder.peerID] ?? (isOnline ? 1 : 0),
+                    isOnline: isOnline, isOriginal: false)
             }
             let here: LocalCopy
             if placement.isMediaFileHere {
