@@ -196,6 +196,7 @@ final class BlockReader: Sendable {
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: block.length) { space in
             var done = 0
             while done < block.length {
+                // narrowing: checked because block.length (at most blockLength) > done >= 0: a positive Int fits UInt
                 let got = mediapeer_pread(
                     descriptor, space.baseAddress! + done, UInt(block.length - done), block.offset + Int64(done))
                 if got < 0, errno == EINTR { continue }

@@ -69,8 +69,8 @@ public final class PlaybackStream: Sendable {
     /// True when the bytes are read from a file this box holds whole, with nothing to wait for.
     public var isComplete: Bool { filePath != nil }
 
-    /// The file this box holds the whole title in (a media file or a complete replica), which may be sent with
-    /// `sendfile` instead; nil while the title is fetched.
+    /// The file this box holds the whole title in (a media file or a complete replica), which may be sent straight
+    /// from the file instead (`FileBodySender`); nil while the title is fetched.
     public var filePath: String? {
         if case .file(let path, _) = source { path } else { nil }
     }
