@@ -45,6 +45,16 @@ public struct ServingFaults: Sendable, Equatable {
     }
 }
 
+/// How object bytes leave the box.
+///
+/// The one switch point between the two ways: the peer API over TLS takes `.buffered` (sendfile cannot pass
+/// through TLS, which encrypts in user space); `.sendfile` is for plain connections (tests). The buffered path is
+/// the 1 MiB block reader below, until HTTPFiles' 64-bit pread sender replaces it.
+enum BodyPath: Sendable {
+    case sendfile
+    case buffered
+}
+
 /// Serves object bytes by content id: `GET`/`HEAD /v1/objects/ID` with a single `Range`, a strong ETag (the
 /// content id: the bytes can never change under it), `If-None-Match` and `If-Range`. The body goes out with
 /// `sendfile` (``FileRegionSender``, below Hummingbird's codec); where that path cannot be taken (a test channel,
@@ -54,6 +64,7 @@ struct ObjectResponder<Handler: PeerRequestHandler>: Sendable {
     let handler: Handler
     let limiter: UploadLimiter
     let faults: ServingFaults
+    let bodies: BodyPath
     let logger: Logger
     static var blockLength: Int { 1 << 20 }
 
@@ -132,13 +143,15 @@ struct ObjectResponder<Handler: PeerRequestHandler>: Sendable {
     ) -> ResponseBody {
         let faults = self.faults
         let logger = self.logger
+        let sendfile = bodies == .sendfile
         // Int(exactly:): on a 32-bit box a range over 2 GiB has no Int length; the Content-Length header (set by
         // the caller from the 64-bit range) still says it.
         return ResponseBody(contentLength: Int(exactly: range.upperBound - range.lowerBound + 1)) { writer in
             defer { withExtendedLifetime(slot) {} }
             let watchdog = channel.map { StallWatchdog(channel: $0, deadline: Self.blockDeadline) }
             defer { watchdog?.stop() }
-            if let channel, let watchdog, !faults.corruptBodies, FileRegionSender.canSend(range, on: channel) {
+            if sendfile, let channel, let watchdog, !faults.corruptBodies, FileRegionSender.canSend(range, on: channel)
+            {
                 watchdog.arm()
                 try await FileRegionSender.send(
                     path: object.path, expectedSize: object.size, range: range, channel: channel,
