@@ -265,6 +265,7 @@ let package = Package(
             name: "PeerProtocolTests",
             dependencies: [
                 "BoxIdentity", "PeerProtocol", .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), "PeerWire", "ContentID",
                 "WireVocabulary", "ElapsedTime", "HTTPFiles",

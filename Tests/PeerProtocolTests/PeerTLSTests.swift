@@ -3,6 +3,7 @@ import BoxIdentity
 import Crypto
 import Logging
 import NIOCore
+import NIOPosix
 import NIOSSL
 import ServiceLifecycle
 import Synchronization
@@ -157,5 +158,24 @@ import WireVocabulary
         }
         #expect(count == 4)
         #expect(received.withLock { $0 } == file.bytes)
+    }
+}
+
+/// The probe that learns a box's certificate, where nothing listens.
+@Suite struct PeerTrustProbeTests {
+    @Test func aProbeOfAPortWhereNothingListensFailsAsUnreachable() async throws {
+        // A port just released by a listener of our own: nothing answers there.
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(host: "127.0.0.1", port: 0).get()
+        let port = try #require(channel.localAddress?.port)
+        try await channel.close()
+        let trust = try PeerTrust(identity: BoxIdentity(privateKey: P256.Signing.PrivateKey()))
+        let error = await #expect(throws: PeerClientError.self) {
+            try await trust.probe(host: "127.0.0.1", port: port, expecting: nil, timeout: .seconds(5))
+        }
+        guard case .unreachable? = error else {
+            Issue.record("expected unreachable, got \(String(describing: error))")
+            return
+        }
     }
 }

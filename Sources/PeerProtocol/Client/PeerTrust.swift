@@ -119,8 +119,8 @@ public final class PeerTrust: Sendable {
     }
 }
 
-/// Completes its promise when the TLS handshake has completed, and fails it when the connection errs or closes
-/// first.
+/// Completes its promise when the TLS handshake has completed, and fails it when the connection errs, closes or
+/// never opens first (a promise completed twice keeps its first result).
 private final class HandshakeWaiter: ChannelInboundHandler, Sendable {
     typealias InboundIn = NIOAny
     let promise: EventLoopPromise<Void>
@@ -142,5 +142,11 @@ private final class HandshakeWaiter: ChannelInboundHandler, Sendable {
     func channelInactive(context: ChannelHandlerContext) {
         promise.fail(ChannelError.eof)
         context.fireChannelInactive()
+    }
+
+    /// A connection that never became active (refused) goes without `channelInactive`: the promise must not
+    /// outlive it unfulfilled.
+    func handlerRemoved(context: ChannelHandlerContext) {
+        promise.fail(ChannelError.ioOnClosedChannel)
     }
 }
