@@ -219,8 +219,9 @@ let package = Package(
         .executableTarget(
             name: "mediapeer-hostile-peer",
             dependencies: [
-                "PeerWire", "WireVocabulary", "ContentID",
+                "PeerWire", "WireVocabulary", "ContentID", "BoxIdentity",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
