@@ -76,7 +76,7 @@ struct HostilePeer: AsyncParsableCommand {
             switch load {
             case "connections": try Load.trickleConnections(settings)
             case "slow-readers": try Load.slowReaders(settings)
-            case "locates": try Load.locates(settings)
+            case "locates": try await Load.locates(settings)
             default: throw ValidationError("unknown load \(load)")
             }
             return
