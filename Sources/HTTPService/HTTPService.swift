@@ -22,14 +22,16 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
     let idleTimeout: TimeAmount?
     let limits: HTTPServiceLimits
     let logger: Logger
+    let prepareConnection: HTTPConnectionPreparation?
     let onServerRunning: @Sendable (any Channel) async -> Void
 
     /// - parameter idleTimeout: how long a connection may wait for its next request.
     /// - parameter limits: what clients can make the server hold.
+    /// - parameter prepareConnection: run for each admitted connection before its HTTP handlers are added.
     /// - parameter onServerRunning: called once the server accepts connections, with its listening channel.
     public init<Builder: HTTPResponderBuilder>(
         router: Builder, address: BindAddress, serverName: String? = nil, idleTimeout: TimeAmount? = nil,
-        limits: HTTPServiceLimits = .none, logger: Logger,
+        limits: HTTPServiceLimits = .none, logger: Logger, prepareConnection: HTTPConnectionPreparation? = nil,
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) where Builder.Responder == Responder {
         self.responder = router.buildResponder()
@@ -38,6 +40,7 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
         self.idleTimeout = idleTimeout
         self.limits = limits
         self.logger = logger
+        self.prepareConnection = prepareConnection
         self.onServerRunning = onServerRunning
     }
 
@@ -68,12 +71,16 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
             try await responseWriter.write(response: response.head, body: response.body)
         }
         let http1 = HTTP1Channel(responder: respond, configuration: configuration)
-        let server = LimitedHTTP1Channel(http1: http1, admission: admission).server(
+        let server = LimitedHTTP1Channel(http1: http1, admission: admission, prepare: prepareConnection).server(
             configuration: ServerConfiguration(address: address, serverName: serverName),
             onServerRunning: onServerRunning, eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: logger)
         try await server.run()
     }
 }
+
+/// Adds handlers in front of an admitted connection's HTTP handlers (the peer API's TLS), on its event loop; a
+/// throw closes the connection.
+public typealias HTTPConnectionPreparation = @Sendable (any Channel) throws -> Void
 
 /// IMF-fixdate (RFC 9110), always in English and GMT.
 enum HTTPDate {

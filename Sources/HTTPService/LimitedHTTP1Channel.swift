@@ -22,6 +22,8 @@ struct LimitedHTTP1Channel: ServerChildChannel {
 
     let http1: HTTP1Channel
     let admission: ConnectionAdmission
+    /// Handlers that go in front of HTTP's (TLS), added before them.
+    let prepare: HTTPConnectionPreparation?
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         // Known from `accept`, before the channel is registered; nil for a Unix-socket client.
@@ -34,7 +36,11 @@ struct LimitedHTTP1Channel: ServerChildChannel {
         }
         let admission = self.admission
         channel.closeFuture.whenComplete { _ in admission.close(from: address) }
-        return http1.setup(channel: channel, logger: logger).map { Value.admitted($0) }.flatMapErrorThrowing {
+        let http1 = self.http1
+        let prepared = prepare.map { prepare in channel.eventLoop.makeCompletedFuture { try prepare(channel) } }
+        return (prepared ?? channel.eventLoop.makeSucceededVoidFuture()).flatMap {
+            http1.setup(channel: channel, logger: logger)
+        }.map { Value.admitted($0) }.flatMapErrorThrowing {
             error in
             // Nobody else closes a channel whose setup failed.
             channel.close(promise: nil)

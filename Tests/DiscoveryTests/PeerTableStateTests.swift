@@ -394,11 +394,34 @@ import Testing
         #expect(state.apply(claim, at: .seconds(13)).isEmpty)
     }
 
-    @Test func aClaimOfAPeerNotConfirmedYetIsMerged() {
+    @Test func aClaimFromAnotherHostOfAPeerNotCheckedYetIsSetAsideNotMerged() {
+        // Until a check proved the key somewhere, neither announcement is believed over the other: the first keeps
+        // the id, and the other waits until the first leaves (a wrong port must not move the real box).
         var state = Self.state()
         _ = state.apply(Self.resolved(Self.alice), at: .zero)
-        _ = state.apply(Self.resolved(Self.alice, name: "Alice v6", address: "fd00::2"), at: .seconds(1))
+        let actions = state.apply(
+            Self.resolved(Self.alice, name: "Mallory", address: "10.77.0.3", port: 9999), at: .seconds(1))
+        #expect(actions == [.note(.ignoredClaim(id: Self.alice, peer: "Alice", address: "10.77.0.3", port: 9999))])
+        #expect(state.peer(id: Self.alice)?.addresses == ["10.77.0.2"])
+        #expect(state.peer(id: Self.alice)?.port == 8737)
+    }
+
+    @Test func theSameHostsOtherAddressOfAPeerNotCheckedYetIsMerged() {
+        var state = Self.state()
+        _ = state.apply(Self.resolved(Self.alice), at: .zero)
+        _ = state.apply(
+            Self.resolved(Self.alice, name: "Alice v6", address: "fd00::2", hostName: "alice.local", family: .ipv6),
+            at: .seconds(1))
         #expect(state.peer(id: Self.alice)?.addresses == ["10.77.0.2", "fd00::2"])
+    }
+
+    @Test func aConfirmedPeerThatMissedACheckStillKeepsItsEndpointAgainstAClaim() throws {
+        var state = try Self.confirmedAlice()
+        let round = try #require(Self.checks(in: state.timerFired(at: .seconds(20))))
+        _ = state.healthChecked(.id(Self.alice), round: round.round, .unhealthy("timeout"), at: .seconds(21))
+        _ = state.apply(Self.resolved(Self.alice, name: "Mallory", address: "10.77.0.3", port: 9999), at: .seconds(22))
+        #expect(state.peer(id: Self.alice)?.port == 8737)
+        #expect(state.peer(id: Self.alice)?.addresses == ["10.77.0.2"])
     }
 
     @Test func aClaimSetAsideIsResolvedOnceTheConfirmedPeerLeaves() throws {
