@@ -18,7 +18,8 @@ public struct ClientRefusal: Sendable {
 /// The whole life of a refused connection, on its event loop: the 403 once the first bytes of a request arrive,
 /// then the output closed, and whatever the client still sends read and dropped until it closes too, so that the
 /// kernel does not answer those bytes with a reset that could discard the 403 before the client read it. A client
-/// that sends more than a request's head or keeps the connection past the deadline is cut off.
+/// that sends more than a request's head or keeps the connection past the deadline is cut off. (The server allows
+/// remote half-closure: the client's end of input arrives as an event, not as the channel's close.)
 final class RefusedConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -29,6 +30,10 @@ final class RefusedConnectionHandler: ChannelInboundHandler {
     private let reason: String
     private let deadline: TimeAmount
     private var answered = false
+    /// The 403 is written (or could not be).
+    private var answerDone = false
+    /// The client closed its output: nothing more will arrive.
+    private var inputClosed = false
     private var discarded = 0
     private var timer: Scheduled<Void>?
 
@@ -62,13 +67,26 @@ final class RefusedConnectionHandler: ChannelInboundHandler {
         if !isHead { head += body }
         let closed = context.eventLoop.makePromise(of: Void.self)
         context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: head)), promise: closed)
-        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
         closed.futureResult.whenComplete { result in
-            switch result {
-            case .success: loopBound.value.close(mode: .output, promise: nil)
-            case .failure: loopBound.value.close(promise: nil)
+            let (handler, context) = loopBound.value
+            handler.answerDone = true
+            if case .success = result, !handler.inputClosed {
+                context.close(mode: .output, promise: nil)
+            } else {
+                context.close(promise: nil)
             }
         }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard case ChannelEvent.inputClosed = event else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
+        inputClosed = true
+        // Unanswered (it sent nothing) or answered: done. An answer still being written closes when it is.
+        if !answered || answerDone { context.close(promise: nil) }
     }
 
     func channelInactive(context: ChannelHandlerContext) {

@@ -198,7 +198,7 @@ public struct InvalidNetwork: Error, Sendable, Equatable, CustomStringConvertibl
 /// Players (TVs, VLC, Kodi) cannot authenticate, so where they connect from is all a box can judge them by. The
 /// default is the home: the private ranges, link-local, and loopback (the box's own `mediapeerctl play`). An empty
 /// list admits no player at all.
-public struct AllowedNetworks: Sendable, Hashable {
+public struct AllowedNetworks: Sendable, Hashable, CustomStringConvertible {
     public var networks: [IPNetwork]
 
     public init(_ networks: [IPNetwork]) {
@@ -217,6 +217,11 @@ public struct AllowedNetworks: Sendable, Hashable {
             "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "fc00::/7", "fe80::/10",
             "127.0.0.0/8", "::1/128",
         ].map { IPNetwork($0)! })
+
+    /// The networks, comma-separated (`10.0.0.0/8,fd00::/8`), as logs show them; `none` for an empty list.
+    public var description: String {
+        networks.isEmpty ? "none" : networks.map(\.description).joined(separator: ",")
+    }
 
     /// Whether `address` is in one of the networks.
     public func allows(_ address: IPAddress) -> Bool {

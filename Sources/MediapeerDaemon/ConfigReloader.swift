@@ -90,7 +90,7 @@ struct ConfigReloader: Service {
             logger.info(
                 "allowed_networks applied",
                 metadata: [
-                    "allowed_networks": "\(settings.allowedNetworks.networks.map(\.description).joined(separator: ","))"
+                    "allowed_networks": "\(settings.allowedNetworks)"
                 ])
         }
     }

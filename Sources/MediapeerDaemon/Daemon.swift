@@ -125,7 +125,14 @@ public struct Daemon: AsyncParsableCommand {
                 logger: logger),
             upnp: settings.dlna ? Self.mediaServer(peerID, settings, library, network) : nil,
             allowsClient: playerNetworks.allows(clientIP:), logger: logger,
-            onListening: { port in logger.info("player endpoint listening", metadata: ["port": "\(port)"]) })
+            onListening: { port in
+                logger.info(
+                    "player endpoint listening",
+                    metadata: [
+                        "port": "\(port)",
+                        "allowed_networks": "\(playerNetworks.networks)",
+                    ])
+            })
         let notifier = SystemdNotifier()
         let controlServer: any Service
         do {

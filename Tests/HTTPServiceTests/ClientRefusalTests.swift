@@ -74,6 +74,22 @@ import Testing
         #expect(recorder.modes.withLock { $0 } == [.output, .all])
     }
 
+    @Test func aClientThatClosesItsOutputAfterTheAnswerIsClosedAtOnce() async throws {
+        let (channel, recorder) = try await makeChannel()
+        try channel.writeInbound(ByteBuffer(string: "GET / HTTP/1.1\r\n\r\n"))
+        #expect(try sent(on: channel).hasPrefix("HTTP/1.1 403 Forbidden\r\n"))
+        channel.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        #expect(!channel.isActive)
+        #expect(recorder.modes.withLock { $0 } == [.output, .all])
+    }
+
+    @Test func aClientThatClosesBeforeSendingAnythingIsClosedUnanswered() async throws {
+        let (channel, _) = try await makeChannel()
+        channel.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        #expect(!channel.isActive)
+        #expect(try sent(on: channel).isEmpty)
+    }
+
     @Test func aClientSilentUntilTheDeadlineIsClosedUnanswered() async throws {
         let (channel, _) = try await makeChannel()
         channel.embeddedEventLoop.advanceTime(by: Self.deadline - .nanoseconds(1))

@@ -180,6 +180,12 @@ struct AllowedNetworksKeyTests {
         #expect(warning.description.contains("mediapeerctl play on this box is refused"))
     }
 
+    @Test func theListReadsAsCommaSeparatedNetworksInLogs() {
+        #expect(
+            AllowedNetworks([IPNetwork("10.0.0.0/8")!, IPNetwork("fd00::/8")!]).description == "10.0.0.0/8,fd00::/8")
+        #expect(AllowedNetworks([]).description == "none")
+    }
+
     @Test func theListRoundTripsThroughRendering() throws {
         var config = MediapeerConfiguration(name: "box")
         config.allowedNetworks = AllowedNetworks([IPNetwork("192.168.1.0/24")!, IPNetwork("::1")!])
