@@ -7,10 +7,11 @@ import NIOCore
 /// shows "403" can find out why), then the connection ends. The refusal reads nothing of the request but its first
 /// bytes (to know whether it was a `HEAD`), holds no task, and is bounded by the server's request deadline.
 public struct ClientRefusal: Sendable {
-    /// The reason to give the client at this IP address (IPv4-mapped addresses unwrapped), or nil to answer it.
-    let reason: @Sendable (_ clientIP: String) -> String?
+    /// The reason to give the client at `clientIP`, connected to this server at `serverIP` (both IPv4-mapped
+    /// addresses unwrapped), or nil to answer it.
+    let reason: @Sendable (_ clientIP: String, _ serverIP: String?) -> String?
 
-    public init(reason: @escaping @Sendable (_ clientIP: String) -> String?) {
+    public init(reason: @escaping @Sendable (_ clientIP: String, _ serverIP: String?) -> String?) {
         self.reason = reason
     }
 }

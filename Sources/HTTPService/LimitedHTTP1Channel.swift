@@ -38,7 +38,9 @@ struct LimitedHTTP1Channel: ServerChildChannel {
         }
         let admission = self.admission
         channel.closeFuture.whenComplete { _ in admission.close(from: address) }
-        if let refusal, let clientIP = channel.remoteAddress?.clientIP, let reason = refusal.reason(clientIP) {
+        if let refusal, let clientIP = channel.remoteAddress?.clientIP,
+            let reason = refusal.reason(clientIP, channel.localAddress?.clientIP)
+        {
             admission.refused(clientIP, reason: reason)
             let deadline = refusalDeadline
             return channel.eventLoop.makeCompletedFuture {

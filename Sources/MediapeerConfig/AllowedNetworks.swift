@@ -196,8 +196,8 @@ public struct InvalidNetwork: Error, Sendable, Equatable, CustomStringConvertibl
 /// The networks whose devices may use the player endpoint, the DLNA MediaServer and SSDP (`allowed_networks`).
 ///
 /// Players (TVs, VLC, Kodi) cannot authenticate, so where they connect from is all a box can judge them by. The
-/// default is the home: the private ranges, link-local, and loopback (the box's own `mediapeerctl play`). An empty
-/// list admits no player at all.
+/// default is the home: the private ranges, link-local, and loopback. An empty list admits no other device (the
+/// player endpoint answers the box itself whatever the list: `PlayerServer.isThisBox`).
 public struct AllowedNetworks: Sendable, Hashable, CustomStringConvertible {
     public var networks: [IPNetwork]
 
@@ -233,8 +233,4 @@ public struct AllowedNetworks: Sendable, Hashable, CustomStringConvertible {
     public func allows(address text: some StringProtocol) -> Bool {
         IPAddress(text).map(allows) ?? false
     }
-
-    /// Whether the box's own players (`mediapeerctl play`, a player started on the box) may connect: they reach
-    /// the endpoint over loopback.
-    public var allowsLoopback: Bool { allows(.v4(0x7F00_0001)) || allows(.v6(high: 0, low: 1)) }
 }

@@ -565,8 +565,7 @@ struct ConfigurationReader {
         return words
     }
 
-    /// `allowed_networks`: every entry a network; an empty list (no player at all) or one without loopback (not
-    /// even the box's own `mediapeerctl play`) is allowed but warned about.
+    /// `allowed_networks`: every entry a network; an empty list (no other device at all) is allowed but warned about.
     private mutating func readAllowedNetworks(_ value: TOMLValueConvertible) -> AllowedNetworks? {
         let key = "allowed_networks"
         let keyLine = map.line(of: key)
@@ -593,13 +592,8 @@ struct ConfigurationReader {
         if array.isEmpty {
             warning(
                 key, line: keyLine,
-                "the list is empty, so no player may connect: TVs, VLC and this box's own mediapeerctl play are all "
-                    + "refused; remove the key for the home's private networks")
-        } else if networks.count == array.count, !allowed.allowsLoopback {
-            warning(
-                key, line: keyLine,
-                #"neither 127.0.0.1 nor ::1 is in the list, so mediapeerctl play on this box is refused; add "127.0.0.0/8" and "::1""#
-            )
+                "the list is empty, so no player on another device may connect (TVs, VLC, Kodi) and SSDP answers "
+                    + "none; only players on this box are answered. Remove the key for the home's private networks")
         }
         return allowed
     }

@@ -76,7 +76,7 @@ public struct MediapeerConfiguration: Sendable, Equatable {
 
     /// The networks players may connect from (`allowed_networks`): the player endpoint, the MediaServer's HTTP
     /// side and SSDP answer no other address. Players cannot authenticate; the default is the home's private,
-    /// link-local and loopback ranges (``AllowedNetworks/home``). Empty: no player may connect.
+    /// link-local and loopback ranges (``AllowedNetworks/home``). Empty: no other device may connect.
     public var allowedNetworks: AllowedNetworks
 
     /// The program and arguments `mediapeerctl play` hands a title's URL to (`player_command`); nil: none set.

@@ -61,7 +61,8 @@ public enum PlayerServer {
     ///
     /// - parameter upnp: answers `/upnp/` (nil when DLNA is off: 404 there).
     /// - parameter allowsClient: whether the client at an IP address (IPv4-mapped addresses unwrapped) is
-    ///   answered, asked once per connection (`allowed_networks`, which a reload may change while listening).
+    ///   answered, asked once per connection (`allowed_networks`, which a reload may change while listening). A
+    ///   client on this box itself is always answered: see ``isThisBox(clientIP:serverIP:)``.
     /// - parameter clock: what play detection measures quiet periods on.
     public static func makeApplication(
         host: String = "::", port: Int, handler: some PlayerRequestHandler, upnp: (any UPnPResponding)?,
@@ -77,9 +78,20 @@ public enum PlayerServer {
             limits: HTTPServiceLimits(
                 maxConnections: limits.maxConnections, maxConnectionsPerAddress: limits.maxConnectionsPerAddress,
                 requestDeadline: limits.requestDeadline),
-            refusal: ClientRefusal { clientIP in allowsClient(clientIP) ? nil : refusalReason(clientIP) },
+            refusal: ClientRefusal { clientIP, serverIP in
+                isThisBox(clientIP: clientIP, serverIP: serverIP) || allowsClient(clientIP)
+                    ? nil : refusalReason(clientIP)
+            },
             logger: logger,
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) })
+    }
+
+    /// Whether a connection comes from this box itself: its client's address is the one it connected to, as for
+    /// `mediapeerctl play`, whose URL names the box's LAN address, and a player running on the box. No other
+    /// device can open a TCP connection from an address of this box (the handshake's answer would not reach it),
+    /// and whoever runs programs here can read the media folders anyway.
+    static func isThisBox(clientIP: String, serverIP: String?) -> Bool {
+        clientIP == serverIP
     }
 
     /// The body of the 403 a client outside the allowed networks gets: what a person setting up a TV needs to know.

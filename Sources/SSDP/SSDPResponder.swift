@@ -22,7 +22,8 @@ public struct SSDPConfiguration: Sendable {
     public var trackedSourceLimit = 256
     /// Whether a sender on one of the box's subnets may be answered too (`allowed_networks`: players cannot
     /// authenticate, and a device that cannot use the MediaServer has no use for finding it). Asked per search, so
-    /// a change applies to the next one.
+    /// a change applies to the next one. A search from the box's own address on the interface is answered
+    /// regardless, as the player endpoint answers the box itself (a forged one draws answers to the box alone).
     public var allowsSender: @Sendable (IPv4Address) -> Bool = { _ in true }
 
     public init(deviceUUID: String, descriptionPort: Int, server: String) {
@@ -128,7 +129,8 @@ public struct SSDPResponder: Sendable {
     /// an allowed sender on one of its subnets is ignored, and so are searches over the pending or per-source limits.
     public mutating func received(_ datagram: SSDPDatagram, at now: ElapsedInstant) -> [Action] {
         guard phase == .running, let interface = interfaces.first(where: { $0.holds(datagram.source.address) }),
-            configuration.allowsSender(datagram.source.address), let search = SSDPSearch(datagram: datagram.bytes)
+            datagram.source.address == interface.address || configuration.allowsSender(datagram.source.address),
+            let search = SSDPSearch(datagram: datagram.bytes)
         else { return due(at: now) }
         let uuid = configuration.deviceUUID
         let location = "http://\(interface.address):\(configuration.descriptionPort)\(configuration.descriptionPath)"

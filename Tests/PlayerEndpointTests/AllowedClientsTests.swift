@@ -10,6 +10,10 @@ import WireVocabulary
 /// `allowed_networks` at the player endpoint: a client outside it gets a 403 saying why, from every route, before
 /// any of them runs; and what players can do there changes nothing but the play count.
 @Suite(.timeLimit(.minutes(2))) final class AllowedClientsTests: Sendable {
+    /// The server's address: a client on loopback connects to it from 127.0.0.1 (Linux picks that source for every
+    /// loopback destination), so it is judged as another device would be, not as this box itself.
+    static let server = "127.0.0.2"
+
     let bytes = patternBytes(100_000)
     let path: String
     let film: PlayableTitle
@@ -31,19 +35,21 @@ import WireVocabulary
     @Test func aClientOutsideTheAllowedNetworksGets403WithTheReasonFromEveryRoute() async throws {
         let upnp = RecordingUPnP()
         let film = film
-        try await withPlayerServer(handler, upnp: upnp, allowsClient: ClientJudge(allowing: false).allows) { port in
+        try await withPlayerServer(
+            handler, upnp: upnp, host: Self.server, allowsClient: ClientJudge(allowing: false).allows
+        ) { port in
             for route in [
                 "/media/\(film.id.hex).mkv", "/playlist.m3u8", "/thumbnails/\(film.id.hex).jpg", "/upnp/device.xml",
                 "/upnp/ContentDirectory/control", "/no-such-route",
             ] {
-                let response = try await fetch("http://127.0.0.1:\(port)\(route)")
+                let response = try await fetch("http://\(Self.server):\(port)\(route)")
                 #expect(response.status == 403, "\(route)")
                 #expect(response.header("content-type") == "text/plain; charset=utf-8")
                 #expect(response.header("connection") == "close")
                 #expect(response.text == PlayerServer.refusalReason("127.0.0.1") + "\n", "\(route)")
             }
             let control = try await fetch(
-                "http://127.0.0.1:\(port)/upnp/ContentDirectory/control", method: .POST,
+                "http://\(Self.server):\(port)/upnp/ContentDirectory/control", method: .POST,
                 headers: [("soapaction", "\"urn:schemas-upnp-org:service:ContentDirectory:1#Browse\"")],
                 body: Array("<s:Envelope/>".utf8))
             #expect(control.status == 403)
@@ -56,8 +62,9 @@ import WireVocabulary
 
     @Test func aRefusedHeadGetsTheHeadersWithoutTheBody() async throws {
         let film = film
-        try await withPlayerServer(handler, allowsClient: ClientJudge(allowing: false).allows) { port in
-            let response = try await fetch("http://127.0.0.1:\(port)/media/\(film.id.hex)", method: .HEAD)
+        try await withPlayerServer(handler, host: Self.server, allowsClient: ClientJudge(allowing: false).allows) {
+            port in
+            let response = try await fetch("http://\(Self.server):\(port)/media/\(film.id.hex)", method: .HEAD)
             #expect(response.status == 403)
             #expect(response.header("content-length") == String(PlayerServer.refusalReason("127.0.0.1").utf8.count + 1))
             #expect(response.body.isEmpty)
@@ -68,8 +75,8 @@ import WireVocabulary
         let judge = ClientJudge(allowing: false)
         let film = film
         let bytes = bytes
-        try await withPlayerServer(handler, allowsClient: judge.allows) { port in
-            let url = "http://127.0.0.1:\(port)/media/\(film.id.hex)"
+        try await withPlayerServer(handler, host: Self.server, allowsClient: judge.allows) { port in
+            let url = "http://\(Self.server):\(port)/media/\(film.id.hex)"
             #expect(try await fetch(url).status == 403)
             judge.allowing.withLock { $0 = true }
             let served = try await fetch(url)
@@ -82,12 +89,23 @@ import WireVocabulary
 
     @Test func anIPv4ClientOfAnIPv6SocketIsJudgedByItsIPv4Address() async throws {
         let judge = ClientJudge(allowing: false)
-        try await withPlayerServer(handler, host: "::ffff:127.0.0.1", allowsClient: judge.allows) { port in
-            let response = try await fetch("http://127.0.0.1:\(port)/playlist.m3u8")
+        try await withPlayerServer(handler, host: "::ffff:" + Self.server, allowsClient: judge.allows) { port in
+            let response = try await fetch("http://\(Self.server):\(port)/playlist.m3u8")
             #expect(response.status == 403)
             #expect(response.text.contains("and 127.0.0.1 is not in them"))
         }
         #expect(judge.asked == ["127.0.0.1"])
+    }
+
+    @Test func aClientOnThisBoxItselfIsAnsweredWhateverTheList() async throws {
+        let judge = ClientJudge(allowing: false)
+        let film = film
+        // 127.0.0.1 to 127.0.0.1: the address the client connects from is the one it connects to.
+        try await withPlayerServer(handler, allowsClient: judge.allows) { port in
+            let response = try await fetch("http://127.0.0.1:\(port)/media/\(film.id.hex)")
+            #expect(response.status == 200)
+        }
+        #expect(judge.asked.isEmpty)
     }
 
     // MARK: Read-only

@@ -89,6 +89,13 @@ import Testing
         #expect(allowed.allSatisfy { $0.destination == Fixture.tv })
     }
 
+    @Test func answersTheBoxsOwnSearchWhateverTheConfigurationAllows() {
+        var responder = SSDPResponder.running(Fixture.configuration { $0.allowsSender = { _ in false } })
+        let own = SSDPEndpoint(address: Fixture.eth0.address, port: 40_000)
+        let answers = responder.received(Fixture.datagram("upnp:rootdevice", mx: "0", from: own), at: Fixture.at(10))
+        #expect(answers.compactMap(\.destination) == [own])
+    }
+
     @Test func aRefusedSenderUsesNoneOfTheAnswerBudget() {
         // The per-source budget holds one answer a second: refused searches must not spend it nor be tracked.
         let tv = Fixture.tv.address
