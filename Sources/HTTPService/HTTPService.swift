@@ -21,17 +21,20 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
     let serverName: String?
     let idleTimeout: TimeAmount?
     let limits: HTTPServiceLimits
+    let refusal: ClientRefusal?
     let logger: Logger
     let prepareConnection: HTTPConnectionPreparation?
     let onServerRunning: @Sendable (any Channel) async -> Void
 
     /// - parameter idleTimeout: how long a connection may wait for its next request.
     /// - parameter limits: what clients can make the server hold.
+    /// - parameter refusal: the clients answered with a 403 alone, judged by address when they connect; nil: none.
     /// - parameter prepareConnection: run for each admitted connection before its HTTP handlers are added.
     /// - parameter onServerRunning: called once the server accepts connections, with its listening channel.
     public init<Builder: HTTPResponderBuilder>(
         router: Builder, address: BindAddress, serverName: String? = nil, idleTimeout: TimeAmount? = nil,
-        limits: HTTPServiceLimits = .none, logger: Logger, prepareConnection: HTTPConnectionPreparation? = nil,
+        limits: HTTPServiceLimits = .none, refusal: ClientRefusal? = nil, logger: Logger,
+        prepareConnection: HTTPConnectionPreparation? = nil,
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) where Builder.Responder == Responder {
         self.responder = router.buildResponder()
@@ -39,6 +42,7 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
         self.serverName = serverName
         self.idleTimeout = idleTimeout
         self.limits = limits
+        self.refusal = refusal
         self.logger = logger
         self.prepareConnection = prepareConnection
         self.onServerRunning = onServerRunning
@@ -71,7 +75,10 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
             try await responseWriter.write(response: response.head, body: response.body)
         }
         let http1 = HTTP1Channel(responder: respond, configuration: configuration)
-        let server = LimitedHTTP1Channel(http1: http1, admission: admission, prepare: prepareConnection).server(
+        let server = LimitedHTTP1Channel(
+            http1: http1, admission: admission, prepare: prepareConnection, refusal: refusal,
+            refusalDeadline: TimeAmount(deadline ?? .seconds(10))
+        ).server(
             configuration: ServerConfiguration(address: address, serverName: serverName),
             onServerRunning: onServerRunning, eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: logger)
         try await server.run()
