@@ -118,6 +118,18 @@ final class ConnectionAdmission: Sendable {
         state.withLock { $0.counter.close(from: address) }
     }
 
+    /// Logs that a client was refused for its address, at most once a minute per address.
+    func refused(_ address: String, reason: String) {
+        let warn = state.withLock { $0.throttle.shouldWarn(about: "refused " + address, now: .now) }
+        guard warn else { return }
+        logger.notice(
+            "refused a client: its address is not allowed here",
+            metadata: [
+                "address": "\(address)", "reason": "\(reason)",
+                "note": "not logged again for this address for a minute",
+            ])
+    }
+
     /// Logs that a request from `address` was cut off for arriving too slowly, at most once a minute per address.
     func requestTooSlow(from address: String?, deadline: Duration) {
         let warn = state.withLock { $0.throttle.shouldWarn(about: "deadline " + (address ?? ""), now: .now) }

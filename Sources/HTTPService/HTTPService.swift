@@ -21,15 +21,17 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
     let serverName: String?
     let idleTimeout: TimeAmount?
     let limits: HTTPServiceLimits
+    let refusal: ClientRefusal?
     let logger: Logger
     let onServerRunning: @Sendable (any Channel) async -> Void
 
     /// - parameter idleTimeout: how long a connection may wait for its next request.
     /// - parameter limits: what clients can make the server hold.
+    /// - parameter refusal: the clients answered with a 403 alone, judged by address when they connect; nil: none.
     /// - parameter onServerRunning: called once the server accepts connections, with its listening channel.
     public init<Builder: HTTPResponderBuilder>(
         router: Builder, address: BindAddress, serverName: String? = nil, idleTimeout: TimeAmount? = nil,
-        limits: HTTPServiceLimits = .none, logger: Logger,
+        limits: HTTPServiceLimits = .none, refusal: ClientRefusal? = nil, logger: Logger,
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) where Builder.Responder == Responder {
         self.responder = router.buildResponder()
@@ -37,6 +39,7 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
         self.serverName = serverName
         self.idleTimeout = idleTimeout
         self.limits = limits
+        self.refusal = refusal
         self.logger = logger
         self.onServerRunning = onServerRunning
     }
@@ -68,7 +71,10 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
             try await responseWriter.write(response: response.head, body: response.body)
         }
         let http1 = HTTP1Channel(responder: respond, configuration: configuration)
-        let server = LimitedHTTP1Channel(http1: http1, admission: admission).server(
+        let server = LimitedHTTP1Channel(
+            http1: http1, admission: admission, refusal: refusal,
+            refusalDeadline: TimeAmount(deadline ?? .seconds(10))
+        ).server(
             configuration: ServerConfiguration(address: address, serverName: serverName),
             onServerRunning: onServerRunning, eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: logger)
         try await server.run()

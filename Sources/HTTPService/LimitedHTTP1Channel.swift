@@ -3,7 +3,8 @@ import Logging
 import NIOCore
 
 /// Hummingbird's HTTP/1 child channel, behind a doorman: a connection over the service's limits is closed as soon
-/// as it is accepted, before any HTTP handler or task is set up for it.
+/// as it is accepted, and one from a client the ``ClientRefusal`` refuses gets its 403 from a lone handler, before
+/// any HTTP handler or task is set up for either.
 ///
 /// Hummingbird's own `availableConnectionsDelegate` stops accepting at its limit instead, which leaves every client,
 /// polite or not, waiting in the listen backlog, and knows nothing of client addresses.
@@ -22,6 +23,9 @@ struct LimitedHTTP1Channel: ServerChildChannel {
 
     let http1: HTTP1Channel
     let admission: ConnectionAdmission
+    let refusal: ClientRefusal?
+    /// How long a refused client may keep its connection.
+    let refusalDeadline: TimeAmount
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         // Known from `accept`, before the channel is registered; nil for a Unix-socket client.
@@ -34,6 +38,17 @@ struct LimitedHTTP1Channel: ServerChildChannel {
         }
         let admission = self.admission
         channel.closeFuture.whenComplete { _ in admission.close(from: address) }
+        if let refusal, let clientIP = channel.remoteAddress?.clientIP,
+            let reason = refusal.reason(clientIP, channel.localAddress?.clientIP)
+        {
+            admission.refused(clientIP, reason: reason)
+            let deadline = refusalDeadline
+            return channel.eventLoop.makeCompletedFuture {
+                try channel.pipeline.syncOperations.addHandler(
+                    RefusedConnectionHandler(reason: reason, deadline: deadline))
+                return .refused(channel)
+            }
+        }
         return http1.setup(channel: channel, logger: logger).map { Value.admitted($0) }.flatMapErrorThrowing {
             error in
             // Nobody else closes a channel whose setup failed.

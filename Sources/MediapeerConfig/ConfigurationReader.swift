@@ -8,7 +8,7 @@ struct ConfigurationReader {
         "cache_low_watermark", "replication_daily_budget", "http_port",
         "control_socket", "log_level", "static_peers", "rescan_interval", "peer_catalog_max_objects",
         "peer_catalog_max_bytes", "forget_peers_after", "player_port", "dlna", "friendly_name", "player_command",
-        "demand_half_life",
+        "demand_half_life", "allowed_networks",
     ]
 
     /// A Unix socket path must fit in `sockaddr_un.sun_path` (108 bytes on
@@ -72,6 +72,7 @@ struct ConfigurationReader {
         }
         if let value = table["dlna"] { readBool(value, key: "dlna").map { config.dlna = $0 } }
         if let value = table["friendly_name"] { readFriendlyName(value).map { config.friendlyName = $0 } }
+        if let value = table["allowed_networks"] { readAllowedNetworks(value).map { config.allowedNetworks = $0 } }
         if let value = table["player_command"] { readPlayerCommand(value).map { config.playerCommand = $0 } }
         if let value = readControlSocket(table["control_socket"], default: config.controlSocket) {
             config.controlSocket = value
@@ -573,6 +574,39 @@ struct ConfigurationReader {
             return nil
         }
         return words
+    }
+
+    /// `allowed_networks`: every entry a network; an empty list (no other device at all) is allowed but warned about.
+    private mutating func readAllowedNetworks(_ value: TOMLValueConvertible) -> AllowedNetworks? {
+        let key = "allowed_networks"
+        let keyLine = map.line(of: key)
+        guard let array = value.array else {
+            typeMismatch(
+                key, line: keyLine, expected: "an array of strings", found: value,
+                hint: value.type == .string ? #"write allowed_networks = ["192.168.1.0/24"], with brackets"# : nil)
+            return nil
+        }
+        var networks: [IPNetwork] = []
+        for (index, element) in array.enumerated() {
+            let line = map.line(of: key, element: index)
+            guard let text = element.string else {
+                typeMismatch("\(key)[\(index)]", line: line, expected: "a string", found: element)
+                continue
+            }
+            do {
+                networks.append(try IPNetwork.parse(text))
+            } catch {
+                self.error("\(key)[\(index)]", line: line, error.description)
+            }
+        }
+        let allowed = AllowedNetworks(networks)
+        if array.isEmpty {
+            warning(
+                key, line: keyLine,
+                "the list is empty, so no player on another device may connect (TVs, VLC, Kodi) and SSDP answers "
+                    + "none; only players on this box are answered. Remove the key for the home's private networks")
+        }
+        return allowed
     }
 
     private mutating func readLogLevel(_ value: TOMLValueConvertible) -> LogLevel? {

@@ -74,6 +74,11 @@ public struct MediapeerConfiguration: Sendable, Equatable {
     /// The name TVs list this box's MediaServer under (`friendly_name`); nil: the box's ``name``.
     public var friendlyName: String?
 
+    /// The networks players may connect from (`allowed_networks`): the player endpoint, the MediaServer's HTTP
+    /// side and SSDP answer no other address. Players cannot authenticate; the default is the home's private,
+    /// link-local and loopback ranges (``AllowedNetworks/home``). Empty: no other device may connect.
+    public var allowedNetworks: AllowedNetworks
+
     /// The program and arguments `mediapeerctl play` hands a title's URL to (`player_command`); nil: none set.
     public var playerCommand: [String]?
 
@@ -133,6 +138,7 @@ public struct MediapeerConfiguration: Sendable, Equatable {
         playerPort: Int = 8738,
         dlna: Bool = true,
         friendlyName: String? = nil,
+        allowedNetworks: AllowedNetworks = .home,
         playerCommand: [String]? = nil,
         controlSocket: String = "/run/mediapeer/control.sock",
         logLevel: LogLevel = .info,
@@ -157,6 +163,7 @@ public struct MediapeerConfiguration: Sendable, Equatable {
         self.playerPort = playerPort
         self.dlna = dlna
         self.friendlyName = friendlyName
+        self.allowedNetworks = allowedNetworks
         self.playerCommand = playerCommand
         self.controlSocket = controlSocket
         self.logLevel = logLevel
@@ -196,6 +203,7 @@ public struct MediapeerConfiguration: Sendable, Equatable {
             && lhs.playerPort == rhs.playerPort
             && lhs.dlna == rhs.dlna
             && lhs.friendlyName == rhs.friendlyName
+            && lhs.allowedNetworks == rhs.allowedNetworks
             && lhs.playerCommand == rhs.playerCommand
             && lhs.controlSocket == rhs.controlSocket
             && lhs.logLevel == rhs.logLevel
@@ -337,6 +345,7 @@ extension MediapeerConfiguration {
             player_port = \(playerPort)
             dlna = \(dlna)
             \(friendlyName.map { "friendly_name = \(quoted($0))" } ?? "# friendly_name is not set: TVs show the name")
+            allowed_networks = \(array(allowedNetworks.networks.map(\.description)))
             \(playerCommand.map { "player_command = \(array($0))" } ?? "# player_command is not set")
             control_socket = \(quoted(controlSocket))
             log_level = \(quoted(logLevel.rawValue))

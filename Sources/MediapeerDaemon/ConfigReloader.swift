@@ -10,6 +10,8 @@ import UnixSignals
 /// a folder added to `media_dirs` is scanned and one removed is dropped from the index without a restart, and the
 /// cache's settings (`cache_max`, `replication`, the watermarks, `replication_daily_budget`), which the fetcher
 /// and the auto-replicator read from ``ReplicationSettings``: running fetches check at once that they still fit.
+/// `allowed_networks` applies to the player endpoint's next connection and SSDP's next search (connections open
+/// already are not cut: they were admitted under the old list, and a player reconnects often).
 /// Other keys (name, ports, paths) are bound to open sockets and files: a change to them is reported as needing a
 /// restart. A file that no longer loads leaves the running configuration in place.
 struct ConfigReloader: Service {
@@ -18,6 +20,7 @@ struct ConfigReloader: Service {
     let running: MediapeerConfiguration
     let library: MediaLibrary
     let fetcher: Fetcher
+    let playerNetworks: PlayerNetworks
     let logger: Logger
     /// Created with the reloader, before the service group runs and so before READY=1, after which systemd may
     /// send SIGHUP. The initializer returns once Dispatch has installed its handler (registration is asynchronous;
@@ -27,13 +30,14 @@ struct ConfigReloader: Service {
 
     init(
         configPath: String, isExplicit: Bool, running: MediapeerConfiguration, library: MediaLibrary, fetcher: Fetcher,
-        logger: Logger
+        playerNetworks: PlayerNetworks, logger: Logger
     ) async {
         self.configPath = configPath
         self.isExplicit = isExplicit
         self.running = running
         self.library = library
         self.fetcher = fetcher
+        self.playerNetworks = playerNetworks
         self.logger = logger
         hangups = await UnixSignalsSequence(trapping: .sighup)
     }
@@ -81,6 +85,13 @@ struct ConfigReloader: Service {
                     "replication_daily_budget": "\(cache.dailyBudget)",
                 ])
             await fetcher.settingsChanged()
+        }
+        if playerNetworks.update(settings.allowedNetworks) {
+            logger.info(
+                "allowed_networks applied",
+                metadata: [
+                    "allowed_networks": "\(settings.allowedNetworks)"
+                ])
         }
     }
 

@@ -117,13 +117,22 @@ public struct Daemon: AsyncParsableCommand {
             port: settings.httpPort, handler: handler, logger: logger,
             faults: Self.testFaults(environment, logger: logger),
             onListening: { port in logger.info("peer API listening", metadata: ["port": "\(port)"]) })
+        let playerNetworks = PlayerNetworks(settings.allowedNetworks)
         let playerServer = PlayerServer.makeApplication(
             port: settings.playerPort,
             handler: PlayerRequests(
                 catalog: library.catalog, objects: objects, neighbourhood: network, fetcher: fetcher, demand: demand,
                 logger: logger),
-            upnp: settings.dlna ? Self.mediaServer(peerID, settings, library, network) : nil, logger: logger,
-            onListening: { port in logger.info("player endpoint listening", metadata: ["port": "\(port)"]) })
+            upnp: settings.dlna ? Self.mediaServer(peerID, settings, library, network) : nil,
+            allowsClient: playerNetworks.allows(clientIP:), logger: logger,
+            onListening: { port in
+                logger.info(
+                    "player endpoint listening",
+                    metadata: [
+                        "port": "\(port)",
+                        "allowed_networks": "\(playerNetworks.networks)",
+                    ])
+            })
         let notifier = SystemdNotifier()
         let controlServer: any Service
         do {
@@ -161,7 +170,7 @@ public struct Daemon: AsyncParsableCommand {
             .init(
                 service: await ConfigReloader(
                     configPath: configPath, isExplicit: config != nil, running: settings, library: library,
-                    fetcher: fetcher, logger: logger)))
+                    fetcher: fetcher, playerNetworks: playerNetworks, logger: logger)))
         services.append(.init(service: IdleMemoryTrimmer(library: library, logger: logger)))
         // Services stop in reverse order: the control API first, then the fetches and the catalog syncs, and the
         // index, whose database closes last.
@@ -178,7 +187,8 @@ public struct Daemon: AsyncParsableCommand {
                     .init(service: controlServer),
                 ]
                     // Last, so that its byebye goes out first at shutdown, before the rest stops answering.
-                    + (settings.dlna ? [.init(service: Self.ssdp(peerID, settings.playerPort, logger))] : []),
+                    + (settings.dlna
+                        ? [.init(service: Self.ssdp(peerID, settings.playerPort, playerNetworks, logger))] : []),
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         do {
@@ -230,12 +240,13 @@ extension Daemon {
             modelNumber: MediapeerVersion.string, tree: tree, systemUpdateID: { await tree.systemUpdateID() })
     }
 
-    static func ssdp(_ peerID: String, _ playerPort: Int, _ logger: Logger) -> SSDPService {
-        SSDPService(
-            configuration: SSDPConfiguration(
-                deviceUUID: UPnPDeviceIdentity.uuid(peerID: peerID), descriptionPort: playerPort,
-                server: SSDPConfiguration.serverString(version: MediapeerVersion.string)),
-            transport: NIOSSDPTransport(logger: logger), logger: logger)
+    /// SSDP for the MediaServer, answering only the searches of senders in `allowed_networks`.
+    static func ssdp(_ peerID: String, _ playerPort: Int, _ networks: PlayerNetworks, _ logger: Logger) -> SSDPService {
+        var configuration = SSDPConfiguration(
+            deviceUUID: UPnPDeviceIdentity.uuid(peerID: peerID), descriptionPort: playerPort,
+            server: SSDPConfiguration.serverString(version: MediapeerVersion.string))
+        configuration.allowsSender = networks.allows(sender:)
+        return SSDPService(configuration: configuration, transport: NIOSSDPTransport(logger: logger), logger: logger)
     }
 }
 

@@ -51,15 +51,23 @@ public struct PlayerRequestContext: RequestContext {
 
 /// What players reach (`player_port`, plain HTTP even once the peer API is not): `GET`/`HEAD /media/ID[.ext]`,
 /// `/playlist.m3u8`, `/thumbnails/ID.jpg`, and the UPnP MediaServer's requests under `/upnp/`.
+///
+/// Players cannot authenticate, so two things keep a box's titles in its home: only clients from the allowed
+/// networks are answered (decided when they connect; others get a 403 saying so), and nothing here changes the
+/// box's state beyond counting a play.
 public enum PlayerServer {
     /// Builds the server as a service for the daemon's service group, listening on `host` (every address, IPv4
     /// and IPv6, by default: TVs reach the box at whatever address SSDP gave them).
     ///
     /// - parameter upnp: answers `/upnp/` (nil when DLNA is off: 404 there).
+    /// - parameter allowsClient: whether the client at an IP address (IPv4-mapped addresses unwrapped) is
+    ///   answered, asked once per connection (`allowed_networks`, which a reload may change while listening). A
+    ///   client on this box itself is always answered: see ``isThisBox(clientIP:serverIP:)``.
     /// - parameter clock: what play detection measures quiet periods on.
     public static func makeApplication(
         host: String = "::", port: Int, handler: some PlayerRequestHandler, upnp: (any UPnPResponding)?,
-        logger: Logger, limits: PlayerLimits = PlayerLimits(), clock: any Clock<Duration> = ContinuousClock(),
+        allowsClient: @escaping @Sendable (_ clientIP: String) -> Bool, logger: Logger,
+        limits: PlayerLimits = PlayerLimits(), clock: any Clock<Duration> = ContinuousClock(),
         onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some Service {
         HTTPService(
@@ -70,8 +78,26 @@ public enum PlayerServer {
             limits: HTTPServiceLimits(
                 maxConnections: limits.maxConnections, maxConnectionsPerAddress: limits.maxConnectionsPerAddress,
                 requestDeadline: limits.requestDeadline),
+            refusal: ClientRefusal { clientIP, serverIP in
+                isThisBox(clientIP: clientIP, serverIP: serverIP) || allowsClient(clientIP)
+                    ? nil : refusalReason(clientIP)
+            },
             logger: logger,
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) })
+    }
+
+    /// Whether a connection comes from this box itself: its client's address is the one it connected to, as for
+    /// `mediapeerctl play`, whose URL names the box's LAN address, and a player running on the box. No other
+    /// device can open a TCP connection from an address of this box (the handshake's answer would not reach it),
+    /// and whoever runs programs here can read the media folders anyway.
+    static func isThisBox(clientIP: String, serverIP: String?) -> Bool {
+        clientIP == serverIP
+    }
+
+    /// The body of the 403 a client outside the allowed networks gets: what a person setting up a TV needs to know.
+    static func refusalReason(_ clientIP: String) -> String {
+        "this box answers players only on the networks in its allowed_networks setting, and \(clientIP) is not in "
+            + "them (see docs/SECURITY.md)"
     }
 
     static func makeRouter(

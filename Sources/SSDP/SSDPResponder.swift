@@ -20,6 +20,11 @@ public struct SSDPConfiguration: Sendable {
     public var responsesPerSourcePerSecond = 20
     /// Addresses whose answers are counted at once; a flood of spoofed sources beyond it is dropped.
     public var trackedSourceLimit = 256
+    /// Whether a sender on one of the box's subnets may be answered too (`allowed_networks`: players cannot
+    /// authenticate, and a device that cannot use the MediaServer has no use for finding it). Asked per search, so
+    /// a change applies to the next one. A search from the box's own address on the interface is answered
+    /// regardless, as the player endpoint answers the box itself (a forged one draws answers to the box alone).
+    public var allowsSender: @Sendable (IPv4Address) -> Bool = { _ in true }
 
     public init(deviceUUID: String, descriptionPort: Int, server: String) {
         self.deviceUUID = deviceUUID.lowercased()
@@ -34,7 +39,8 @@ public struct SSDPConfiguration: Sendable {
 ///
 /// It answers `M-SEARCH` for `ssdp:all`, `upnp:rootdevice`, its `uuid:`, `MediaServer:1`, `ContentDirectory:1` and
 /// `ConnectionManager:1` (or a lower version), each after a random delay within `MX` (at most 5 s), only to senders
-/// on the subnet of one of its interfaces, with that interface's address in `LOCATION`. It announces itself
+/// on the subnet of one of its interfaces that the configuration allows, with that interface's address in
+/// `LOCATION`. It announces itself
 /// (`ssdp:alive`) on each interface at start, on each new interface, and every 40–50 % of `max-age`, and says
 /// `ssdp:byebye` on stop.
 public struct SSDPResponder: Sendable {
@@ -120,10 +126,11 @@ public struct SSDPResponder: Sendable {
     }
 
     /// A datagram from the SSDP socket. Anything but a bounded, well-formed search for one of the box's targets from
-    /// a sender on one of its subnets is ignored, and so are searches over the pending or per-source limits.
+    /// an allowed sender on one of its subnets is ignored, and so are searches over the pending or per-source limits.
     public mutating func received(_ datagram: SSDPDatagram, at now: ElapsedInstant) -> [Action] {
-        guard phase == .running, let search = SSDPSearch(datagram: datagram.bytes),
-            let interface = interfaces.first(where: { $0.holds(datagram.source.address) })
+        guard phase == .running, let interface = interfaces.first(where: { $0.holds(datagram.source.address) }),
+            datagram.source.address == interface.address || configuration.allowsSender(datagram.source.address),
+            let search = SSDPSearch(datagram: datagram.bytes)
         else { return due(at: now) }
         let uuid = configuration.deviceUUID
         let location = "http://\(interface.address):\(configuration.descriptionPort)\(configuration.descriptionPath)"

@@ -388,9 +388,36 @@ private let connectionManager = "urn:schemas-upnp-org:service:ConnectionManager:
     // MARK: Faults and events
 
     @Test func anUnknownActionIsFault401() async throws {
-        let (status, fault) = try await call("DestroyObject", [("ObjectID", "v")])
+        let (status, fault) = try await call("NoSuchAction", [("ObjectID", "v")])
         #expect(status == 500)
         #expect(faultCode(fault) == "401")
+    }
+
+    /// Players cannot authenticate, so the MediaServer is read-only: every action of ContentDirectory and
+    /// ConnectionManager that would change something is an invalid action, and the tree stays as it was.
+    @Test(arguments: [
+        ("CreateObject", contentDirectory, [("ContainerID", "v"), ("Elements", "<DIDL-Lite/>")]),
+        ("DestroyObject", contentDirectory, [("ObjectID", "v")]),
+        ("UpdateObject", contentDirectory, [("ObjectID", "v"), ("CurrentTagValue", ""), ("NewTagValue", "")]),
+        ("MoveObject", contentDirectory, [("ObjectID", "v"), ("NewParentID", "0")]),
+        ("ImportResource", contentDirectory, [("SourceURI", "http://x/"), ("DestinationURI", "http://y/")]),
+        ("ExportResource", contentDirectory, [("SourceURI", "http://x/"), ("DestinationURI", "http://y/")]),
+        ("DeleteResource", contentDirectory, [("ResourceURI", "http://x/")]),
+        ("StopTransferResource", contentDirectory, [("TransferID", "1")]),
+        ("CreateReference", contentDirectory, [("ContainerID", "v"), ("ObjectID", "v")]),
+        ("PrepareForConnection", connectionManager, [("RemoteProtocolInfo", "http-get:*:*:*")]),
+        ("ConnectionComplete", connectionManager, [("ConnectionID", "0")]),
+    ])
+    func everyActionThatWouldChangeSomethingIsFault401(
+        action: String, service: String, arguments: [(String, String)]
+    ) async throws {
+        let before = try await browse("0")
+        let (status, fault) = try await call(action, arguments, service: service)
+        #expect(status == 500)
+        #expect(faultCode(fault) == "401")
+        let after = try await browse("0")
+        #expect(after.total == before.total)
+        #expect(after.didl.children.map { $0.attributes["id"] } == before.didl.children.map { $0.attributes["id"] })
     }
 
     @Test(arguments: [

@@ -27,7 +27,7 @@ struct DiagnosticsTests {
     @Test func unknownKeyWithoutCloseMatchListsTheKnownKeys() {
         #expect(
             messages("colour = \"blue\"") == [
-                #"test.toml:1: unknown key "colour"; the known keys are name, media_dirs, state_dir, cache_dir, cache_max, replication, cache_high_watermark, cache_low_watermark, replication_daily_budget, http_port, control_socket, log_level, static_peers, rescan_interval, peer_catalog_max_objects, peer_catalog_max_bytes, forget_peers_after, player_port, dlna, friendly_name, player_command, demand_half_life"#
+                #"test.toml:1: unknown key "colour"; the known keys are name, media_dirs, state_dir, cache_dir, cache_max, replication, cache_high_watermark, cache_low_watermark, replication_daily_budget, http_port, control_socket, log_level, static_peers, rescan_interval, peer_catalog_max_objects, peer_catalog_max_bytes, forget_peers_after, player_port, dlna, friendly_name, player_command, demand_half_life, allowed_networks"#
             ])
     }
 
@@ -46,7 +46,7 @@ struct DiagnosticsTests {
     @Test func dottedKeyIsAnUnknownKey() {
         #expect(
             messages("name = \"box\"\nserver.http_port = 8737") == [
-                #"test.toml:2: unknown key "server"; the known keys are name, media_dirs, state_dir, cache_dir, cache_max, replication, cache_high_watermark, cache_low_watermark, replication_daily_budget, http_port, control_socket, log_level, static_peers, rescan_interval, peer_catalog_max_objects, peer_catalog_max_bytes, forget_peers_after, player_port, dlna, friendly_name, player_command, demand_half_life"#
+                #"test.toml:2: unknown key "server"; the known keys are name, media_dirs, state_dir, cache_dir, cache_max, replication, cache_high_watermark, cache_low_watermark, replication_daily_budget, http_port, control_socket, log_level, static_peers, rescan_interval, peer_catalog_max_objects, peer_catalog_max_bytes, forget_peers_after, player_port, dlna, friendly_name, player_command, demand_half_life, allowed_networks"#
             ])
     }
 

@@ -30,7 +30,7 @@ struct ShippedConfigTests {
             "cache_low_watermark", "replication_daily_budget", "http_port", "control_socket", "log_level",
             "static_peers", "rescan_interval", "peer_catalog_max_objects",
             "peer_catalog_max_bytes", "forget_peers_after", "player_port", "dlna", "friendly_name", "player_command",
-            "demand_half_life",
+            "demand_half_life", "allowed_networks",
         ] {
             #expect(text.contains("\n#\(key) = "), "\(key) is not documented")
         }
@@ -76,6 +76,7 @@ struct ShippedConfigTests {
             playerPort: 9001,
             dlna: false,
             friendlyName: "Den \"TV\"",
+            allowedNetworks: AllowedNetworks([IPNetwork("192.168.1.0/24")!, IPNetwork("fd00::/8")!]),
             playerCommand: ["mpv", "--fs"],
             controlSocket: "/run/mp/control.sock",
             logLevel: .critical,
@@ -104,6 +105,16 @@ struct ShippedConfigTests {
                 player_port = 8738
                 dlna = true
                 # friendly_name is not set: TVs show the name
+                allowed_networks = [
+                    "10.0.0.0/8",
+                    "172.16.0.0/12",
+                    "192.168.0.0/16",
+                    "169.254.0.0/16",
+                    "fc00::/7",
+                    "fe80::/10",
+                    "127.0.0.0/8",
+                    "::1/128",
+                ]
                 # player_command is not set
                 control_socket = "/run/mediapeer/control.sock"
                 log_level = "info"

@@ -137,14 +137,19 @@ func patternBytes(_ count: Int) -> [UInt8] {
 func contentID(_ byte: UInt8) -> ContentID { ContentID(bytes: [UInt8](repeating: byte, count: 32))! }
 
 /// Runs the player server on loopback with `handler` until `body` returns.
+///
+/// - parameter host: the loopback address to listen on (`::ffff:127.0.0.1`: an IPv6 socket that IPv4 clients reach
+///   with IPv4-mapped addresses).
+/// - parameter allowsClient: `allowed_networks` as the server asks it; every client by default.
 func withPlayerServer(
-    _ handler: FakePlayerHandler, upnp: (any UPnPResponding)? = nil,
+    _ handler: FakePlayerHandler, upnp: (any UPnPResponding)? = nil, host: String = "127.0.0.1",
+    allowsClient: @escaping @Sendable (String) -> Bool = { _ in true },
     _ body: @Sendable (_ port: Int) async throws -> Void
 ) async throws {
     let logger = Logger(label: "test.player")
     let (listening, continuation) = AsyncStream.makeStream(of: Int.self)
     let service = PlayerServer.makeApplication(
-        host: "127.0.0.1", port: 0, handler: handler, upnp: upnp, logger: logger,
+        host: host, port: 0, handler: handler, upnp: upnp, allowsClient: allowsClient, logger: logger,
         onListening: { port in
             continuation.yield(port)
             continuation.finish()

@@ -78,6 +78,40 @@ import Testing
         #expect(responder.pendingResponseCount == 0)
     }
 
+    @Test func ignoresSendersOnItsSubnetsThatTheConfigurationDoesNotAllow() {
+        let tv = Fixture.tv.address
+        var responder = SSDPResponder.running(Fixture.configuration { $0.allowsSender = { $0 == tv } })
+        let refused = Fixture.datagram("ssdp:all", mx: "0", from: Fixture.phone)
+        #expect(responder.received(refused, at: Fixture.at(10)).isEmpty)
+        #expect(responder.pendingResponseCount == 0)
+        let allowed = responder.received(Fixture.datagram("ssdp:all", mx: "0"), at: Fixture.at(10))
+        #expect(allowed.count == 5)
+        #expect(allowed.allSatisfy { $0.destination == Fixture.tv })
+    }
+
+    @Test func answersTheBoxsOwnSearchWhateverTheConfigurationAllows() {
+        var responder = SSDPResponder.running(Fixture.configuration { $0.allowsSender = { _ in false } })
+        let own = SSDPEndpoint(address: Fixture.eth0.address, port: 40_000)
+        let answers = responder.received(Fixture.datagram("upnp:rootdevice", mx: "0", from: own), at: Fixture.at(10))
+        #expect(answers.compactMap(\.destination) == [own])
+    }
+
+    @Test func aRefusedSenderUsesNoneOfTheAnswerBudget() {
+        // The per-source budget holds one answer a second: refused searches must not spend it nor be tracked.
+        let tv = Fixture.tv.address
+        var responder = SSDPResponder.running(
+            Fixture.configuration {
+                $0.allowsSender = { $0 == tv }
+                $0.trackedSourceLimit = 1
+            })
+        for port in 1...50 {
+            let spoofed = SSDPEndpoint(address: Fixture.address("192.168.1.\(100 + port)"), port: port)
+            _ = responder.received(Fixture.datagram("upnp:rootdevice", mx: "0", from: spoofed), at: Fixture.at(10))
+        }
+        let answers = responder.received(Fixture.datagram("upnp:rootdevice", mx: "0"), at: Fixture.at(10))
+        #expect(answers.compactMap(\.response).count == 1)
+    }
+
     @Test func ignoresNotificationsAndGarbage() {
         var responder = SSDPResponder.running()
         let notify = "NOTIFY * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nNT: upnp:rootdevice\r\nNTS: ssdp:alive\r\n\r\n"
