@@ -228,7 +228,7 @@ actor FetchJob {
                     ])
             }
             let actions = scheduler.manifestReady(prepared.verifier.manifest, have: prepared.have, at: now)
-            // With the chunks verified while the replica was being recorded.
+            // With the chunks verified while the replica was being recorded (the players knew of them already).
             arrivals.known(scheduler.have ?? prepared.have, fileSize: prepared.verifier.manifest.fileSize)
             return actions
         case .prepared(nil):
@@ -367,6 +367,8 @@ actor FetchJob {
         // A chunk asked for ahead of the manifest is verified and written while the replica is recorded: a crash
         // before the record leaves a file no record refers to, which the next start deletes (`CacheRecovery`), and
         // chunks are recorded only once the record exists (``flush(_:_:)``).
+        // The players may read from now on: what they wait for is verified bytes, not their record.
+        arrivals.known(held, fileSize: manifest.fileSize)
         preparation.open(verifier, file)
         if replica == nil { try await records.begin(manifest) }
         if pinWhenRecorded { try await records.pin() }
@@ -544,8 +546,7 @@ actor FetchJob {
                     "chunk": "\(late.chunk)", "late_by": "\(late.late)", "late_chunks": "\(scheduler.latePlayerChunks)",
                 ])
         }
-        // Before the manifest is known to the scheduler, the players learn of the chunk with it (`.prepared`).
-        if scheduler.manifest != nil { arrivals.verified(chunk) }
+        arrivals.verified(chunk)
         writes.add(bytes)
         chunksSinceSpaceCheck += 1
         if chunksSinceSpaceCheck >= tuning.chunksPerSpaceCheck {
