@@ -166,11 +166,19 @@ import WireVocabulary
         withKnownIssue("a play starting beside a replication may get its first chunks late", isIntermittent: true) {
             #expect(late.isEmpty, "\(late.joined(separator: "\n"))")
         }
-        // No chunk past the first three is late: once the play runs, it never waits.
-        let lateChunks = late.compactMap { line in
-            line.split(separator: " ").first { $0.hasPrefix("chunk=") }.flatMap { Int($0.dropFirst(6)) }
+        // No chunk past the first three is late by half a second or more: once the play runs, the replication does
+        // not hold the link. (A loaded machine alone makes a chunk tens of milliseconds late: 0.07 s seen with the
+        // suite's two shards on two cores; a link the replication keeps made chunks seconds late.)
+        let lateChunks = late.compactMap { line -> (chunk: Int, seconds: Double)? in
+            let fields = line.split(separator: " ")
+            guard let chunk = fields.first(where: { $0.hasPrefix("chunk=") }).flatMap({ Int($0.dropFirst(6)) }),
+                let seconds = fields.first(where: { $0.hasPrefix("late_by=\"") }).flatMap({ Double($0.dropFirst(9)) })
+            else { return nil }
+            return (chunk, seconds)
         }
-        #expect(lateChunks.count == late.count && lateChunks.allSatisfy { $0 < 3 }, "\(duringPlay.suffix(6000))")
+        #expect(
+            lateChunks.count == late.count && lateChunks.allSatisfy { $0.chunk < 3 || $0.seconds < 0.5 },
+            "\(duringPlay.suffix(6000))")
     }
 
     /// Plays `id` through box `through`'s player endpoint from box `from`'s address (a player there).

@@ -79,6 +79,9 @@ actor FetchJob {
     private let startedByHand: Bool
     /// Pins the replica once it is recorded (`mediapeerctl pin` on a title not held here yet).
     private let pinWhenRecorded: Bool
+    /// False when the fetch started with no replica record: none exists until this job begins one (no other fetch
+    /// of the object runs), so the index is not asked for it on the way to the first chunk.
+    private let recordMayExist: Bool
     /// Today's writes into the cache, counted as chunks are written and stored with them.
     private let writes: CacheWriteCounter
     /// Called when players start or stop reading this object, so the other fetches yield to the play.
@@ -99,7 +102,8 @@ actor FetchJob {
     init(
         id: ContentID, title: String, catalog: Catalog, layout: ReplicaLayout, space: CacheSpace,
         directory: any HolderDirectory, transport: any FetchTransport, clock: any Clock<Duration>, tuning: Tuning,
-        buffers: FetchBufferBudget, expectedFileSize: Int64? = nil, startedByHand: Bool = true,
+        buffers: FetchBufferBudget, expectedFileSize: Int64? = nil, recordMayExist: Bool = true,
+        startedByHand: Bool = true,
         pinWhenRecorded: Bool = false,
         writes: CacheWriteCounter = CacheWriteCounter(),
         playersChanged: @escaping @Sendable (ContentID, Bool) -> Void = { _, _ in }, logger: Logger
@@ -117,6 +121,7 @@ actor FetchJob {
         self.tuning = tuning
         self.buffers = buffers
         self.startedByHand = startedByHand
+        self.recordMayExist = recordMayExist
         var logger = logger
         logger[metadataKey: "object"] = "\(id.hex.prefix(16))"
         self.logger = logger
@@ -228,7 +233,7 @@ actor FetchJob {
                     ])
             }
             let actions = scheduler.manifestReady(prepared.verifier.manifest, have: prepared.have, at: now)
-            // With the chunks verified while the replica was being recorded.
+            // With the chunks verified while the replica was being recorded (the players knew of them already).
             arrivals.known(scheduler.have ?? prepared.have, fileSize: prepared.verifier.manifest.fileSize)
             return actions
         case .prepared(nil):
@@ -344,7 +349,7 @@ actor FetchJob {
     /// partial file (from then on a chunk asked for ahead of the manifest is verified and written) and records the
     /// replica (and that its fetch runs). Nil when no holder could give the manifest.
     private nonisolated func prepare(_ candidates: [PeerEndpoint]) async throws -> Prepared? {
-        var replica = try await records.replica()
+        var replica = recordMayExist ? try await records.replica() : nil
         var manifest: ChunkManifest?
         if replica != nil, let known = try await records.manifest() {
             manifest = known
@@ -352,7 +357,7 @@ actor FetchJob {
             manifest = await firstManifest(from: candidates)
         }
         guard let manifest else { return nil }
-        replica = try await records.replica()
+        if recordMayExist { replica = try await records.replica() }
         let otherReplicas = try await records.replicaBytes() - (replica?.size ?? 0)
         let held = replica?.have ?? ChunkBitmap(chunkCount: manifest.chunkCount)
         let stillToWrite = (0..<manifest.chunkCount).filter { !held.contains($0) }.reduce(Int64(0)) { total, index in
@@ -367,6 +372,8 @@ actor FetchJob {
         // A chunk asked for ahead of the manifest is verified and written while the replica is recorded: a crash
         // before the record leaves a file no record refers to, which the next start deletes (`CacheRecovery`), and
         // chunks are recorded only once the record exists (``flush(_:_:)``).
+        // The players may read from now on: what they wait for is verified bytes, not their record.
+        arrivals.known(held, fileSize: manifest.fileSize)
         preparation.open(verifier, file)
         if replica == nil { try await records.begin(manifest) }
         if pinWhenRecorded { try await records.pin() }
@@ -544,8 +551,7 @@ actor FetchJob {
                     "chunk": "\(late.chunk)", "late_by": "\(late.late)", "late_chunks": "\(scheduler.latePlayerChunks)",
                 ])
         }
-        // Before the manifest is known to the scheduler, the players learn of the chunk with it (`.prepared`).
-        if scheduler.manifest != nil { arrivals.verified(chunk) }
+        arrivals.verified(chunk)
         writes.add(bytes)
         chunksSinceSpaceCheck += 1
         if chunksSinceSpaceCheck >= tuning.chunksPerSpaceCheck {

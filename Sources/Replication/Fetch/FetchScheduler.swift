@@ -223,9 +223,13 @@ struct FetchScheduler {
         if manifest == nil {
             if !obtainingManifest {
                 obtainingManifest = true
+                // The chunk first: it goes out first, on the connection already open to its holder (the bigger
+                // transfer gains most from a warm connection; the manifest is a few kilobytes).
+                fetchAhead(&actions)
                 actions.append(.obtainManifest(from: holders.compactMap(\.endpoint)))
+            } else {
+                fetchAhead(&actions)
             }
-            fetchAhead(&actions)
         } else {
             addSources(at: now, &actions)
         }

@@ -141,9 +141,11 @@ public actor Fetcher {
 
     /// - parameter expectedFileSize: the object's size as the catalogs describe it, when a player waits: its first
     ///   chunk is then asked for together with the manifest.
+    /// - parameter local: what the caller just read of the object in the index (`.some(nil)`: nothing), so it is
+    ///   not read again; nil: read it here.
     private func start(
         _ id: ContentID, title: String, byHand: Bool, inBackground: Bool = false, pin: Bool = false,
-        expectedFileSize: Int64? = nil
+        expectedFileSize: Int64? = nil, local: LocalObject?? = nil
     ) async throws(ReplicationError) -> FetchProgress {
         if let running = jobs[id] {
             if !inBackground, background.remove(id) != nil { precedenceChanged() }
@@ -155,17 +157,23 @@ public actor Fetcher {
         if evicting.contains(id) {
             throw .cache("\(title) is being evicted from this box's cache; try again in a moment")
         }
-        do {
-            switch try await catalog.localObject(id) {
-            case .mediaFile(_, let size, _)?:
-                return Self.alreadyHeld(id, title: title, size: size, message: "already in this box's media folders")
-            case .replica(let replica)? where replica.complete:
-                return Self.alreadyHeld(id, title: title, size: replica.size, message: "already in this box's cache")
-            default:
-                break
+        let held: LocalObject?
+        if let local {
+            held = local
+        } else {
+            do {
+                held = try await catalog.localObject(id)
+            } catch {
+                throw .index(error)
             }
-        } catch {
-            throw .index(error)
+        }
+        switch held {
+        case .mediaFile(_, let size, _)?:
+            return Self.alreadyHeld(id, title: title, size: size, message: "already in this box's media folders")
+        case .replica(let replica)? where replica.complete:
+            return Self.alreadyHeld(id, title: title, size: replica.size, message: "already in this box's cache")
+        default:
+            break
         }
         // Another request for the same object may have started it while this one read the index.
         if let running = jobs[id] {
@@ -175,6 +183,7 @@ public actor Fetcher {
         let job = FetchJob(
             id: id, title: title, catalog: catalog, layout: layout, space: space, directory: directory,
             transport: transport, clock: clock, tuning: tuning, buffers: buffers, expectedFileSize: expectedFileSize,
+            recordMayExist: held != nil,
             startedByHand: byHand,
             pinWhenRecorded: pin, writes: writes,
             playersChanged: { [weak self] id, playing in
@@ -209,7 +218,13 @@ public actor Fetcher {
         if evicting.contains(id) {
             throw .cache("\(title) is being evicted from this box's cache; try again in a moment")
         }
-        if let held = try await wholeFile(id) {
+        let local: LocalObject?
+        do {
+            local = try await catalog.localObject(id)
+        } catch {
+            throw .index(error)
+        }
+        if let held = whole(local, id) {
             return stream(id, title: title, .file(path: held.path, size: held.size))
         }
         var described = size.map { (size: $0, durationMilliseconds: durationMilliseconds) }
@@ -220,7 +235,7 @@ public actor Fetcher {
                 throw .index(error)
             }
         }
-        _ = try await start(id, title: title, byHand: true, expectedFileSize: described?.size)
+        _ = try await start(id, title: title, byHand: true, expectedFileSize: described?.size, local: .some(local))
         guard let job = jobs[id]?.job else {
             // Held whole after all (it was, or its fetch completed at once).
             guard let held = try await wholeFile(id) else {
@@ -238,13 +253,18 @@ public actor Fetcher {
     /// The file holding all of `id`, if this box has one: a media file or a complete replica.
     private func wholeFile(_ id: ContentID) async throws(ReplicationError) -> (path: String, size: Int64)? {
         do {
-            switch try await catalog.localObject(id) {
-            case .mediaFile(let path, let size, _)?: return (path, size)
-            case .replica(let replica)? where replica.complete: return (layout.completePath(id), replica.size)
-            default: return nil
-            }
+            return whole(try await catalog.localObject(id), id)
         } catch {
             throw .index(error)
+        }
+    }
+
+    /// The file holding all of `id` if `local`, what the index says this box holds of it, is whole.
+    private func whole(_ local: LocalObject?, _ id: ContentID) -> (path: String, size: Int64)? {
+        switch local {
+        case .mediaFile(let path, let size, _)?: return (path, size)
+        case .replica(let replica)? where replica.complete: return (layout.completePath(id), replica.size)
+        default: return nil
         }
     }
 
