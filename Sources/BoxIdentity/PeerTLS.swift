@@ -36,6 +36,11 @@ extension BoxIdentity {
         configuration.privateKey = .privateKey(key)
         configuration.certificateVerification = .noHostnameVerification
         configuration.trustRoots = .certificates(certificate.map { [$0] } ?? [])
+        // A connection the client closes is gone at once, after its close_notify: waiting for the server's (5 s by
+        // default) kept a stopped transfer (a fetch yielding to a play) streaming at full speed into a buffer nobody
+        // read, and its pool slot taken, all that time. HTTP/1.1 frames every body by length, so the server's
+        // close_notify would prove nothing a request needs.
+        configuration.shutdownTimeout = .zero
         return configuration
     }
 

@@ -108,7 +108,8 @@ public enum PeerServer {
     }
 
     static func makeRouter(
-        handler: some PeerRequestHandler, limits: UploadLimits, faults: ServingFaults, logger: Logger, locateLimiter: SourceRateLimiter = SourceRateLimiter()
+        handler: some PeerRequestHandler, limits: UploadLimits, faults: ServingFaults, logger: Logger,
+        locateLimiter: SourceRateLimiter = SourceRateLimiter()
     ) -> Router<PeerRequestContext> {
         let router = Router(context: PeerRequestContext.self)
         router.get("/v1/info") { _, _ in try await handler.info() }
