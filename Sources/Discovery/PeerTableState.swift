@@ -69,6 +69,8 @@ struct PeerTableState {
     enum Note: Sendable, Hashable {
         /// An instance without a valid TXT `id` was ignored.
         case ignoredInstance(name: String)
+        /// An instance announcing another protocol version (TXT `v`) than this build's was ignored.
+        case otherProtocolVersion(name: String, version: String)
         /// A goodbye came from an address the peer is not known at.
         case ignoredGoodbye(id: String, address: String)
         /// The peer's first failed check in a row.
@@ -124,6 +126,9 @@ struct PeerTableState {
     private var instanceOwners: [ServiceInstance: String] = [:]
     /// Instances whose claim of a confirmed peer's id was ignored, resolved again when that peer leaves.
     private var setAside: [ServiceInstance: ResolvedService] = [:]
+    /// Instances announcing another protocol version than this build's, with it: ignored without a connection
+    /// (noted once per instance and version; at most ``Settings/maxPeers`` remembered).
+    private var otherVersions: [ServiceInstance: String] = [:]
     /// Claims set aside for peers that left during the event being handled, resolved at its end.
     private var reconsidered: [ResolvedService] = []
     /// The instances of peers dropped on an HTTP goodbye, until mDNS says they went too. A box restarting within the
@@ -268,6 +273,16 @@ struct PeerTableState {
             return
         }
         guard id != settings.ownID else { return }
+        // A box of another version speaks another protocol (one of version 1 plain HTTP, which a TLS server cannot
+        // answer): not worth a connection. An announcement without `v` is taken for this version.
+        if let version = service.txt[MediapeerTXT.protocolVersion], version != MediapeerTXT.currentProtocolVersion {
+            if otherVersions[service.instance] != version, otherVersions.count < settings.maxPeers {
+                otherVersions[service.instance] = version
+                actions.append(.note(.otherProtocolVersion(name: service.instance.name, version: version)))
+            }
+            return
+        }
+        otherVersions[service.instance] = nil
         leftByGoodbye[service.instance] = nil
         // This announcement supersedes whatever the instance claimed before.
         let earlierClaim = setAside.removeValue(forKey: service.instance)
@@ -314,6 +329,7 @@ struct PeerTableState {
 
     private mutating func removed(_ instance: ServiceInstance) {
         setAside[instance] = nil
+        otherVersions[instance] = nil
         leftByGoodbye[instance] = nil
         guard let id = instanceOwners.removeValue(forKey: instance), var record = peers[.id(id)] else { return }
         let before = record
@@ -332,6 +348,7 @@ struct PeerTableState {
         instanceOwners = [:]
         // Unobserved now, like the instances merged into peers; the re-browse resolves them again.
         setAside = [:]
+        otherVersions = [:]
         leftByGoodbye = [:]
         for (key, record) in peers where !record.instances.isEmpty {
             var updated = record

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import NIOSSL
 import Testing
 
 @testable import BoxIdentity
@@ -86,6 +87,18 @@ func withStateDirectory<T>(_ body: (String) throws -> T) throws -> T {
                 PeerKeyVerification.verify(leaf: second.certificateDER, expecting: first.peerID)
                     == .success(first.peerID))
         }
+    }
+}
+
+@Suite struct PeerTLSConfigurationTests {
+    /// A transfer the client stops (a fetch yielding to a play) must leave the link at once: waiting for the
+    /// server's close_notify kept it streaming into an unread buffer for swift-nio-ssl's default 5 s.
+    @Test func aClientConnectionClosesWithoutWaitingForTheServersCloseNotify() throws {
+        let identity = try BoxIdentity(privateKey: P256.Signing.PrivateKey())
+        #expect(
+            try identity.clientTLSConfiguration(trusting: identity.tlsCredentials().certificate).shutdownTimeout
+                == .zero)
+        #expect(try identity.clientTLSConfiguration(trusting: nil).shutdownTimeout == .zero)
     }
 }
 

@@ -27,13 +27,15 @@ import Testing
 
     static func resolved(
         _ id: String, name: String = "Alice", address: String = "10.77.0.2", port: UInt16 = 8737,
-        txtName: String? = nil, hostName: String? = nil, family: IPFamily = .ipv4
+        txtName: String? = nil, hostName: String? = nil, family: IPFamily = .ipv4, version: String? = nil
     ) -> DiscoveryEvent {
-        .resolved(
+        var txt = ["id": id, "name": txtName ?? name]
+        txt[MediapeerTXT.protocolVersion] = version
+        return .resolved(
             ResolvedService(
                 instance: ServiceInstance(name: name, interfaceIndex: 2, family: family),
                 hostName: hostName ?? name.lowercased() + ".local",
-                address: address, port: port, txt: ["id": id, "name": txtName ?? name]))
+                address: address, port: port, txt: txt))
     }
 
     /// `state` with Alice announced and confirmed by a check at 10 s.
@@ -335,6 +337,22 @@ import Testing
         var state = Self.state()
         let actions = state.apply(Self.resolved("nope"), at: .zero)
         #expect(actions == [.note(.ignoredInstance(name: "Alice"))])
+    }
+
+    @Test func aBoxOfAnotherProtocolVersionIsIgnoredWithoutACheckAndNotedOnce() {
+        var state = Self.state()
+        let first = state.apply(Self.resolved(Self.alice, version: "1"), at: .zero)
+        #expect(first == [.note(.otherProtocolVersion(name: "Alice", version: "1"))])
+        // Its next TXT update (a new catalog generation) is not noted again.
+        #expect(state.apply(Self.resolved(Self.alice, version: "1"), at: .seconds(5)).isEmpty)
+        #expect(state.snapshot.isEmpty)
+    }
+
+    @Test func aBoxUpdatedToThisProtocolVersionIsAddedOnItsNextAnnouncement() {
+        var state = Self.state()
+        _ = state.apply(Self.resolved(Self.alice, version: "1"), at: .zero)
+        _ = state.apply(Self.resolved(Self.alice, version: MediapeerTXT.currentProtocolVersion), at: .seconds(5))
+        #expect(state.snapshot.map(\.id) == [Self.alice])
     }
 
     // MARK: - Claims, identities and bounds

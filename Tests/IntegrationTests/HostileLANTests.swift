@@ -232,7 +232,7 @@ import WireVocabulary
             SimulatedHome.script,
             [
                 "exec", "--prefix", home.prefix, "2", "avahi-publish", "-s", "Box 3", "_mediapeer._tcp", "8737",
-                "id=\(box3)", "v=1", "port=8737", "name=Box 3", "gen=1000000",
+                "id=\(box3)", "v=2", "port=8737", "name=Box 3", "gen=1000000",
             ],
             environment: ProcessInfo.processInfo.environment, stdout: .file(home.box(2) + "/publish.log"),
             stderr: .file(home.box(2) + "/publish.log"))

@@ -22,7 +22,7 @@ import WireVocabulary
             SimulatedHome.script,
             [
                 "exec", "--prefix", home.prefix, "3", "avahi-publish", "-s", "Box 1", "_mediapeer._tcp", "8999",
-                "id=\(box1)", "v=1", "port=8999", "name=Box 1", "gen=1000000",
+                "id=\(box1)", "v=2", "port=8999", "name=Box 1", "gen=1000000",
             ],
             environment: ProcessInfo.processInfo.environment, stdout: .file(home.box(3) + "/publish.log"),
             stderr: .file(home.box(3) + "/publish.log"))
