@@ -16,6 +16,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.0.0"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
+        // Already in the graph through AsyncHTTPClient and swift-nio-extras: the peer API's mutual TLS and the box's
+        // self-signed certificate.
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.29.0"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.14.0"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.0.0"),
         // Already in the graph through Hummingbird; named here for the HTTP/1 codec the sendfile path writes below.
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.20.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
@@ -48,6 +53,16 @@ let package = Package(
         // Content identity: chunk manifests, hashing content into ids, and chunk verification.
         .target(
             name: "ContentID", dependencies: ["WireVocabulary", .product(name: "Crypto", package: "swift-crypto")]),
+        // The box's identity: its P-256 key, self-signed certificate and key-derived peer id, and the TLS
+        // configurations and verification that prove it to peers.
+        .target(
+            name: "BoxIdentity",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]),
         // The TOML configuration file and its validation.
         .target(name: "MediapeerConfig", dependencies: ["TOMLKit", "CSystemShims"]),
         // The SQLite media index: schema, scanner, hasher, inotify watcher.
@@ -115,10 +130,14 @@ let package = Package(
         .target(
             name: "PeerProtocol",
             dependencies: [
-                "ContentID", "WireVocabulary", "PeerWire", "HTTPService", "HTTPFiles", "CSystemShims", "PeerAddresses",
+                "BoxIdentity", "ContentID", "WireVocabulary", "PeerWire", "HTTPService", "HTTPFiles", "CSystemShims",
+                "PeerAddresses",
                 "ElapsedTime",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
@@ -171,7 +190,8 @@ let package = Package(
         .target(
             name: "MediapeerDaemon",
             dependencies: [
-                "MediapeerConfig", "MediaIndex", "ControlAPI", "PeerProtocol", "Replication", "Discovery",
+                "BoxIdentity", "MediapeerConfig", "MediaIndex", "ControlAPI", "PeerProtocol", "Replication",
+                "Discovery",
                 "CSystemShims", "PlayerEndpoint", "MediaServer", "SSDP", "PeerAddresses",
                 "ContentID", "WireVocabulary", "PeerWire", "ControlWire", "MediaProbe",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -198,8 +218,11 @@ let package = Package(
         .executableTarget(
             name: "mediapeer-hostile-peer",
             dependencies: [
-                "PeerWire", "WireVocabulary", "ContentID",
+                "PeerWire", "WireVocabulary", "ContentID", "BoxIdentity",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -216,6 +239,12 @@ let package = Package(
         .target(name: "TestChildProcess", path: "Tests/TestChildProcess"),
         .testTarget(name: "MediaProbeTests", dependencies: ["MediaProbe", "WireVocabulary", "TestChildProcess"]),
         .testTarget(name: "ContentIDTests", dependencies: ["ContentID", "WireVocabulary"]),
+        .testTarget(
+            name: "BoxIdentityTests",
+            dependencies: [
+                "BoxIdentity", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "NIOPosix", package: "swift-nio"),
+            ]),
         .testTarget(name: "ReplicationPolicyTests", dependencies: ["ReplicationPolicy"]),
         // The MediaServer's XML reader, SOAP controls, DIDL-Lite and tree, over a fake tree source.
         .testTarget(name: "MediaServerTests", dependencies: ["MediaServer", "WireVocabulary"]),
@@ -237,7 +266,11 @@ let package = Package(
         .testTarget(
             name: "PeerProtocolTests",
             dependencies: [
-                "PeerProtocol", "PeerWire", "ContentID", "WireVocabulary", "ElapsedTime", "HTTPFiles",
+                "BoxIdentity", "PeerProtocol", .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), "PeerWire", "ContentID",
+                "WireVocabulary", "ElapsedTime", "HTTPFiles",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Clocks", package: "swift-clocks"),
             ]),

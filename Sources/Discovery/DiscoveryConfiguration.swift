@@ -1,3 +1,5 @@
+import PeerWire
+
 /// mediapeer's TXT record keys.
 ///
 /// Every mediapeer instance announces `_mediapeer._tcp` with these keys:
@@ -5,7 +7,7 @@
 /// | key    | value                                                                                   |
 /// |--------|-----------------------------------------------------------------------------------------|
 /// | `id`   | the peer id: 32 lowercase hex digits, stable for the box; peers are keyed by it          |
-/// | `v`    | the peer protocol version, `1`                                                            |
+/// | `v`    | the peer protocol version, `2` (mutual TLS); other versions are ignored                  |
 /// | `port` | the peer HTTP port (the SRV record carries it too)                                      |
 /// | `gen`  | the catalog generation, a decimal `UInt64`; it grows whenever the box's catalog changes  |
 /// | `name` | the friendly name, in full: the instance name may be an alternative (`Living Room #2`)  |
@@ -17,6 +19,8 @@ public enum MediapeerTXT {
     public static let peerID = "id"
     /// `v`: the peer protocol version.
     public static let protocolVersion = "v"
+    /// The `v` this build announces and accepts (``PeerProtocolVersion/current``).
+    public static let currentProtocolVersion = String(PeerProtocolVersion.current)
     /// `port`: the peer HTTP port.
     public static let port = "port"
     /// `gen`: the catalog generation.
@@ -57,7 +61,7 @@ public struct DiscoveryConfiguration: Sendable {
 
     public init(
         friendlyName: String, peerID: String, port: UInt16, txt: [String: String] = [:],
-        serviceType: String = "_mediapeer._tcp", protocolVersion: String = "1",
+        serviceType: String = "_mediapeer._tcp", protocolVersion: String = MediapeerTXT.currentProtocolVersion,
         txtUpdateInterval: Duration = .seconds(5), announce: Bool = true, browse: Bool = true
     ) {
         self.serviceType = serviceType

@@ -260,6 +260,13 @@ public actor PeerTable {
         switch note {
         case .ignoredInstance(let name):
             logger.debug("ignoring an instance without a valid TXT id", metadata: ["instance": "\(name)"])
+        case .otherProtocolVersion(let name, let version):
+            logger.notice(
+                "ignoring a box of another protocol version; update both boxes to the same mediapeer version",
+                metadata: [
+                    "instance": "\(name)", "version": "\(version)",
+                    "own_version": "\(MediapeerTXT.currentProtocolVersion)",
+                ])
         case .ignoredGoodbye(let id, let address):
             logger.debug(
                 "ignored a goodbye from an address the peer is not known at",

@@ -17,11 +17,14 @@ import WireVocabulary
 /// Instants are durations since the table was made, on the table's clock; `origin` is the date of instant zero,
 /// from which the snapshots' `firstSeen` and `lastSeen` are computed.
 ///
-/// Claims: anyone on the LAN can announce any id. A peer whose latest check answered at its endpoint with its own
-/// id is *confirmed*, and an announcement (a resolved instance, or a static entry answering) that claims its id
-/// from another address or port does not move it: the claim is noted and set aside. When the confirmed peer leaves
-/// the table (goodbye, unreachable), the instances set aside for its id are resolved again, so a box that really
-/// moved is found at its new endpoint. A check of an announced peer answering with another id than the announced
+/// Claims: anyone on the LAN can announce any id, but only the id's key proves it, and every health check is a TLS
+/// handshake that must prove the key (the check the daemon gives the table). A peer that answered a check at its
+/// endpoint with its own id is *confirmed* (proven), and stays so through failed checks until it leaves the table.
+/// An announcement that claims a known peer's id from another address or port (a resolved instance not from the
+/// peer's own host, or a static entry answering) does not move it, confirmed or not yet: the claim is noted and set
+/// aside. When the peer leaves the table (goodbye, unreachable), the instances set aside for its id are resolved
+/// again, so a box that really moved is found at its new endpoint, and a claim is believed only as long as its
+/// own checks prove the key. A check of an announced peer answering with another id than the announced
 /// one fails (the announcement is a lie, or stale); it is not a change of identity. Only a static address may
 /// change identity: it is configured by hand, and a box behind it may be replaced.
 struct PeerTableState {
@@ -66,6 +69,8 @@ struct PeerTableState {
     enum Note: Sendable, Hashable {
         /// An instance without a valid TXT `id` was ignored.
         case ignoredInstance(name: String)
+        /// An instance announcing another protocol version (TXT `v`) than this build's was ignored.
+        case otherProtocolVersion(name: String, version: String)
         /// A goodbye came from an address the peer is not known at.
         case ignoredGoodbye(id: String, address: String)
         /// The peer's first failed check in a row.
@@ -79,7 +84,7 @@ struct PeerTableState {
         /// A static entry answered with our own id.
         case ownStaticEntry(peer: String)
         /// An announcement at `address`, `port` (a resolved instance, or static entries) claimed the id of `peer`,
-        /// which answers at its own endpoint: ignored, and set aside until that peer leaves.
+        /// which is known at its own endpoint: ignored, and set aside until that peer leaves.
         case ignoredClaim(id: String, peer: String, address: String, port: UInt16)
         /// The table holds ``Settings/maxPeers`` identified peers: this one was ignored (noted once until there is
         /// room again).
@@ -121,6 +126,9 @@ struct PeerTableState {
     private var instanceOwners: [ServiceInstance: String] = [:]
     /// Instances whose claim of a confirmed peer's id was ignored, resolved again when that peer leaves.
     private var setAside: [ServiceInstance: ResolvedService] = [:]
+    /// Instances announcing another protocol version than this build's, with it: ignored without a connection
+    /// (noted once per instance and version; at most ``Settings/maxPeers`` remembered).
+    private var otherVersions: [ServiceInstance: String] = [:]
     /// Claims set aside for peers that left during the event being handled, resolved at its end.
     private var reconsidered: [ResolvedService] = []
     /// The instances of peers dropped on an HTTP goodbye, until mDNS says they went too. A box restarting within the
@@ -265,6 +273,16 @@ struct PeerTableState {
             return
         }
         guard id != settings.ownID else { return }
+        // A box of another version speaks another protocol (one of version 1 plain HTTP, which a TLS server cannot
+        // answer): not worth a connection. An announcement without `v` is taken for this version.
+        if let version = service.txt[MediapeerTXT.protocolVersion], version != MediapeerTXT.currentProtocolVersion {
+            if otherVersions[service.instance] != version, otherVersions.count < settings.maxPeers {
+                otherVersions[service.instance] = version
+                actions.append(.note(.otherProtocolVersion(name: service.instance.name, version: version)))
+            }
+            return
+        }
+        otherVersions[service.instance] = nil
         leftByGoodbye[service.instance] = nil
         // This announcement supersedes whatever the instance claimed before.
         let earlierClaim = setAside.removeValue(forKey: service.instance)
@@ -279,9 +297,7 @@ struct PeerTableState {
         let ownAnnouncement =
             instanceOwners[service.instance] == id
             || before.map { $0.hostName?.lowercased() == service.hostName.lowercased() } == true
-        if let before, !ownAnnouncement,
-            Self.isConfirmed(before, elsewhereThan: [service.address], port: service.port)
-        {
+        if let before, !ownAnnouncement, Self.isElsewhere(before, [service.address], port: service.port) {
             if setAside.count < settings.maxPeers { setAside[service.instance] = service }
             // A TXT update of the same claim is not noted again.
             if earlierClaim?.peerID != id || earlierClaim?.address != service.address
@@ -313,6 +329,7 @@ struct PeerTableState {
 
     private mutating func removed(_ instance: ServiceInstance) {
         setAside[instance] = nil
+        otherVersions[instance] = nil
         leftByGoodbye[instance] = nil
         guard let id = instanceOwners.removeValue(forKey: instance), var record = peers[.id(id)] else { return }
         let before = record
@@ -331,6 +348,7 @@ struct PeerTableState {
         instanceOwners = [:]
         // Unobserved now, like the instances merged into peers; the re-browse resolves them again.
         setAside = [:]
+        otherVersions = [:]
         leftByGoodbye = [:]
         for (key, record) in peers where !record.instances.isEmpty {
             var updated = record
@@ -406,7 +424,6 @@ struct PeerTableState {
         var updated = record
         updated.failures += 1
         updated.reachable = false
-        updated.confirmed = false
         if record.failures == 0 { actions.append(.note(.stoppedAnswering(peer: record.name, reason: reason))) }
         if updated.failures >= settings.failuresBeforeDrop, updated.staticEntries.isEmpty {
             actions.append(.note(.droppedUnreachable(peer: record.name, failures: updated.failures)))
@@ -482,10 +499,15 @@ struct PeerTableState {
 
     // MARK: - Claims and bounds
 
-    /// Whether `record` answered its latest check with its own id, and an announcement at `addresses`, `port` would
-    /// move it: another port, or an address it is not known at (compared without zones, which name interfaces).
+    /// Whether `record` answered a check with its own id (its key proven there), and an announcement at
+    /// `addresses`, `port` would move it: another port, or an address it is not known at (compared without zones).
     private static func isConfirmed(_ record: PeerRecord, elsewhereThan addresses: [String], port: UInt16) -> Bool {
-        guard record.confirmed, record.failures == 0 else { return false }
+        record.confirmed && isElsewhere(record, addresses, port: port)
+    }
+
+    /// Whether an announcement at `addresses`, `port` would move `record`: another port, or an address it is not
+    /// known at (compared without zones, which name interfaces).
+    private static func isElsewhere(_ record: PeerRecord, _ addresses: [String], port: UInt16) -> Bool {
         let known = Set(record.addresses.map(withoutZone))
         return port != record.port || !addresses.allSatisfy { known.contains(withoutZone($0)) }
     }

@@ -23,15 +23,18 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
     let limits: HTTPServiceLimits
     let refusal: ClientRefusal?
     let logger: Logger
+    let prepareConnection: HTTPConnectionPreparation?
     let onServerRunning: @Sendable (any Channel) async -> Void
 
     /// - parameter idleTimeout: how long a connection may wait for its next request.
     /// - parameter limits: what clients can make the server hold.
     /// - parameter refusal: the clients answered with a 403 alone, judged by address when they connect; nil: none.
+    /// - parameter prepareConnection: run for each admitted connection before its HTTP handlers are added.
     /// - parameter onServerRunning: called once the server accepts connections, with its listening channel.
     public init<Builder: HTTPResponderBuilder>(
         router: Builder, address: BindAddress, serverName: String? = nil, idleTimeout: TimeAmount? = nil,
         limits: HTTPServiceLimits = .none, refusal: ClientRefusal? = nil, logger: Logger,
+        prepareConnection: HTTPConnectionPreparation? = nil,
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) where Builder.Responder == Responder {
         self.responder = router.buildResponder()
@@ -41,6 +44,7 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
         self.limits = limits
         self.refusal = refusal
         self.logger = logger
+        self.prepareConnection = prepareConnection
         self.onServerRunning = onServerRunning
     }
 
@@ -72,7 +76,7 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
         }
         let http1 = HTTP1Channel(responder: respond, configuration: configuration)
         let server = LimitedHTTP1Channel(
-            http1: http1, admission: admission, refusal: refusal,
+            http1: http1, admission: admission, prepare: prepareConnection, refusal: refusal,
             refusalDeadline: TimeAmount(deadline ?? .seconds(10))
         ).server(
             configuration: ServerConfiguration(address: address, serverName: serverName),
@@ -80,6 +84,10 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
         try await server.run()
     }
 }
+
+/// Adds handlers in front of an admitted connection's HTTP handlers (the peer API's TLS), on its event loop; a
+/// throw closes the connection.
+public typealias HTTPConnectionPreparation = @Sendable (any Channel) throws -> Void
 
 /// IMF-fixdate (RFC 9110), always in English and GMT.
 enum HTTPDate {

@@ -23,6 +23,8 @@ struct LimitedHTTP1Channel: ServerChildChannel {
 
     let http1: HTTP1Channel
     let admission: ConnectionAdmission
+    /// Handlers that go in front of HTTP's (TLS), added before them.
+    let prepare: HTTPConnectionPreparation?
     let refusal: ClientRefusal?
     /// How long a refused client may keep its connection.
     let refusalDeadline: TimeAmount
@@ -49,7 +51,11 @@ struct LimitedHTTP1Channel: ServerChildChannel {
                 return .refused(channel)
             }
         }
-        return http1.setup(channel: channel, logger: logger).map { Value.admitted($0) }.flatMapErrorThrowing {
+        let http1 = self.http1
+        let prepared = prepare.map { prepare in channel.eventLoop.makeCompletedFuture { try prepare(channel) } }
+        return (prepared ?? channel.eventLoop.makeSucceededVoidFuture()).flatMap {
+            http1.setup(channel: channel, logger: logger)
+        }.map { Value.admitted($0) }.flatMapErrorThrowing {
             error in
             // Nobody else closes a channel whose setup failed.
             channel.close(promise: nil)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BoxIdentity
 import CSystemShims
 import ControlAPI
 import ControlWire
@@ -59,13 +60,22 @@ public struct Daemon: AsyncParsableCommand {
             logger.critical("cannot open the media index", metadata: ["error": "\(error)"])
             throw ExitCode.failure
         }
-        let peerID: String
+        let identity: BoxIdentity
         do {
-            peerID = try PeerIdentity.loadOrCreate(stateDirectory: settings.stateDir)
+            identity = try PeerIdentity.loadOrCreate(stateDirectory: settings.stateDir, logger: logger)
         } catch {
             logger.critical(
-                "cannot read or create the peer id",
+                "cannot read or create the box's identity",
                 metadata: ["state_dir": "\(settings.stateDir)", "error": "\(error)"])
+            library.shutdown()
+            throw ExitCode.failure
+        }
+        let peerID = identity.peerID
+        let peerClient: PeerClient
+        do {
+            peerClient = PeerClient(trust: try PeerTrust(identity: identity))
+        } catch {
+            logger.critical("cannot set up TLS with the box's key", metadata: ["error": "\(error)"])
             library.shutdown()
             throw ExitCode.failure
         }
@@ -88,19 +98,21 @@ public struct Daemon: AsyncParsableCommand {
                     limits: RemoteCatalogLimits(
                         maxObjects: settings.peerCatalogMaxObjects, maxBytes: settings.peerCatalogMaxBytes),
                     forgetPeersAfter: settings.forgetPeersAfter),
-                demand: demand, library: library, logger: logger)
+                demand: demand, library: library, client: peerClient, logger: logger)
         } catch {
             logger.critical("cannot set up discovery", metadata: ["error": "\(error)"])
             library.shutdown()
             throw ExitCode.failure
         }
         let locator = Locator(
-            ownID: peerID, ownName: settings.name, catalog: library.catalog, neighbourhood: network, logger: logger)
+            ownID: peerID, ownName: settings.name, catalog: library.catalog, neighbourhood: network,
+            client: peerClient, logger: logger)
         let objects = ServableObjects(
             catalog: library.catalog, layout: ReplicaLayout(cacheDirectory: settings.cacheDir))
         let fetcher = Fetcher(
             catalog: library.catalog, cacheDirectory: settings.cacheDir,
             settings: ReplicationSettings(ReplicationSettings.Values(settings)), directory: locator, serving: objects,
+            client: peerClient,
             chunkTimeoutSeconds: environment["MEDIAPEER_CHUNK_TIMEOUT_S"].flatMap { Int64($0) } ?? 20, logger: logger)
         let replicator = AutoReplicator(
             thisBox: peerID, catalog: library.catalog, fetcher: fetcher, demand: demand, neighbourhood: network,
@@ -113,16 +125,23 @@ public struct Daemon: AsyncParsableCommand {
             stateDirectory: settings.stateDir, startedAt: .now, network: network, locator: locator, fetcher: fetcher,
             objects: objects, resolver: ReferenceResolver(catalog: library.catalog, neighbourhood: network),
             demand: demand, demandHalfLife: settings.demandHalfLife, replicator: replicator)
-        let peerServer = PeerServer.makeApplication(
-            port: settings.httpPort, handler: handler, logger: logger,
-            faults: Self.testFaults(environment, logger: logger),
-            onListening: { port in logger.info("peer API listening", metadata: ["port": "\(port)"]) })
+        let peerServer: any Service
+        do {
+            peerServer = try PeerServer.makeApplication(
+                port: settings.httpPort, handler: handler, identity: identity, logger: logger,
+                faults: Self.testFaults(environment, logger: logger),
+                onListening: { port in logger.info("peer API listening", metadata: ["port": "\(port)"]) })
+        } catch {
+            logger.critical("cannot set up TLS with the box's key", metadata: ["error": "\(error)"])
+            library.shutdown()
+            throw ExitCode.failure
+        }
         let playerNetworks = PlayerNetworks(settings.allowedNetworks)
         let playerServer = PlayerServer.makeApplication(
             port: settings.playerPort,
             handler: PlayerRequests(
                 catalog: library.catalog, objects: objects, neighbourhood: network, fetcher: fetcher, demand: demand,
-                logger: logger),
+                client: peerClient, logger: logger),
             upnp: settings.dlna ? Self.mediaServer(peerID, settings, library, network) : nil,
             allowsClient: playerNetworks.allows(clientIP:), logger: logger,
             onListening: { port in

@@ -1,40 +1,25 @@
+import BoxIdentity
 import Foundation
+import Logging
 
-/// The box's stable peer id, kept in `state_dir/peer-id` apart from the index, so a rebuilt index keeps the id.
+/// The box's identity at start: its key pair and key-derived peer id (``BoxIdentity``), kept in `state_dir` apart
+/// from the index, so a rebuilt index keeps them.
 enum PeerIdentity {
-    static func loadOrCreate(stateDirectory: String) throws -> String {
-        let path = stateDirectory + "/peer-id"
-        if let text = try? String(contentsOfFile: path, encoding: .utf8) {
-            let id = text.trimmingCharacters(in: .whitespacesAndNewlines)
-            if id.utf8.count == 32, id.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) { return id }
+    static func loadOrCreate(stateDirectory: String, logger: Logger) throws(BoxIdentityError) -> BoxIdentity {
+        let identity = try BoxIdentity.loadOrCreate(stateDirectory: stateDirectory)
+        // Versions before key-derived ids kept a random id here. Neighbours see the box leave under the old id and
+        // arrive under the new one (its catalog synced again from 0, the old one forgotten after
+        // forget_peers_after); said once, then the file is gone.
+        let legacyPath = stateDirectory + "/peer-id"
+        if let legacy = try? String(contentsOfFile: legacyPath, encoding: .utf8) {
+            logger.notice(
+                "the random peer id of earlier versions is replaced by one derived from the box's key",
+                metadata: [
+                    "old_peer_id": "\(legacy.trimmingCharacters(in: .whitespacesAndNewlines).prefix(64))",
+                    "peer_id": "\(identity.peerID)",
+                ])
+            unlink(legacyPath)
         }
-        var generator = SystemRandomNumberGenerator()
-        let id = (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
-        try AtomicFile.write(Data((id + "\n").utf8), to: path)
-        return id
-    }
-}
-
-/// Writes a small file so that a crash or power cut leaves either the old or the new content, never a torn one:
-/// a temporary file in the same folder, fsync, rename, fsync of the folder.
-enum AtomicFile {
-    static func write(_ data: Data, to path: String) throws {
-        let folder = (path as NSString).deletingLastPathComponent
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        let temporary = path + ".tmp-\(getpid())"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: temporary]) }
-        let written = data.withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
-        let synced = fsync(fd)
-        close(fd)
-        guard written == data.count, synced == 0, rename(temporary, path) == 0 else {
-            unlink(temporary)
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
-        }
-        let folderFD = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if folderFD >= 0 {
-            fsync(folderFD)
-            close(folderFD)
-        }
+        return identity
     }
 }

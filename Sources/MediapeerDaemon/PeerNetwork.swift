@@ -21,13 +21,16 @@ final class PeerNetwork: Service, Neighbourhood, Sendable {
     private let library: MediaLibrary
     private let logger: Logger
     private let peerID: String
+    private let client: PeerClient
     private let publishedGeneration: Mutex<Int64>
 
+    /// - Parameter client: every request to a peer goes through it (mutual TLS with the box's key).
     init(
         name: String, peerID: String, port: Int, staticPeers: [PeerAddress], healthInterval: Duration,
-        catalogs: CatalogSync.Configuration, demand: DemandLedger, library: MediaLibrary, logger: Logger
+        catalogs: CatalogSync.Configuration, demand: DemandLedger, library: MediaLibrary, client: PeerClient,
+        logger: Logger
     ) throws(DiscoveryError) {
-        let demandSync = DemandSync(ledger: demand, catalog: library.catalog, logger: logger)
+        let demandSync = DemandSync(ledger: demand, catalog: library.catalog, source: client, logger: logger)
         let generation = (try? library.generation()) ?? 0
         publishedGeneration = Mutex(generation)
         discovery = try MDNSDiscovery(
@@ -40,12 +43,14 @@ final class PeerNetwork: Service, Neighbourhood, Sendable {
                 ownID: peerID, staticPeers: staticPeers.map { StaticPeer(host: $0.host, port: UInt16($0.port)) },
                 healthInterval: healthInterval, healthTimeout: .seconds(3),
                 // Two misses in a row, so one lost packet on Wi-Fi does not drop a live box.
-                failuresBeforeDrop: 2, healthCheck: { peer in await Self.checkHealth(peer, demand: demandSync) }),
+                failuresBeforeDrop: 2,
+                healthCheck: { peer in await Self.checkHealth(peer, client: client, demand: demandSync) }),
             logger: logger)
         self.library = library
         self.logger = logger
         self.peerID = peerID
-        catalogSync = CatalogSync(catalog: library.catalog, configuration: catalogs, logger: logger)
+        self.client = client
+        catalogSync = CatalogSync(catalog: library.catalog, client: client, configuration: catalogs, logger: logger)
         self.demand = demand
         self.demandSync = demandSync
     }
@@ -101,10 +106,10 @@ final class PeerNetwork: Service, Neighbourhood, Sendable {
     /// Tells every reachable peer that this box is leaving, all at once, giving up on any after half a second.
     private func sayGoodbye() async {
         let peers = await table.snapshot().filter { $0.id != nil && $0.reachable }
-        await withTaskGroup(of: Void.self) { [peerID] group in
+        await withTaskGroup(of: Void.self) { [peerID, client] group in
             for peer in peers {
                 guard let endpoint = Self.endpoint(of: peer) else { continue }
-                group.addTask { try? await PeerClient().goodbye(endpoint, from: peerID, timeout: .milliseconds(500)) }
+                group.addTask { try? await client.goodbye(endpoint, from: peerID, timeout: .milliseconds(500)) }
             }
         }
     }
@@ -142,12 +147,18 @@ final class PeerNetwork: Service, Neighbourhood, Sendable {
 
     /// Asks a peer who it is at each of its addresses in turn, best first, and hands its demand generation to the
     /// demand sync (which pulls its digest when it moved).
-    static func checkHealth(_ peer: PeerSnapshot, demand: DemandSync) async -> HealthResult {
+    ///
+    /// Each check is a TLS connection that must prove the key of the peer's id (an announced peer's TXT id), so an
+    /// address where another device answers for the id fails its check. Only a peer known from static entries
+    /// alone is learnt from whoever proves a key at its address: its id is that key's (a box behind a static
+    /// address may be replaced, see ``PeerRemovalReason/replaced``).
+    static func checkHealth(_ peer: PeerSnapshot, client: PeerClient, demand: DemandSync) async -> HealthResult {
         var lastProblem = "no address"
+        let learning = peer.id == nil || (peer.instances.isEmpty && !peer.staticEntries.isEmpty)
         for address in peer.addresses {
             guard let endpoint = endpoint(of: peer, at: [address]) else { continue }
             do {
-                let info = try await PeerClient().info(endpoint, timeout: .seconds(3))
+                let info = try await client.info(endpoint, learning: learning, timeout: .seconds(3))
                 if info.id == peer.id, let named = Self.endpoint(of: peer, at: [address]) {
                     demand.announced(named, demandGeneration: info.demandGeneration)
                 }

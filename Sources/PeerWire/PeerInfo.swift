@@ -1,6 +1,7 @@
-/// The version of the peer protocol this build speaks. A box ignores peers announcing another major version.
+/// The version of the peer protocol this build speaks. A box ignores peers announcing another version (TXT `v`).
+/// 2: mutual TLS with box keys (version 1 was plain HTTP; the two cannot talk).
 public enum PeerProtocolVersion {
-    public static let current = 1
+    public static let current = 2
 }
 
 /// `GET /v1/info`: who a box is. Cheap enough to serve as the health check between boxes.

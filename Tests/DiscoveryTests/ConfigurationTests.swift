@@ -51,7 +51,7 @@ import Testing
         #expect(configuration.txtRecord(extra: [:])["name"] == name)
         #expect(
             configuration.txtRecord(extra: ["gen": "5"]) == [
-                "id": Self.id, "v": "1", "port": "8737", "name": name, "gen": "5",
+                "id": Self.id, "v": MediapeerTXT.currentProtocolVersion, "port": "8737", "name": name, "gen": "5",
             ])
     }
 

@@ -34,7 +34,10 @@ struct HomeNetworkTests {
                 #expect(service.hostName == "\(sim.prefix)box1.local")
                 #expect(service.port == 8001)
                 #expect(
-                    service.txt == ["id": Self.livingRoom, "v": "1", "port": "8001", "gen": "3", "name": "Living Room"])
+                    service.txt == [
+                        "id": Self.livingRoom, "v": MediapeerTXT.currentProtocolVersion, "port": "8001", "gen": "3",
+                        "name": "Living Room",
+                    ])
             }
             #expect(v4.event?.resolvedService?.address == "10.77.0.1")
             let linkLocal = try #require(v6.event?.resolvedService?.address)
@@ -80,7 +83,7 @@ struct HomeNetworkTests {
             #expect(fields[7] == "10.77.0.1" && fields[8] == "8001")
             let txt = Set(
                 fields[9].split(separator: "\" \"").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) })
-            #expect(txt == ["id=\(Self.livingRoom)", "v=1", "port=8001", "gen=3", "name=Living Room"])
+            #expect(txt == ["id=\(Self.livingRoom)", "v=2", "port=8001", "gen=3", "name=Living Room"])
 
             let publisher = try sim.spawn(
                 box: 2,

@@ -27,13 +27,15 @@ import Testing
 
     static func resolved(
         _ id: String, name: String = "Alice", address: String = "10.77.0.2", port: UInt16 = 8737,
-        txtName: String? = nil, hostName: String? = nil, family: IPFamily = .ipv4
+        txtName: String? = nil, hostName: String? = nil, family: IPFamily = .ipv4, version: String? = nil
     ) -> DiscoveryEvent {
-        .resolved(
+        var txt = ["id": id, "name": txtName ?? name]
+        txt[MediapeerTXT.protocolVersion] = version
+        return .resolved(
             ResolvedService(
                 instance: ServiceInstance(name: name, interfaceIndex: 2, family: family),
                 hostName: hostName ?? name.lowercased() + ".local",
-                address: address, port: port, txt: ["id": id, "name": txtName ?? name]))
+                address: address, port: port, txt: txt))
     }
 
     /// `state` with Alice announced and confirmed by a check at 10 s.
@@ -337,6 +339,22 @@ import Testing
         #expect(actions == [.note(.ignoredInstance(name: "Alice"))])
     }
 
+    @Test func aBoxOfAnotherProtocolVersionIsIgnoredWithoutACheckAndNotedOnce() {
+        var state = Self.state()
+        let first = state.apply(Self.resolved(Self.alice, version: "1"), at: .zero)
+        #expect(first == [.note(.otherProtocolVersion(name: "Alice", version: "1"))])
+        // Its next TXT update (a new catalog generation) is not noted again.
+        #expect(state.apply(Self.resolved(Self.alice, version: "1"), at: .seconds(5)).isEmpty)
+        #expect(state.snapshot.isEmpty)
+    }
+
+    @Test func aBoxUpdatedToThisProtocolVersionIsAddedOnItsNextAnnouncement() {
+        var state = Self.state()
+        _ = state.apply(Self.resolved(Self.alice, version: "1"), at: .zero)
+        _ = state.apply(Self.resolved(Self.alice, version: MediapeerTXT.currentProtocolVersion), at: .seconds(5))
+        #expect(state.snapshot.map(\.id) == [Self.alice])
+    }
+
     // MARK: - Claims, identities and bounds
 
     @Test func aStaticAddressAnsweringWithAnotherIDReplacesThePeer() throws {
@@ -394,11 +412,34 @@ import Testing
         #expect(state.apply(claim, at: .seconds(13)).isEmpty)
     }
 
-    @Test func aClaimOfAPeerNotConfirmedYetIsMerged() {
+    @Test func aClaimFromAnotherHostOfAPeerNotCheckedYetIsSetAsideNotMerged() {
+        // Until a check proved the key somewhere, neither announcement is believed over the other: the first keeps
+        // the id, and the other waits until the first leaves (a wrong port must not move the real box).
         var state = Self.state()
         _ = state.apply(Self.resolved(Self.alice), at: .zero)
-        _ = state.apply(Self.resolved(Self.alice, name: "Alice v6", address: "fd00::2"), at: .seconds(1))
+        let actions = state.apply(
+            Self.resolved(Self.alice, name: "Mallory", address: "10.77.0.3", port: 9999), at: .seconds(1))
+        #expect(actions == [.note(.ignoredClaim(id: Self.alice, peer: "Alice", address: "10.77.0.3", port: 9999))])
+        #expect(state.peer(id: Self.alice)?.addresses == ["10.77.0.2"])
+        #expect(state.peer(id: Self.alice)?.port == 8737)
+    }
+
+    @Test func theSameHostsOtherAddressOfAPeerNotCheckedYetIsMerged() {
+        var state = Self.state()
+        _ = state.apply(Self.resolved(Self.alice), at: .zero)
+        _ = state.apply(
+            Self.resolved(Self.alice, name: "Alice v6", address: "fd00::2", hostName: "alice.local", family: .ipv6),
+            at: .seconds(1))
         #expect(state.peer(id: Self.alice)?.addresses == ["10.77.0.2", "fd00::2"])
+    }
+
+    @Test func aConfirmedPeerThatMissedACheckStillKeepsItsEndpointAgainstAClaim() throws {
+        var state = try Self.confirmedAlice()
+        let round = try #require(Self.checks(in: state.timerFired(at: .seconds(20))))
+        _ = state.healthChecked(.id(Self.alice), round: round.round, .unhealthy("timeout"), at: .seconds(21))
+        _ = state.apply(Self.resolved(Self.alice, name: "Mallory", address: "10.77.0.3", port: 9999), at: .seconds(22))
+        #expect(state.peer(id: Self.alice)?.port == 8737)
+        #expect(state.peer(id: Self.alice)?.addresses == ["10.77.0.2"])
     }
 
     @Test func aClaimSetAsideIsResolvedOnceTheConfirmedPeerLeaves() throws {

@@ -24,7 +24,10 @@ import Testing
             ResolvedService(
                 instance: ServiceInstance(name: name, interfaceIndex: interface, family: family),
                 hostName: "alice.local", address: address, port: port,
-                txt: ["id": id, "v": "1", "port": String(port), "gen": String(gen), "name": name]))
+                txt: [
+                    "id": id, "v": MediapeerTXT.currentProtocolVersion, "port": String(port), "gen": String(gen),
+                    "name": name,
+                ]))
     }
 
     static func removed(name: String = "Alice", interface: Int32 = 2, family: IPFamily = .ipv4) -> DiscoveryEvent {

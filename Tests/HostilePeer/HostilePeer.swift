@@ -1,7 +1,10 @@
 import ArgumentParser
+import BoxIdentity
 import ContentID
+import Crypto
 import Foundation
 import Hummingbird
+import HummingbirdTLS
 import WireVocabulary
 
 /// The hostile device of the hostile-LAN tests: a fake peer that misbehaves in one chosen way (`--mode`), or a
@@ -73,7 +76,7 @@ struct HostilePeer: AsyncParsableCommand {
             switch load {
             case "connections": try Load.trickleConnections(settings)
             case "slow-readers": try Load.slowReaders(settings)
-            case "locates": try Load.locates(settings)
+            case "locates": try await Load.locates(settings)
             default: throw ValidationError("unknown load \(load)")
             }
             return
@@ -81,7 +84,10 @@ struct HostilePeer: AsyncParsableCommand {
         guard let mode = mode.flatMap(Mode.init(rawValue:)) else {
             throw ValidationError("--mode must be one of \(Mode.allCases.map(\.rawValue))")
         }
-        let peerID = claimID ?? FakePeer.randomPeerID()
+        // A key of its own, as any device can make: its id is that key's, unless it claims another box's (which
+        // its key cannot prove).
+        let identity = try BoxIdentity(privateKey: P256.Signing.PrivateKey())
+        let peerID = claimID ?? identity.peerID
         let offered: SyntheticObject? =
             switch mode {
             case .hugeChunks: try SyntheticObject(size: 128 << 20, chunkSize: 64 << 20, seed: 1)
@@ -100,8 +106,11 @@ struct HostilePeer: AsyncParsableCommand {
         let peer = FakePeer(
             mode: mode, stats: stats, name: name, peerID: peerID, redirectTo: redirectTo, holderAddress: holderAddress,
             object: offered, claimedObject: claimed)
+        // The peer API is TLS: boxes reach only a server proving a key. No client certificate is asked for.
+        var tls = try identity.serverTLSConfiguration()
+        tls.certificateVerification = .none
         let app = Application(
-            router: peer.router(),
+            router: peer.router(), server: try .tls(.http1(), tlsConfiguration: tls),
             configuration: .init(address: .hostname("0.0.0.0", port: port), serverName: "mediapeer/1"),
             onServerRunning: { _ in
                 var ready = ["ready": 1]

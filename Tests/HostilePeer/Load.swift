@@ -1,4 +1,8 @@
+import AsyncHTTPClient
+import BoxIdentity
+import Crypto
 import Foundation
+import NIOSSL
 import Synchronization
 
 #if canImport(Glibc)
@@ -23,7 +27,9 @@ struct LoadError: Error, CustomStringConvertible {
 }
 
 /// Bounded loads on plain sockets, so that each connection does exactly what a hostile client would (hold,
-/// trickle, read slowly) and nothing a client library would add. Every run stops after `duration` seconds.
+/// trickle, read slowly) and nothing a client library would add; against the TLS peer API they reach only the
+/// connection limits and the TLS handshake. The locates go over mutual TLS, with a key of the load's own. Every run
+/// stops after `duration` seconds.
 enum Load {
     /// Opens `count` connections, each sending a request head announcing a 4000-byte body, then one body byte
     /// a second: what a slow-loris client with bodies does to a server's file descriptors.
@@ -157,61 +163,74 @@ enum Load {
         settings.stats.set(counters)
     }
 
-    /// Sends up to `count` locates, each with a query id never used before, over `workers` keep-alive
+    /// Sends up to `count` locates, each with a query id never used before, over `workers` keep-alive TLS
     /// connections, as fast as the victim answers. Counts answers by status, and 429s that say `Retry-After: 1`.
-    static func locates(_ settings: LoadSettings) throws {
+    static func locates(_ settings: LoadSettings) async throws {
         guard let object = settings.object else { throw LoadError(description: "locates needs --object") }
-        let totals = Mutex<[String: Int]>([:])
-        let issued = Atomic<Int>(0)
+        guard settings.source == nil else { throw LoadError(description: "locates cannot choose its source address") }
+        // The peer API is mutual TLS: the load is a device with a key of its own, as any device can make. It does
+        // not check the victim's key (it attacks whoever answers).
+        let identity = try BoxIdentity(privateKey: P256.Signing.PrivateKey())
+        let (certificate, key) = try identity.tlsCredentials()
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.certificateChain = [.certificate(certificate)]
+        tls.privateKey = .privateKey(key)
+        tls.certificateVerification = .none
+        var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = settings.workers
+        let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+        let shared = LocateCounters()
         let started = ContinuousClock.now
         let deadline = started + .seconds(settings.duration)
         let run = UUID().uuidString.prefix(8)
-        DispatchQueue.concurrentPerform(iterations: settings.workers) { worker in
-            var local: [String: Int] = [:]
-            var fd: Int32 = -1
-            func flush() {
-                let snapshot = totals.withLock { totals in
-                    totals.merge(local) { $0 + $1 }
-                    return totals
-                }
-                local = [:]
-                settings.stats.set(snapshot)
-            }
-            while ContinuousClock.now < deadline {
-                let number = issued.add(1, ordering: .relaxed).newValue
-                guard number <= settings.count else { break }
-                if fd < 0 {
-                    guard let opened = try? openSocket(settings, nonblocking: false) else {
-                        local["connect-failed", default: 0] += 1
-                        continue
+        let base = "https://\(settings.host):\(settings.port)/v1/locate/\(object)?ttl=0&qid=q\(run)"
+        await withTaskGroup(of: Void.self) { workers in
+            for worker in 0..<settings.workers {
+                workers.addTask {
+                    var local: [String: Int] = [:]
+                    func flush() {
+                        let snapshot = shared.totals.withLock { totals in
+                            totals.merge(local) { $0 + $1 }
+                            return totals
+                        }
+                        local = [:]
+                        settings.stats.set(snapshot)
                     }
-                    fd = opened
+                    while ContinuousClock.now < deadline {
+                        let number = shared.issued.add(1, ordering: .relaxed).newValue
+                        guard number <= settings.count else { break }
+                        do {
+                            let request = HTTPClientRequest(url: base + "-\(worker)-\(number)")
+                            let response = try await http.execute(request, timeout: .seconds(10))
+                            _ = try await response.body.collect(upTo: 1 << 20)
+                            let status = Int(response.status.code)
+                            local["status-\(status)", default: 0] += 1
+                            if status == 429, response.headers.first(name: "Retry-After") == "1" {
+                                local["retry-after-1", default: 0] += 1
+                            }
+                            local["answered", default: 0] += 1
+                        } catch {
+                            local["reconnects", default: 0] += 1
+                        }
+                        if number % 100 == 0 { flush() }
+                    }
+                    flush()
                 }
-                let request = Array(
-                    "GET /v1/locate/\(object)?ttl=0&qid=q\(run)-\(worker)-\(number) HTTP/1.1\r\nHost: victim\r\n\r\n"
-                        .utf8)
-                guard send(fd, request, request.count, Int32(MSG_NOSIGNAL)) == request.count,
-                    let answer = readResponse(fd)
-                else {
-                    _ = close(fd)
-                    fd = -1
-                    local["reconnects", default: 0] += 1
-                    continue
-                }
-                local["status-\(answer.status)", default: 0] += 1
-                if answer.status == 429, answer.retryAfter == "1" { local["retry-after-1", default: 0] += 1 }
-                local["answered", default: 0] += 1
-                if number % 100 == 0 { flush() }
             }
-            if fd >= 0 { _ = close(fd) }
-            flush()
         }
+        try? await http.shutdown()
         let elapsed = ContinuousClock.now - started
         settings.stats.set([
             "elapsed-ms": Int(
                 elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000),
             "done": 1,
         ])
+    }
+
+    /// What the locate workers share.
+    private final class LocateCounters: Sendable {
+        let totals = Mutex<[String: Int]>([:])
+        let issued = Atomic<Int>(0)
     }
 
     // MARK: - Sockets

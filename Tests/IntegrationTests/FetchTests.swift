@@ -69,7 +69,8 @@ import Testing
         #expect(try home.home(1).items.contains { $0.id == id } == false)
 
         // Box 2's answer to a locate is a referral to box 3, at box 3's address: not the data.
-        let answer = try home.exec(1, ["curl", "-sf", "http://10.77.0.2:8737/v1/locate/\(id.hex)?ttl=2&qid=test-1"])
+        let answer = try home.exec(
+            1, home.peerCurl(1) + ["-sf", "https://10.77.0.2:8737/v1/locate/\(id.hex)?ttl=2&qid=test-1"])
         let located = try JSONDecoder().decode(LocateAnswerBody.self, from: Data(answer.stdout.utf8))
         let box3 = try home.status(3).peerID
         #expect(located.holders.count == 1)
@@ -253,20 +254,20 @@ import Testing
         #expect(try home.fetchState(id, in: 1)?.state == .failed)
     }
 
-    @Test func rangeRequestsAndMalformedIDsOverRealHTTP() throws {
+    @Test func rangeRequestsAndMalformedIDsOverRealHTTPS() throws {
         let home = try SimulatedHome(boxes: 2, tag: "h")
         let original = try home.addLargeVideo("range.mkv", megabytes: 2, to: [2])
         for index in 1...2 { try home.startDaemon(index) }
         let id = try home.contentID(of: "range.mkv", in: 2)
         let size = try #require(try FileManager.default.attributesOfItem(atPath: original)[.size] as? Int)
         let bytes = try Data(contentsOf: URL(fileURLWithPath: original))
-        let url = "http://10.77.0.2:8737/v1/objects/\(id.hex)"
+        let url = "https://10.77.0.2:8737/v1/objects/\(id.hex)"
 
         func get(_ range: String?, _ path: String? = nil) throws -> (status: String, body: Data) {
             let out = home.box(1) + "/body"
-            var arguments = ["curl", "-s", "-o", out, "-w", "%{http_code}"]
+            var arguments = home.peerCurl(1) + ["-s", "-o", out, "-w", "%{http_code}"]
             if let range { arguments += ["-H", "Range: \(range)"] }
-            let result = try home.exec(1, arguments + [path.map { "http://10.77.0.2:8737" + $0 } ?? url])
+            let result = try home.exec(1, arguments + [path.map { "https://10.77.0.2:8737" + $0 } ?? url])
             return (result.stdout, (try? Data(contentsOf: URL(fileURLWithPath: out))) ?? Data())
         }
         #expect(try get("bytes=0-0") == ("206", bytes.prefix(1)))

@@ -112,7 +112,7 @@ import Testing
                 }
             }
             let found = try #require(line, "box \(index) in \(browse.stdout)")
-            for key in ["\"v=1\"", "\"port=8737\"", "\"name=Box \(index)\"", "\"gen="] { #expect(found.contains(key)) }
+            for key in ["\"v=2\"", "\"port=8737\"", "\"name=Box \(index)\"", "\"gen="] { #expect(found.contains(key)) }
         }
     }
 

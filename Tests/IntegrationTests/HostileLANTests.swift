@@ -232,7 +232,7 @@ import WireVocabulary
             SimulatedHome.script,
             [
                 "exec", "--prefix", home.prefix, "2", "avahi-publish", "-s", "Box 3", "_mediapeer._tcp", "8737",
-                "id=\(box3)", "v=1", "port=8737", "name=Box 3", "gen=1000000",
+                "id=\(box3)", "v=2", "port=8737", "name=Box 3", "gen=1000000",
             ],
             environment: ProcessInfo.processInfo.environment, stdout: .file(home.box(2) + "/publish.log"),
             stderr: .file(home.box(2) + "/publish.log"))
@@ -340,8 +340,8 @@ import WireVocabulary
             3,
             [
                 "sh", "-c",
-                "for i in 1 2 3 4 5 6 7 8; do curl -s -o /dev/null -w '%{http_code}\\n' --max-time 60 "
-                    + "http://10.77.0.1:8737/v1/have/\(id.hex) & done; wait",
+                "for i in 1 2 3 4 5 6 7 8; do \(home.peerCurl(3).joined(separator: " ")) -s -o /dev/null "
+                    + "-w '%{http_code}\\n' --max-time 60 https://10.77.0.1:8737/v1/have/\(id.hex) & done; wait",
             ], timeout: .seconds(90))
         let codes = have.stdout.split(separator: "\n")
         #expect(codes.count == 8 && codes.allSatisfy { $0 == "200" || $0 == "404" }, "\(codes)")
@@ -376,7 +376,9 @@ import WireVocabulary
         #expect(descriptors <= 256 + 128, "\(descriptors) descriptors open")
         let info = try home.exec(
             3,
-            ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5", "http://10.77.0.1:8737/v1/info"])
+            home.peerCurl(3) + [
+                "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5", "https://10.77.0.1:8737/v1/info",
+            ])
         #expect(info.stdout == "200", "the victim's /v1/info answered \(info.stdout) under the load")
         try home.expectVictimServes(photo: photo)
         #expect(load.counter("done") == 0, "the checks above ran while the load still held its connections")
@@ -428,9 +430,9 @@ import WireVocabulary
         // A legitimate range gets an answer, a transfer or a clear 503 with Retry-After: never a hang.
         let legit = try home.exec(
             3,
-            [
-                "curl", "-s", "-o", "/dev/null", "-D", "-", "--max-time", "20", "-H", "Range: bytes=0-1048575",
-                "http://10.77.0.1:8737/v1/objects/\(big.hex)",
+            home.peerCurl(3) + [
+                "-s", "-o", "/dev/null", "-D", "-", "--max-time", "20", "-H", "Range: bytes=0-1048575",
+                "https://10.77.0.1:8737/v1/objects/\(big.hex)",
             ], timeout: .seconds(30))
         let head = legit.stdout.lowercased()
         #expect(
@@ -467,9 +469,9 @@ import WireVocabulary
         // Another source is not limited by the flood from box 2.
         let other = try home.exec(
             3,
-            [
-                "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10",
-                "http://10.77.0.1:8737/v1/locate/\(nobody.hex)?ttl=0&qid=from-box-3",
+            home.peerCurl(3) + [
+                "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10",
+                "https://10.77.0.1:8737/v1/locate/\(nobody.hex)?ttl=0&qid=from-box-3",
             ])
         #expect(other.stdout == "200", "box 3's locate got \(other.stdout)")
         try home.expectVictimServes(photo: photo)

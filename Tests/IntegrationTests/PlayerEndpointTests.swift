@@ -14,13 +14,15 @@ import WireVocabulary
     }
 
     /// `curl` in box `from`: the status code, the headers, and the body written to `output`.
+    /// - parameter command: curl and the options that reach the URL (`SimulatedHome.peerCurl` for the peer API).
     private func curl(
-        _ home: SimulatedHome, from: Int, _ url: String, arguments: [String] = [], output: String
+        _ home: SimulatedHome, from: Int, _ url: String, arguments: [String] = [], output: String,
+        command: [String] = ["curl"]
     ) throws -> (status: Int, headers: String) {
         let headers = output + ".headers"
         let result = try home.exec(
             from,
-            ["curl", "-s", "--max-time", "30", "-o", output, "-D", headers, "-w", "%{http_code}"] + arguments + [url])
+            command + ["-s", "--max-time", "30", "-o", output, "-D", headers, "-w", "%{http_code}"] + arguments + [url])
         guard result.status == 0, let status = Int(result.stdout) else {
             throw TestFailure("curl \(arguments) \(url) failed (\(result.status)): \(result.stderr)")
         }
@@ -119,10 +121,14 @@ import WireVocabulary
             ((1 << 31) - 700_000)...((1 << 31) + 300_000), 2_147_000_000...2_147_483_646,
             ((1 << 32) - 6)...((1 << 32) + 6), (size - 1)...(size - 1),
         ]
-        for url in [Self.mediaURL(id, on: 1, ext: ".mkv"), "http://10.77.0.1:8737/v1/objects/\(id.hex)"] {
+        let endpoints = [
+            (Self.mediaURL(id, on: 1, ext: ".mkv"), ["curl"]),
+            ("https://10.77.0.1:8737/v1/objects/\(id.hex)", home.peerCurl(2)),
+        ]
+        for (url, command) in endpoints {
             for range in ranges {
                 let header = "Range: bytes=\(range.lowerBound)-\(range.upperBound)"
-                let response = try curl(home, from: 2, url, arguments: ["-H", header], output: out)
+                let response = try curl(home, from: 2, url, arguments: ["-H", header], output: out, command: command)
                 #expect(response.status == 206, "\(url) \(header)")
                 #expect(
                     response.headers.contains("Content-Range: bytes \(range.lowerBound)-\(range.upperBound)/\(size)"),
@@ -130,7 +136,8 @@ import WireVocabulary
                 #expect(try bytes(out) == (try original(range)), "\(url) \(header)")
             }
             let crafted = try curl(
-                home, from: 2, url, arguments: ["-H", "Range: bytes=9223372036854775807-"], output: out)
+                home, from: 2, url, arguments: ["-H", "Range: bytes=9223372036854775807-"], output: out,
+                command: command)
             #expect(crafted.status == 416, "\(url)")
             #expect(crafted.headers.contains("Content-Range: bytes */\(size)"), "\(crafted.headers)")
         }

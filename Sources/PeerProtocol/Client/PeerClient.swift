@@ -42,9 +42,12 @@ public struct PeerEndpoint: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// `http://host:port` with an IPv6 host in brackets and its zone written `%25` (RFC 6874).
-    public var baseURL: String {
+    public var baseURL: String { baseURL(secure: false) }
+
+    /// `https://…` over TLS, else ``baseURL``.
+    func baseURL(secure: Bool) -> String {
         let host = host.contains(":") ? "[" + host.replacingOccurrences(of: "%", with: "%25") + "]" : host
-        return "http://\(host):\(port)"
+        return "\(secure ? "https" : "http")://\(host):\(port)"
     }
 
     public var description: String { "\(name) (\(baseURL))" }
@@ -76,6 +79,8 @@ public enum PeerClientError: Error, CustomStringConvertible, Equatable {
     /// The peer answered with something that breaks the protocol (wrong length, bad JSON, a manifest that does not
     /// hash to the id asked for).
     case invalidAnswer(peer: String, reason: String)
+    /// The peer did not prove the key of the id it was reached as: another device answers at its address.
+    case unproven(peer: String, reason: String)
 
     public var description: String {
         switch self {
@@ -84,6 +89,7 @@ public enum PeerClientError: Error, CustomStringConvertible, Equatable {
         case .busy(let peer): "\(peer) is busy"
         case .refused(let peer, let status, let message): "\(peer) refused (HTTP \(status)): \(message)"
         case .invalidAnswer(let peer, let reason): "\(peer) sent an invalid answer: \(reason)"
+        case .unproven(let peer, let reason): "\(peer) is not the box it was taken for: \(reason)"
         }
     }
 }
@@ -91,13 +97,19 @@ public enum PeerClientError: Error, CustomStringConvertible, Equatable {
 /// A client of the peer API: every answer is bounded in size and checked before it is believed, and no redirect
 /// is followed (a peer's answer is the peer's own; a redirect would send our request, a goodbye included, to a host
 /// we never chose).
+///
+/// With a ``PeerTrust`` (every box's client), every request is mutual TLS and reaches a peer only once it proved
+/// the key of the id its ``PeerEndpoint`` names; without, plain HTTP (tests of the plain server).
 public struct PeerClient: Sendable {
     private let http: HTTPClient
+    private let trust: PeerTrust?
 
     /// - Parameter http: the HTTP client, which must not follow redirects; by default one shared by every
     ///   `PeerClient`, set up like `HTTPClient.shared` but following none.
-    public init(http: HTTPClient? = nil) {
+    /// - Parameter trust: the box's identity and the keys it learnt; nil for plain HTTP.
+    public init(http: HTTPClient? = nil, trust: PeerTrust? = nil) {
         self.http = http ?? Self.sharedHTTP
+        self.trust = trust
     }
 
     /// Lives as long as the process, as `HTTPClient.shared` does, so it is never shut down.
@@ -107,10 +119,20 @@ public struct PeerClient: Sendable {
         return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }()
 
-    /// Who the peer is (`GET /v1/info`), accepted only with a well-formed id and a generation that is not negative.
-    public func info(_ peer: PeerEndpoint, timeout: TimeAmount = .seconds(3)) async throws(PeerClientError) -> PeerInfo
-    {
-        let info: PeerInfo = try await json(peer, "/v1/info", timeout: timeout, maxBytes: 64 << 10)
+    /// Who the peer is (`GET /v1/info`), accepted only with a well-formed id and a generation that is not negative,
+    /// and over TLS only with the id of the key the peer proved.
+    ///
+    /// - Parameter learning: accept whoever answers at the endpoint (over TLS, the id is then that of its key):
+    ///   for a static peer, whose id is known only from its answer. Otherwise `peer.peerID` must be proven.
+    public func info(
+        _ peer: PeerEndpoint, learning: Bool = false, timeout: TimeAmount = .seconds(3)
+    ) async throws(PeerClientError) -> PeerInfo {
+        let answer = try await send(
+            peer, "/v1/info", method: .GET, learning: learning, timeout: timeout, maxBytes: 64 << 10)
+        let info: PeerInfo = try decode(answer.body, from: peer, path: "/v1/info")
+        if let proven = answer.provenID, info.id != proven {
+            throw .unproven(peer: peer.description, reason: "info names \(info.id), but the key is that of \(proven)")
+        }
         let isHexDigit = { (byte: UInt8) in (0x30...0x39).contains(byte) || (0x61...0x66).contains(byte) }
         guard info.id.utf8.count == 32, info.id.utf8.allSatisfy(isHexDigit) else {
             throw .invalidAnswer(peer: peer.description, reason: "info: the id is not 32 lowercase hex digits")
@@ -215,8 +237,12 @@ public struct PeerClient: Sendable {
     ) async throws -> Int {
         precondition(pieceLength > 0 && !range.isEmpty)
         let total = range.upperBound - range.lowerBound
-        var request = HTTPClientRequest(url: peer.baseURL + "/v1/objects/\(id.hex)")
+        var request = HTTPClientRequest(url: peer.baseURL(secure: trust != nil) + "/v1/objects/\(id.hex)")
         request.method = .GET
+        if let trust {
+            request.tlsConfiguration = try await trust.configuration(for: peer, learning: false, timeout: pieceTimeout)
+                .0
+        }
         request.headers.add(name: "Range", value: "bytes=\(range.lowerBound)-\(range.upperBound - 1)")
         let deadline = ProgressDeadline(timeout: pieceTimeout)
         /// The size of piece `index`.
@@ -315,6 +341,7 @@ public struct PeerClient: Sendable {
             // Not the peer's fault (the partial file could not be written): passed on as it is.
             throw failure.underlying
         } catch {
+            trust?.forget(peer.peerID)
             throw PeerClientError.unreachable(peer: peer.description, reason: "\(error)")
         }
     }
@@ -334,7 +361,12 @@ public struct PeerClient: Sendable {
     private func json<T: Decodable>(_ peer: PeerEndpoint, _ path: String, timeout: TimeAmount, maxBytes: Int = 1 << 20)
         async throws(PeerClientError) -> T
     {
-        let body = try await get(peer, path, timeout: timeout, maxBytes: maxBytes).body
+        try decode(try await get(peer, path, timeout: timeout, maxBytes: maxBytes).body, from: peer, path: path)
+    }
+
+    private func decode<T: Decodable>(_ body: ByteBuffer, from peer: PeerEndpoint, path: String)
+        throws(PeerClientError) -> T
+    {
         do {
             return try JSONDecoder().decode(T.self, from: Data(buffer: body))
         } catch {
@@ -346,6 +378,8 @@ public struct PeerClient: Sendable {
         var status: Int
         var contentRange: String?
         var body: ByteBuffer
+        /// The id whose key the peer proved; nil without TLS.
+        var provenID: String?
     }
 
     private func get(
@@ -357,10 +391,16 @@ public struct PeerClient: Sendable {
     /// One request; its answer read whole, up to `maxBytes`, and refused unless 2xx.
     private func send(
         _ peer: PeerEndpoint, _ path: String, method: HTTPMethod, headers: [(String, String)] = [],
-        body: ByteBuffer? = nil, timeout: TimeAmount, maxBytes: Int
+        body: ByteBuffer? = nil, learning: Bool = false, timeout: TimeAmount, maxBytes: Int
     ) async throws(PeerClientError) -> Answer {
-        var request = HTTPClientRequest(url: peer.baseURL + path)
+        var request = HTTPClientRequest(url: peer.baseURL(secure: trust != nil) + path)
         request.method = method
+        var provenID: String?
+        if let trust {
+            let (configuration, id) = try await trust.configuration(for: peer, learning: learning, timeout: timeout)
+            request.tlsConfiguration = configuration
+            provenID = id
+        }
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body {
             request.headers.add(name: "Content-Type", value: "application/json")
@@ -380,9 +420,10 @@ public struct PeerClient: Sendable {
         } catch let error as NIOTooManyBytesError {
             throw .invalidAnswer(peer: peer.description, reason: "answer longer than \(maxBytes) bytes: \(error)")
         } catch {
+            if let provenID { trust?.forget(provenID) }
             throw .unreachable(peer: peer.description, reason: "\(error)")
         }
         guard (200...299).contains(status) else { throw Self.error(status: status, body: body, peer: peer) }
-        return Answer(status: status, contentRange: contentRange, body: body)
+        return Answer(status: status, contentRange: contentRange, body: body, provenID: provenID)
     }
 }

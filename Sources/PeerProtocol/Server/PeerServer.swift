@@ -1,9 +1,11 @@
+import BoxIdentity
 import ContentID
 import HTTPService
 import Hummingbird
 import HummingbirdCore
 import Logging
 import NIOCore
+import NIOSSL
 import PeerWire
 import ServiceLifecycle
 import WireVocabulary
@@ -11,8 +13,8 @@ import WireVocabulary
 /// What a box answers to its peers. The server validates and bounds every request; the handler decides.
 public protocol PeerRequestHandler: Sendable {
     func info() async throws -> PeerInfo
-    /// A peer says it is shutting down. `address` is where the request came from, so a box can only say goodbye
-    /// for itself.
+    /// A peer says it is shutting down. Over TLS (every box's peer API) it is called only when the connection
+    /// proved the key of `id`; `address` is where the request came from, so a box can only say goodbye for itself.
     func peerDeparted(id: String, address: String) async
     /// This box's catalog entries after (`since`, `after`), at most `limit`.
     func catalog(since: Int64, after: ContentID?, limit: Int) async throws -> CatalogDelta
@@ -53,6 +55,13 @@ public struct PeerRequestContext: RequestContext {
         remoteIP = source.channel.remoteAddress?.clientIP
     }
 
+    /// The peer id the client proved over TLS: the id of the key its certificate carries, whose private key the
+    /// TLS 1.3 handshake made it use. Nil on a connection without TLS (a test's plain server).
+    public func provenPeerID() async -> String? {
+        guard let certificate = try? await channel.nioSSL_peerCertificate().get() else { return nil }
+        return try? PeerKeyVerification.verify(leaf: certificate.toDERBytes(), expecting: nil).get()
+    }
+
     /// Requests here carry no bodies but a goodbye's few bytes.
     public var maxUploadSize: Int { 4096 }
 }
@@ -62,11 +71,17 @@ public struct PeerRequestContext: RequestContext {
 public enum PeerServer {
     /// Builds the server as a service for the daemon's service group. It listens on every address, IPv4 and IPv6
     /// (`::` is dual-stack on Linux), because peers reach it at whatever address mDNS gave them.
+    ///
+    /// - Parameter identity: the box's identity: every connection is then mutual TLS 1.3 with it (a client
+    ///   without a certificate fails the handshake; any client key is accepted, and the handlers learn its id from
+    ///   ``PeerRequestContext/provenPeerID()``). Nil serves plain HTTP, for tests only.
     public static func makeApplication(
-        port: Int, handler: some PeerRequestHandler, logger: Logger, limits: UploadLimits = .init(),
-        faults: ServingFaults = .none, onListening: @escaping @Sendable (Int) async -> Void = { _ in }
-    ) -> some Service {
-        HTTPService(
+        port: Int, handler: some PeerRequestHandler, identity: BoxIdentity?, logger: Logger,
+        limits: UploadLimits = .init(), faults: ServingFaults = .none,
+        onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) throws -> some Service {
+        let tls = try identity.map { try NIOSSLContext(configuration: $0.serverTLSConfiguration()) }
+        return HTTPService(
             router: makeRouter(handler: handler, limits: limits, faults: faults, logger: logger),
             address: .hostname("::", port: port), serverName: "mediapeer/\(PeerProtocolVersion.current)",
             // A client that keeps a connection open without asking anything is let go after 30 s.
@@ -76,11 +91,22 @@ public enum PeerServer {
                 maxConnectionsPerAddress: PeerLimits.maxConnectionsPerAddress,
                 requestDeadline: PeerLimits.requestDeadline),
             logger: logger,
+            prepareConnection: tls.map(tlsPreparation),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) })
     }
 
     /// - Parameter locateLimiter: locates per source address (``PeerLimits/locatesPerSecond``, burst
     ///   ``PeerLimits/locateBurst``); each costs this box catalog reads and possibly queries to every neighbour.
+    /// Puts TLS in front of a connection's HTTP: any client key is accepted here, and the handlers read the
+    /// client's id from it.
+    private static func tlsPreparation(_ context: NIOSSLContext) -> HTTPConnectionPreparation {
+        { channel in
+            let verify = BoxIdentity.verification(expecting: nil, decided: { _ in })
+            try channel.pipeline.syncOperations.addHandler(
+                NIOSSLServerHandler(context: context, customVerificationCallback: verify))
+        }
+    }
+
     static func makeRouter(
         handler: some PeerRequestHandler, limits: UploadLimits, faults: ServingFaults, logger: Logger,
         locateLimiter: SourceRateLimiter = SourceRateLimiter()
@@ -90,6 +116,11 @@ public enum PeerServer {
         router.post("/v1/goodbye") { request, context -> HTTPResponse.Status in
             let goodbye = try await request.decode(as: Goodbye.self, context: context)
             guard let address = context.remoteIP else { return .badRequest }
+            // A box says goodbye only for the key it proved.
+            if let proven = await context.provenPeerID(), proven != goodbye.id {
+                throw HTTPError(
+                    .forbidden, message: "a box can only say goodbye for itself (this connection is \(proven))")
+            }
             await handler.peerDeparted(id: goodbye.id, address: address)
             return .noContent
         }

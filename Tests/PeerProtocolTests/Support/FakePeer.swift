@@ -44,9 +44,14 @@ struct ObjectFixture: Sendable {
 final class FakePeerHandler: PeerRequestHandler {
     let objects: [ContentID: ServableObject]
     let manifests: [ContentID: ChunkManifest]
+    /// The id `/v1/info` answers.
+    let id: String
     private let log = Mutex<[String]>([])
 
-    init(objects: [ServableObject] = [], manifests: [ChunkManifest] = []) {
+    init(
+        objects: [ServableObject] = [], manifests: [ChunkManifest] = [], id: String = String(repeating: "0", count: 32)
+    ) {
+        self.id = id
         self.objects = Dictionary(uniqueKeysWithValues: objects.map { ($0.id, $0) })
         self.manifests = Dictionary(uniqueKeysWithValues: manifests.map { ($0.contentID, $0) })
     }
@@ -57,7 +62,7 @@ final class FakePeerHandler: PeerRequestHandler {
 
     func info() async throws -> PeerInfo {
         note("info")
-        return PeerInfo(id: String(repeating: "0", count: 32), name: "fake", version: "test", generation: 7)
+        return PeerInfo(id: id, name: "fake", version: "test", generation: 7)
     }
 
     func peerDeparted(id: String, address: String) async { note("goodbye \(id)") }
