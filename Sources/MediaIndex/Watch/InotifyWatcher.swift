@@ -2,6 +2,7 @@ import CSystemShims
 import Dispatch
 import Logging
 import Synchronization
+import WireVocabulary
 
 #if canImport(Glibc)
     import Glibc
@@ -77,7 +78,7 @@ final class InotifyWatcher: Sendable {
             if state.byDescriptor.count >= maxWatches {
                 return noteLimit(&state, reason: "configured cap of \(maxWatches) watches")
             }
-            let descriptor = inotify_add_watch(inotifyFD, absolutePath, mask)
+            let descriptor = FileSystemName.withFileSystemPath(absolutePath) { inotify_add_watch(inotifyFD, $0, mask) }
             if descriptor < 0 {
                 if errno == ENOSPC {
                     return noteLimit(&state, reason: "fs.inotify.max_user_watches is exhausted")
@@ -227,7 +228,8 @@ final class InotifyWatcher: Sendable {
                 }
                 continue
             }
-            guard let name = namePointer.flatMap({ String(validatingCString: $0) }), !name.isEmpty,
+            // Names are bytes, carried as the walk carries them (a Latin-1 name is a change like any other).
+            guard let name = namePointer.map(FileSystemName.string(fromCString:)), !name.isEmpty,
                 name.utf8.first != UInt8(ascii: ".")
             else { continue }
             let path = Self.join(watched.path, name)
@@ -289,6 +291,7 @@ final class InotifyWatcher: Sendable {
 
     private static func isSymlink(_ path: String) -> Bool {
         var info = mediapeer_file_status()
-        return mediapeer_fstatat(AT_FDCWD, path, 0, &info) == 0 && info.mode & S_IFMT == S_IFLNK
+        let stated = FileSystemName.withFileSystemPath(path) { mediapeer_fstatat(AT_FDCWD, $0, 0, &info) }
+        return stated == 0 && info.mode & S_IFMT == S_IFLNK
     }
 }
