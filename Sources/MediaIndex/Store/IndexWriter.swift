@@ -139,7 +139,8 @@ enum IndexWriter {
         try deleting(db) {
             try db.execute(
                 sql: "DELETE FROM media WHERE root_id = ? AND substr(rel_path, 1, ?) = ?",
-                arguments: [rootID, folder.utf8.count + 1, folder + "/"])
+                // SQLite's substr counts the characters (scalars) of TEXT, not its bytes.
+                arguments: [rootID, folder.unicodeScalars.count + 1, folder + "/"])
         }
     }
 
@@ -161,12 +162,16 @@ enum IndexWriter {
         var count = 0
         try withNextGeneration(db) { generation in
             let oldPrefix = from + "/"
+            // SQLite's substr counts the characters (scalars) of TEXT, not its bytes.
             try db.execute(
                 sql: """
                     UPDATE media SET rel_path = ? || substr(rel_path, ?), generation = ?
                     WHERE root_id = ? AND substr(rel_path, 1, ?) = ?
                     """,
-                arguments: [to + "/", oldPrefix.utf8.count + 1, generation, rootID, oldPrefix.utf8.count, oldPrefix])
+                arguments: [
+                    to + "/", oldPrefix.unicodeScalars.count + 1, generation, rootID, oldPrefix.unicodeScalars.count,
+                    oldPrefix,
+                ])
             count = db.changesCount
         }
         return count
