@@ -72,6 +72,9 @@ import WireVocabulary
         // The neighbour lists it readably and fetches the exact bytes.
         try home.waitUntilListed(filmID, in: 2, heldBy: ["Box 1"])
         #expect(try home.home(2).items.first { $0.id == filmID }?.displayTitle == "für Elise.mp4")
+        // A name with control characters is listed by the neighbour too (shown with them replaced).
+        try home.waitUntilListed(toneID, in: 2, heldBy: ["Box 1"])
+        #expect(try home.home(2).items.first { $0.id == toneID }?.displayTitle == toneTitle)
         let fetch = try home.ctl(2, ["fetch", filmID.hex, "--wait"])
         #expect(fetch.status == 0, "\(fetch.stderr)\n\(home.log(1).suffix(2000))")
         #expect(try sha256(home.replicaPath(filmID, in: 2)) == (try sha256(MediaFixtures.folder + "/clip.mp4")))
