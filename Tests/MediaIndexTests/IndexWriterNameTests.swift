@@ -36,7 +36,9 @@ import WireVocabulary
     }
 
     private func paths(_ rootID: Int64) throws -> [String] {
-        try opened.pool.read { db in try IndexWriter.existingFacts(db, rootID: rootID).keys.sorted() }
+        try opened.pool.read { db in
+            try IndexWriter.existingFacts(db, rootID: rootID).keys.map { String(decoding: $0, as: UTF8.self) }.sorted()
+        }
     }
 
     @Test(arguments: folderNames)

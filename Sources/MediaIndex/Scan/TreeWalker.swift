@@ -96,7 +96,7 @@ struct TreeWalker {
                         skip(.brokenSymlink, relativePath)
                         continue
                     }
-                    guard target == rootRealPath || target.hasPrefix(rootRealPath + "/") else {
+                    guard Self.isSameOrBelow(target, rootRealPath) else {
                         skip(.symlinkLeavesRoot, relativePath)
                         continue
                     }
@@ -139,7 +139,13 @@ struct TreeWalker {
     /// True when `path`, with every symlink resolved, is inside `root`.
     static func staysInside(_ path: String, root: String) -> Bool {
         guard let resolved = realPath(path), let resolvedRoot = realPath(root) else { return false }
-        return resolved.hasPrefix(resolvedRoot + "/")
+        return resolved.utf8.starts(with: (resolvedRoot + "/").utf8)
+    }
+
+    /// Compared by bytes, as the kernel names files: Swift's `==` and `hasPrefix` take `café` in NFC and in NFD
+    /// for one name, which Linux keeps as two.
+    private static func isSameOrBelow(_ path: String, _ folder: String) -> Bool {
+        path.utf8.elementsEqual(folder.utf8) || path.utf8.starts(with: (folder + "/").utf8)
     }
 
     static func realPath(_ path: String) -> String? {

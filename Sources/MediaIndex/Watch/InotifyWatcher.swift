@@ -30,7 +30,8 @@ final class InotifyWatcher: Sendable {
 
     private struct State: Sendable {
         var byDescriptor: [Int32: Watched] = [:]
-        var byAbsolutePath: [String: Int32] = [:]
+        /// Keyed by the exact bytes: Swift's `==` takes `café` in NFC and in NFD for one name, Linux for two.
+        var byAbsolutePath: [[UInt8]: Int32] = [:]
         var limitReached = false
     }
 
@@ -74,7 +75,7 @@ final class InotifyWatcher: Sendable {
             IN_CLOSE_WRITE | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF
                 | IN_MOVE_SELF | IN_UNMOUNT | IN_ONLYDIR | IN_EXCL_UNLINK)
         return state.withLock { state -> Bool in
-            if state.byAbsolutePath[absolutePath] != nil { return true }
+            if state.byAbsolutePath[Array(absolutePath.utf8)] != nil { return true }
             if state.byDescriptor.count >= maxWatches {
                 return noteLimit(&state, reason: "configured cap of \(maxWatches) watches")
             }
@@ -87,12 +88,12 @@ final class InotifyWatcher: Sendable {
             }
             if let previous = state.byDescriptor[descriptor] {
                 // The same inode reached under another name (a bind mount): keep the first.
-                state.byAbsolutePath[absolutePath] = descriptor
+                state.byAbsolutePath[Array(absolutePath.utf8)] = descriptor
                 _ = previous
                 return true
             }
             state.byDescriptor[descriptor] = Watched(root: root, path: path)
-            state.byAbsolutePath[absolutePath] = descriptor
+            state.byAbsolutePath[Array(absolutePath.utf8)] = descriptor
             return true
         }
     }
@@ -115,7 +116,7 @@ final class InotifyWatcher: Sendable {
             where watched.root == root && Self.isSameOrBelow(watched.path, folder) {
                 inotify_rm_watch(inotifyFD, descriptor)
                 state.byDescriptor[descriptor] = nil
-                state.byAbsolutePath[Self.absolute(watched)] = nil
+                state.byAbsolutePath[Array(Self.absolute(watched).utf8)] = nil
             }
         }
     }
@@ -214,7 +215,7 @@ final class InotifyWatcher: Sendable {
             if mask & UInt32(IN_IGNORED) != 0 {
                 state.withLock { state in
                     state.byDescriptor[descriptor] = nil
-                    state.byAbsolutePath[Self.absolute(watched)] = nil
+                    state.byAbsolutePath[Array(Self.absolute(watched).utf8)] = nil
                 }
                 continue
             }
@@ -268,17 +269,18 @@ final class InotifyWatcher: Sendable {
         state.withLock { state in
             for (descriptor, watched) in state.byDescriptor
             where watched.root == root && Self.isSameOrBelow(watched.path, from) {
-                let newPath = to + watched.path.dropFirst(from.count)
-                let renamed = Watched(root: root, path: String(newPath))
-                state.byAbsolutePath[Self.absolute(watched)] = nil
-                state.byAbsolutePath[Self.absolute(renamed)] = descriptor
+                let newPath = to + String(decoding: watched.path.utf8.dropFirst(from.utf8.count), as: UTF8.self)
+                let renamed = Watched(root: root, path: newPath)
+                state.byAbsolutePath[Array(Self.absolute(watched).utf8)] = nil
+                state.byAbsolutePath[Array(Self.absolute(renamed).utf8)] = descriptor
                 state.byDescriptor[descriptor] = renamed
             }
         }
     }
 
     private static func isSameOrBelow(_ path: String, _ folder: String) -> Bool {
-        folder.isEmpty || path == folder || path.hasPrefix(folder + "/")
+        // By bytes, as the kernel names them (not by Swift's canonical equivalence).
+        folder.isEmpty || path.utf8.elementsEqual(folder.utf8) || path.utf8.starts(with: (folder + "/").utf8)
     }
 
     private static func join(_ folder: String, _ name: String) -> String {
