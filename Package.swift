@@ -119,7 +119,7 @@ let package = Package(
         .target(
             name: "HTTPFiles",
             dependencies: [
-                "CSystemShims",
+                "CSystemShims", "WireVocabulary",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -1,4 +1,5 @@
 import Crypto
+import WireVocabulary
 
 #if canImport(Glibc)
     import Glibc
@@ -19,7 +20,7 @@ public enum FileHasher {
         chunkSize: Int = ChunkManifest.standardChunkSize,
         shouldContinue: () -> Bool = { true }
     ) throws(HashingError) -> ChunkManifest {
-        let fd = open(path, O_RDONLY | O_CLOEXEC | largeFile)
+        let fd = FileSystemName.withFileSystemPath(path) { open($0, O_RDONLY | O_CLOEXEC | largeFile) }
         guard fd >= 0 else { throw .cannotRead(path: path, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
         #if os(Linux)

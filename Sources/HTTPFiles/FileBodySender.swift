@@ -4,6 +4,7 @@ import NIOCore
 import NIOHTTP1
 import NIOHTTPTypesHTTP1
 import NIOPosix
+import WireVocabulary
 
 #if canImport(Glibc)
     import Glibc
@@ -174,7 +175,7 @@ final class BlockReader: Sendable {
     init(path: String, expectedSize: Int64, alteringBlocks: (@Sendable (inout ByteBuffer) -> Void)?)
         throws(FileBodyError)
     {
-        let descriptor = mediapeer_open(path, O_RDONLY | O_CLOEXEC, 0)
+        let descriptor = FileSystemName.withFileSystemPath(path) { mediapeer_open($0, O_RDONLY | O_CLOEXEC, 0) }
         guard descriptor >= 0 else { throw .cannotOpen(path: path, errno: errno) }
         // The file may have been replaced or cut since it was looked up: never send a short or different body.
         guard mediapeer_file_size(descriptor) == expectedSize else {

@@ -221,7 +221,8 @@ struct Library: AsyncParsableCommand {
             var fields: [(String, String?)] = [
                 ("id", String(item.id)), ("title", item.displayTitle), ("kind", item.kind.rawValue),
                 ("type", item.mimeType),
-                ("file", item.root + "/" + item.path),
+                // The path as shown (a Latin-1 name as `café`); `--json` carries its lossless identity.
+                ("file", item.root + "/" + FileSystemName.displayText(item.path)),
                 ("size", "\(Format.bytes(item.size)) (\(Format.count(item.size)) bytes)"),
                 (
                     "modified",
@@ -261,7 +262,8 @@ func itemTable(_ items: [MediaItem]) -> String {
             m.durationMilliseconds.map { Format.duration(milliseconds: $0) }
             ?? m.width.flatMap { w in m.height.map { "\(w)×\($0)" } } ?? ""
         table.add([
-            String(item.id), item.kind.rawValue, Format.bytes(item.size), length, item.displayTitle, who, item.path,
+            String(item.id), item.kind.rawValue, Format.bytes(item.size), length, item.displayTitle, who,
+            FileSystemName.displayText(item.path),
         ])
     }
     return table.render()

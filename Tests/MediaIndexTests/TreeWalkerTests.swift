@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import WireVocabulary
 
 @testable import MediaIndex
 
@@ -83,5 +84,40 @@ import Testing
         TreeWalker(root: root + "/gone").walk(
             directory: { _, _ in }, file: { _ in count += 1 }, skip: { _, _ in count += 1 })
         #expect(count == 0)
+    }
+
+    /// Creates a file or folder whose name is `bytes` (any bytes but `/` and NUL), as an old drive holds it.
+    private func create(rawName bytes: [UInt8], in folder: String = "", folderToo: Bool = false) {
+        let parent = Array(root.utf8) + (folder.isEmpty ? [] : [UInt8(ascii: "/")] + FileSystemName.bytes(of: folder))
+        let path = parent + [UInt8(ascii: "/")] + bytes + [0]
+        path.withUnsafeBytes { raw in
+            let cPath = raw.baseAddress!.assumingMemoryBound(to: CChar.self)
+            if folderToo {
+                #expect(mkdir(cPath, 0o755) == 0)
+            } else {
+                let fd = open(cPath, O_WRONLY | O_CREAT | O_EXCL, 0o644)
+                #expect(fd >= 0)
+                close(fd)
+            }
+        }
+    }
+
+    @Test func namesThatAreNotUTF8AreListedLosslessly() {
+        let folder: [UInt8] = Array("M".utf8) + [0xFC] + Array("ller".utf8)
+        create(rawName: folder, folderToo: true)
+        let file: [UInt8] = Array("caf".utf8) + [0xE9] + Array(".jpg".utf8)
+        create(rawName: file, in: FileSystemName.string(fromBytes: folder))
+        var found: [(relative: String, absolute: String)] = []
+        TreeWalker(root: root).walk(
+            directory: { _, _ in }, file: { found.append(($0.relativePath, $0.absolutePath)) }, skip: { _, _ in })
+        #expect(found.count == 1)
+        #expect(found.first.map { FileSystemName.bytes(of: $0.relative) } == folder + [UInt8(ascii: "/")] + file)
+        #expect(found.first.map { FileSystemName.displayText($0.relative) } == "Müller/café.jpg")
+        #expect(found.first.flatMap { TreeWalker.facts(ofFileAt: $0.absolute)?.isRegularFile } == true)
+    }
+
+    @Test func namesWithControlCharactersAreListed() {
+        touch("two\nlines\u{1B}[2J.mp3")
+        #expect(walk().files == ["two\nlines\u{1B}[2J.mp3"])
     }
 }

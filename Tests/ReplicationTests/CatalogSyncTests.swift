@@ -459,17 +459,37 @@ private let neighbourOne = Neighbour(peerID: "p1", name: "One", addresses: ["127
     }
 
     @Test(arguments: ["\u{1B}[2J", "a\rb", "\u{7F}", "\u{85}", "\u{0}", "\u{9B}31m"])
-    func aControlCharacterInAnyStringRejectsTheEntry(_ text: String) throws {
-        var entries = [photo(1), photo(2), photo(3), photo(4), photo(5)]
+    func aControlCharacterInATagOrTheMimeTypeRejectsTheEntry(_ text: String) throws {
+        var entries = [photo(1), photo(2), photo(3), photo(4)]
         entries[0].title = text
         entries[1].artist = text
         entries[2].album = text
-        entries[3].path = text
-        entries[4].mimeType = text
-        let checked = try CatalogPageCheck.check(page(entries + [photo(6)]), after: .start)
-        #expect(checked.rejected == 5)
-        #expect(checked.entries.map(\.id) == [objectID(6)])
-        #expect(checked.end == CatalogCursor(generation: 6, after: objectID(6)))
+        entries[3].mimeType = text
+        let checked = try CatalogPageCheck.check(page(entries + [photo(5)]), after: .start)
+        #expect(checked.rejected == 4)
+        #expect(checked.entries.map(\.id) == [objectID(5)])
+        #expect(checked.end == CatalogCursor(generation: 5, after: objectID(5)))
+    }
+
+    /// A file name may hold a newline or an escape: its entry is kept, the path's control characters replaced.
+    @Test(arguments: ["\u{1B}[2J", "a\rb", "\u{7F}", "\u{85}", "\u{0}", "\u{9B}31m"])
+    func aControlCharacterInAPathIsReplacedAndTheEntryKept(_ text: String) throws {
+        var entry = photo(1)
+        entry.path = "photos/" + text + ".jpg"
+        let checked = try CatalogPageCheck.check(page([entry]), after: .start)
+        #expect(checked.rejected == 0)
+        let path = try #require(checked.entries.first?.path)
+        #expect(path == DisplayText.replacingControls(entry.path!) && path != entry.path)
+    }
+
+    @Test func aPathThatIsNotUTF8OnItsBoxIsKeptAsItsOwnerEncodedIt() throws {
+        var entry = photo(1)
+        entry.path = FileSystemName.string(fromBytes: Array("Photos/caf".utf8) + [0xE9] + Array(".jpg".utf8))
+        var kept = try #require(try CatalogPageCheck.check(page([entry]), after: .start).entries.first)
+        #expect(kept.path == entry.path)
+        #expect(kept.displayTitle == "Photo 1")
+        kept.title = nil
+        #expect(kept.displayTitle == "café.jpg")
     }
 
     @Test func numbersAreClamped() throws {

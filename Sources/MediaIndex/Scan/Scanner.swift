@@ -40,8 +40,8 @@ final class Scanner: @unchecked Sendable {  // used from the index worker thread
         }
         var existing = try pool.read { db in try IndexWriter.existingFacts(db, rootID: rootID) }
         if !subtree.isEmpty {
-            let prefix = subtree + "/"
-            existing = existing.filter { $0.key.hasPrefix(prefix) }
+            let prefix = Array((subtree + "/").utf8)
+            existing = existing.filter { $0.key.starts(with: prefix) }
         }
         var batch: [IndexWriter.Found] = []
         batch.reserveCapacity(batchSize)
@@ -63,7 +63,7 @@ final class Scanner: @unchecked Sendable {  // used from the index worker thread
             from: subtree, directory: onDirectory,
             file: { file in
                 progress.update { $0.filesSeen += 1 }
-                if let known = existing.removeValue(forKey: file.relativePath), known.facts == file.facts {
+                if let known = existing.removeValue(forKey: Array(file.relativePath.utf8)), known.facts == file.facts {
                     outcome.unchanged += 1
                     return
                 }

@@ -1,4 +1,5 @@
 import CSystemShims
+import WireVocabulary
 
 #if canImport(Glibc)
     import Glibc
@@ -13,7 +14,6 @@ enum SkipReason: String, Sendable, CaseIterable {
     case brokenSymlink = "broken symlink"
     case notRegularFile = "not a regular file (device, socket or pipe)"
     case contentMismatch = "content does not match its media extension"
-    case invalidName = "file name is not valid UTF-8"
 
     /// The short name used in status output and JSON.
     var key: String { String(describing: self) }
@@ -25,6 +25,10 @@ enum SkipReason: String, Sendable, CaseIterable {
 ///
 /// Directories are reported before their entries are read, so an inotify watch added in the callback can never
 /// miss a file created while the folder is being listed.
+///
+/// Names are bytes: each is carried as a ``FileSystemName`` (a Latin-1 `caf\xE9.jpg` is indexed, not skipped), and
+/// every path is handed back to the kernel through ``FileSystemName/withFileSystemPath(_:_:)``, so the file opened
+/// again is exactly the one listed.
 struct TreeWalker {
     struct File {
         var relativePath: String
@@ -51,7 +55,7 @@ struct TreeWalker {
         while let relativeDirectory = pending.popLast() {
             let absoluteDirectory = relativeDirectory.isEmpty ? root : root + "/" + relativeDirectory
             directory(absoluteDirectory, relativeDirectory)
-            guard let handle = opendir(absoluteDirectory) else {
+            guard let handle = FileSystemName.withFileSystemPath(absoluteDirectory, { opendir($0) }) else {
                 if errno != ENOENT { skip(.unreadable, relativeDirectory) }
                 continue
             }
@@ -62,10 +66,7 @@ struct TreeWalker {
                 let read = mediapeer_read_directory(handle, &entry)
                 if read < 0 { skip(.unreadable, relativeDirectory) }
                 if read <= 0 { break }
-                guard let name = String(validatingCString: entry.name) else {
-                    skip(.invalidName, relativeDirectory)
-                    continue
-                }
+                let name = FileSystemName.string(fromCString: entry.name)
                 if name == "." || name == ".." { continue }
                 let relativePath = relativeDirectory.isEmpty ? name : relativeDirectory + "/" + name
                 if name.utf8.first == UInt8(ascii: ".") {
@@ -82,7 +83,8 @@ struct TreeWalker {
                     continue
                 }
                 var info = mediapeer_file_status()
-                guard mediapeer_fstatat(directoryFD, name, 0, &info) == 0 else { continue }
+                guard FileSystemName.withFileSystemPath(name, { mediapeer_fstatat(directoryFD, $0, 0, &info) }) == 0
+                else { continue }
                 let absolutePath = absoluteDirectory + "/" + name
                 switch info.mode & S_IFMT {
                 case S_IFDIR:
@@ -94,12 +96,15 @@ struct TreeWalker {
                         skip(.brokenSymlink, relativePath)
                         continue
                     }
-                    guard target == rootRealPath || target.hasPrefix(rootRealPath + "/") else {
+                    guard Self.isSameOrBelow(target, rootRealPath) else {
                         skip(.symlinkLeavesRoot, relativePath)
                         continue
                     }
                     var targetInfo = mediapeer_file_status()
-                    guard mediapeer_fstatat(AT_FDCWD, absolutePath, 1, &targetInfo) == 0 else {
+                    let stated = FileSystemName.withFileSystemPath(absolutePath) {
+                        mediapeer_fstatat(AT_FDCWD, $0, 1, &targetInfo)
+                    }
+                    guard stated == 0 else {
                         skip(.brokenSymlink, relativePath)
                         continue
                     }
@@ -124,7 +129,9 @@ struct TreeWalker {
     /// `stat` of a path, following symlinks.
     static func facts(ofFileAt path: String) -> (facts: FileFacts, isRegularFile: Bool, isDirectory: Bool)? {
         var info = mediapeer_file_status()
-        guard mediapeer_fstatat(AT_FDCWD, path, 1, &info) == 0 else { return nil }
+        guard FileSystemName.withFileSystemPath(path, { mediapeer_fstatat(AT_FDCWD, $0, 1, &info) }) == 0 else {
+            return nil
+        }
         let type = info.mode & S_IFMT
         return (facts(info), type == S_IFREG, type == S_IFDIR)
     }
@@ -132,12 +139,18 @@ struct TreeWalker {
     /// True when `path`, with every symlink resolved, is inside `root`.
     static func staysInside(_ path: String, root: String) -> Bool {
         guard let resolved = realPath(path), let resolvedRoot = realPath(root) else { return false }
-        return resolved.hasPrefix(resolvedRoot + "/")
+        return resolved.utf8.starts(with: (resolvedRoot + "/").utf8)
+    }
+
+    /// Compared by bytes, as the kernel names files: Swift's `==` and `hasPrefix` take `café` in NFC and in NFD
+    /// for one name, which Linux keeps as two.
+    private static func isSameOrBelow(_ path: String, _ folder: String) -> Bool {
+        path.utf8.elementsEqual(folder.utf8) || path.utf8.starts(with: (folder + "/").utf8)
     }
 
     static func realPath(_ path: String) -> String? {
-        guard let resolved = realpath(path, nil) else { return nil }
+        guard let resolved = FileSystemName.withFileSystemPath(path, { realpath($0, nil) }) else { return nil }
         defer { free(resolved) }
-        return String(validatingCString: resolved)
+        return FileSystemName.string(fromCString: resolved)
     }
 }

@@ -83,12 +83,16 @@ enum IndexWriter {
     }
 
     /// The rows of a root, keyed by relative path, for the walk to compare against.
-    static func existingFacts(_ db: Database, rootID: Int64) throws -> [String: (id: Int64, facts: FileFacts)] {
-        var result: [String: (id: Int64, facts: FileFacts)] = [:]
+    /// The rows of one media folder by the exact bytes of their relative paths: Swift compares strings by
+    /// canonical equivalence, so a name in NFC (`café`, as Linux tools write it) and in NFD (as a Mac copies it) would
+    /// be one key, though they are two file names.
+    static func existingFacts(_ db: Database, rootID: Int64) throws -> [[UInt8]: (id: Int64, facts: FileFacts)] {
+        var result: [[UInt8]: (id: Int64, facts: FileFacts)] = [:]
         let rows = try Row.fetchCursor(
             db, sql: "SELECT id, rel_path, size, mtime_ns, inode FROM media WHERE root_id = ?", arguments: [rootID])
         while let row = try rows.next() {
-            result[row["rel_path"]] = (
+            let path: String = row["rel_path"]
+            result[Array(path.utf8)] = (
                 row["id"], FileFacts(size: row["size"], mtimeNanoseconds: row["mtime_ns"], inode: row["inode"])
             )
         }
@@ -139,7 +143,8 @@ enum IndexWriter {
         try deleting(db) {
             try db.execute(
                 sql: "DELETE FROM media WHERE root_id = ? AND substr(rel_path, 1, ?) = ?",
-                arguments: [rootID, folder.utf8.count + 1, folder + "/"])
+                // SQLite's substr counts the characters (scalars) of TEXT, not its bytes.
+                arguments: [rootID, folder.unicodeScalars.count + 1, folder + "/"])
         }
     }
 
@@ -161,12 +166,16 @@ enum IndexWriter {
         var count = 0
         try withNextGeneration(db) { generation in
             let oldPrefix = from + "/"
+            // SQLite's substr counts the characters (scalars) of TEXT, not its bytes.
             try db.execute(
                 sql: """
                     UPDATE media SET rel_path = ? || substr(rel_path, ?), generation = ?
                     WHERE root_id = ? AND substr(rel_path, 1, ?) = ?
                     """,
-                arguments: [to + "/", oldPrefix.utf8.count + 1, generation, rootID, oldPrefix.utf8.count, oldPrefix])
+                arguments: [
+                    to + "/", oldPrefix.unicodeScalars.count + 1, generation, rootID, oldPrefix.unicodeScalars.count,
+                    oldPrefix,
+                ])
             count = db.changesCount
         }
         return count

@@ -2,6 +2,7 @@ import CSystemShims
 import Dispatch
 import Logging
 import Synchronization
+import WireVocabulary
 
 #if canImport(Glibc)
     import Glibc
@@ -29,7 +30,8 @@ final class InotifyWatcher: Sendable {
 
     private struct State: Sendable {
         var byDescriptor: [Int32: Watched] = [:]
-        var byAbsolutePath: [String: Int32] = [:]
+        /// Keyed by the exact bytes: Swift's `==` takes `café` in NFC and in NFD for one name, Linux for two.
+        var byAbsolutePath: [[UInt8]: Int32] = [:]
         var limitReached = false
     }
 
@@ -73,11 +75,11 @@ final class InotifyWatcher: Sendable {
             IN_CLOSE_WRITE | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF
                 | IN_MOVE_SELF | IN_UNMOUNT | IN_ONLYDIR | IN_EXCL_UNLINK)
         return state.withLock { state -> Bool in
-            if state.byAbsolutePath[absolutePath] != nil { return true }
+            if state.byAbsolutePath[Array(absolutePath.utf8)] != nil { return true }
             if state.byDescriptor.count >= maxWatches {
                 return noteLimit(&state, reason: "configured cap of \(maxWatches) watches")
             }
-            let descriptor = inotify_add_watch(inotifyFD, absolutePath, mask)
+            let descriptor = FileSystemName.withFileSystemPath(absolutePath) { inotify_add_watch(inotifyFD, $0, mask) }
             if descriptor < 0 {
                 if errno == ENOSPC {
                     return noteLimit(&state, reason: "fs.inotify.max_user_watches is exhausted")
@@ -86,12 +88,12 @@ final class InotifyWatcher: Sendable {
             }
             if let previous = state.byDescriptor[descriptor] {
                 // The same inode reached under another name (a bind mount): keep the first.
-                state.byAbsolutePath[absolutePath] = descriptor
+                state.byAbsolutePath[Array(absolutePath.utf8)] = descriptor
                 _ = previous
                 return true
             }
             state.byDescriptor[descriptor] = Watched(root: root, path: path)
-            state.byAbsolutePath[absolutePath] = descriptor
+            state.byAbsolutePath[Array(absolutePath.utf8)] = descriptor
             return true
         }
     }
@@ -114,7 +116,7 @@ final class InotifyWatcher: Sendable {
             where watched.root == root && Self.isSameOrBelow(watched.path, folder) {
                 inotify_rm_watch(inotifyFD, descriptor)
                 state.byDescriptor[descriptor] = nil
-                state.byAbsolutePath[Self.absolute(watched)] = nil
+                state.byAbsolutePath[Array(Self.absolute(watched).utf8)] = nil
             }
         }
     }
@@ -213,7 +215,7 @@ final class InotifyWatcher: Sendable {
             if mask & UInt32(IN_IGNORED) != 0 {
                 state.withLock { state in
                     state.byDescriptor[descriptor] = nil
-                    state.byAbsolutePath[Self.absolute(watched)] = nil
+                    state.byAbsolutePath[Array(Self.absolute(watched).utf8)] = nil
                 }
                 continue
             }
@@ -227,7 +229,8 @@ final class InotifyWatcher: Sendable {
                 }
                 continue
             }
-            guard let name = namePointer.flatMap({ String(validatingCString: $0) }), !name.isEmpty,
+            // Names are bytes, carried as the walk carries them (a Latin-1 name is a change like any other).
+            guard let name = namePointer.map(FileSystemName.string(fromCString:)), !name.isEmpty,
                 name.utf8.first != UInt8(ascii: ".")
             else { continue }
             let path = Self.join(watched.path, name)
@@ -266,17 +269,18 @@ final class InotifyWatcher: Sendable {
         state.withLock { state in
             for (descriptor, watched) in state.byDescriptor
             where watched.root == root && Self.isSameOrBelow(watched.path, from) {
-                let newPath = to + watched.path.dropFirst(from.count)
-                let renamed = Watched(root: root, path: String(newPath))
-                state.byAbsolutePath[Self.absolute(watched)] = nil
-                state.byAbsolutePath[Self.absolute(renamed)] = descriptor
+                let newPath = to + String(decoding: watched.path.utf8.dropFirst(from.utf8.count), as: UTF8.self)
+                let renamed = Watched(root: root, path: newPath)
+                state.byAbsolutePath[Array(Self.absolute(watched).utf8)] = nil
+                state.byAbsolutePath[Array(Self.absolute(renamed).utf8)] = descriptor
                 state.byDescriptor[descriptor] = renamed
             }
         }
     }
 
     private static func isSameOrBelow(_ path: String, _ folder: String) -> Bool {
-        folder.isEmpty || path == folder || path.hasPrefix(folder + "/")
+        // By bytes, as the kernel names them (not by Swift's canonical equivalence).
+        folder.isEmpty || path.utf8.elementsEqual(folder.utf8) || path.utf8.starts(with: (folder + "/").utf8)
     }
 
     private static func join(_ folder: String, _ name: String) -> String {
@@ -289,6 +293,7 @@ final class InotifyWatcher: Sendable {
 
     private static func isSymlink(_ path: String) -> Bool {
         var info = mediapeer_file_status()
-        return mediapeer_fstatat(AT_FDCWD, path, 0, &info) == 0 && info.mode & S_IFMT == S_IFLNK
+        let stated = FileSystemName.withFileSystemPath(path) { mediapeer_fstatat(AT_FDCWD, $0, 0, &info) }
+        return stated == 0 && info.mode & S_IFMT == S_IFLNK
     }
 }

@@ -17,7 +17,7 @@ enum AudioTagReader {
     static func read(path: String) -> MediaMetadata {
         _ = configured
         var metadata = MediaMetadata()
-        guard let file = taglib_file_new(path) else { return metadata }
+        guard let file = FileSystemName.withFileSystemPath(path, { taglib_file_new($0) }) else { return metadata }
         defer { taglib_file_free(file) }
         guard taglib_file_is_valid(file) != 0 else { return metadata }
 

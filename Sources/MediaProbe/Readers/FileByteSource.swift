@@ -1,4 +1,5 @@
 import CSystemShims
+import WireVocabulary
 
 #if canImport(Glibc)
     import Glibc
@@ -24,7 +25,7 @@ final class FileByteSource: ByteSource {
 
     /// Opens `path` for reading; `measure` also finds its length (one more syscall).
     init(path: String, measure: Bool) throws(MediaProbeError) {
-        let fd = path.withCString { LargeFile.openReadOnly($0) }
+        let fd = FileSystemName.withFileSystemPath(path, LargeFile.openReadOnly)
         guard fd >= 0 else { throw .cannotOpen(path: path, reason: errnoDescription(errno)) }
         self.descriptor = fd
         self.path = path

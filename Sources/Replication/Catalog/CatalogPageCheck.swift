@@ -79,19 +79,23 @@ enum CatalogPageCheck {
     }
 
     /// The entry with its strings cut to their byte bounds, an odd mime type replaced and its numbers clamped; nil
-    /// when one of its strings holds a control character.
+    /// when its mime type or a tag holds a control character. A path's control characters are replaced instead: a
+    /// file name may hold any byte but `/` and NUL (a newline, an escape), and such a file is the household's like
+    /// any other, so its entry is kept and only ever shown (``FileSystemName/displayText(_:)``).
     static func bounded(_ entry: CatalogEntry) -> CatalogEntry? {
         guard !entry.removed else {
             // A removal carries nothing to store.
             return CatalogEntry(id: entry.id, generation: entry.generation, removed: true, complete: false)
         }
-        let strings = [entry.mimeType, entry.path, entry.title, entry.artist, entry.album]
+        let strings = [entry.mimeType, entry.title, entry.artist, entry.album]
         guard !strings.contains(where: { $0.map(PeerLimits.containsControlCharacter) ?? false }) else { return nil }
         var bounded = entry
         bounded.mimeType =
             entry.mimeType.flatMap { PeerLimits.isValidMimeType($0) ? $0 : nil }
             ?? "application/octet-stream"
-        bounded.path = entry.path.map { DisplayText.prefix($0, utf8Bytes: PeerLimits.maxCatalogPathBytes) }
+        bounded.path = entry.path.map {
+            DisplayText.prefix(DisplayText.replacingControls($0), utf8Bytes: PeerLimits.maxCatalogPathBytes)
+        }
         bounded.title = entry.title.map { DisplayText.prefix($0, utf8Bytes: PeerLimits.maxCatalogTextBytes) }
         bounded.artist = entry.artist.map { DisplayText.prefix($0, utf8Bytes: PeerLimits.maxCatalogTextBytes) }
         bounded.album = entry.album.map { DisplayText.prefix($0, utf8Bytes: PeerLimits.maxCatalogTextBytes) }

@@ -185,7 +185,7 @@ public final class PlaybackStream: Sendable {
     private static func pread(_ paths: [String], from offset: Int64, count: Int) throws(PlaybackError) -> ByteBuffer {
         var descriptor: Int32 = -1
         for path in paths {
-            descriptor = mediapeer_open(path, O_RDONLY | O_CLOEXEC, 0)
+            descriptor = FileSystemName.withFileSystemPath(path) { mediapeer_open($0, O_RDONLY | O_CLOEXEC, 0) }
             if descriptor >= 0 || errno != ENOENT { break }
         }
         guard descriptor >= 0 else {
