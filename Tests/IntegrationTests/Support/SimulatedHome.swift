@@ -121,7 +121,11 @@ final class SimulatedHome {
     }
 
     func signalDaemon(_ index: Int, _ signal: Int32) throws {
-        let pid = try status(index).pid
+        try signalDaemon(index, pid: try status(index).pid, signal)
+    }
+
+    /// Signals box `index`'s daemon known by `pid` at once (no status round trip first) and waits until it exits.
+    func signalDaemon(_ index: Int, pid: Int32, _ signal: Int32) throws {
         kill(pid, signal)
         try eventually("box \(index)'s mediapeerd exits") {
             // `home-sim exec` execs all the way down: the daemon is our child, and stays a zombie until reaped.
