@@ -93,10 +93,32 @@ final class FaultHarness {
 
     /// Starts box `index`'s daemon with the suite's cache quota and `extraConfig`, kept for its restarts.
     func start(_ index: Int, extraConfig: String = "", environment: [String: String] = [:]) throws {
-        self.extraConfig[index] = "cache_max = \"\(cacheMaxBytes >> 20)MiB\"\n" + extraConfig
-        self.environment[index] = environment
+        configure(index, extraConfig: extraConfig, environment: environment)
         try home.startDaemon(index, extraConfig: self.extraConfig[index]!, environment: environment)
         pids[index] = try home.status(index).pid
+    }
+
+    /// Box `index`'s configuration for its starts: the suite's cache quota and `extraConfig`.
+    func configure(_ index: Int, extraConfig: String = "", environment: [String: String] = [:]) {
+        self.extraConfig[index] = "cache_max = \"\(cacheMaxBytes >> 20)MiB\"\n" + extraConfig
+        self.environment[index] = environment
+    }
+
+    /// Starts box `index`'s daemon again without waiting for it to answer, so that a moment early in its start
+    /// (the scan, hashing) can still be caught; `kill` learns its pid from its first answer.
+    func launch(_ index: Int) throws {
+        if extraConfig[index] == nil { configure(index) }
+        try home.startDaemon(
+            index, extraConfig: extraConfig[index] ?? "", environment: environment[index] ?? [:],
+            waitUntilAnswering: false)
+        pids[index] = nil
+    }
+
+    /// Kills box `index`'s daemon as set-up (a stop no one should notice), not counted as a fault.
+    func stop(_ index: Int) throws {
+        guard pids[index] != nil else { return }
+        try kill(index)
+        result.faultsInjected -= 1
     }
 
     /// Runs `body` `FaultSuiteSettings.runs` times, each with its own seeded generator, and writes the results.
@@ -155,7 +177,11 @@ final class FaultHarness {
     }
 
     /// Box `index`'s status, polled by the moment pickers.
-    func status(_ index: Int) -> DaemonStatus? { try? home.status(index) }
+    func status(_ index: Int) -> DaemonStatus? {
+        guard let status = StatusProbe.status(socket: home.socket(index)) else { return nil }
+        pids[index] = status.pid
+        return status
+    }
 
     /// Waits until the boxes are at rest: scans done, everything hashed, no fetch under way.
     func settle(_ boxes: [Int], timeout: Duration = .seconds(120)) throws {

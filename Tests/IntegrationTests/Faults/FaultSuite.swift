@@ -40,18 +40,28 @@ import WireVocabulary
         try harness.kill(index)
     }
 
+    /// How far a scan of `walked` files of which `read` are new or changed has come, in files: walked, then read.
+    private static func scanPosition(_ status: DaemonStatus, walked: Int) -> Int {
+        switch status.scan.phase {
+        case .walking: status.scan.filesSeen
+        case .readingMetadata: walked + status.scan.filesRead
+        default: 0
+        }
+    }
+
     @Test func aKillDuringTheFirstScanLosesNothing() throws {
         let harness = try FaultHarness(scenario: "first-scan", boxes: 2, tag: "fs")
-        let files = 240
+        let files = 1000
         try Self.addTree(harness.home, box: 1, folder: "library", count: files)
         try harness.start(2)
         try harness.runs { _ in
+            try harness.stop(1)
             let before = try harness.mediaDigests([1, 2])
             try? FileManager.default.removeItem(atPath: harness.home.box(1) + "/state")
-            let moment = harness.pick(1...(files - 1))
-            try harness.start(1)
+            let moment = harness.pick(1...(2 * files - 1))
+            try harness.launch(1)
             try Self.kill(
-                harness, 1, when: { $0.scan.filesRead >= moment },
+                harness, 1, when: { Self.scanPosition($0, walked: files) >= moment },
                 over: { $0.scan.completedScans >= 1 })
             let recovered = harness.restart(1)
             try harness.check([1, 2], mediaBefore: before, recovered: [1: recovered])
@@ -60,21 +70,23 @@ import WireVocabulary
 
     @Test func aKillDuringARescanLosesNothing() throws {
         let harness = try FaultHarness(scenario: "rescan", boxes: 2, tag: "rs")
-        try Self.addTree(harness.home, box: 1, folder: "kept", count: 60)
+        let kept = 60
+        try Self.addTree(harness.home, box: 1, folder: "kept", count: kept)
         try harness.start(1)
         try harness.start(2)
         try harness.settle([1])
-        let batch = 150
+        let batch = 600
         try harness.runs { run in
-            try harness.kill(1)
+            try harness.stop(1)
             // While it is down, a batch arrives and the previous one goes: the start's rescan has work to do.
             try? FileManager.default.removeItem(atPath: harness.home.box(1) + "/media/batch-\(run - 1)")
             try Self.addTree(harness.home, box: 1, folder: "batch-\(run)", count: batch)
             let before = try harness.mediaDigests([1, 2])
-            let moment = harness.pick(1...(batch - 1))
-            try harness.start(1)
+            let walked = kept + batch
+            let moment = harness.pick(1...(walked + batch - 1))
+            try harness.launch(1)
             try Self.kill(
-                harness, 1, when: { $0.scan.phase != .idle && $0.scan.filesRead >= moment },
+                harness, 1, when: { Self.scanPosition($0, walked: walked) >= moment },
                 over: { $0.scan.completedScans >= 1 })
             let recovered = harness.restart(1)
             try harness.check([1, 2], mediaBefore: before, recovered: [1: recovered])
@@ -83,17 +95,18 @@ import WireVocabulary
 
     @Test func aKillWhileHashingLosesNothing() throws {
         let harness = try FaultHarness(scenario: "hashing", boxes: 2, tag: "hs")
-        let sizes = [12, 16, 20, 24]
+        let sizes = [24, 32, 48, 64]
         for (number, megabytes) in sizes.enumerated() {
             try harness.home.addLargeVideo("large-\(number).mkv", megabytes: megabytes, to: [1])
         }
         let total = Int64(sizes.reduce(0, +)) << 20
         try harness.start(2)
         try harness.runs { _ in
+            try harness.stop(1)
             let before = try harness.mediaDigests([1, 2])
             try? FileManager.default.removeItem(atPath: harness.home.box(1) + "/state")
             let moment = Int64(harness.pick(1...99)) * total / 100
-            try harness.start(1)
+            try harness.launch(1)
             try Self.kill(
                 harness, 1, when: { $0.hashing.bytesHashed >= moment },
                 over: { $0.scan.completedScans >= 1 && $0.hashing.pendingFiles == 0 })

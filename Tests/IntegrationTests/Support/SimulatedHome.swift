@@ -45,7 +45,7 @@ final class SimulatedHome {
     /// Writes box `index`'s configuration and starts its daemon inside the box.
     func startDaemon(
         _ index: Int, name: String? = nil, healthIntervalMilliseconds: Int = 1000, extraConfig: String = "",
-        environment: [String: String] = [:], openFileLimit: Int? = nil
+        environment: [String: String] = [:], openFileLimit: Int? = nil, waitUntilAnswering: Bool = true
     ) throws {
         let box = box(index)
         try FileManager.default.createDirectory(atPath: box + "/media", withIntermediateDirectories: true)
@@ -71,6 +71,7 @@ final class SimulatedHome {
                     .merging(["MEDIAPEER_HEALTH_INTERVAL_MS": String(healthIntervalMilliseconds)]) { $1 }
                     .merging(environment) { $1 },
                 stdout: .file(log), stderr: .file(log)))
+        guard waitUntilAnswering else { return }
         try eventually("box \(index)'s mediapeerd answers\n\(self.log(index))") {
             (try? ctl(index, ["status"]).status) == 0
         }
