@@ -13,6 +13,11 @@ enum FaultSuiteSettings {
     /// `MEDIAPEER_FAULT_RUNS`: the faults per scenario (1 in the short subset, 20 or more in the full suite).
     static let runs: Int = environment["MEDIAPEER_FAULT_RUNS"].flatMap { Int($0) }.map { max(1, $0) } ?? 1
 
+    /// `MEDIAPEER_FAULT_ENVIRONMENT_RUNS`: the faults per scenario of the faults around the daemon (index damage,
+    /// avahi, the network), each of which costs a whole transfer or rebuild; `runs` when unset.
+    static let environmentRuns: Int =
+        environment["MEDIAPEER_FAULT_ENVIRONMENT_RUNS"].flatMap { Int($0) }.map { max(1, $0) } ?? runs
+
     static let resultsPath: String? = environment["MEDIAPEER_FAULT_RESULTS"]
 
     /// How long a daemon may take to answer `mediapeerctl status` once a fault ended.
@@ -84,8 +89,12 @@ final class FaultHarness {
     /// The generator of the current run.
     var random: SeededRandom
 
-    init(scenario: String, boxes: Int, tag: String) throws {
+    /// Whether the scenario's faults are around the daemon (`environmentRuns` of them) rather than kills of it.
+    private let aroundTheDaemon: Bool
+
+    init(scenario: String, boxes: Int, tag: String, aroundTheDaemon: Bool = false) throws {
         self.scenario = scenario
+        self.aroundTheDaemon = aroundTheDaemon
         home = try SimulatedHome(boxes: boxes, tag: tag)
         result = ScenarioResult(scenario: scenario, seed: FaultSuiteSettings.seed)
         random = SeededRandom(seed: FaultSuiteSettings.seed, scenario: scenario, run: 0)
@@ -127,7 +136,7 @@ final class FaultHarness {
         defer {
             if let path = FaultSuiteSettings.resultsPath { try? result.append(to: path) }
         }
-        for run in 0..<FaultSuiteSettings.runs {
+        for run in 0..<(aroundTheDaemon ? FaultSuiteSettings.environmentRuns : FaultSuiteSettings.runs) {
             random = SeededRandom(seed: FaultSuiteSettings.seed, scenario: scenario, run: run)
             do {
                 try body(run)
@@ -156,6 +165,9 @@ final class FaultHarness {
         result.faultsInjected += 1
     }
 
+    /// Counts a fault injected outside a daemon (avahi-daemon killed, a link cut).
+    func injectedElsewhere() { result.faultsInjected += 1 }
+
     /// Notes that the moment aimed at had passed when the fault landed.
     func missedPhase() { result.faultsAfterPhase += 1 }
 
@@ -171,9 +183,27 @@ final class FaultHarness {
             return nil
         }
         let took = ContinuousClock.now - started
+        noteRecovery(took)
+        return took
+    }
+
+    /// How long after `since` box `index` answered `status` (polled over its socket); nil if not within twice the
+    /// bound. Counted as a recovery.
+    func timeToAnswer(_ index: Int, since: ContinuousClock.Instant) -> Duration? {
+        while ContinuousClock.now - since < FaultSuiteSettings.statusBound * 2 {
+            if status(index) != nil {
+                let took = ContinuousClock.now - since
+                noteRecovery(took)
+                return took
+            }
+            usleep(20_000)
+        }
+        return nil
+    }
+
+    private func noteRecovery(_ took: Duration) {
         let milliseconds = Int(took.components.seconds * 1000 + took.components.attoseconds / 1_000_000_000_000_000)
         result.longestRecoveryMilliseconds = max(result.longestRecoveryMilliseconds, milliseconds)
-        return took
     }
 
     /// Box `index`'s status, polled by the moment pickers.

@@ -11,7 +11,7 @@ import WireVocabulary
 @Suite(.serialized) struct FaultSuite {
     /// A tree of `count` real media files in `folder` of box `index`'s media (copies of the fixtures, so every
     /// kind's reader runs), written while its daemon is stopped.
-    private static func addTree(_ home: SimulatedHome, box index: Int, folder: String, count: Int) throws {
+    static func addTree(_ home: SimulatedHome, box index: Int, folder: String, count: Int) throws {
         let fixtures = [
             MediaFixtures.song, MediaFixtures.photo, MediaFixtures.clip, MediaFixtures.film, MediaFixtures.drawing,
             MediaFixtures.tone,
