@@ -25,7 +25,7 @@ extension FaultSuite {
     }
 
     @Test func aServingBoxThatHangsOrLosesItsLinkMidTransferLosesNothing() throws {
-        let (harness, id) = try Self.transferHome("peer-vanishes", tag: "pv")
+        let (harness, id) = try Self.transferHome("peer-vanishes", tag: "fh")
         try harness.home.shape(2, rate: "40mbit")
         try harness.runs { _ in
             let before = try harness.mediaDigests([1, 2])
