@@ -45,7 +45,7 @@ final class SimulatedHome {
     /// Writes box `index`'s configuration and starts its daemon inside the box.
     func startDaemon(
         _ index: Int, name: String? = nil, healthIntervalMilliseconds: Int = 1000, extraConfig: String = "",
-        environment: [String: String] = [:], openFileLimit: Int? = nil
+        environment: [String: String] = [:], openFileLimit: Int? = nil, waitUntilAnswering: Bool = true
     ) throws {
         let box = box(index)
         try FileManager.default.createDirectory(atPath: box + "/media", withIntermediateDirectories: true)
@@ -71,6 +71,7 @@ final class SimulatedHome {
                     .merging(["MEDIAPEER_HEALTH_INTERVAL_MS": String(healthIntervalMilliseconds)]) { $1 }
                     .merging(environment) { $1 },
                 stdout: .file(log), stderr: .file(log)))
+        guard waitUntilAnswering else { return }
         try eventually("box \(index)'s mediapeerd answers\n\(self.log(index))") {
             (try? ctl(index, ["status"]).status) == 0
         }
@@ -121,7 +122,11 @@ final class SimulatedHome {
     }
 
     func signalDaemon(_ index: Int, _ signal: Int32) throws {
-        let pid = try status(index).pid
+        try signalDaemon(index, pid: try status(index).pid, signal)
+    }
+
+    /// Signals box `index`'s daemon known by `pid` at once (no status round trip first) and waits until it exits.
+    func signalDaemon(_ index: Int, pid: Int32, _ signal: Int32) throws {
         kill(pid, signal)
         try eventually("box \(index)'s mediapeerd exits") {
             // `home-sim exec` execs all the way down: the daemon is our child, and stays a zombie until reaped.

@@ -1,0 +1,103 @@
+import ControlWire
+import Foundation
+import Testing
+import WireVocabulary
+
+/// Faults of the home's network during a transfer: the serving box hung (SIGSTOP) or its link cut until the
+/// fetching box notices, and links with seeded loss, delay and reordering (`tc netem`), all inside the simulated
+/// home's namespaces.
+extension FaultSuite {
+    /// Box 1 fetches from box 2 with a short chunk deadline, so that a hung holder is noticed within seconds.
+    private static func transferHome(_ scenario: String, tag: String) throws -> (FaultHarness, ContentID) {
+        let harness = try FaultHarness(scenario: scenario, boxes: 2, tag: tag, aroundTheDaemon: true)
+        try harness.home.addLargeVideo("feature.mkv", megabytes: 16, to: [2])
+        try harness.start(1, environment: ["MEDIAPEER_CHUNK_TIMEOUT_S": "3"])
+        try harness.start(2)
+        return (harness, try harness.home.contentID(of: "feature.mkv", in: 2))
+    }
+
+    /// Starts box 1's fetch of `id` afresh (its replica from the previous run evicted).
+    private static func fetchAgain(_ harness: FaultHarness, _ id: ContentID) throws {
+        try harness.home.waitUntilListed(id, in: 1, heldBy: ["Box 2"], timeout: .seconds(60))
+        _ = try harness.home.ctl(1, ["cache", "evict", "--force", id.hex])
+        let fetch = try harness.home.ctl(1, ["fetch", id.hex])
+        guard fetch.status == 0 else { throw TestFailure("box 1 cannot fetch: \(fetch.stderr)") }
+    }
+
+    @Test func aServingBoxThatHangsOrLosesItsLinkMidTransferLosesNothing() throws {
+        let (harness, id) = try Self.transferHome("peer-vanishes", tag: "fh")
+        try harness.home.shape(2, rate: "40mbit")
+        try harness.runs { _ in
+            let before = try harness.mediaDigests([1, 2])
+            try Self.fetchAgain(harness, id)
+            let moment = harness.pick(1...12)
+            var finished = false
+            try eventually(timeout: .seconds(120), "box 1 verified \(moment) chunks") {
+                guard let state = try harness.home.fetchState(id, in: 1) else { return false }
+                finished = state.isFinished
+                return state.chunksDone >= moment || finished
+            }
+            if finished { harness.missedPhase() }
+            let failuresBefore = try harness.home.fetchState(id, in: 1)?.sources.first { $0.name == "Box 2" }?.failures
+            let hang = harness.pick(0...1) == 0
+            let pid = try #require(harness.status(2)?.pid)
+            if hang {
+                kill(pid, SIGSTOP)
+            } else {
+                try harness.home.exec(2, ["ip", "link", "set", "eth0", "down"])
+            }
+            harness.injectedElsewhere()
+            // The fault lasts until box 1 notices it: a failed request to box 2, or the fetch over already.
+            try? eventually(timeout: .seconds(60), "box 1 notices that box 2 is gone") {
+                guard let state = try harness.home.fetchState(id, in: 1) else { return false }
+                let failures = state.sources.first { $0.name == "Box 2" }?.failures
+                return state.isFinished || (failures ?? 0) > (failuresBefore ?? 0)
+            }
+            let ended = ContinuousClock.now
+            if hang {
+                kill(pid, SIGCONT)
+            } else {
+                try harness.home.exec(2, ["ip", "link", "set", "eth0", "up"])
+                try harness.home.shape(2, rate: "40mbit")
+            }
+            let answered = harness.timeToAnswer(2, since: ended)
+            let final = try harness.home.waitForFetch(id, in: 1, timeout: .seconds(180))
+            guard final.state == .complete else { throw TestFailure("the fetch ended \(final.state)") }
+            try harness.check([1, 2], mediaBefore: before, recovered: [2: answered])
+        }
+    }
+
+    /// Whether this kernel has the netem qdisc (CONFIG_NET_SCH_NETEM), tried on the loopback of a network namespace
+    /// made for the question.
+    static let netemAvailable: Bool = {
+        guard let tc = Command.which("tc") else { return false }
+        let probe = try? Command.run(
+            "/usr/bin/unshare", ["-n", tc, "qdisc", "add", "dev", "lo", "root", "netem", "delay", "0ms"])
+        return probe?.status == 0
+    }()
+
+    @Test(.enabled(if: netemAvailable, "this kernel has no netem qdisc"))
+    func aLinkWithLossDelayAndReorderingLosesNothing() throws {
+        let (harness, id) = try Self.transferHome("netem", tag: "ne")
+        try harness.runs { _ in
+            let before = try harness.mediaDigests([1, 2])
+            let loss = harness.pick(0...5)
+            let delay = harness.pick(1...40)
+            let reorder = harness.pick(0...25)
+            let netem = [
+                "tc", "qdisc", "replace", "dev", "eth0", "root", "netem", "delay", "\(delay)ms", "\(delay / 2)ms",
+                "loss", "\(loss)%", "reorder", "\(reorder)%", "50%",
+            ]
+            let applied = try harness.home.exec(2, netem)
+            guard applied.status == 0 else { throw TestFailure("tc netem failed: \(applied.stderr)") }
+            harness.injectedElsewhere()
+            defer { _ = try? harness.home.exec(2, ["tc", "qdisc", "del", "dev", "eth0", "root"]) }
+            try Self.fetchAgain(harness, id)
+            let final = try harness.home.waitForFetch(id, in: 1, timeout: .seconds(300))
+            guard final.state == .complete else {
+                throw TestFailure("the fetch ended \(final.state) under \(netem.suffix(8))")
+            }
+            try harness.check([1, 2], mediaBefore: before)
+        }
+    }
+}
