@@ -73,10 +73,8 @@ extension SimulatedHome {
         }
     }
 
-    func peerID(_ index: Int) throws -> String {
-        try String(contentsOfFile: box(index) + "/state/peer-id", encoding: .utf8)
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-    }
+    /// Box `index`'s peer id, as its daemon reports it (the id is derived from the box's key: asked after recovery).
+    func peerID(_ index: Int) throws -> String { try status(index).peerID }
 
     /// What box `observer`'s index lists of box `subject`'s catalog.
     func catalogView(of subject: Int, in observer: Int) throws -> CatalogView {
