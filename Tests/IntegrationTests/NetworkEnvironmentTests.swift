@@ -43,7 +43,7 @@ import Testing
         guard result.status == 0 else { throw TestFailure("ip \(arguments) in box \(index): \(result.stderr)") }
     }
 
-    /// The MediaServer's locations box `index` finds by an M-SEARCH sent from its address `source`.
+    /// The MediaServer's locations box `index` finds by an M-SEARCH sent from its address `source`, but its own.
     static func locations(_ home: SimulatedHome, from index: Int, bind source: String) throws -> Set<String> {
         try ControlPoint.requireInstalled()
         let result = try home.exec(
@@ -51,7 +51,11 @@ import Testing
             [ControlPoint.binary, "--timeout", "3", "search", "--bind", source, "--search_target", mediaServer],
             timeout: .seconds(30))
         guard result.status == 0 else { throw TestFailure("upnp-client search failed: \(result.stderr)") }
-        return Set(ControlPoint.messages(result.stdout).compactMap { $0["LOCATION"] })
+        let ownAddresses = ["10.77.0.\(index)", "10.78.0.\(index)"]
+        return Set(
+            ControlPoint.messages(result.stdout).filter { !ownAddresses.contains($0["_host"] ?? "") }.compactMap {
+                $0["LOCATION"]
+            })
     }
 
     static func httpStatus(_ home: SimulatedHome, from index: Int, _ url: String) throws -> String {
