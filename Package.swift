@@ -112,6 +112,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
         // Files sent over HTTP the same way by both servers: Range headers, 64-bit pread64 blocks below Hummingbird's
@@ -174,12 +175,15 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
+        // The kernel's interface and address events (rtnetlink), read on a thread of their own, and which of them
+        // change what the box announces on its LAN.
+        .target(name: "NetworkChanges", dependencies: ["CSystemShims"]),
         // SSDP for the MediaServer: announcements and answers to searches on the LAN interfaces (a pure responder and
         // its NIO driver), so TVs and control points find the box by themselves.
         .target(
             name: "SSDP",
             dependencies: [
-                "ElapsedTime",
+                "ElapsedTime", "NetworkChanges",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -282,6 +286,7 @@ let package = Package(
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
                 .product(name: "Clocks", package: "swift-clocks"), .product(name: "GRDB", package: "GRDB.swift"),
             ]),
+        .testTarget(name: "NetworkChangesTests", dependencies: ["NetworkChanges"]),
         .testTarget(
             name: "SSDPTests",
             dependencies: [

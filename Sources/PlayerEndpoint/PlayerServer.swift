@@ -56,8 +56,9 @@ public struct PlayerRequestContext: RequestContext {
 /// networks are answered (decided when they connect; others get a 403 saying so), and nothing here changes the
 /// box's state beyond counting a play.
 public enum PlayerServer {
-    /// Builds the server as a service for the daemon's service group, listening on `host` (every address, IPv4
-    /// and IPv6, by default: TVs reach the box at whatever address SSDP gave them).
+    /// Builds the server as a service for the daemon's service group, listening on `host` (nil: every address,
+    /// IPv4 and IPv6, as `WildcardListening` binds it: TVs reach the box at whatever address SSDP gave them, on
+    /// every interface).
     ///
     /// - parameter upnp: answers `/upnp/` (nil when DLNA is off: 404 there).
     /// - parameter allowsClient: whether the client at an IP address (IPv4-mapped addresses unwrapped) is
@@ -65,14 +66,15 @@ public enum PlayerServer {
     ///   client on this box itself is always answered: see ``isThisBox(clientIP:serverIP:)``.
     /// - parameter clock: what play detection measures quiet periods on.
     public static func makeApplication(
-        host: String = "::", port: Int, handler: some PlayerRequestHandler, upnp: (any UPnPResponding)?,
+        host: String? = nil, port: Int, handler: some PlayerRequestHandler, upnp: (any UPnPResponding)?,
         allowsClient: @escaping @Sendable (_ clientIP: String) -> Bool, logger: Logger,
         limits: PlayerLimits = PlayerLimits(), clock: any Clock<Duration> = ContinuousClock(),
         onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some Service {
         HTTPService(
             router: makeRouter(handler: handler, upnp: upnp, limits: limits, clock: clock, logger: logger),
-            address: .hostname(host, port: port), serverName: "mediapeer",
+            address: host.map { .hostname($0, port: port) } ?? .everyAddress(port: port), purpose: "player endpoint",
+            serverName: "mediapeer",
             // A TV keeps its connection between seeks; one silent for a minute is let go.
             idleTimeout: .seconds(60),
             limits: HTTPServiceLimits(

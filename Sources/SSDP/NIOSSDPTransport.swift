@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import NetworkChanges
 
 #if canImport(Glibc)
     import Glibc
@@ -21,6 +22,8 @@ public actor NIOSSDPTransport: SSDPTransport {
     private var continuation: AsyncStream<SSDPDatagram>.Continuation?
     /// The interfaces joined, each with its sending socket.
     private var senders: [SSDPInterface: (channel: any Channel, device: NIONetworkDevice)] = [:]
+    /// The kernel's interface events; nil when they cannot be followed (then only the re-announcements look).
+    private var monitor: RouteMonitor?
 
     public init(port: Int = 1900, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger) {
         self.port = port
@@ -42,13 +45,23 @@ public actor NIOSSDPTransport: SSDPTransport {
                         try channel.pipeline.syncOperations.addHandler(DatagramForwarder(continuation: continuation))
                     }
                 }
-                .bind(host: "0.0.0.0", port: port).get()
+                // By address: `bind(host:)` resolves, and glibc refuses "0.0.0.0" on a box with IPv6 addresses alone.
+                .bind(to: SocketAddress(ipAddress: "0.0.0.0", port: port)).get()
         } catch {
             continuation.finish()
             throw .cannotListen(port: port, reason: "\(error)")
         }
         self.continuation = continuation
+        do {
+            monitor = try RouteMonitor()
+        } catch {
+            logger.warning("\(error); SSDP looks for new interfaces and addresses only every 12 to 15 minutes")
+        }
         return stream
+    }
+
+    public func interfaceChanges() async -> AsyncStream<Void> {
+        monitor?.changes ?? AsyncStream { $0.finish() }
     }
 
     public func refreshInterfaces() async -> [SSDPInterface] {
@@ -72,7 +85,7 @@ public actor NIOSSDPTransport: SSDPTransport {
                 let sender = try await DatagramBootstrap(group: group)
                     .channelOption(.ipOption(.ip_multicast_if), value: Self.multicastInterfaceOption(interface.address))
                     .channelOption(.ipOption(.ip_multicast_ttl), value: 2)
-                    .bind(host: interface.address.description, port: 0).get()
+                    .bind(to: SocketAddress(ipAddress: interface.address.description, port: 0)).get()
                 senders[interface] = (sender, device)
             } catch {
                 logger.warning(
@@ -103,6 +116,8 @@ public actor NIOSSDPTransport: SSDPTransport {
     public func close() async {
         for sender in senders.values { try? await sender.channel.close() }
         senders.removeAll()
+        monitor?.stop()
+        monitor = nil
         try? await listener?.close()
         listener = nil
         continuation?.finish()
@@ -123,8 +138,9 @@ public actor NIOSSDPTransport: SSDPTransport {
         try! SocketAddress(ipAddress: groupAddress, port: 1900)
     }
 
-    /// The IPv4 addresses of the interfaces that are up, multicast-capable and not loopback, with the devices NIO
-    /// joins groups on.
+    /// The IPv4 addresses of the interfaces that are up, running (a carrier, an associated Wi-Fi), multicast-capable
+    /// and not loopback, with the devices NIO joins groups on. An interface that regains its carrier is new again,
+    /// and is announced on at once.
     static func lanInterfaces() -> [(interface: SSDPInterface, device: NIONetworkDevice)] {
         let upNames = upNonLoopbackNames()
         guard let devices = try? System.enumerateDevices() else { return [] }
@@ -139,7 +155,7 @@ public actor NIOSSDPTransport: SSDPTransport {
         }
     }
 
-    /// NIO's devices carry no up/loopback flags; getifaddrs does.
+    /// NIO's devices carry no up/running/loopback flags; getifaddrs does.
     private static func upNonLoopbackNames() -> Set<String> {
         var list: UnsafeMutablePointer<ifaddrs>?
         guard getifaddrs(&list) == 0 else { return [] }
@@ -148,7 +164,10 @@ public actor NIOSSDPTransport: SSDPTransport {
         var entry = list
         while let current = entry {
             let flags = current.pointee.ifa_flags
-            if flags & UInt32(IFF_UP) != 0, flags & UInt32(IFF_LOOPBACK) == 0, let name = current.pointee.ifa_name {
+            let operational = UInt32(IFF_UP) | UInt32(IFF_RUNNING)
+            if flags & operational == operational, flags & UInt32(IFF_LOOPBACK) == 0,
+                let name = current.pointee.ifa_name
+            {
                 names.insert(String(cString: name))
             }
             entry = current.pointee.ifa_next

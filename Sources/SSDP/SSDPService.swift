@@ -20,6 +20,14 @@ public protocol SSDPTransport: Sendable {
     func multicast(_ datagram: [UInt8], on interface: SSDPInterface) async
     /// Closes every socket and finishes the stream ``open()`` returned.
     func close() async
+    /// Yields when the LAN interfaces may have changed (an address came, went or changed; a link went up or
+    /// down), so that ``refreshInterfaces()`` is asked at once; finishes with ``close()``.
+    func interfaceChanges() async -> AsyncStream<Void>
+}
+
+extension SSDPTransport {
+    /// No change is ever reported: new interfaces are looked for at the re-announcements alone.
+    public func interfaceChanges() async -> AsyncStream<Void> { AsyncStream { $0.finish() } }
 }
 
 /// Why SSDP could not start.
@@ -36,8 +44,10 @@ public enum SSDPError: Error, CustomStringConvertible {
 }
 
 /// SSDP for the box's MediaServer, from start until graceful shutdown: it announces the device on each LAN
-/// interface, answers searches, re-announces about every 15 minutes (looking for new interfaces then), and says
-/// `ssdp:byebye` before it stops. Time comes from the injected clock, so it wakes only when something is due.
+/// interface, answers searches, re-announces about every 15 minutes, and says `ssdp:byebye` before it stops. It
+/// looks at the interfaces again as soon as the transport reports a change (and at each re-announcement), so an
+/// address that comes late, changes with a DHCP renewal or comes back with its link, and a second interface, are
+/// announced on at once. Time comes from the injected clock, so it wakes only when something is due.
 public actor SSDPService: Service {
     private var responder: SSDPResponder
     private let transport: any SSDPTransport
@@ -77,9 +87,13 @@ public actor SSDPService: Service {
                 "interfaces": "\(interfaces.map(\.description).joined(separator: ", "))",
             ])
         await perform(responder.start(interfaces: interfaces, at: clock.now))
+        let changes = await transport.interfaceChanges()
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await datagram in datagrams { await self.received(datagram) }
+            }
+            group.addTask {
+                for await _ in changes { await self.lookAtInterfaces() }
             }
             try? await gracefulShutdown()
             timer?.task.cancel()
@@ -98,16 +112,19 @@ public actor SSDPService: Service {
     private func wake(armedFor deadline: ElapsedInstant) async {
         // A wake-up cancelled just as its sleep ended may still arrive; it must not forget the one armed after it.
         if timer?.deadline == deadline { timer = nil }
-        if responder.isAnnouncementDue(at: clock.now) {
-            let interfaces = await transport.refreshInterfaces()
-            if interfaces != responder.interfaces {
-                logger.info(
-                    "SSDP interfaces changed",
-                    metadata: ["interfaces": "\(interfaces.map(\.description).joined(separator: ", "))"])
-            }
-            await perform(responder.interfacesChanged(interfaces, at: clock.now))
-        }
+        if responder.isAnnouncementDue(at: clock.now) { await lookAtInterfaces() }
         await perform(responder.tick(at: clock.now))
+    }
+
+    /// Announces on the interfaces that are new since the last look, and forgets those gone.
+    private func lookAtInterfaces() async {
+        let interfaces = await transport.refreshInterfaces()
+        if interfaces != responder.interfaces {
+            logger.info(
+                "SSDP interfaces changed",
+                metadata: ["interfaces": "\(interfaces.map(\.description).joined(separator: ", "))"])
+        }
+        await perform(responder.interfacesChanged(interfaces, at: clock.now))
     }
 
     private func perform(_ actions: [SSDPResponder.Action]) async {

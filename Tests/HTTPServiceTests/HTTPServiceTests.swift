@@ -10,18 +10,19 @@ import Testing
 
 /// A router served as a service: what it answers, and that it ends with its service group.
 @Suite(.timeLimit(.minutes(1))) struct HTTPServiceTests {
-    private let logger = Logger(label: "test.http-service")
+    let logger = Logger(label: "test.http-service")
 
     /// Runs `service` in a service group on loopback until `body` returns, then shuts the group down gracefully and
     /// waits for it to end. Returns the server's listening channel.
     @discardableResult
-    private func withRunningService(
-        router: Router<BasicRequestContext>, serverName: String? = nil, limits: HTTPServiceLimits = .none,
+    func withRunningService(
+        router: Router<BasicRequestContext>, address: ListenAddress = .hostname("127.0.0.1", port: 0),
+        serverName: String? = nil, limits: HTTPServiceLimits = .none,
         _ body: @Sendable (_ port: Int) async throws -> Void
     ) async throws -> any Channel {
         let (listening, listeningContinuation) = AsyncStream.makeStream(of: (any Channel).self)
         let service = HTTPService(
-            router: router, address: .hostname("127.0.0.1", port: 0), serverName: serverName, limits: limits,
+            router: router, address: address, serverName: serverName, limits: limits,
             logger: logger,
             onServerRunning: { channel in
                 listeningContinuation.yield(channel)
@@ -39,7 +40,7 @@ import Testing
         }
     }
 
-    private func get(_ url: String) async throws -> (HTTPClientResponse, String) {
+    func get(_ url: String) async throws -> (HTTPClientResponse, String) {
         var request = HTTPClientRequest(url: url)
         // No idle keep-alive connection left behind: the server's graceful shutdown would wait for it.
         request.headers.add(name: "connection", value: "close")

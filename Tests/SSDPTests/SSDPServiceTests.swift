@@ -27,12 +27,18 @@ actor RecordingTransport: SSDPTransport {
     private let inboundStream: AsyncStream<SSDPDatagram>
     private var interfaces: [SSDPInterface]
     private(set) var answersSent = 0
+    private let changes: AsyncStream<Void>
+    /// Tells the service the interfaces may have changed, as the kernel's events do.
+    nonisolated let change: AsyncStream<Void>.Continuation
 
     init(interfaces: [SSDPInterface]) {
         (events, record) = AsyncStream.makeStream()
         (inboundStream, inbound) = AsyncStream.makeStream()
+        (changes, change) = AsyncStream.makeStream()
         self.interfaces = interfaces
     }
+
+    func interfaceChanges() async -> AsyncStream<Void> { changes }
 
     func setInterfaces(_ interfaces: [SSDPInterface]) { self.interfaces = interfaces }
 
@@ -50,6 +56,7 @@ actor RecordingTransport: SSDPTransport {
 
     func close() async {
         inbound.finish()
+        change.finish()
         record.yield(.closed)
     }
 }
@@ -167,6 +174,37 @@ struct WatchedClock: Clock {
             var interfaces: [SSDPInterface: Int] = [:]
             for case .multicast(_, let interface) in sent { interfaces[interface, default: 0] += 1 }
             #expect(interfaces == [Fixture.eth0: 5, Fixture.wlan0: 5])
+        }
+    }
+
+    @Test func anInterfaceChangeReportedIsAnnouncedOnAtOnceWithoutWaitingForTheReannouncement() async throws {
+        try await Self.withStartedService { started in
+            // A DHCP renewal gave eth0 a new address, and Wi-Fi came up: no time passes.
+            let renewed = SSDPInterface(
+                name: "eth0", address: Fixture.address("192.168.1.77"), netmask: Fixture.address("255.255.255.0"))
+            await started.transport.setInterfaces([renewed, Fixture.wlan0])
+            started.transport.change.yield(())
+            let sent = await Self.next(10, of: &started.events)
+            var interfaces: [SSDPInterface: Int] = [:]
+            for case .multicast(let text, let interface) in sent {
+                interfaces[interface, default: 0] += 1
+                #expect(text.contains("LOCATION: http://\(interface.address):8738/upnp/device.xml\r\n"))
+            }
+            #expect(interfaces == [renewed: 5, Fixture.wlan0: 5])
+        }
+    }
+
+    @Test func aChangeThatLeavesTheInterfacesAsTheyWereSendsNothing() async throws {
+        try await Self.withStartedService { started in
+            started.transport.change.yield(())
+            // A search answered at once (MX 0) comes out first: the change before it sent nothing.
+            started.transport.inbound.yield(Fixture.datagram("upnp:rootdevice", mx: "0"))
+            let next = await Self.next(1, of: &started.events)
+            guard case .sent(let text, _)? = next.first else {
+                Issue.record("expected the answer to the search, got \(next)")
+                return
+            }
+            #expect(text.contains("ST: upnp:rootdevice\r\n"))
         }
     }
 }

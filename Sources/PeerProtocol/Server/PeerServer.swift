@@ -70,7 +70,8 @@ public struct PeerRequestContext: RequestContext {
 /// specification.
 public enum PeerServer {
     /// Builds the server as a service for the daemon's service group. It listens on every address, IPv4 and IPv6
-    /// (`::` is dual-stack on Linux), because peers reach it at whatever address mDNS gave them.
+    /// (dual-stack, or IPv4 alone on a kernel without IPv6: see `WildcardListening`), because peers reach it at
+    /// whatever address mDNS gave them, and addresses come and go with DHCP and the links.
     ///
     /// - Parameter identity: the box's identity: every connection is then mutual TLS 1.3 with it (a client
     ///   without a certificate fails the handshake; any client key is accepted, and the handlers learn its id from
@@ -83,7 +84,8 @@ public enum PeerServer {
         let tls = try identity.map { try NIOSSLContext(configuration: $0.serverTLSConfiguration()) }
         return HTTPService(
             router: makeRouter(handler: handler, limits: limits, faults: faults, logger: logger),
-            address: .hostname("::", port: port), serverName: "mediapeer/\(PeerProtocolVersion.current)",
+            address: .everyAddress(port: port), purpose: "peer API",
+            serverName: "mediapeer/\(PeerProtocolVersion.current)",
             // A client that keeps a connection open without asking anything is let go after 30 s.
             idleTimeout: .seconds(30),
             limits: HTTPServiceLimits(
