@@ -75,7 +75,7 @@ public struct Daemon: AsyncParsableCommand {
         do {
             peerClient = PeerClient(trust: try PeerTrust(identity: identity))
         } catch {
-            logger.critical("cannot set up TLS with the box's key", metadata: ["error": "\(error)"])
+            logger.critical("cannot set up the TLS client with the box's key", metadata: ["error": "\(error)"])
             library.shutdown()
             throw ExitCode.failure
         }
@@ -132,7 +132,7 @@ public struct Daemon: AsyncParsableCommand {
                 faults: Self.testFaults(environment, logger: logger),
                 onListening: { port in logger.info("peer API listening", metadata: ["port": "\(port)"]) })
         } catch {
-            logger.critical("cannot set up TLS with the box's key", metadata: ["error": "\(error)"])
+            logger.critical("cannot set up the peer API's TLS with the box's key", metadata: ["error": "\(error)"])
             library.shutdown()
             throw ExitCode.failure
         }

@@ -100,6 +100,14 @@ func withStateDirectory<T>(_ body: (String) throws -> T) throws -> T {
                 == .zero)
         #expect(try identity.clientTLSConfiguration(trusting: nil).shutdownTimeout == .zero)
     }
+
+    /// A box without a CA bundle (ca-certificates is not a dependency) must still serve: the peer API trusts no
+    /// certificate authority, only the keys its verification accepts.
+    @Test func neitherSideLoadsTheSystemTrustStore() throws {
+        let identity = try BoxIdentity(privateKey: P256.Signing.PrivateKey())
+        #expect(try identity.serverTLSConfiguration().trustRoots == .certificates([]))
+        #expect(try identity.clientTLSConfiguration(trusting: nil).trustRoots == .certificates([]))
+    }
 }
 
 @Suite struct PeerKeyVerificationTests {
