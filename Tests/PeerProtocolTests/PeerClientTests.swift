@@ -53,7 +53,7 @@ import WireVocabulary
 
     @Test func aGoodbyeReachesThePeerWithOurID() async throws {
         let me = "a11ce000000000000000000000000001"
-        try await withPeerServer { peer in try await PeerClient().goodbye(peer, from: me) }
+        try await withPeerServer { peer in try await PeerClient().goodbye(peer, from: me, timeout: .seconds(60)) }
         #expect(handler.asked == ["goodbye \(me)"])
     }
 
