@@ -24,6 +24,9 @@ extension BoxIdentity {
         // No system trust store: a box key is judged by ``verifyAnyBox(_:_:)`` alone, and a box may have no CA
         // bundle at all (the package does not need ca-certificates): loading the platform's failed the start there.
         configuration.trustRoots = .certificates([])
+        // Closing is at once too: a stopping box closes its idle peer connections, and waiting for each client's
+        // close_notify (5 s by default) held the whole stop that long. Bodies are framed by length either way.
+        configuration.shutdownTimeout = .zero
         return configuration
     }
 

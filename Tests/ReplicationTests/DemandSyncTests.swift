@@ -58,9 +58,9 @@ extension DemandLedgerTests {
         }
         try await syncing(source) { sync, outcomes in
             sync.announced(one, demandGeneration: 5)
-            #expect(await outcomes.next()! == ("p1", .stored))
+            try #expect(#require(await outcomes.next()) == ("p1", .stored))
             sync.announced(one, demandGeneration: 5)
-            #expect(await outcomes.next()! == ("p1", .unchanged))
+            try #expect(#require(await outcomes.next()) == ("p1", .unchanged))
             #expect(source.requests == 1)
             let demand = try await ledger.homeDemand()
             #expect(demand[film]?.home == 3)
@@ -71,9 +71,9 @@ extension DemandLedgerTests {
         let source = ScriptedDemandSource { throw PeerClientError.notFound(peer: "One") }
         try await syncing(source) { sync, outcomes in
             sync.announced(one, demandGeneration: 2)
-            #expect(await outcomes.next()! == ("p1", .noRoute))
+            try #expect(#require(await outcomes.next()) == ("p1", .noRoute))
             sync.announced(one, demandGeneration: 2)
-            #expect(await outcomes.next()! == ("p1", .unchanged))
+            try #expect(#require(await outcomes.next()) == ("p1", .unchanged))
             #expect(source.requests == 1)
             let demand = try await ledger.homeDemand()
             #expect(demand.isEmpty)
@@ -86,12 +86,12 @@ extension DemandLedgerTests {
         }
         try await syncing(source) { sync, outcomes in
             sync.announced(one, demandGeneration: 5)
-            #expect(await outcomes.next()! == ("p1", .failed))
+            try #expect(#require(await outcomes.next()) == ("p1", .failed))
             sync.announced(one, demandGeneration: 6)
-            #expect(await outcomes.next()! == ("p1", .skipped))
+            try #expect(#require(await outcomes.next()) == ("p1", .skipped))
             await clock.advance(by: PeerLimits.demandRetryDelay)
             sync.announced(one, demandGeneration: 6)
-            #expect(await outcomes.next()! == ("p1", .failed))
+            try #expect(#require(await outcomes.next()) == ("p1", .failed))
             #expect(source.requests == 2)
             let stored = try await fixture.catalog.remoteDemand()
             #expect(stored.isEmpty)
@@ -104,7 +104,7 @@ extension DemandLedgerTests {
             sync.announced(one, demandGeneration: nil)
             sync.announced(one, demandGeneration: 1)
             // The first announcement to have an outcome is the one with a generation.
-            #expect(await outcomes.next()! == ("p1", .stored))
+            try #expect(#require(await outcomes.next()) == ("p1", .stored))
             #expect(source.requests == 1)
         }
     }
