@@ -136,6 +136,26 @@ struct TreeWalker {
         return (facts(info), type == S_IFREG, type == S_IFDIR)
     }
 
+    /// The device of the file system holding the folder at `path` (`st_dev`), or nil if there is none.
+    static func device(ofFolderAt path: String) -> UInt64? {
+        var info = stat()
+        guard FileSystemName.withFileSystemPath(path, { stat($0, &info) }) == 0, info.st_mode & S_IFMT == S_IFDIR else {
+            return nil
+        }
+        return UInt64(info.st_dev)
+    }
+
+    /// Whether the folder at `path` has no entries at all (an unmounted drive's mount point has none).
+    static func isEmptyFolder(_ path: String) -> Bool {
+        guard let folder = FileSystemName.withFileSystemPath(path, { opendir($0) }) else { return false }
+        defer { closedir(folder) }
+        while let entry = readdir(folder) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { Array($0.prefix { $0 != 0 }) }
+            if name != [UInt8(ascii: ".")] && name != [UInt8(ascii: "."), UInt8(ascii: ".")] { return false }
+        }
+        return true
+    }
+
     /// True when `path`, with every symlink resolved, is inside `root`.
     static func staysInside(_ path: String, root: String) -> Bool {
         guard let resolved = realPath(path), let resolvedRoot = realPath(root) else { return false }
