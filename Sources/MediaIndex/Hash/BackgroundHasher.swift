@@ -49,6 +49,10 @@ final class BackgroundHasher: Sendable {
 
     private func run() {
         var lastID: Int64 = 0
+        // Content ids that could not be stored (the state disk full) are hashed again later, not only at the next
+        // change of the media folders.
+        var retry = ScanRetry()
+        var storeFailed = false
         while running.load(ordering: .relaxed) {
             let batch: [Row]
             do {
@@ -69,7 +73,13 @@ final class BackgroundHasher: Sendable {
                 // Everything up to the end was tried; sleep until the scanner or watcher records changes.
                 if lastID != 0 { IndexDatabase.compactWAL(pool, logger: logger) }
                 lastID = 0
-                wake.wait()
+                if storeFailed {
+                    storeFailed = false
+                    _ = wake.wait(timeout: MediaLibrary.deadline(after: retry.failed(), from: .now()))
+                } else {
+                    retry.succeeded()
+                    wake.wait()
+                }
                 continue
             }
             lastID = last["id"]
@@ -81,21 +91,24 @@ final class BackgroundHasher: Sendable {
                 results.append(result)
                 bytes += result.manifest.fileSize
                 if bytes >= 256 << 20 {
-                    store(results)
+                    storeFailed = !store(results) || storeFailed
                     results.removeAll()
                     bytes = 0
                 }
             }
-            store(results)
+            storeFailed = !store(results) || storeFailed
         }
     }
 
-    private func store(_ results: [IndexWriter.HashResult]) {
-        guard !results.isEmpty else { return }
+    /// - returns: false when the index could not store them.
+    private func store(_ results: [IndexWriter.HashResult]) -> Bool {
+        guard !results.isEmpty else { return true }
         do {
             try pool.write { db in try IndexWriter.storeContentIDs(db, results) }
+            return true
         } catch {
             logger.error("cannot store content ids", metadata: ["error": "\(error)"])
+            return false
         }
     }
 
