@@ -25,16 +25,19 @@ extension FaultSuite {
             _ = try harness.home.ctl(1, ["cache", "evict", "--force", id.hex])
             let fetch = try harness.home.ctl(1, ["fetch", id.hex])
             guard fetch.status == 0 else { throw TestFailure("box 1 cannot fetch: \(fetch.stderr)") }
-            let moment = harness.pick(1...15)
-            var finished = false
+            // At most 12 of the 16 chunks: at least 4 MiB still to come when the disk fills.
+            let moment = harness.pick(1...12)
+            var reached: FetchProgress?
             try eventually(timeout: .seconds(120), "box 1 verified \(moment) chunks") {
-                guard let state = try harness.home.fetchState(id, in: 1) else { return false }
-                finished = state.isFinished
-                return state.chunksDone >= moment || finished
+                reached = try harness.home.fetchState(id, in: 1)
+                return (reached?.chunksDone ?? 0) >= moment || (reached?.isFinished ?? false)
             }
+            let finished = reached?.isFinished ?? false
             if finished { harness.missedPhase() }
-            // Something else on the box takes the disk, leaving a seeded few blocks free (or none).
-            try cache.fill("filler", leaving: Int64(harness.pick(0...8)) << 20)
+            // Something else on the box takes the disk, leaving a seeded few blocks free (or none): less than half
+            // of what the fetch still has to write, so it cannot complete.
+            let remaining = (reached.map { $0.size - $0.bytesDone } ?? 0) >> 20
+            try cache.fill("filler", leaving: Int64(harness.pick(0...Int(max(0, remaining / 2)))) << 20)
             harness.injectedElsewhere()
             let final = try harness.home.waitForFetch(id, in: 1, timeout: .seconds(120))
             if final.state == .failed {
