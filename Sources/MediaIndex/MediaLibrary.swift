@@ -96,10 +96,14 @@ public final class MediaLibrary: Sendable {
         pool = opened.pool
         unusableDatabaseMovedTo = opened.movedAsideTo
         databasePath = configuration.stateDirectory + "/" + IndexDatabase.fileName
-        hasher = BackgroundHasher(pool: pool, logger: logger)
-        catalog = Catalog(pool: pool)
         let progress = self.progress
         let mailbox = self.mailbox
+        let staleFile: @Sendable (String, String) -> Void = { root, path in
+            mailbox.inbox.withLock { $0.changes.append(.fileChanged(root: root, path: path)) }
+            mailbox.wake.signal()
+        }
+        hasher = BackgroundHasher(pool: pool, logger: logger, staleFile: staleFile)
+        catalog = Catalog(pool: pool, staleFile: staleFile)
         watcher = InotifyWatcher(
             maxWatches: configuration.maxWatches, logger: logger,
             deliver: { changes in
