@@ -61,7 +61,7 @@ extension FaultSuite {
             harness.injectedElsewhere()
             let ended = ContinuousClock.now
             let answered = harness.timeToAnswer(1, since: ended)
-            if let id = fetched { try Self.endFetch(id, harness, mustComplete: change == .renamed) }
+            if let id = fetched { try Self.endFetch(id, harness, after: change) }
             try Self.waitUntilIndexHasTheBytes(harness, folder: folder)
             let before = try harness.mediaDigests([1, 2])
             try harness.check([1, 2], mediaBefore: before, recovered: [1: answered])
@@ -139,17 +139,25 @@ extension FaultSuite {
 
     /// Lets box 2's fetch of `id` finish; one whose object no longer exists anywhere waits for a holder forever, so
     /// it is cancelled once box 1 no longer lists it. A renamed file still holds the same bytes: its fetch completes.
-    private static func endFetch(_ id: ContentID, _ harness: FaultHarness, mustComplete: Bool) throws {
+    private static func endFetch(_ id: ContentID, _ harness: FaultHarness, after change: MediaChange) throws {
+        let mustComplete = change == .renamed
         var state: FetchProgress?
-        try eventually(timeout: .seconds(120), "box 2's fetch completes or its object is gone") {
-            state = try harness.home.fetchState(id, in: 2)
-            if state?.isFinished ?? true { return true }
-            let held = try harness.home.indexCount(
-                1, "SELECT count(*) FROM media WHERE content_id = x'\(id.hex)';")
-            return !mustComplete && held == 0 && state?.state != .downloading
+        do {
+            try eventually(timeout: .seconds(120), "box 2's fetch completes or its object is gone") {
+                state = try harness.home.fetchState(id, in: 2)
+                if state?.isFinished ?? true { return true }
+                let held = try harness.home.indexCount(
+                    1, "SELECT count(*) FROM media WHERE content_id = x'\(id.hex)';")
+                return !mustComplete && held == 0 && state?.state != .downloading
+            }
+        } catch {
+            throw TestFailure(
+                "\(error) after the file was \(change): \(String(describing: state))\n"
+                    + "box 1's log ends:\n\(harness.home.log(1).suffix(2500))\nbox 2's log ends:\n"
+                    + harness.home.log(2).suffix(4000))
         }
         if mustComplete, state?.state != .complete {
-            throw TestFailure("box 2's fetch of a renamed file ended \(String(describing: state?.state))")
+            throw TestFailure("box 2's fetch of a renamed file ended \(String(describing: state))")
         }
         if let state, !state.isFinished {
             let cancel = try harness.home.ctl(2, ["fetch", "--cancel", id.hex])
