@@ -7,7 +7,8 @@ import WireVocabulary
 /// the index writes, a state folder it cannot write, and a media drive mounted only after the daemon started. The
 /// file systems are small ext4 images on loop devices (`LoopDrive`), mounted inside the box and outside it.
 extension FaultSuite {
-    @Test func aCacheThatFillsUpDuringAFetchFailsItCleanly() throws {
+    @Test(.enabled(if: LoopDrive.available, "no loop device or mkfs.ext4 here"))
+    func aCacheThatFillsUpDuringAFetchFailsItCleanly() throws {
         let harness = try FaultHarness(scenario: "cache-full", boxes: 2, tag: "cf", aroundTheDaemon: true)
         // Room for the title and the fetch's reserve for the rest of the box (64 MiB), until the disk fills.
         let cache = try LoopDrive(harness.home, box: 1, at: harness.home.box(1) + "/cache", megabytes: 128)
@@ -98,7 +99,8 @@ extension FaultSuite {
         }
     }
 
-    @Test func aFullStateFileSystemKeepsTheIndexIntactAndCatchesUpOnceSpaceIsBack() throws {
+    @Test(.enabled(if: LoopDrive.available, "no loop device or mkfs.ext4 here"))
+    func aFullStateFileSystemKeepsTheIndexIntactAndCatchesUpOnceSpaceIsBack() throws {
         let harness = try FaultHarness(scenario: "state-full", boxes: 1, tag: "sf", aroundTheDaemon: true)
         let state = try LoopDrive(harness.home, box: 1, at: harness.home.box(1) + "/state", megabytes: 24)
         defer { withExtendedLifetime(harness) { state.unmount() } }
@@ -137,7 +139,8 @@ extension FaultSuite {
         log.split(separator: "\n").filter { $0.contains("error") && $0.localizedCaseInsensitiveContains("full") }.count
     }
 
-    @Test func aMediaDriveMountedAfterTheStartComesBackNeverWiped() throws {
+    @Test(.enabled(if: LoopDrive.available, "no loop device or mkfs.ext4 here"))
+    func aMediaDriveMountedAfterTheStartComesBackNeverWiped() throws {
         let harness = try FaultHarness(scenario: "late-drive", boxes: 1, tag: "ld", aroundTheDaemon: true)
         // Box 1's media folder is the drive's mount point: an empty folder while the drive is not mounted.
         let drive = try LoopDrive(harness.home, box: 1, at: harness.home.box(1) + "/media", megabytes: 64)

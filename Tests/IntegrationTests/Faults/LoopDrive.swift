@@ -12,6 +12,14 @@ final class LoopDrive {
     private let image: String
     private(set) var mounted = false
 
+    /// Whether this machine can make one: mkfs.ext4, and a free loop device (a container may have none).
+    static let available: Bool = {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/sbin/mkfs.ext4"),
+            FileManager.default.isExecutableFile(atPath: "/usr/sbin/losetup")
+        else { return false }
+        return (try? Command.run("/usr/sbin/losetup", ["--find"]))?.status == 0
+    }()
+
     /// Makes an empty file system of `megabytes` MiB for box `box` at `mountPoint` (created if missing), not mounted.
     init(_ home: SimulatedHome, box: Int, at mountPoint: String, megabytes: Int) throws {
         self.home = home
