@@ -138,20 +138,21 @@ struct TreeWalker {
 
     /// The device of the file system holding the folder at `path` (`st_dev`), or nil if there is none.
     static func device(ofFolderAt path: String) -> UInt64? {
-        var info = stat()
-        guard FileSystemName.withFileSystemPath(path, { stat($0, &info) }) == 0, info.st_mode & S_IFMT == S_IFDIR else {
-            return nil
-        }
-        return UInt64(info.st_dev)
+        var info = mediapeer_file_status()
+        guard FileSystemName.withFileSystemPath(path, { mediapeer_fstatat(AT_FDCWD, $0, 1, &info) }) == 0,
+            info.mode & S_IFMT == S_IFDIR
+        else { return nil }
+        return info.device
     }
 
     /// Whether the folder at `path` has no entries at all (an unmounted drive's mount point has none).
     static func isEmptyFolder(_ path: String) -> Bool {
         guard let folder = FileSystemName.withFileSystemPath(path, { opendir($0) }) else { return false }
         defer { closedir(folder) }
-        while let entry = readdir(folder) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { Array($0.prefix { $0 != 0 }) }
-            if name != [UInt8(ascii: ".")] && name != [UInt8(ascii: "."), UInt8(ascii: ".")] { return false }
+        var entry = mediapeer_directory_entry()
+        while mediapeer_read_directory(folder, &entry) > 0 {
+            let name = FileSystemName.string(fromCString: entry.name)
+            if name != "." && name != ".." { return false }
         }
         return true
     }

@@ -28,7 +28,7 @@ final class MountWatcher: Sendable {
 
     /// Starts watching; without /proc (or an eventfd) it does nothing: a rescan still finds a drive mounted late.
     func start() {
-        let mounts = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC)
+        let mounts = mediapeer_open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC, 0)
         guard mounts >= 0, wakeFD >= 0 else {
             if mounts >= 0 { close(mounts) }
             return
