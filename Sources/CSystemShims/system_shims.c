@@ -58,6 +58,7 @@ int mediapeer_fstatat(int dirfd, const char *path, int follow, struct mediapeer_
     status->mtime_ns = (int64_t)info.st_mtim.tv_sec * 1000000000 + (int64_t)info.st_mtim.tv_nsec;
     status->inode = (uint64_t)info.st_ino;
     status->mode = (uint32_t)info.st_mode;
+    status->device = (uint64_t)info.st_dev;
     return 0;
 }
 

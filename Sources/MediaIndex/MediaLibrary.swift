@@ -54,6 +54,7 @@ public final class MediaLibrary: Sendable {
     private let workerDone = DispatchSemaphore(value: 0)
     private let hasher: BackgroundHasher
     private let watcher: InotifyWatcher
+    private let mounts: MountWatcher
     private let started = Atomic<Bool>(false)
     /// The media folders in force; a reload replaces them while the worker runs.
     private let folders: Mutex<[String]>
@@ -69,6 +70,8 @@ public final class MediaLibrary: Sendable {
             var changes: [FileSystemChange] = []
             var scanRequested = false
             var foldersChanged = false
+            /// A file system was mounted or unmounted: a media folder may be on another one now.
+            var mountsChanged = false
             var stopping = false
         }
         let inbox = Mutex(Inbox())
@@ -85,14 +88,22 @@ public final class MediaLibrary: Sendable {
         if mkdir(configuration.stateDirectory, 0o755) != 0, errno != EEXIST {
             throw .cannotCreateDirectory(path: configuration.stateDirectory, reason: String(cString: strerror(errno)))
         }
+        // Told apart before SQLite tries: it says only "unable to open database file" or "readonly database".
+        if access(configuration.stateDirectory, W_OK) != 0 {
+            throw .stateFolderNotWritable(path: configuration.stateDirectory, reason: String(cString: strerror(errno)))
+        }
         let opened = try IndexDatabase.open(stateDirectory: configuration.stateDirectory, logger: logger)
         pool = opened.pool
         unusableDatabaseMovedTo = opened.movedAsideTo
         databasePath = configuration.stateDirectory + "/" + IndexDatabase.fileName
-        hasher = BackgroundHasher(pool: pool, logger: logger)
-        catalog = Catalog(pool: pool)
         let progress = self.progress
         let mailbox = self.mailbox
+        let staleFile: @Sendable (String, String) -> Void = { root, path in
+            mailbox.inbox.withLock { $0.changes.append(.fileChanged(root: root, path: path)) }
+            mailbox.wake.signal()
+        }
+        hasher = BackgroundHasher(pool: pool, logger: logger, staleFile: staleFile)
+        catalog = Catalog(pool: pool, staleFile: staleFile)
         watcher = InotifyWatcher(
             maxWatches: configuration.maxWatches, logger: logger,
             deliver: { changes in
@@ -100,6 +111,10 @@ public final class MediaLibrary: Sendable {
                 mailbox.wake.signal()
             },
             onLimitReached: { progress.update { $0.liveUpdatesDegraded = true } })
+        mounts = MountWatcher(onChange: {
+            mailbox.inbox.withLock { $0.mountsChanged = true }
+            mailbox.wake.signal()
+        })
     }
 
     /// Starts the initial scan (incremental when the index already has the tree), live updates and hashing.
@@ -107,6 +122,7 @@ public final class MediaLibrary: Sendable {
         guard !started.exchange(true, ordering: .relaxed) else { return }
         _ = requestScan()
         watcher.start()
+        mounts.start()
         hasher.start()
         startThread(name: "index") { [self] in
             runWorker()
@@ -120,6 +136,7 @@ public final class MediaLibrary: Sendable {
             mailbox.inbox.withLock { $0.stopping = true }
             wake.signal()
             workerDone.wait()
+            mounts.stop()
             watcher.stop()
             hasher.stop()
         }
@@ -255,21 +272,33 @@ public final class MediaLibrary: Sendable {
     private func runWorker() {
         var activeFolders = mediaFolders
         var rootIDs = prepareRoots(activeFolders)
+        var devices = Self.devices(of: activeFolders)
+        var retry = ScanRetry()
+        var retryAt: DispatchTime?
         while true {
-            let timeout = periodicRescanInterval.map { Self.deadline(after: $0, from: .now()) } ?? .distantFuture
-            if wake.wait(timeout: timeout) == .timedOut {
-                logger.info("periodic rescan")
+            let periodic = periodicRescanInterval.map { Self.deadline(after: $0, from: .now()) } ?? .distantFuture
+            if wake.wait(timeout: min(periodic, retryAt ?? .distantFuture)) == .timedOut {
+                if let due = retryAt, due <= .now() {
+                    logger.info("scanning again: the index could not record every change last time")
+                    retryAt = nil
+                } else {
+                    logger.info("periodic rescan")
+                }
                 _ = requestScan()
             }
-            let (changes, scan, foldersChanged, stopping) = mailbox.inbox.withLock { inbox in
+            let (changes, scanRequested, foldersChanged, mountsChanged, stopping) = mailbox.inbox.withLock { inbox in
                 defer {
                     inbox.changes = []
                     inbox.scanRequested = false
                     inbox.foldersChanged = false
+                    inbox.mountsChanged = false
                 }
-                return (inbox.changes, inbox.scanRequested, inbox.foldersChanged, inbox.stopping)
+                return (
+                    inbox.changes, inbox.scanRequested, inbox.foldersChanged, inbox.mountsChanged, inbox.stopping
+                )
             }
             if stopping { return }
+            var scan = scanRequested
             if foldersChanged {
                 let newFolders = mediaFolders
                 // Changes already queued for a dropped folder find no root id below and are ignored.
@@ -278,14 +307,48 @@ public final class MediaLibrary: Sendable {
                 }
                 activeFolders = newFolders
                 rootIDs = prepareRoots(activeFolders)
+                devices = Self.devices(of: activeFolders)
             }
+            if mountsChanged {
+                let now = Self.devices(of: activeFolders)
+                let moved = activeFolders.filter { now[$0] != devices[$0] }
+                devices = now
+                if !moved.isEmpty {
+                    // The watches are on the folder the drive now covers (or on the drive that left): watch anew.
+                    for folder in moved { watcher.unwatch(root: folder, folder: "") }
+                    logger.info(
+                        "a media folder is on another file system now (a drive mounted or unmounted); rescanning",
+                        metadata: ["folders": "\(moved.joined(separator: ","))"])
+                    // Counted as a requested scan (for `completedScans`), and run in this pass.
+                    _ = requestScan()
+                    mailbox.inbox.withLock { $0.scanRequested = false }
+                    scan = true
+                }
+            }
+            var recordedEverything = true
             if scan || changes.contains(.overflow) {
-                runScan(rootIDs: rootIDs)
+                recordedEverything = runScan(rootIDs: rootIDs)
+                if recordedEverything {
+                    retry.succeeded()
+                    retryAt = nil
+                }
             } else if !changes.isEmpty {
-                apply(changes, rootIDs: rootIDs)
+                recordedEverything = apply(changes, rootIDs: rootIDs)
+            }
+            if !recordedEverything {
+                let delay = retry.failed()
+                retryAt = Self.deadline(after: delay, from: .now())
+                logger.warning("the index could not record every change; scanning again in \(delay)")
             }
             hasher.poke()
         }
+    }
+
+    /// The device of each folder's file system (nil for a folder missing now).
+    private static func devices(of folders: [String]) -> [String: UInt64] {
+        var devices: [String: UInt64] = [:]
+        for folder in folders { devices[folder] = TreeWalker.device(ofFolderAt: folder) }
+        return devices
     }
 
     /// `interval` after `now`, computed in 64-bit nanoseconds on every architecture: `DispatchTimeInterval` takes an
@@ -324,7 +387,10 @@ public final class MediaLibrary: Sendable {
 
     /// Walks the folders in force that have a root id (one added by a reload after this iteration began waits for
     /// the next).
-    private func runScan(rootIDs: [String: Int64]) {
+    /// - returns: whether the index recorded everything the scan found (false when a write failed).
+    @discardableResult
+    private func runScan(rootIDs: [String: Int64]) -> Bool {
+        var recordedEverything = true
         let target = progress.value.requestedScans
         let started = ContinuousClock.now
         progress.update {
@@ -346,6 +412,7 @@ public final class MediaLibrary: Sendable {
                 totals.deleted += outcome.deleted
                 totals.unchanged += outcome.unchanged
             } catch {
+                recordedEverything = false
                 logger.error("scan of a media folder failed", metadata: ["folder": "\(folder)", "error": "\(error)"])
             }
         }
@@ -361,6 +428,7 @@ public final class MediaLibrary: Sendable {
         do {
             metadataRead = try scanner.readPendingMetadata()
         } catch {
+            recordedEverything = false
             logger.error("reading metadata failed", metadata: ["error": "\(error)"])
         }
         IndexDatabase.compactWAL(pool, logger: logger)
@@ -378,22 +446,29 @@ public final class MediaLibrary: Sendable {
         ]
         for (reason, count) in snapshot.skipped { metadata["skipped." + reason] = "\(count)" }
         logger.info("scan finished", metadata: metadata)
+        return recordedEverything
     }
 
-    private func apply(_ changes: [FileSystemChange], rootIDs: [String: Int64]) {
+    /// - returns: whether the index recorded every change.
+    private func apply(_ changes: [FileSystemChange], rootIDs: [String: Int64]) -> Bool {
+        var recordedEverything = true
         for change in changes {
             do {
                 try apply(change, rootIDs: rootIDs)
             } catch {
+                recordedEverything = false
                 logger.error("cannot apply a file change", metadata: ["change": "\(change)", "error": "\(error)"])
             }
         }
+        return recordedEverything
     }
 
     private func apply(_ change: FileSystemChange, rootIDs: [String: Int64]) throws {
         switch change {
         case .overflow:
-            runScan(rootIDs: rootIDs)
+            guard runScan(rootIDs: rootIDs) else {
+                throw IndexError.database("the rescan after an inotify overflow could not record every change")
+            }
         case .fileChanged(let root, let path):
             guard let rootID = rootIDs[root] else { return }
             try indexOneFile(root: root, rootID: rootID, path: path)

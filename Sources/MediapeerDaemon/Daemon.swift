@@ -56,6 +56,11 @@ public struct Daemon: AsyncParsableCommand {
                     rescanInterval: settings.rescanInterval,
                     maxWatches: ProcessInfo.processInfo.environment["MEDIAPEER_MAX_WATCHES"].flatMap { Int($0) }),
                 logger: logger)
+        } catch .stateFolderNotWritable(let path, let reason) {
+            logger.critical("\(IndexError.stateFolderNotWritable(path: path, reason: reason))")
+            // Starting again every few seconds cannot help until someone fixes the folder (systemd's unit names
+            // this status in RestartPreventExitStatus).
+            throw ExitCode(73)  // EX_CANTCREAT
         } catch {
             logger.critical("cannot open the media index", metadata: ["error": "\(error)"])
             throw ExitCode.failure

@@ -10,6 +10,6 @@ extension Daemon {
         effect at the next restart. SIGTERM or SIGINT stop the daemon cleanly.
 
         Exit status: 0 after SIGTERM or SIGINT; 78 (EX_CONFIG) when the configuration is invalid, after printing \
-        every problem; 1 on any other error at startup.
+        every problem; 73 (EX_CANTCREAT) when the state folder is not writable; 1 on any other error at startup.
         """
 }

@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import Logging
 import PeerWire
+import Synchronization
 import Testing
 import WireVocabulary
 
@@ -377,6 +378,19 @@ import WireVocabulary
         try handle.write(contentsOf: Data([1, 2, 3]))
         try handle.close()
         #expect(try await catalog.localObject(id) == nil)
+    }
+
+    @Test func aFileTruncatedWithoutACloseIsReportedToBeRecordedAgain() async throws {
+        let path = try addPhoto("a.jpg", seed: 1)
+        try scanAndHash()
+        let id = try contentID(ofFile: "a.jpg")
+        // truncate(2) opens nothing, so inotify reports no IN_CLOSE_WRITE: only a reader finds the file changed.
+        #expect(truncate(path, 100) == 0)
+        let reported = Mutex<[String]>([])
+        let reader = Catalog(
+            pool: pool, staleFile: { root, path in reported.withLock { $0.append(root + "|" + path) } })
+        #expect(try await reader.localObject(id) == nil)
+        #expect(reported.withLock { $0 } == [media + "|a.jpg"])
     }
 
     @Test func aFileReplacedByAnotherWithTheSameSizeAndMtimeIsNotServed() async throws {

@@ -45,4 +45,43 @@ import Testing
             return
         }
     }
+
+    /// Whether this machine can make a folder immutable (`chattr +i`: root cannot write in it either), tried on a
+    /// folder made for the question.
+    static let immutableFoldersWork: Bool = {
+        let folder = NSTemporaryDirectory() + "immutable-probe-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        guard (try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false)) != nil,
+            let made = try? Process.run(URL(fileURLWithPath: "/usr/bin/chattr"), arguments: ["+i", folder])
+        else { return false }
+        made.waitUntilExit()
+        let works = made.terminationStatus == 0 && access(folder, W_OK) != 0
+        let undone = try? Process.run(URL(fileURLWithPath: "/usr/bin/chattr"), arguments: ["-i", folder])
+        undone?.waitUntilExit()
+        return works
+    }()
+
+    @Test(.enabled(if: immutableFoldersWork, "chattr +i does not work here"))
+    func aStateFolderTheDaemonCannotWriteIsNamedWithTheFix() throws {
+        let folder = NSTemporaryDirectory() + "index-unwritable-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false)
+        let chattr = URL(fileURLWithPath: "/usr/bin/chattr")
+        try Process.run(chattr, arguments: ["+i", folder]).waitUntilExit()
+        defer {
+            try? Process.run(chattr, arguments: ["-i", folder]).waitUntilExit()
+            try? FileManager.default.removeItem(atPath: folder)
+        }
+        let error = #expect(throws: IndexError.self) {
+            _ = try MediaLibrary(
+                configuration: LibraryConfiguration(mediaFolders: [], stateDirectory: folder),
+                logger: Logger(label: "test"))
+        }
+        guard case .stateFolderNotWritable(let path, _)? = error else {
+            Issue.record("an unwritable state folder is not said so: \(String(describing: error))")
+            return
+        }
+        #expect(path == folder)
+        #expect(error?.description.contains("set state_dir") == true, "\(String(describing: error))")
+        #expect(!FileManager.default.fileExists(atPath: folder + "/index.sqlite"))
+    }
 }

@@ -30,6 +30,8 @@ struct mediapeer_file_status {
     int64_t mtime_ns;
     uint64_t inode;
     uint32_t mode;
+    /// The file system's device (`st_dev`): a folder with a drive mounted on it is on another one.
+    uint64_t device;
 };
 
 /// fstatat(2) with 64-bit sizes (this file is compiled with _FILE_OFFSET_BITS=64); `follow` nonzero follows a

@@ -12,9 +12,13 @@ import WireVocabulary
 /// folders do, so one number in the mDNS TXT record tells neighbours when to sync.
 public final class Catalog: Sendable {
     let pool: DatabasePool
+    /// Told of a media file found changed since it was indexed (truncated or rewritten without a close inotify
+    /// reports), so the index records it again.
+    private let staleFile: @Sendable (_ root: String, _ relativePath: String) -> Void
 
-    init(pool: DatabasePool) {
+    init(pool: DatabasePool, staleFile: @escaping @Sendable (String, String) -> Void = { _, _ in }) {
         self.pool = pool
+        self.staleFile = staleFile
     }
 
     /// The random id of this database; it changes only when the index is rebuilt.
@@ -113,7 +117,8 @@ public final class Catalog: Sendable {
 
     /// A media file holding some content, as recorded when it was hashed.
     private struct MediaFileRow: Decodable, FetchableRecord {
-        var path: String
+        var root: String
+        var relPath: String
         var size: Int64
         var mtimeNs: Int64
         var inode: Int64
@@ -121,6 +126,7 @@ public final class Catalog: Sendable {
         static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
 
         var facts: FileFacts { FileFacts(size: size, mtimeNanoseconds: mtimeNs, inode: inode) }
+        var path: String { root + "/" + relPath }
     }
 
     /// What this box holds of an object: a media file whose size, mtime and inode still match the hashed ones
@@ -130,7 +136,7 @@ public final class Catalog: Sendable {
             let files = try MediaFileRow.fetchAll(
                 db,
                 sql: """
-                    SELECT r.path || '/' || m.rel_path AS path, m.size, m.mtime_ns, m.inode, m.mime FROM media m
+                    SELECT r.path AS root, m.rel_path, m.size, m.mtime_ns, m.inode, m.mime FROM media m
                     JOIN root r ON r.id = m.root_id WHERE m.content_id = ? LIMIT 8
                     """, arguments: [Data(id.bytes)])
             return (files, try Self.replica(db, id: id))
@@ -139,6 +145,7 @@ public final class Catalog: Sendable {
             if let current = TreeWalker.facts(ofFileAt: file.path), current.isRegularFile, current.facts == file.facts {
                 return .mediaFile(path: file.path, size: file.size, mimeType: file.mime)
             }
+            staleFile(file.root, file.relPath)
         }
         return replica.map(LocalObject.replica)
     }

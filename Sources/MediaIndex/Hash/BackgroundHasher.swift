@@ -24,9 +24,14 @@ final class BackgroundHasher: Sendable {
         var nanoseconds: UInt64 = 0
     }
 
-    init(pool: DatabasePool, logger: Logger) {
+    /// Told of a file found changed since the scan recorded it, so the index records it again (inotify reports
+    /// no truncate(2) and no write whose writer has not closed the file yet).
+    private let staleFile: @Sendable (_ root: String, _ relativePath: String) -> Void
+
+    init(pool: DatabasePool, logger: Logger, staleFile: @escaping @Sendable (String, String) -> Void = { _, _ in }) {
         self.pool = pool
         self.logger = logger
+        self.staleFile = staleFile
     }
 
     var hashed: Statistics { statistics.withLock { $0 } }
@@ -49,6 +54,10 @@ final class BackgroundHasher: Sendable {
 
     private func run() {
         var lastID: Int64 = 0
+        // Content ids that could not be stored (the state disk full) are hashed again later, not only at the next
+        // change of the media folders.
+        var retry = ScanRetry()
+        var storeFailed = false
         while running.load(ordering: .relaxed) {
             let batch: [Row]
             do {
@@ -56,7 +65,7 @@ final class BackgroundHasher: Sendable {
                     try Row.fetchAll(
                         db,
                         sql: """
-                            SELECT m.id, r.path || '/' || m.rel_path AS path, m.size, m.mtime_ns, m.inode FROM media m
+                            SELECT m.id, r.path AS root, m.rel_path, m.size, m.mtime_ns, m.inode FROM media m
                             JOIN root r ON r.id = m.root_id
                             WHERE m.content_id IS NULL AND m.metadata_state = 1 AND m.id > ? ORDER BY m.id LIMIT 64
                             """, arguments: [lastID])
@@ -69,7 +78,13 @@ final class BackgroundHasher: Sendable {
                 // Everything up to the end was tried; sleep until the scanner or watcher records changes.
                 if lastID != 0 { IndexDatabase.compactWAL(pool, logger: logger) }
                 lastID = 0
-                wake.wait()
+                if storeFailed {
+                    storeFailed = false
+                    _ = wake.wait(timeout: MediaLibrary.deadline(after: retry.failed(), from: .now()))
+                } else {
+                    retry.succeeded()
+                    wake.wait()
+                }
                 continue
             }
             lastID = last["id"]
@@ -81,29 +96,37 @@ final class BackgroundHasher: Sendable {
                 results.append(result)
                 bytes += result.manifest.fileSize
                 if bytes >= 256 << 20 {
-                    store(results)
+                    storeFailed = !store(results) || storeFailed
                     results.removeAll()
                     bytes = 0
                 }
             }
-            store(results)
+            storeFailed = !store(results) || storeFailed
         }
     }
 
-    private func store(_ results: [IndexWriter.HashResult]) {
-        guard !results.isEmpty else { return }
+    /// - returns: false when the index could not store them.
+    private func store(_ results: [IndexWriter.HashResult]) -> Bool {
+        guard !results.isEmpty else { return true }
         do {
             try pool.write { db in try IndexWriter.storeContentIDs(db, results) }
+            return true
         } catch {
             logger.error("cannot store content ids", metadata: ["error": "\(error)"])
+            return false
         }
     }
 
     private func hash(_ row: Row) -> IndexWriter.HashResult? {
-        let path: String = row["path"]
+        let root: String = row["root"]
+        let relativePath: String = row["rel_path"]
+        let path = root + "/" + relativePath
         let recorded = FileFacts(size: row["size"], mtimeNanoseconds: row["mtime_ns"], inode: row["inode"])
-        // A file that changed since the scan recorded it will be re-recorded by the watcher or the next scan.
-        guard TreeWalker.facts(ofFileAt: path)?.facts == recorded else { return nil }
+        // A file that changed since the scan recorded it is recorded again, and hashed then.
+        guard TreeWalker.facts(ofFileAt: path)?.facts == recorded else {
+            staleFile(root, relativePath)
+            return nil
+        }
         let started = DispatchTime.now().uptimeNanoseconds
         let manifest: ChunkManifest
         do {
@@ -116,6 +139,7 @@ final class BackgroundHasher: Sendable {
         }
         // Written while we read: the bytes hashed may be a mix of old and new, so the result is not trusted.
         guard manifest.fileSize == recorded.size, TreeWalker.facts(ofFileAt: path)?.facts == recorded else {
+            staleFile(root, relativePath)
             return nil
         }
         let elapsed = DispatchTime.now().uptimeNanoseconds - started

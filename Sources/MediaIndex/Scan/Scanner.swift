@@ -39,6 +39,22 @@ final class Scanner: @unchecked Sendable {  // used from the index worker thread
             return outcome
         }
         var existing = try pool.read { db in try IndexWriter.existingFacts(db, rootID: rootID) }
+        let device = TreeWalker.device(ofFolderAt: root)
+        if subtree.isEmpty {
+            let recorded = try pool.read { db in try IndexWriter.rootDevice(db, rootID: rootID) }
+            if Self.isUnmountedDrive(
+                indexedFiles: existing.count, device: device, recordedDevice: recorded,
+                isEmpty: TreeWalker.isEmptyFolder(root))
+            {
+                logger.warning(
+                    "media folder is empty and on another file system than when its files were indexed: a drive not mounted (yet); keeping its files in the index until it is back",
+                    metadata: ["folder": "\(root)", "files": "\(existing.count)"])
+                return outcome
+            }
+            if let device, device != recorded {
+                try pool.write { db in try IndexWriter.recordRootDevice(db, rootID: rootID, device: device) }
+            }
+        }
         if !subtree.isEmpty {
             let prefix = Array((subtree + "/").utf8)
             existing = existing.filter { $0.key.starts(with: prefix) }
@@ -102,6 +118,13 @@ final class Scanner: @unchecked Sendable {  // used from the index worker thread
             outcome.deleted = ids.count
         }
         return outcome
+    }
+
+    /// Whether a media folder looks like the mount point of a drive that is not mounted: empty, on another file system
+    /// than when its indexed files were found. A folder emptied on purpose stays on its file system, and its files go.
+    static func isUnmountedDrive(indexedFiles: Int, device: UInt64?, recordedDevice: UInt64?, isEmpty: Bool) -> Bool {
+        guard indexedFiles > 0, isEmpty, let device, let recordedDevice else { return false }
+        return device != recordedDevice
     }
 
     /// Reads metadata for every file the walk recorded, two files at a time (the boxes have two to four cores and

@@ -136,6 +136,27 @@ struct TreeWalker {
         return (facts(info), type == S_IFREG, type == S_IFDIR)
     }
 
+    /// The device of the file system holding the folder at `path` (`st_dev`), or nil if there is none.
+    static func device(ofFolderAt path: String) -> UInt64? {
+        var info = mediapeer_file_status()
+        guard FileSystemName.withFileSystemPath(path, { mediapeer_fstatat(AT_FDCWD, $0, 1, &info) }) == 0,
+            info.mode & S_IFMT == S_IFDIR
+        else { return nil }
+        return info.device
+    }
+
+    /// Whether the folder at `path` has no entries at all (an unmounted drive's mount point has none).
+    static func isEmptyFolder(_ path: String) -> Bool {
+        guard let folder = FileSystemName.withFileSystemPath(path, { opendir($0) }) else { return false }
+        defer { closedir(folder) }
+        var entry = mediapeer_directory_entry()
+        while mediapeer_read_directory(folder, &entry) > 0 {
+            let name = FileSystemName.string(fromCString: entry.name)
+            if name != "." && name != ".." { return false }
+        }
+        return true
+    }
+
     /// True when `path`, with every symlink resolved, is inside `root`.
     static func staysInside(_ path: String, root: String) -> Bool {
         guard let resolved = realPath(path), let resolvedRoot = realPath(root) else { return false }

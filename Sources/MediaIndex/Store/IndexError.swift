@@ -5,6 +5,8 @@ import GRDB
 public enum IndexError: Error, CustomStringConvertible, Equatable {
     case cannotOpenDatabase(path: String, reason: String)
     case cannotCreateDirectory(path: String, reason: String)
+    /// The state folder exists but the daemon cannot write in it (a read-only file system, its permissions).
+    case stateFolderNotWritable(path: String, reason: String)
     /// Another connection held the database longer than the busy timeout (SQLITE_BUSY, SQLITE_LOCKED).
     case busy(String)
     /// SQLite found the file damaged or not a database (SQLITE_CORRUPT, SQLITE_NOTADB).
@@ -40,6 +42,9 @@ public enum IndexError: Error, CustomStringConvertible, Equatable {
         switch self {
         case .cannotOpenDatabase(let path, let reason): "cannot open the index database \(path): \(reason)"
         case .cannotCreateDirectory(let path, let reason): "cannot create \(path): \(reason)"
+        case .stateFolderNotWritable(let path, let reason):
+            "the state folder \(path) (state_dir) is not writable: \(reason); make it writable for the daemon's user "
+                + "(remount its file system read-write if it is read-only) or set state_dir to a writable folder"
         case .busy(let message): "the index database is busy: \(message)"
         case .corrupt(let message): "the index database is damaged (it is rebuilt at the next start): \(message)"
         case .database(let message): "index database error: \(message)"

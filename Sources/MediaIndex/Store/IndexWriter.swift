@@ -48,6 +48,19 @@ enum IndexWriter {
         if try withNextGeneration(db, { _ in try body() }) { try deleteOrphanManifests(db) }
     }
 
+    /// The device (`st_dev`) of a media folder's file system when its files were last walked; nil if never recorded.
+    static func rootDevice(_ db: Database, rootID: Int64) throws -> UInt64? {
+        try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: ["root-device:\(rootID)"])
+            .map { UInt64(bitPattern: $0) }
+    }
+
+    /// Records a media folder's device once a walk found it on a new one (never when unchanged: no idle writes).
+    static func recordRootDevice(_ db: Database, rootID: Int64, device: UInt64) throws {
+        try db.execute(
+            sql: "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            arguments: ["root-device:\(rootID)", Int64(bitPattern: device)])
+    }
+
     /// The recorded facts of one file, and whether its metadata was read.
     static func facts(_ db: Database, rootID: Int64, relativePath: String) throws -> (
         facts: FileFacts, metadataRead: Bool

@@ -30,6 +30,14 @@ extension SimulatedHome {
 
     /// The files in box `index`'s `cache_dir/objects`, each complete one with the content id its bytes hash to.
     func cacheFiles(_ index: Int) throws -> (files: [BoxFacts.CacheFile], bytesVerified: Int64) {
+        let files = try Self.contentIDs(ofFilesIn: box(index) + "/cache/objects")
+        let verified = files.filter { $0.contentIDOfBytes != nil }.reduce(Int64(0)) { $0 + $1.size }
+        return (files, verified)
+    }
+
+    /// The regular files directly in `folder` (none if it is missing), each but a `.partial` one with the content id
+    /// its bytes hash to.
+    static func contentIDs(ofFilesIn folder: String) throws -> [BoxFacts.CacheFile] {
         // content_id = SHA-256("mediapeer-content-v1\0" ‖ u64be(size) ‖ u32be(1 MiB) ‖ SHA-256 of each 1 MiB chunk).
         let script = #"""
             use Digest::SHA qw(sha256 sha256_hex);
@@ -47,19 +55,16 @@ extension SimulatedHome {
                 print "$size $name $id\n";
             }
             """#
-        let result = try Command.run(
-            "/usr/bin/perl", ["-e", script, box(index) + "/cache/objects"], timeout: .seconds(300))
-        guard result.status == 0 else { throw TestFailure("hashing box \(index)'s cache failed: \(result.stderr)") }
+        let result = try Command.run("/usr/bin/perl", ["-e", script, folder], timeout: .seconds(300))
+        guard result.status == 0 else { throw TestFailure("hashing the files in \(folder) failed: \(result.stderr)") }
         var files: [BoxFacts.CacheFile] = []
-        var verified: Int64 = 0
         for line in result.stdout.split(separator: "\n") {
             let fields = line.split(separator: " ")
             guard fields.count == 3, let size = Int64(fields[0]) else { continue }
             let id = fields[2] == "-" ? nil : String(fields[2])
-            if id != nil { verified += size }
             files.append(BoxFacts.CacheFile(name: String(fields[1]), size: size, contentIDOfBytes: id))
         }
-        return (files, verified)
+        return files
     }
 
     /// Rows of `sql` on box `index`'s index (a reader beside the daemon, as WAL allows), fields split at `|`.
