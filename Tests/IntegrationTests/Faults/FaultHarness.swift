@@ -226,15 +226,19 @@ final class FaultHarness {
     }
 
     /// Checks every invariant over the boxes' end state; `mediaBefore` is each box's media before the fault and
-    /// `recovered` how long each restarted box took to answer. Throws the violations.
-    func check(_ boxes: [Int], mediaBefore: [Int: [String: String]], recovered: [Int: Duration?] = [:]) throws {
+    /// `recovered` how long each restarted box took to answer, `unplayable` each box's files the index must not list.
+    /// Throws the violations.
+    func check(
+        _ boxes: [Int], mediaBefore: [Int: [String: String]], recovered: [Int: Duration?] = [:],
+        unplayable: [Int: Set<String>] = [:]
+    ) throws {
         try settle(boxes)
         var facts: [BoxFacts] = []
         for index in boxes {
             let answered: Duration? = recovered[index] ?? .zero
             let read = try home.facts(
                 index, mediaBefore: mediaBefore[index] ?? [:], cacheMaxBytes: cacheMaxBytes,
-                statusAnsweredAfter: answered)
+                statusAnsweredAfter: answered, unplayable: unplayable[index] ?? [])
             facts.append(read.facts)
             result.filesChecked += read.filesChecked
             result.bytesVerified += read.bytesVerified
