@@ -119,7 +119,7 @@ extension FaultSuite {
     }
 
     @Test func anOddTreeIsScannedToTheEndAndIndexesExactlyWhatIsPlayable() throws {
-        let harness = try FaultHarness(scenario: "odd-trees", boxes: 2, tag: "ot")
+        let harness = try FaultHarness(scenario: "odd-trees", boxes: 2, tag: "ot", aroundTheDaemon: true)
         let files = 800
         try Self.addTree(harness.home, box: 1, folder: "library", count: files)
         var unplayable = try Self.addOddEntries(harness.home, box: 1, folder: "odd")

@@ -129,14 +129,7 @@ import WireVocabulary
             let evict = try harness.home.ctl(1, ["cache", "evict", "--force", id.hex])
             _ = evict  // the first run has nothing to evict
             #expect(try harness.home.ctl(1, ["fetch", id.hex]).status == 0)
-            let moment = harness.pick(1...23)
-            var passed = false
-            try eventually(timeout: .seconds(120), "box 1 verified \(moment) chunks") {
-                guard let state = try harness.home.fetchState(id, in: 1) else { return false }
-                passed = state.isFinished
-                return state.chunksDone >= moment || passed
-            }
-            if passed { harness.missedPhase() }
+            try harness.waitForFetch(of: id, in: 1, chunks: harness.pick(1...23))
             try harness.kill(victim)
             let recovered = harness.restart(victim)
             try harness.home.waitUntilListed(id, in: 1, heldBy: ["Box 2"], timeout: .seconds(60))
