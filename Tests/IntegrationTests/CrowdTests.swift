@@ -9,10 +9,10 @@ import WireVocabulary
 @Suite(.serialized) struct CrowdTests {
     static let players = 500
     static let playerAddresses = 40
-    /// The player endpoint's connection limit (`PlayerLimits.maxConnections`) and the peer API's
-    /// (`PeerLimits.maxConnections`).
+    /// The player endpoint's connection limit (`PlayerLimits.maxConnections`) and the peer API's per address
+    /// (`PeerLimits.maxConnectionsPerAddress`).
     static let playerConnectionLimit = 64
-    static let peerConnectionLimit = 256
+    static let peerConnectionsPerAddress = 16
     /// How much the daemon's peak resident memory may grow under the crowd.
     static let memoryGrowthBound: Int64 = 96 << 20
 
@@ -79,9 +79,16 @@ import WireVocabulary
                 + "player lorises \(playerLoris.snapshot().counters), peer lorises \(peerLoris.snapshot().counters)")
         #expect(counters["served"] == Self.players, "\(counters)")
         #expect((counters["wrong-bytes"] ?? 0) == 0 && (counters["unserved"] ?? 0) == 0, "\(counters)")
-        // A connection over the limit is accepted and closed at once: a little slack for those being closed.
-        #expect(mostPlayerConnections <= Self.playerConnectionLimit + 8, "\(mostPlayerConnections) player connections")
-        #expect(mostPeerConnections <= Self.peerConnectionLimit + 8, "\(mostPeerConnections) peer connections")
+        // A connection over a limit is accepted and closed at once, so the daemon holds, besides the connections it
+        // counts, those it is closing: with hundreds reconnecting on two loaded cores, up to a few dozen (26 seen).
+        // Without the limits it would hold several hundred. On the peer API the lorises' 4 addresses may hold 16
+        // connections each, box 3 a few more.
+        let slack = Self.playerConnectionLimit
+        #expect(
+            mostPlayerConnections <= Self.playerConnectionLimit + slack, "\(mostPlayerConnections) player connections")
+        #expect(
+            mostPeerConnections <= 4 * Self.peerConnectionsPerAddress + slack, "\(mostPeerConnections) peer connections"
+        )
         #expect(
             peak - residentBefore <= Self.memoryGrowthBound,
             "peak resident grew by \((peak - residentBefore) >> 20) MiB")
