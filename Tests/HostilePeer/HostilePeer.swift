@@ -19,7 +19,8 @@ struct HostilePeer: AsyncParsableCommand {
     @Option(help: "How the fake peer misbehaves: \(Mode.allCases.map(\.rawValue).joined(separator: ", ")).")
     var mode: String?
 
-    @Option(help: "Instead of serving: a load against --target (connections, slow-readers, locates).")
+    @Option(
+        help: "Instead of serving: a load against --target (connections, slow-readers, locates, players, slow-loris).")
     var load: String?
 
     @Option(help: "Port the fake peer listens on (all IPv4 addresses of its box).")
@@ -64,6 +65,15 @@ struct HostilePeer: AsyncParsableCommand {
     @Option(help: "locates: connections sending locates in parallel.")
     var workers: Int = 4
 
+    @Option(help: "players: the path to ask the victim for.")
+    var path: String?
+
+    @Option(help: "players: the file whose bytes the path must give.")
+    var file: String?
+
+    @Option(help: "players, slow-loris: consecutive source addresses from --source to spread the clients over.")
+    var sources: Int = 1
+
     mutating func run() async throws {
         if let load {
             guard let target, let (host, port) = Self.hostAndPort(target) else {
@@ -72,11 +82,13 @@ struct HostilePeer: AsyncParsableCommand {
             let stats = Stats(path: stats, peerID: "")
             let settings = LoadSettings(
                 host: host, port: port, source: source, count: count, duration: duration, object: object,
-                range: range, workers: workers, stats: stats)
+                range: range, workers: workers, stats: stats, path: path, file: file, sources: sources)
             switch load {
             case "connections": try Load.trickleConnections(settings)
             case "slow-readers": try Load.slowReaders(settings)
             case "locates": try await Load.locates(settings)
+            case "players": try Load.players(settings)
+            case "slow-loris": try Load.slowLoris(settings)
             default: throw ValidationError("unknown load \(load)")
             }
             return

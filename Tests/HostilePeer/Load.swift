@@ -20,6 +20,11 @@ struct LoadSettings: Sendable {
     var range: String?
     var workers: Int
     var stats: Stats
+    /// players: the path asked for, and the file whose bytes it must give.
+    var path: String? = nil
+    var file: String? = nil
+    /// players, slow-loris: how many consecutive source addresses from `source` the clients spread over.
+    var sources = 1
 }
 
 struct LoadError: Error, CustomStringConvertible {
@@ -235,7 +240,7 @@ enum Load {
 
     // MARK: - Sockets
 
-    private static func openSocket(_ settings: LoadSettings, nonblocking: Bool, receiveBuffer: Int32? = nil) throws
+    static func openSocket(_ settings: LoadSettings, nonblocking: Bool, receiveBuffer: Int32? = nil) throws
         -> Int32
     {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -284,7 +289,7 @@ enum Load {
         return address
     }
 
-    private static func raiseDescriptorLimit(to wanted: Int) {
+    static func raiseDescriptorLimit(to wanted: Int) {
         var limit = rlimit()
         guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
         limit.rlim_cur = max(limit.rlim_cur, min(rlim_t(wanted), limit.rlim_max))

@@ -79,19 +79,26 @@ final class Scanner: @unchecked Sendable {  // used from the index worker thread
             from: subtree, directory: onDirectory,
             file: { file in
                 progress.update { $0.filesSeen += 1 }
-                if let known = existing.removeValue(forKey: Array(file.relativePath.utf8)), known.facts == file.facts {
+                let key = Array(file.relativePath.utf8)
+                let known = existing.removeValue(forKey: key)
+                if let known, known.facts == file.facts {
                     outcome.unchanged += 1
                     return
                 }
+                // A known file that changed into something unplayable (emptied, cut before its header, overwritten
+                // with other content, no longer readable) loses its row with the gone files below: its old row
+                // would offer players a title that is no longer there.
                 let sniffed: SniffResult?
                 do {
                     sniffed = try MediaSniffer.sniff(path: file.absolutePath)
                 } catch {
+                    existing[key] = known
                     progress.skip(.unreadable)
                     logger.debug("skipped", metadata: ["path": "\(file.absolutePath)", "reason": "\(error)"])
                     return
                 }
                 guard let sniffed else {
+                    existing[key] = known
                     if MediaSniffer.hasMediaExtension(file.relativePath) {
                         progress.skip(.contentMismatch)
                         logger.debug(

@@ -105,7 +105,8 @@ extension SimulatedHome {
 
     /// Box `index`'s facts; `mediaBefore` is what its media folder held before the fault.
     func facts(
-        _ index: Int, mediaBefore: [String: String], cacheMaxBytes: Int64, statusAnsweredAfter: Duration?
+        _ index: Int, mediaBefore: [String: String], cacheMaxBytes: Int64, statusAnsweredAfter: Duration?,
+        unplayable: Set<String> = []
     ) throws -> (facts: BoxFacts, filesChecked: Int, bytesVerified: Int64) {
         let media = try mediaDigests(index)
         let cache = try cacheFiles(index)
@@ -118,7 +119,7 @@ extension SimulatedHome {
             integrityCheck: integrity.joined(separator: "\n"), indexedPaths: Set(indexed),
             mediaContentIDs: held.mediaContentIDs, replicaRecords: held.replicaRecords,
             cacheFiles: cache.files, cacheMaxBytes: cacheMaxBytes, statusAnsweredAfter: statusAnsweredAfter,
-            daemonRunning: running)
+            daemonRunning: running, unplayable: unplayable)
         return (facts, media.digests.count + cache.files.count, media.bytes + cache.bytesVerified)
     }
 }

@@ -171,6 +171,18 @@ final class FaultHarness {
     /// Notes that the moment aimed at had passed when the fault landed.
     func missedPhase() { result.faultsAfterPhase += 1 }
 
+    /// Waits until box `index`'s fetch of `id` has verified `chunks` chunks, or has ended (the fault that follows
+    /// then lands after its phase).
+    func waitForFetch(of id: ContentID, in index: Int, chunks: Int) throws {
+        var finished = false
+        try eventually(timeout: .seconds(120), "box \(index) verified \(chunks) chunks") {
+            guard let state = try home.fetchState(id, in: index) else { return false }
+            finished = state.isFinished
+            return state.chunksDone >= chunks || finished
+        }
+        if finished { missedPhase() }
+    }
+
     /// Starts box `index` again with its configuration and returns how long it took to answer `status`; nil if it
     /// did not within the harness's wait (the invariant check reports it).
     @discardableResult
@@ -226,15 +238,19 @@ final class FaultHarness {
     }
 
     /// Checks every invariant over the boxes' end state; `mediaBefore` is each box's media before the fault and
-    /// `recovered` how long each restarted box took to answer. Throws the violations.
-    func check(_ boxes: [Int], mediaBefore: [Int: [String: String]], recovered: [Int: Duration?] = [:]) throws {
+    /// `recovered` how long each restarted box took to answer, `unplayable` each box's files the index must not list.
+    /// Throws the violations.
+    func check(
+        _ boxes: [Int], mediaBefore: [Int: [String: String]], recovered: [Int: Duration?] = [:],
+        unplayable: [Int: Set<String>] = [:]
+    ) throws {
         try settle(boxes)
         var facts: [BoxFacts] = []
         for index in boxes {
             let answered: Duration? = recovered[index] ?? .zero
             let read = try home.facts(
                 index, mediaBefore: mediaBefore[index] ?? [:], cacheMaxBytes: cacheMaxBytes,
-                statusAnsweredAfter: answered)
+                statusAnsweredAfter: answered, unplayable: unplayable[index] ?? [])
             facts.append(read.facts)
             result.filesChecked += read.filesChecked
             result.bytesVerified += read.bytesVerified

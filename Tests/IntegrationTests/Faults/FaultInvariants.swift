@@ -24,6 +24,9 @@ struct BoxFacts: Sendable, Equatable {
     var statusAnsweredAfter: Duration?
     /// Whether the daemon was still running when the facts were read (a daemon that died by itself crashed).
     var daemonRunning: Bool
+    /// Media-folder files no player can play (empty, cut before their format's header, unreadable to the daemon):
+    /// present, yet the index must not list them.
+    var unplayable: Set<String> = []
 
     struct CacheFile: Sendable, Equatable {
         var name: String
@@ -95,8 +98,13 @@ enum FaultInvariants {
         if box.integrityCheck.trimmingCharacters(in: .whitespacesAndNewlines) != "ok" {
             add(.indexIntact, box.integrityCheck)
         }
-        let present = Set(box.mediaAfter.keys)
-        for path in box.indexedPaths.subtracting(present).sorted() { add(.indexMatchesMedia, "lists \(path), absent") }
+        let present = Set(box.mediaAfter.keys).subtracting(box.unplayable)
+        for path in box.indexedPaths.intersection(box.unplayable).sorted() {
+            add(.indexMatchesMedia, "lists \(path), not playable")
+        }
+        for path in box.indexedPaths.subtracting(present).subtracting(box.unplayable).sorted() {
+            add(.indexMatchesMedia, "lists \(path), absent")
+        }
         for path in present.subtracting(box.indexedPaths).sorted() { add(.indexMatchesMedia, "misses \(path)") }
         checkCache(box, add: add)
         if let answered = box.statusAnsweredAfter {

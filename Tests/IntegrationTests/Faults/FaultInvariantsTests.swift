@@ -56,6 +56,16 @@ import Testing
         #expect(Self.invariants(facts) == [.indexMatchesMedia])
     }
 
+    @Test func anUnplayableFileIsNotMissedButIsReportedWhenListed() {
+        var facts = Self.healthy()
+        facts.mediaBefore["empty.mp4"] = "e0"
+        facts.mediaAfter["empty.mp4"] = "e0"
+        facts.unplayable = ["empty.mp4"]
+        #expect(Self.invariants(facts).isEmpty)
+        facts.indexedPaths.insert("empty.mp4")
+        #expect(Self.invariants(facts) == [.indexMatchesMedia])
+    }
+
     @Test func aReplicaWhoseBytesHashElsewhereIsReported() {
         var facts = Self.healthy()
         facts.cacheFiles[0].contentIDOfBytes = Self.film

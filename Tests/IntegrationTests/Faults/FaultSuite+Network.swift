@@ -30,14 +30,7 @@ extension FaultSuite {
         try harness.runs { _ in
             let before = try harness.mediaDigests([1, 2])
             try Self.fetchAgain(harness, id)
-            let moment = harness.pick(1...12)
-            var finished = false
-            try eventually(timeout: .seconds(120), "box 1 verified \(moment) chunks") {
-                guard let state = try harness.home.fetchState(id, in: 1) else { return false }
-                finished = state.isFinished
-                return state.chunksDone >= moment || finished
-            }
-            if finished { harness.missedPhase() }
+            try harness.waitForFetch(of: id, in: 1, chunks: harness.pick(1...12))
             let failuresBefore = try harness.home.fetchState(id, in: 1)?.sources.first { $0.name == "Box 2" }?.failures
             let hang = harness.pick(0...1) == 0
             let pid = try #require(harness.status(2)?.pid)

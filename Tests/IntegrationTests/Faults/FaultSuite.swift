@@ -26,7 +26,7 @@ import WireVocabulary
     }
 
     /// Kills box `index` once `reached` holds of its status (polled), or notes that the phase had ended (`over`).
-    private static func kill(
+    static func killAt(
         _ harness: FaultHarness, _ index: Int, when reached: (DaemonStatus) -> Bool, over: (DaemonStatus) -> Bool
     ) throws {
         var passed = false
@@ -41,7 +41,7 @@ import WireVocabulary
     }
 
     /// How far a scan of `walked` files of which `read` are new or changed has come, in files: walked, then read.
-    private static func scanPosition(_ status: DaemonStatus, walked: Int) -> Int {
+    static func scanPosition(_ status: DaemonStatus, walked: Int) -> Int {
         switch status.scan.phase {
         case .walking: status.scan.filesSeen
         case .readingMetadata: walked + status.scan.filesRead
@@ -60,7 +60,7 @@ import WireVocabulary
             try? FileManager.default.removeItem(atPath: harness.home.box(1) + "/state")
             let moment = harness.pick(1...(2 * files - 1))
             try harness.launch(1)
-            try Self.kill(
+            try Self.killAt(
                 harness, 1, when: { Self.scanPosition($0, walked: files) >= moment },
                 over: { $0.scan.completedScans >= 1 })
             let recovered = harness.restart(1)
@@ -85,7 +85,7 @@ import WireVocabulary
             let walked = kept + batch
             let moment = harness.pick(1...(walked + batch - 1))
             try harness.launch(1)
-            try Self.kill(
+            try Self.killAt(
                 harness, 1, when: { Self.scanPosition($0, walked: walked) >= moment },
                 over: { $0.scan.completedScans >= 1 })
             let recovered = harness.restart(1)
@@ -107,7 +107,7 @@ import WireVocabulary
             try? FileManager.default.removeItem(atPath: harness.home.box(1) + "/state")
             let moment = Int64(harness.pick(1...99)) * total / 100
             try harness.launch(1)
-            try Self.kill(
+            try Self.killAt(
                 harness, 1, when: { $0.hashing.bytesHashed >= moment },
                 over: { $0.scan.completedScans >= 1 && $0.hashing.pendingFiles == 0 })
             let recovered = harness.restart(1)
@@ -129,14 +129,7 @@ import WireVocabulary
             let evict = try harness.home.ctl(1, ["cache", "evict", "--force", id.hex])
             _ = evict  // the first run has nothing to evict
             #expect(try harness.home.ctl(1, ["fetch", id.hex]).status == 0)
-            let moment = harness.pick(1...23)
-            var passed = false
-            try eventually(timeout: .seconds(120), "box 1 verified \(moment) chunks") {
-                guard let state = try harness.home.fetchState(id, in: 1) else { return false }
-                passed = state.isFinished
-                return state.chunksDone >= moment || passed
-            }
-            if passed { harness.missedPhase() }
+            try harness.waitForFetch(of: id, in: 1, chunks: harness.pick(1...23))
             try harness.kill(victim)
             let recovered = harness.restart(victim)
             try harness.home.waitUntilListed(id, in: 1, heldBy: ["Box 2"], timeout: .seconds(60))
