@@ -176,7 +176,7 @@ import Testing
     // MARK: Misbehaving peers
 
     /// A peer that answers every object request with `status`, `contentRange` and a body of `bodyLength` bytes,
-    /// sending the first `stallAfter` of them at once and then nothing for 3 s (well past the client's deadline).
+    /// sending the first `stallAfter` of them at once and then nothing for 10 s (well past the client's deadline).
     private func withHostilePeer(
         status: HTTPResponse.Status = .partialContent, contentRange: @escaping @Sendable (Range<Int64>) -> String,
         bodyLength: @escaping @Sendable (Range<Int64>) -> Int, stallAfter: Int? = nil,
@@ -193,7 +193,7 @@ import Testing
                 body: ResponseBody { writer in
                     let first = min(stallAfter ?? length, length)
                     try await writer.write(ByteBuffer(repeating: 0x55, count: first))
-                    if stallAfter != nil { try await Task.sleep(for: .seconds(3)) }
+                    if stallAfter != nil { try await Task.sleep(for: .seconds(10)) }
                     if length > first { try await writer.write(ByteBuffer(repeating: 0x55, count: length - first)) }
                     try await writer.finish(nil)
                 })
@@ -286,7 +286,7 @@ import Testing
                     try await PeerClient().pieces(
                         peer, id: self.file.id, range: 0..<Int64(3 * self.chunk), pieceLength: self.chunk,
                         // Long enough for piece 0 on a loaded machine: the stall after it is what must end it.
-                        pieceTimeout: .seconds(3),
+                        pieceTimeout: .seconds(2),
                         buffers: self.buffers
                     ) { index, piece in
                         received.pieces.withLock { $0.append((index, Array(buffer: piece))) }
