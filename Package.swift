@@ -201,10 +201,12 @@ let package = Package(
         .target(
             name: "MediapeerDaemon",
             dependencies: [
-                "BoxIdentity", "MediapeerConfig", "MediaIndex", "ControlAPI", "PeerProtocol", "Replication",
+                "BoxIdentity", "Household", "MediapeerConfig", "MediaIndex", "ControlAPI", "PeerProtocol",
+                "Replication",
                 "Discovery",
                 "CSystemShims", "PlayerEndpoint", "MediaServer", "SSDP", "PeerAddresses",
-                "ContentID", "WireVocabulary", "PeerWire", "ControlWire", "MediaProbe",
+                "ContentID", "WireVocabulary", "PeerWire", "ControlWire", "MediaProbe", "ElapsedTime",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
