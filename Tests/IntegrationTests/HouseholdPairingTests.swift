@@ -70,6 +70,54 @@ import Testing
         }
     }
 
+    /// Box 2 leaves: it returns to LAN mode, and box 1 drops it at once.
+    @Test func aBoxThatLeavesReturnsToLANModeAndIsDropped() throws {
+        let home = try SimulatedHome(boxes: 2, tag: "hl")
+        try home.startDaemon(1)
+        try home.startDaemon(2)
+        try waitUntilSeen("Box 1", by: 2, home)
+        _ = try home.decode(
+            HouseholdReport.self, 2, ["join", try home.decode(PairingCodeAnswer.self, 1, ["pair"]).code])
+        try eventually(timeout: .seconds(30), "box 1 lists box 2 online") {
+            try home.decode(HouseholdReport.self, 1, ["household"]).members.contains { $0.name == "Box 2" && $0.online }
+        }
+
+        let left = try home.ctl(2, ["leave"])
+        #expect(left.status == 0, "\(left.stderr)")
+        #expect(left.stdout.contains("LAN mode"), "\(left.stdout)")
+        #expect(try home.status(2).household?.household == nil)
+        let members = try home.decode(HouseholdReport.self, 1, ["household"]).members.map(\.name)
+        #expect(members == ["Box 1"])
+        #expect(try info(from: 2, of: 1, home).status == "403")
+    }
+
+    /// Boxes 1 and 2 make one household, boxes 3 and 4 another: box 1 drops boxes 3 and 4 and ignores their
+    /// announcements (TXT `h`) without connecting: when box 3 comes back, box 4 finds it and box 1 never lists it.
+    @Test func aBoxOfAnotherHouseholdIsIgnoredWithoutAConnection() throws {
+        let home = try SimulatedHome(boxes: 4, tag: "ho")
+        for index in 1...4 { try home.startDaemon(index) }
+        try waitUntilSeen("Box 1", by: 2, home)
+        try waitUntilSeen("Box 3", by: 4, home)
+        _ = try home.decode(
+            HouseholdReport.self, 2, ["join", try home.decode(PairingCodeAnswer.self, 1, ["pair"]).code])
+        _ = try home.decode(
+            HouseholdReport.self, 4, ["join", try home.decode(PairingCodeAnswer.self, 3, ["pair"]).code])
+        try eventually(timeout: .seconds(40), "box 1 drops boxes 3 and 4\n\(home.log(1).suffix(3000))") {
+            let names = try home.peerNames(1)
+            return !names.contains("Box 3") && !names.contains("Box 4") && names.contains("Box 2")
+        }
+        #expect(home.log(1).contains("ignoring a box of another household"))
+
+        try home.signalDaemon(3, SIGTERM)
+        try eventually(timeout: .seconds(20), "box 4 drops box 3") { try !home.peerNames(4).contains("Box 3") }
+        try home.startDaemon(3)
+        try eventually(timeout: .seconds(30), "box 4 finds box 3 again") {
+            try home.peers(4).peers.contains { $0.name == "Box 3" && $0.reachable }
+        }
+        #expect(try !home.peerNames(1).contains("Box 3"))
+        #expect(try home.decode(HouseholdReport.self, 3, ["household"]).members.count == 2)
+    }
+
     /// A wrong code is refused (and counts against the code), the right one then joins, the same code again is
     /// refused as used, and a code past its life as expired.
     @Test func wrongExpiredAndReusedCodesAreRefused() throws {
