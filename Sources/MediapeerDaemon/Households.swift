@@ -58,8 +58,12 @@ final class Households: Service, Sendable {
     private let clock: ElapsedClock
     private let logger: Logger
     private let pairing: Mutex<Pairing>
-    private let pulls: AsyncStream<PeerEndpoint>
-    private let pullRequests: AsyncStream<PeerEndpoint>.Continuation
+    private let pulls: AsyncStream<(member: PeerEndpoint, version: String)>
+    private let pullRequests: AsyncStream<(member: PeerEndpoint, version: String)>.Continuation
+    /// The version each member announced when its roster was last pulled and brought nothing new (its records
+    /// are ones this box does not take): not pulled again until it announces another, so two members that
+    /// disagree for good do not pull from each other at every health check.
+    private let fruitlessPulls = Mutex<[String: String]>([:])
 
     private struct Pairing {
         var desk: PairingDesk
@@ -88,8 +92,8 @@ final class Households: Service, Sendable {
     func run() async throws {
         await withDiscardingTaskGroup { group in
             group.addTask {
-                for await member in self.pulls {
-                    await self.pull(from: member)
+                for await (member, version) in self.pulls {
+                    await self.pull(from: member, announcing: version)
                 }
             }
             try? await gracefulShutdown()
@@ -106,9 +110,11 @@ final class Households: Service, Sendable {
     /// A health check of `peer` read `info`: its roster is pulled when it is a member with another version.
     func checked(_ peer: PeerEndpoint, info: PeerWire.PeerInfo) {
         guard let roster = membership.roster, info.household == roster.householdID,
-            HouseholdAccess.pullsRoster(of: info.id, announcedTag: info.rosterVersion, roster: roster)
+            let version = info.rosterVersion,
+            HouseholdAccess.pullsRoster(of: info.id, announcedTag: version, roster: roster),
+            fruitlessPulls.withLock({ $0[info.id] }) != version
         else { return }
-        pullRequests.yield(peer)
+        pullRequests.yield((peer, version))
     }
 
     func pairingHello(_ hello: PairingHello, from joiner: String) throws -> PairingChallenge {
@@ -354,10 +360,14 @@ final class Households: Service, Sendable {
 
     // MARK: Spreading
 
-    private func pull(from member: PeerEndpoint) async {
+    private func pull(from member: PeerEndpoint, announcing version: String) async {
         do {
             let document = try await client.roster(member)
-            try merge(document, from: member.peerID)
+            let changed = try merge(document, from: member.peerID)
+            fruitlessPulls.withLock { pulls in
+                if pulls.count >= 256 { pulls.removeAll() }
+                pulls[member.peerID] = changed ? nil : version
+            }
         } catch {
             logger.info(
                 "could not pull a member's roster", metadata: ["peer_id": "\(member.peerID)", "error": "\(error)"])
@@ -383,7 +393,9 @@ final class Households: Service, Sendable {
     }
 
     /// Takes in a member's roster; when it removes this box, back to LAN mode.
-    private func merge(_ document: RosterDocument, from peer: String) throws(HouseholdDriverError) {
+    /// Returns whether anything changed.
+    @discardableResult
+    private func merge(_ document: RosterDocument, from peer: String) throws(HouseholdDriverError) -> Bool {
         let outcome = try membership.update { current throws(HouseholdDriverError) -> (changed: Bool, out: Bool) in
             guard var changed = current else { throw .lanMode }
             do throws(HouseholdError) {
@@ -405,6 +417,7 @@ final class Households: Service, Sendable {
         } else if outcome.changed {
             logger.info("took in a member's roster", metadata: ["from": "\(peer)"])
         }
+        return outcome.changed
     }
 
     private func save(_ roster: Roster) throws(HouseholdDriverError) {
