@@ -70,6 +70,36 @@ import Testing
         }
     }
 
+    /// Box 2 is stopped while box 1 removes box 3; back, it pulls box 1's newer roster (its `/v1/info` shows
+    /// another version) and drops box 3 without anyone telling it.
+    @Test func aMemberThatWasOfflineLearnsARemovalByPulling() throws {
+        let home = try SimulatedHome(boxes: 3, tag: "hp")
+        for index in 1...3 { try home.startDaemon(index) }
+        try waitUntilSeen("Box 1", by: 2, home)
+        try waitUntilSeen("Box 1", by: 3, home)
+        _ = try home.decode(
+            HouseholdReport.self, 2, ["join", try home.decode(PairingCodeAnswer.self, 1, ["pair"]).code])
+        _ = try home.decode(
+            HouseholdReport.self, 3, ["join", try home.decode(PairingCodeAnswer.self, 1, ["pair"]).code])
+        try eventually(timeout: .seconds(30), "box 2 lists box 3") {
+            try home.decode(HouseholdReport.self, 2, ["household"]).members.contains { $0.name == "Box 3" }
+        }
+
+        try home.signalDaemon(2, SIGTERM)
+        try eventually(timeout: .seconds(20), "box 1 sees box 2 offline") {
+            try home.decode(HouseholdReport.self, 1, ["household"]).members.contains {
+                $0.name == "Box 2" && !$0.online
+            }
+        }
+        _ = try home.decode(HouseholdReport.self, 1, ["household", "remove", "Box 3"])
+        try home.startDaemon(2)
+        #expect(try home.decode(HouseholdReport.self, 2, ["household"]).members.count >= 2)
+        try eventually(timeout: .seconds(30), "box 2 drops box 3\n\(home.log(2).suffix(2000))") {
+            try Set(home.decode(HouseholdReport.self, 2, ["household"]).members.map(\.name)) == ["Box 1", "Box 2"]
+        }
+        #expect(home.log(2).contains("took in a member's roster"))
+    }
+
     /// Box 2 leaves: it returns to LAN mode, and box 1 drops it at once.
     @Test func aBoxThatLeavesReturnsToLANModeAndIsDropped() throws {
         let home = try SimulatedHome(boxes: 2, tag: "hl")
