@@ -63,6 +63,13 @@ let package = Package(
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]),
+        // Households: signed rosters and their merge, pairing codes and proofs, who may do what (pure), and the
+        // household file.
+        .target(
+            name: "Household",
+            dependencies: [
+                "BoxIdentity", "PeerWire", "ElapsedTime", .product(name: "Crypto", package: "swift-crypto"),
+            ]),
         // The TOML configuration file and its validation.
         .target(name: "MediapeerConfig", dependencies: ["TOMLKit", "CSystemShims"]),
         // The SQLite media index: schema, scanner, hasher, inotify watcher.
@@ -194,10 +201,12 @@ let package = Package(
         .target(
             name: "MediapeerDaemon",
             dependencies: [
-                "BoxIdentity", "MediapeerConfig", "MediaIndex", "ControlAPI", "PeerProtocol", "Replication",
+                "BoxIdentity", "Household", "MediapeerConfig", "MediaIndex", "ControlAPI", "PeerProtocol",
+                "Replication",
                 "Discovery",
                 "CSystemShims", "PlayerEndpoint", "MediaServer", "SSDP", "PeerAddresses",
-                "ContentID", "WireVocabulary", "PeerWire", "ControlWire", "MediaProbe",
+                "ContentID", "WireVocabulary", "PeerWire", "ControlWire", "MediaProbe", "ElapsedTime",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -249,6 +258,8 @@ let package = Package(
                 "BoxIdentity", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "NIOPosix", package: "swift-nio"),
             ]),
+        .testTarget(
+            name: "HouseholdTests", dependencies: ["Household", "BoxIdentity", "PeerWire", "ElapsedTime"]),
         .testTarget(name: "ReplicationPolicyTests", dependencies: ["ReplicationPolicy"]),
         // The MediaServer's XML reader, SOAP controls, DIDL-Lite and tree, over a fake tree source.
         .testTarget(name: "MediaServerTests", dependencies: ["MediaServer", "WireVocabulary"]),

@@ -48,6 +48,15 @@ extension ControlHandler {
     public func refusal(for error: any Error) -> ControlRefusal? { nil }
 }
 
+/// The household side of the control API (`mediapeerctl pair`, `join`, `household`, `leave`).
+public protocol HouseholdControlHandler: Sendable {
+    func household() async throws -> HouseholdReport
+    func pair() async throws -> PairingCodeAnswer
+    func join(code: String) async throws -> HouseholdReport
+    func removeFromHousehold(_ box: String) async throws -> HouseholdReport
+    func leaveHousehold() async throws -> HouseholdReport
+}
+
 /// The control API server: Hummingbird on a Unix socket.
 public enum ControlServer {
     /// Bounds of its own, apart from the peer API's, so that peers can never take the connections the CLI needs.
@@ -157,8 +166,30 @@ public enum ControlServer {
             }
             return progress
         }
-
+        if let households = handler as? any HouseholdControlHandler { addHouseholdRoutes(router, households) }
         return router
+    }
+
+    private static func addHouseholdRoutes(
+        _ router: Router<BasicRequestContext>, _ handler: any HouseholdControlHandler
+    ) {
+        router.get(RouterPath(HouseholdRoute.household)) { _, _ in try await handler.household() }
+        router.post(RouterPath(HouseholdRoute.pair)) { _, _ in try await handler.pair() }
+        router.post(RouterPath(HouseholdRoute.join)) { request, context in
+            let code = try await request.decode(as: JoinRequest.self, context: context).code
+            guard code.utf8.count <= 64 else {
+                throw HTTPError(.badRequest, message: "a pairing code is 24 characters")
+            }
+            return try await handler.join(code: code)
+        }
+        router.post(RouterPath(HouseholdRoute.remove)) { request, context in
+            let box = try await request.decode(as: HouseholdRemoveRequest.self, context: context).box
+            guard !box.trimmingCharacters(in: .whitespaces).isEmpty, box.utf8.count <= 255 else {
+                throw HTTPError(.badRequest, message: "name the box: its peer id, 4+ hex digits of it, or its name")
+            }
+            return try await handler.removeFromHousehold(box)
+        }
+        router.post(RouterPath(HouseholdRoute.leave)) { _, _ in try await handler.leaveHousehold() }
     }
 
     /// The reference of a ``FetchRequest`` body.
@@ -241,6 +272,8 @@ extension PopularList: ResponseEncodable {}
 extension CacheReport: ResponseEncodable {}
 extension CacheEviction: ResponseEncodable {}
 extension PinChange: ResponseEncodable {}
+extension HouseholdReport: ResponseEncodable {}
+extension PairingCodeAnswer: ResponseEncodable {}
 
 /// A request the daemon refuses for a reason the user can fix; the message is shown as is.
 public enum ControlRefusal: Error, Equatable {

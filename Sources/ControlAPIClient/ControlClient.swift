@@ -139,7 +139,7 @@ public struct ControlClient: Sendable {
         try await request(.POST, ControlRoute.pinRemoval, body: try encoded(FetchRequest(reference: reference)))
     }
 
-    private func encoded(_ body: some Encodable) throws(ControlClientError) -> Data {
+    func encoded(_ body: some Encodable) throws(ControlClientError) -> Data {
         do {
             return try ControlJSON.encoder().encode(body)
         } catch {
@@ -147,7 +147,7 @@ public struct ControlClient: Sendable {
         }
     }
 
-    private func request<T: Decodable>(
+    func request<T: Decodable>(
         _ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body requestBody: Data? = nil
     ) async throws(ControlClientError) -> T {
         guard access(socketPath, F_OK) == 0 else { throw .daemonNotRunning(socket: socketPath) }
@@ -192,5 +192,32 @@ public struct ControlClient: Sendable {
         } catch {
             throw .unreadableResponse("\(error)")
         }
+    }
+}
+
+extension ControlClient {
+    /// The household: LAN mode, or its members, online or not.
+    public func household() async throws(ControlClientError) -> HouseholdReport {
+        try await request(.GET, HouseholdRoute.household)
+    }
+
+    /// Opens a one-time pairing code on this box.
+    public func pair() async throws(ControlClientError) -> PairingCodeAnswer {
+        try await request(.POST, HouseholdRoute.pair)
+    }
+
+    /// Joins the household of the box that printed `code`.
+    public func join(code: String) async throws(ControlClientError) -> HouseholdReport {
+        try await request(.POST, HouseholdRoute.join, body: try encoded(JoinRequest(code: code)))
+    }
+
+    /// Removes a box (peer id, id prefix or name) from the household.
+    public func removeFromHousehold(_ box: String) async throws(ControlClientError) -> HouseholdReport {
+        try await request(.POST, HouseholdRoute.remove, body: try encoded(HouseholdRemoveRequest(box: box)))
+    }
+
+    /// This box leaves its household.
+    public func leaveHousehold() async throws(ControlClientError) -> HouseholdReport {
+        try await request(.POST, HouseholdRoute.leave)
     }
 }

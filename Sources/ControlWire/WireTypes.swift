@@ -63,6 +63,8 @@ public struct DaemonStatus: Sendable, Codable, Equatable {
     /// avahi-daemon is up.
     public var mdns: DiscoveryState
     public var peerCount: Int
+    /// LAN mode or the household this box shares with; absent from daemons before households.
+    public var household: HouseholdReport?
 
     public init(
         name: String, peerID: String, httpPort: Int, version: String, pid: Int32, uptimeSeconds: Int,

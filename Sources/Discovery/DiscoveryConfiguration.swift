@@ -27,6 +27,9 @@ public enum MediapeerTXT {
     public static let generation = "gen"
     /// `name`: the friendly name.
     public static let name = "name"
+    /// `h`: the household the box is in (16 hex digits); absent in LAN mode. A box in a household ignores the
+    /// announcements of boxes of another household, or of none, without connecting to them.
+    public static let household = "h"
 
     /// The keys ``MDNSDiscovery`` writes itself; ``MDNSDiscovery/updateTXT(_:)`` refuses them.
     public static let reserved: Set<String> = [peerID, protocolVersion, port, name]

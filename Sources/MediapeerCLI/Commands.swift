@@ -13,7 +13,8 @@ public struct MediapeerCtl: AsyncParsableCommand {
         version: MediapeerVersion.string,
         subcommands: [
             Status.self, Library.self, Peers.self, Fetch.self, Fetches.self, Cache.self, Pin.self, Unpin.self,
-            URLCommand.self, Play.self, Scan.self, Popular.self, Config.self,
+            URLCommand.self, Play.self, Scan.self, Popular.self, Config.self, Pair.self, Join.self,
+            HouseholdCommand.self, Leave.self,
         ])
 
     // Declared here too so `mediapeerctl --socket PATH status` parses; each subcommand reads the same group.
@@ -35,6 +36,8 @@ struct Status: AsyncParsableCommand {
         var lines = [
             "name:        \(status.name)",
             "peer id:     \(status.peerID), peer API on port \(status.httpPort)",
+            "sharing:     "
+                + (status.household?.summary ?? HouseholdReport(household: nil, version: nil, members: []).summary),
             "mdns:        " + describe(status.mdns) + ", \(status.peerCount) peer\(status.peerCount == 1 ? "" : "s")",
             "version:     \(status.version) (pid \(status.pid), up \(Format.age(seconds: Int64(status.uptimeSeconds))))",
             "media:       "

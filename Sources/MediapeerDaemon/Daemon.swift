@@ -5,6 +5,7 @@ import ControlAPI
 import ControlWire
 import Discovery
 import Foundation
+import Household
 import Logging
 import MediaIndex
 import MediaServer
@@ -76,9 +77,19 @@ public struct Daemon: AsyncParsableCommand {
             throw ExitCode.failure
         }
         let peerID = identity.peerID
+        let householdFile = HouseholdFile(stateDirectory: settings.stateDir)
+        let membership: HouseholdMembership
+        do {
+            membership = HouseholdMembership(try householdFile.load())
+        } catch {
+            logger.critical("cannot read the household file", metadata: ["error": "\(error)"])
+            library.shutdown()
+            throw ExitCode.failure
+        }
         let peerClient: PeerClient
         do {
-            peerClient = PeerClient(trust: try PeerTrust(identity: identity))
+            peerClient = PeerClient(
+                trust: try PeerTrust(identity: identity, refusal: { membership.outgoingRefusal($0) }))
         } catch {
             logger.critical("cannot set up the TLS client with the box's key", metadata: ["error": "\(error)"])
             library.shutdown()
@@ -90,6 +101,12 @@ public struct Daemon: AsyncParsableCommand {
                 halfLife: settings.demandHalfLife,
                 flushInterval: environment["MEDIAPEER_DEMAND_FLUSH_MS"].flatMap { Int($0) }.map { .milliseconds($0) }
                     ?? DemandLedger.Configuration().flushInterval),
+            logger: logger)
+        let households = Households(
+            identity: identity, name: settings.name, file: householdFile, membership: membership, client: peerClient,
+            // Tests shorten a pairing code's life to see it expire.
+            pairingValidity: environment["MEDIAPEER_PAIRING_CODE_MS"].flatMap { Int($0) }.map { .milliseconds($0) }
+                ?? PairingDesk.defaultValidity,
             logger: logger)
         let network: PeerNetwork
         do {
@@ -103,7 +120,7 @@ public struct Daemon: AsyncParsableCommand {
                     limits: RemoteCatalogLimits(
                         maxObjects: settings.peerCatalogMaxObjects, maxBytes: settings.peerCatalogMaxBytes),
                     forgetPeersAfter: settings.forgetPeersAfter),
-                demand: demand, library: library, client: peerClient, logger: logger)
+                demand: demand, library: library, client: peerClient, households: households, logger: logger)
         } catch {
             logger.critical("cannot set up discovery", metadata: ["error": "\(error)"])
             library.shutdown()
@@ -129,7 +146,7 @@ public struct Daemon: AsyncParsableCommand {
             playerPort: settings.playerPort, configPath: configPath,
             stateDirectory: settings.stateDir, startedAt: .now, network: network, locator: locator, fetcher: fetcher,
             objects: objects, resolver: ReferenceResolver(catalog: library.catalog, neighbourhood: network),
-            demand: demand, demandHalfLife: settings.demandHalfLife, replicator: replicator)
+            demand: demand, demandHalfLife: settings.demandHalfLife, replicator: replicator, households: households)
         let peerServer: any Service
         do {
             peerServer = try PeerServer.makeApplication(
@@ -202,7 +219,7 @@ public struct Daemon: AsyncParsableCommand {
             configuration: .init(
                 services: services + [
                     .init(service: IndexService(library: library)), .init(service: peerServer),
-                    .init(service: playerServer), .init(service: network),
+                    .init(service: playerServer), .init(service: households), .init(service: network),
                     .init(service: network.catalogSync), .init(service: ReplicationService(fetcher: fetcher)),
                     // After the index (so its last figures are written before the database closes) and the network.
                     .init(service: demand), .init(service: network.demandSync),

@@ -34,6 +34,8 @@ struct LibraryControlHandler: ControlHandler, PeerRequestHandler {
     let demandHalfLife: Duration
     /// What each replica is worth and why it stays, for `mediapeerctl cache`.
     let replicator: AutoReplicator
+    /// LAN mode or the household: who is answered, pairing, the roster.
+    let households: Households
 
     private var catalog: Catalog { library.catalog }
 
@@ -41,7 +43,8 @@ struct LibraryControlHandler: ControlHandler, PeerRequestHandler {
         let statistics = try await library.statistics()
         let hashed = library.hashingStatistics
         let seconds = Double(hashed.nanoseconds) / 1e9
-        return DaemonStatus(
+        let peers = await network.table.snapshot()
+        var status = DaemonStatus(
             name: name, peerID: peerID, httpPort: httpPort, version: MediapeerVersion.string, pid: getpid(),
             uptimeSeconds: Int((ContinuousClock.now - startedAt).components.seconds),
             configPath: configPath, mediaFolders: library.mediaFolders, stateDirectory: stateDirectory,
@@ -50,13 +53,16 @@ struct LibraryControlHandler: ControlHandler, PeerRequestHandler {
                 pendingFiles: statistics.awaitingHash, filesHashed: hashed.filesHashed, bytesHashed: hashed.bytesHashed,
                 bytesPerSecond: seconds > 0 ? Int64(Double(hashed.bytesHashed) / seconds) : nil),
             residentBytes: Self.residentBytes(), mdns: network.state,
-            peerCount: await network.table.snapshot().filter { $0.id != nil }.count)
+            peerCount: peers.filter { $0.id != nil }.count)
+        status.household = households.report(peers: peers)
+        return status
     }
 
     func info() async throws -> PeerWire.PeerInfo {
         PeerWire.PeerInfo(
             id: peerID, name: name, version: MediapeerVersion.string, generation: network.generation,
-            demandGeneration: demand.demandGeneration)
+            demandGeneration: demand.demandGeneration, household: households.membership.roster?.householdID,
+            rosterVersion: households.membership.roster?.tag)
     }
 
     func peerDeparted(id: String, address: String) async {

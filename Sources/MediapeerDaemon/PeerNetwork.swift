@@ -1,6 +1,7 @@
 import ControlWire
 import Discovery
 import Foundation
+import Household
 import Logging
 import MediaIndex
 import MediapeerConfig
@@ -23,20 +24,27 @@ final class PeerNetwork: Service, Neighbourhood, Sendable {
     private let peerID: String
     private let client: PeerClient
     private let publishedGeneration: Mutex<Int64>
+    private let households: Households
+    /// The TXT keys this box sets itself (`gen`, `h`), as last announced.
+    private let txt: Mutex<[String: String]>
+    /// Instances of another household already logged as ignored, so each is logged once.
+    private let ignoredInstances = Mutex<Set<String>>([])
 
     /// - Parameter client: every request to a peer goes through it (mutual TLS with the box's key).
     init(
         name: String, peerID: String, port: Int, staticPeers: [PeerAddress], healthInterval: Duration,
         catalogs: CatalogSync.Configuration, demand: DemandLedger, library: MediaLibrary, client: PeerClient,
-        logger: Logger
+        households: Households, logger: Logger
     ) throws(DiscoveryError) {
         let demandSync = DemandSync(ledger: demand, catalog: library.catalog, source: client, logger: logger)
         let generation = (try? library.generation()) ?? 0
         publishedGeneration = Mutex(generation)
+        var txt = [MediapeerTXT.generation: String(generation)]
+        txt[MediapeerTXT.household] = households.membership.roster?.householdID
+        self.txt = Mutex(txt)
+        self.households = households
         discovery = try MDNSDiscovery(
-            configuration: DiscoveryConfiguration(
-                friendlyName: name, peerID: peerID, port: UInt16(port),
-                txt: [MediapeerTXT.generation: String(generation)]),
+            configuration: DiscoveryConfiguration(friendlyName: name, peerID: peerID, port: UInt16(port), txt: txt),
             logger: logger)
         table = try PeerTable(
             configuration: .init(
@@ -44,7 +52,9 @@ final class PeerNetwork: Service, Neighbourhood, Sendable {
                 healthInterval: healthInterval, healthTimeout: .seconds(3),
                 // Two misses in a row, so one lost packet on Wi-Fi does not drop a live box.
                 failuresBeforeDrop: 2,
-                healthCheck: { peer in await Self.checkHealth(peer, client: client, demand: demandSync) }),
+                healthCheck: { peer in
+                    await Self.checkHealth(peer, client: client, demand: demandSync, households: households)
+                }),
             logger: logger)
         self.library = library
         self.logger = logger
@@ -58,9 +68,10 @@ final class PeerNetwork: Service, Neighbourhood, Sendable {
     func run() async throws {
         try discovery.start()
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.table.consume(self.discovery.events) }
+            group.addTask { await self.table.consume(self.followedEvents()) }
             group.addTask { await self.followChanges() }
             group.addTask { await self.publishGenerations() }
+            group.addTask { await self.publishHouseholds() }
             try? await gracefulShutdown()
             // Goodbyes first, so the neighbours drop this box at once rather than after a health check: directly
             // to each known peer (a round trip), then on mDNS (which receivers act on a second later).
@@ -131,12 +142,60 @@ final class PeerNetwork: Service, Neighbourhood, Sendable {
     private func publishGenerations() async {
         for await generation in library.generationUpdates() {
             publishedGeneration.withLock { $0 = generation }
-            do {
-                try discovery.updateTXT([MediapeerTXT.generation: String(generation)])
-            } catch {
-                logger.warning("cannot update the mDNS TXT record", metadata: ["error": "\(error)"])
-            }
+            announce(MediapeerTXT.generation, String(generation))
         }
+    }
+
+    /// Puts the household in the TXT record (`h`) whenever the box joins one or returns to LAN mode.
+    private func publishHouseholds() async {
+        for await household in households.membership.householdChanges {
+            announce(MediapeerTXT.household, household)
+        }
+    }
+
+    private func announce(_ key: String, _ value: String?) {
+        let record = txt.withLock { txt in
+            txt[key] = value
+            return txt
+        }
+        do {
+            try discovery.updateTXT(record)
+        } catch {
+            logger.warning("cannot update the mDNS TXT record", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// The discovery events the peer table sees: in a household, the announcements of boxes of another
+    /// household or of none are dropped here, so no connection is ever made to them (each instance logged once).
+    private func followedEvents() -> AsyncStream<DiscoveryEvent> {
+        let (events, continuation) = AsyncStream.makeStream(of: DiscoveryEvent.self, bufferingPolicy: .unbounded)
+        let task = Task { [self] in
+            for await event in discovery.events {
+                if case .resolved(let service) = event,
+                    !HouseholdAccess.follows(
+                        announcedHousehold: service.txt[MediapeerTXT.household], roster: households.membership.roster)
+                {
+                    let firstTime = self.ignoredInstances.withLock { ignored in
+                        // Bounded: past 256 names, each is logged once more.
+                        if ignored.count >= 256 { ignored.removeAll() }
+                        return ignored.insert(service.instance.name).inserted
+                    }
+                    if firstTime {
+                        logger.info(
+                            "ignoring a box of another household",
+                            metadata: [
+                                "instance": "\(service.instance.name)", "peer_id": "\(service.peerID ?? "-")",
+                                "household": "\(service.txt[MediapeerTXT.household] ?? "none (LAN mode)")",
+                            ])
+                    }
+                    continue
+                }
+                continuation.yield(event)
+            }
+            continuation.finish()
+        }
+        continuation.onTermination = { _ in task.cancel() }
+        return events
     }
 
     /// The peer at `addresses` (by default all of its own, best first); nil without an address.
@@ -152,7 +211,11 @@ final class PeerNetwork: Service, Neighbourhood, Sendable {
     /// address where another device answers for the id fails its check. Only a peer known from static entries
     /// alone is learnt from whoever proves a key at its address: its id is that key's (a box behind a static
     /// address may be replaced, see ``PeerRemovalReason/replaced``).
-    static func checkHealth(_ peer: PeerSnapshot, client: PeerClient, demand: DemandSync) async -> HealthResult {
+    ///
+    /// A member's check also hands its roster version to `households`, which pulls its roster when it differs.
+    static func checkHealth(
+        _ peer: PeerSnapshot, client: PeerClient, demand: DemandSync, households: Households
+    ) async -> HealthResult {
         var lastProblem = "no address"
         let learning = peer.id == nil || (peer.instances.isEmpty && !peer.staticEntries.isEmpty)
         for address in peer.addresses {
@@ -161,6 +224,7 @@ final class PeerNetwork: Service, Neighbourhood, Sendable {
                 let info = try await client.info(endpoint, learning: learning, timeout: .seconds(3))
                 if info.id == peer.id, let named = Self.endpoint(of: peer, at: [address]) {
                     demand.announced(named, demandGeneration: info.demandGeneration)
+                    households.checked(named, info: info)
                 }
                 return .healthy(
                     id: info.id, name: info.name, generation: UInt64(clamping: info.generation),

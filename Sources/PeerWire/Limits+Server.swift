@@ -9,3 +9,9 @@ extension PeerLimits {
     /// is cut off rather than holding a connection.
     public static let requestDeadline: Duration = .seconds(10)
 }
+
+extension PeerLimits {
+    /// A household roster sent to a box (`POST /v1/household/roster`, `/v1/household/removed`): 256 records of a
+    /// few hundred bytes fit several times over.
+    public static let maxRosterBytes = 256 << 10
+}

@@ -18,12 +18,18 @@ public struct PeerInfo: Sendable, Codable, Equatable {
     public var generation: Int64
     /// Moves whenever the box's demand figures change (`GET /v1/demand`); absent from boxes that have none to give.
     public var demandGeneration: Int64?
+    /// The household the box is in (16 hex digits; absent in LAN mode), and its roster's version: a member whose
+    /// version differs from its own pulls the roster (`GET /v1/household/roster`).
+    public var household: String?
+    public var rosterVersion: String?
 
     public init(
         id: String, name: String, version: String, protocolVersion: Int = PeerProtocolVersion.current,
         generation: Int64,
-        demandGeneration: Int64? = nil
+        demandGeneration: Int64? = nil, household: String? = nil, rosterVersion: String? = nil
     ) {
+        self.household = household
+        self.rosterVersion = rosterVersion
         self.id = id
         self.name = name
         self.version = version

@@ -81,6 +81,8 @@ public enum PeerClientError: Error, CustomStringConvertible, Equatable {
     case invalidAnswer(peer: String, reason: String)
     /// The peer did not prove the key of the id it was reached as: another device answers at its address.
     case unproven(peer: String, reason: String)
+    /// This box does not talk to that peer (it is not in this box's household); no connection was made.
+    case refusedHere(peer: String, reason: String)
 
     public var description: String {
         switch self {
@@ -90,6 +92,7 @@ public enum PeerClientError: Error, CustomStringConvertible, Equatable {
         case .refused(let peer, let status, let message): "\(peer) refused (HTTP \(status)): \(message)"
         case .invalidAnswer(let peer, let reason): "\(peer) sent an invalid answer: \(reason)"
         case .unproven(let peer, let reason): "\(peer) is not the box it was taken for: \(reason)"
+        case .refusedHere(let peer, let reason): "not asking \(peer): \(reason)"
         }
     }
 }
@@ -346,6 +349,57 @@ public struct PeerClient: Sendable {
         }
     }
 
+    /// Pairing, step 1 (`POST /v1/household/pairing/hello`): the member's nonce. Made whatever the household
+    /// rules: the joiner is not in the member's household yet.
+    public func pairingHello(_ peer: PeerEndpoint, _ hello: PairingHello) async throws(PeerClientError)
+        -> PairingChallenge
+    {
+        try await post(peer, "/v1/household/pairing/hello", hello, restricted: false)
+    }
+
+    /// Pairing, step 2 (`POST /v1/household/pairing/proof`): the member's proof and the roster listing the joiner.
+    public func pairingProof(_ peer: PeerEndpoint, _ proof: PairingProof) async throws(PeerClientError)
+        -> PairingWelcome
+    {
+        try await post(peer, "/v1/household/pairing/proof", proof, restricted: false)
+    }
+
+    /// The member's roster (`GET /v1/household/roster`), read up to 1 MiB.
+    public func roster(_ peer: PeerEndpoint) async throws(PeerClientError) -> RosterDocument {
+        try await json(peer, "/v1/household/roster", timeout: .seconds(5))
+    }
+
+    /// Hands a member this box's roster (`POST /v1/household/roster`) after a change made here, so that it learns
+    /// the change at once rather than at its next health check.
+    public func pushRoster(_ peer: PeerEndpoint, _ roster: RosterDocument) async throws(PeerClientError) {
+        let _: Empty = try await post(peer, "/v1/household/roster", roster, restricted: true)
+    }
+
+    /// Tells a box it was removed (`POST /v1/household/removed`): made although this box no longer counts it a
+    /// member.
+    public func removalNotice(_ peer: PeerEndpoint, _ notice: RemovalNotice) async throws(PeerClientError) {
+        let _: Empty = try await post(peer, "/v1/household/removed", notice, restricted: false)
+    }
+
+    /// An answer without content (204), or one whose content is not read.
+    private struct Empty: Decodable {}
+
+    private func post<Body: Encodable, Reply: Decodable>(
+        _ peer: PeerEndpoint, _ path: String, _ body: Body, restricted: Bool
+    ) async throws(PeerClientError) -> Reply {
+        let data: Data
+        do {
+            data = try JSONEncoder().encode(body)
+        } catch {
+            throw .invalidAnswer(peer: peer.description, reason: "cannot encode the request: \(error)")
+        }
+        let answer = try await send(
+            peer, path, method: .POST, body: ByteBuffer(bytes: data), restricted: restricted, timeout: .seconds(5),
+            maxBytes: 1 << 20)
+        if let empty = Empty() as? Reply { return empty }
+        return try decode(answer.body, from: peer, path: path)
+    }
+
     private struct DeliveryFailed: Error {
         var underlying: any Error
     }
@@ -391,13 +445,14 @@ public struct PeerClient: Sendable {
     /// One request; its answer read whole, up to `maxBytes`, and refused unless 2xx.
     private func send(
         _ peer: PeerEndpoint, _ path: String, method: HTTPMethod, headers: [(String, String)] = [],
-        body: ByteBuffer? = nil, learning: Bool = false, timeout: TimeAmount, maxBytes: Int
+        body: ByteBuffer? = nil, learning: Bool = false, restricted: Bool = true, timeout: TimeAmount, maxBytes: Int
     ) async throws(PeerClientError) -> Answer {
         var request = HTTPClientRequest(url: peer.baseURL(secure: trust != nil) + path)
         request.method = method
         var provenID: String?
         if let trust {
-            let (configuration, id) = try await trust.configuration(for: peer, learning: learning, timeout: timeout)
+            let (configuration, id) = try await trust.configuration(
+                for: peer, learning: learning, timeout: timeout, restricted: restricted)
             request.tlsConfiguration = configuration
             provenID = id
         }

@@ -18,12 +18,17 @@ public final class PeerTrust: Sendable {
     public let identity: BoxIdentity
     private let probeContext: NIOSSLContext
     private let known: NIOLockedValueBox<[String: NIOSSLCertificate]>
+    /// Why this box does not talk to a peer (nil: it does): a box in a household talks only to its members.
+    private let refusal: @Sendable (String) -> String?
     /// Boxes whose certificates are kept: far more than the 64 neighbours a box follows, for the referrals of
     /// locate answers too.
     static var capacity: Int { 256 }
 
-    public init(identity: BoxIdentity) throws {
+    /// - Parameter refusal: why requests to the box of an id are not made at all (a box in a household makes none
+    ///   to boxes outside it); nil lets every box be reached.
+    public init(identity: BoxIdentity, refusal: @escaping @Sendable (String) -> String? = { _ in nil }) throws {
         self.identity = identity
+        self.refusal = refusal
         probeContext = try NIOSSLContext(configuration: identity.clientTLSConfiguration(trusting: nil))
         known = NIOLockedValueBox([:])
     }
@@ -31,9 +36,15 @@ public final class PeerTrust: Sendable {
     /// The TLS configuration of a request to `peer`, and the id the peer proved: its certificate is probed first
     /// unless already known. With `learning`, whoever answers is accepted and the id is that of its key (a static
     /// peer not yet identified); otherwise `peer.peerID` must be a well-formed id and the key must have it.
+    ///
+    /// With `restricted` (every request but the few of pairing and households), a box whose id ``refusal`` refuses
+    /// is not reached: before a connection when its id is known, after the probe when it is learnt.
     func configuration(
-        for peer: PeerEndpoint, learning: Bool, timeout: TimeAmount
+        for peer: PeerEndpoint, learning: Bool, timeout: TimeAmount, restricted: Bool = true
     ) async throws(PeerClientError) -> (TLSConfiguration, provenID: String) {
+        if restricted, !learning, let reason = refusal(peer.peerID) {
+            throw .refusedHere(peer: peer.description, reason: reason)
+        }
         let expected: String?
         if learning {
             expected = nil
@@ -55,6 +66,9 @@ public final class PeerTrust: Sendable {
                 }
                 known[id] = certificate
             }
+        }
+        if restricted, learning, let reason = refusal(id) {
+            throw .refusedHere(peer: peer.description, reason: reason)
         }
         do {
             return (try identity.clientTLSConfiguration(trusting: certificate), id)

@@ -1,5 +1,6 @@
 import BoxIdentity
 import ContentID
+import Foundation
 import HTTPService
 import Hummingbird
 import HummingbirdCore
@@ -30,6 +31,19 @@ public protocol PeerRequestHandler: Sendable {
     /// A box at `address` asked for the bytes of an object this box holds (a `GET` of `/v1/objects/ID`, any range):
     /// counted as demand served, once per asking box and title within a window.
     func objectRequested(_ id: ContentID, by address: String?) async
+}
+
+/// The household side of the peer API (`docs/PROTOCOL.md`, "Households"). `peer` is always the id the connection
+/// proved over TLS.
+public protocol PeerHouseholdHandler: Sendable {
+    /// Why the box that proved `peerID` gets nothing from this box's peer API (nil: it is answered): in a
+    /// household, a box outside it. Nil `peerID`: a connection without TLS (tests only).
+    func refusal(of peerID: String?) async -> String?
+    func pairingHello(_ hello: PairingHello, from joiner: String) async throws -> PairingChallenge
+    func pairingProof(_ proof: PairingProof, from joiner: String) async throws -> PairingWelcome
+    func roster(for peer: String) async throws -> RosterDocument
+    func rosterPushed(_ roster: RosterDocument, by peer: String) async throws
+    func removalNotice(_ notice: RemovalNotice, from peer: String) async throws
 }
 
 extension PeerRequestHandler {
@@ -114,6 +128,11 @@ public enum PeerServer {
         locateLimiter: SourceRateLimiter = SourceRateLimiter()
     ) -> Router<PeerRequestContext> {
         let router = Router(context: PeerRequestContext.self)
+        let households = handler as? any PeerHouseholdHandler
+        if let households {
+            router.middlewares.add(HouseholdGate(households: households))
+            addHouseholdRoutes(router, households)
+        }
         router.get("/v1/info") { _, _ in try await handler.info() }
         router.post("/v1/goodbye") { request, context -> HTTPResponse.Status in
             let goodbye = try await request.decode(as: Goodbye.self, context: context)
@@ -181,6 +200,54 @@ public enum PeerServer {
         return router
     }
 
+    /// Pairing (open to any box that proved a key: the joiner is no member yet) and the roster's spread (members
+    /// only, through ``HouseholdGate``).
+    static func addHouseholdRoutes(_ router: Router<PeerRequestContext>, _ households: any PeerHouseholdHandler) {
+        router.post("/v1/household/pairing/hello") { request, context -> PairingChallenge in
+            let hello = try await request.decode(as: PairingHello.self, context: context)
+            return try await households.pairingHello(hello, from: try await provenPeer(context))
+        }
+        router.post("/v1/household/pairing/proof") { request, context -> PairingWelcome in
+            let proof = try await request.decode(as: PairingProof.self, context: context)
+            return try await households.pairingProof(proof, from: try await provenPeer(context))
+        }
+        router.get("/v1/household/roster") { _, context -> RosterDocument in
+            try await households.roster(for: try await provenPeer(context))
+        }
+        router.post("/v1/household/roster") { request, context -> HTTPResponse.Status in
+            let roster: RosterDocument = try await largeBody(request)
+            try await households.rosterPushed(roster, by: try await provenPeer(context))
+            return .noContent
+        }
+        router.post("/v1/household/removed") { request, context -> HTTPResponse.Status in
+            let notice: RemovalNotice = try await largeBody(request)
+            try await households.removalNotice(notice, from: try await provenPeer(context))
+            return .noContent
+        }
+    }
+
+    private static func provenPeer(_ context: PeerRequestContext) async throws -> String {
+        guard let peer = await context.provenPeerID() else {
+            throw HTTPError(.forbidden, message: "households need a connection that proves a box key (mutual TLS)")
+        }
+        return peer
+    }
+
+    /// A roster: larger than the 4 KiB of other bodies, read up to ``PeerLimits/maxRosterBytes``.
+    private static func largeBody<T: Decodable>(_ request: Request) async throws -> T {
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: PeerLimits.maxRosterBytes)
+        } catch {
+            throw HTTPError(.contentTooLarge, message: "a roster is at most \(PeerLimits.maxRosterBytes) bytes")
+        }
+        do {
+            return try JSONDecoder().decode(T.self, from: body)
+        } catch {
+            throw HTTPError(.badRequest, message: "not a roster: \(error)")
+        }
+    }
+
     /// The object id in the path: exactly 64 hex digits, so no request can name anything but content.
     static func contentID(_ context: PeerRequestContext) throws -> ContentID {
         guard let text = context.parameters.get("id"), let id = ContentID(hex: text) else {
@@ -226,7 +293,28 @@ public enum QueryID {
     }
 }
 
+/// In household mode, a box outside the household gets a 403 with the reason for every request but pairing's,
+/// before any handler runs.
+struct HouseholdGate: RouterMiddleware {
+    typealias Context = PeerRequestContext
+    let households: any PeerHouseholdHandler
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        if !request.uri.path.hasPrefix("/v1/household/pairing/"),
+            let reason = await households.refusal(of: await context.provenPeerID())
+        {
+            throw HTTPError(.forbidden, message: reason)
+        }
+        return try await next(request, context)
+    }
+}
+
 extension PeerInfo: ResponseEncodable {}
+extension PairingChallenge: ResponseEncodable {}
+extension PairingWelcome: ResponseEncodable {}
+extension RosterDocument: ResponseEncodable {}
 extension CatalogDelta: ResponseEncodable {}
 extension HaveMap: ResponseEncodable {}
 extension LocateAnswer: ResponseEncodable {}

@@ -1,0 +1,30 @@
+/// Who may do what, by mode: the rules the peer API, discovery and the roster spread follow. A box without a roster
+/// is in LAN mode and shares with every box; a box with one shares only with its members.
+public enum HouseholdAccess {
+    /// Why the peer API refuses the box that proved `peerID` (nil: it is answered). `peerID` is nil on a
+    /// connection without TLS, which only tests make, and which a household refuses.
+    public static func refusal(of peerID: String?, roster: Roster?) -> String? {
+        guard let roster else { return nil }
+        guard let peerID else { return "this box shares only with its household; the connection proved no key" }
+        if roster.isMember(peerID) { return nil }
+        if roster.records[peerID] != nil {
+            return "\(peerID) was removed from this box's household"
+        }
+        return "this box shares only with its household, and \(peerID) is not in it: pair it with "
+            + "`mediapeerctl pair` on a member and `mediapeerctl join CODE` on it"
+    }
+
+    /// Whether an announced box is followed (connected to at all): in LAN mode, every box (a box of a household
+    /// answers it 403, and it must find a member to join a household); in a household, only a box that
+    /// announces this household. Any other is ignored before any connection.
+    public static func follows(announcedHousehold: String?, roster: Roster?) -> Bool {
+        guard let roster else { return true }
+        return announcedHousehold == roster.householdID
+    }
+
+    /// Whether to pull the roster of `peerID`, who announced `tag`: a member whose roster differs from this box's.
+    public static func pullsRoster(of peerID: String, announcedTag: String?, roster: Roster?) -> Bool {
+        guard let roster, let announcedTag, roster.isMember(peerID) else { return false }
+        return announcedTag != roster.tag
+    }
+}
