@@ -45,10 +45,8 @@ import Testing
         for index in 1...3 { try home.startDaemon(index) }
         try waitUntilSeen("Box 1", by: 2, home)
         try waitUntilSeen("Box 1", by: 3, home)
-        _ = try home.decode(
-            HouseholdReport.self, 2, ["join", try home.decode(PairingCodeAnswer.self, 1, ["pair"]).code])
-        _ = try home.decode(
-            HouseholdReport.self, 3, ["join", try home.decode(PairingCodeAnswer.self, 1, ["pair"]).code])
+        _ = try join(2, through: 1, home)
+        _ = try join(3, through: 1, home)
         try eventually(timeout: .seconds(30), "box 2 lists box 3 online") {
             let report = try home.decode(HouseholdReport.self, 2, ["household"])
             return report.members.contains { $0.name == "Box 3" && $0.online }
@@ -77,10 +75,8 @@ import Testing
         for index in 1...3 { try home.startDaemon(index) }
         try waitUntilSeen("Box 1", by: 2, home)
         try waitUntilSeen("Box 1", by: 3, home)
-        _ = try home.decode(
-            HouseholdReport.self, 2, ["join", try home.decode(PairingCodeAnswer.self, 1, ["pair"]).code])
-        _ = try home.decode(
-            HouseholdReport.self, 3, ["join", try home.decode(PairingCodeAnswer.self, 1, ["pair"]).code])
+        _ = try join(2, through: 1, home)
+        _ = try join(3, through: 1, home)
         try eventually(timeout: .seconds(30), "box 2 lists box 3") {
             try home.decode(HouseholdReport.self, 2, ["household"]).members.contains { $0.name == "Box 3" }
         }
@@ -106,8 +102,7 @@ import Testing
         try home.startDaemon(1)
         try home.startDaemon(2)
         try waitUntilSeen("Box 1", by: 2, home)
-        _ = try home.decode(
-            HouseholdReport.self, 2, ["join", try home.decode(PairingCodeAnswer.self, 1, ["pair"]).code])
+        _ = try join(2, through: 1, home)
         try eventually(timeout: .seconds(30), "box 1 lists box 2 online") {
             try home.decode(HouseholdReport.self, 1, ["household"]).members.contains { $0.name == "Box 2" && $0.online }
         }
@@ -128,10 +123,8 @@ import Testing
         for index in 1...4 { try home.startDaemon(index) }
         try waitUntilSeen("Box 1", by: 2, home)
         try waitUntilSeen("Box 3", by: 4, home)
-        _ = try home.decode(
-            HouseholdReport.self, 2, ["join", try home.decode(PairingCodeAnswer.self, 1, ["pair"]).code])
-        _ = try home.decode(
-            HouseholdReport.self, 4, ["join", try home.decode(PairingCodeAnswer.self, 3, ["pair"]).code])
+        _ = try join(2, through: 1, home)
+        _ = try join(4, through: 3, home)
         try eventually(timeout: .seconds(40), "box 1 drops boxes 3 and 4\n\(home.log(1).suffix(3000))") {
             let names = try home.peerNames(1)
             return !names.contains("Box 3") && !names.contains("Box 4") && names.contains("Box 2")
@@ -185,6 +178,12 @@ import Testing
     }
 
     /// Waits until box `index` knows the box named `name` by id (its announcement carries it).
+    /// Box `joiner` joins the household of box `member` with a code box `member` prints.
+    private func join(_ joiner: Int, through member: Int, _ home: SimulatedHome) throws -> HouseholdReport {
+        let code = try home.decode(PairingCodeAnswer.self, member, ["pair"]).code
+        return try home.decode(HouseholdReport.self, joiner, ["join", code])
+    }
+
     private func waitUntilSeen(_ name: String, by index: Int, _ home: SimulatedHome) throws {
         try eventually(timeout: .seconds(30), "box \(index) finds \(name)") {
             try home.peerNames(index).contains(name)
