@@ -33,8 +33,9 @@ import Testing
         let stranger = try info(from: 4, of: 1, home)
         #expect(stranger.status == "403", "\(stranger)")
         #expect(stranger.body.contains("shares only with its household"), "\(stranger)")
-        try eventually(timeout: .seconds(30), "box 4 finds box 1 unreachable") {
-            try home.peers(4).peers.contains { $0.name == "Box 1" && !$0.reachable }
+        // Box 4 lists box 1 unreachable until it drops it, which a loaded machine may reach between two looks.
+        try eventually(timeout: .seconds(30), "box 4 does not list box 1 reachable") {
+            try !home.peers(4).peers.contains { $0.name == "Box 1" && $0.reachable }
         }
     }
 
@@ -129,7 +130,10 @@ import Testing
             let names = try home.peerNames(1)
             return !names.contains("Box 3") && !names.contains("Box 4") && names.contains("Box 2")
         }
-        #expect(home.log(1).contains("ignoring a box of another household"))
+        // Box 1 may drop boxes 3 and 4 as non-members before their announcements carry their household.
+        try eventually(timeout: .seconds(30), "box 1 ignores the announcements of the other household") {
+            home.log(1).contains("ignoring a box of another household")
+        }
 
         try home.signalDaemon(3, SIGTERM)
         try eventually(timeout: .seconds(20), "box 4 drops box 3") { try !home.peerNames(4).contains("Box 3") }
