@@ -485,6 +485,21 @@ private let playRate = Int64(chunkSize * 10)
         #expect(resumed.first?.chunks.lowerBound == next + 1, "\(resumed)")
     }
 
+    @Test func aYieldSpellCountsTheChunksOfTheRequestsInFlightAndNoNewRequest() throws {
+        var (scheduler, first) = try downloading(chunks: 100, holders: [holder("a")])
+        let running = starts(first)
+        #expect(scheduler.yieldSpell == nil)
+        _ = scheduler.yieldLinks(true, at: at(10))
+        #expect(scheduler.yieldSpell == .init(requestsInFlight: running.count))
+        for (offset, request) in running.enumerated() {
+            _ = scheduler.chunkVerified(request.chunks.lowerBound, of: request, bytes: 1024, at: at(20 + offset))
+            _ = scheduler.requestFinished(request, .ended, at: at(30 + offset))
+        }
+        #expect(scheduler.yieldSpell == .init(requestsInFlight: 3, chunksVerified: 3, requestsStarted: 0))
+        _ = scheduler.yieldLinks(false, at: at(50))
+        #expect(scheduler.yieldSpell == nil)
+    }
+
     @Test func aFetchThatIsPlayedItselfDoesNotYield() throws {
         var (scheduler, _) = try downloading(chunks: 100, holders: [])
         _ = scheduler.yieldLinks(true, at: at(0))

@@ -254,7 +254,27 @@ actor FetchJob {
         case .noInterest(let stream):
             return playersMayChange { $0.forget(stream: stream, at: now) }
         case .yieldLinks(let yielding):
-            return scheduler.yieldLinks(yielding, at: now)
+            let spell = scheduler.yieldSpell
+            let actions = scheduler.yieldLinks(yielding, at: now)
+            logYield(began: scheduler.yieldSpell, ended: spell)
+            return actions
+        }
+    }
+
+    /// Logs a yield's beginning and end: how a test (or a user reading the log) tells that a fetch let its links go
+    /// to a play, from what it did meanwhile rather than from how late the play's chunks came.
+    private func logYield(began: FetchScheduler.YieldSpell?, ended: FetchScheduler.YieldSpell?) {
+        if let began, ended == nil {
+            logger.debug(
+                "fetch yields its links to another", metadata: ["requests_in_flight": "\(began.requestsInFlight)"])
+        } else if let ended, began == nil {
+            logger.debug(
+                "fetch takes its links back",
+                metadata: [
+                    "requests_in_flight_at_yield": "\(ended.requestsInFlight)",
+                    "chunks_while_yielding": "\(ended.chunksVerified)",
+                    "requests_started_while_yielding": "\(ended.requestsStarted)",
+                ])
         }
     }
 

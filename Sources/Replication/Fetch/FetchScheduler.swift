@@ -135,6 +135,17 @@ struct FetchScheduler {
         var consecutiveFailures = 0
     }
 
+    /// What a fetch did while it yielded its links to another: what tells a fetch that let the links go from one
+    /// that kept them, without a stopwatch on the link.
+    struct YieldSpell: Equatable, Sendable {
+        /// Requests in flight when the fetch began to yield: each may still deliver the chunk it was on.
+        var requestsInFlight: Int
+        /// Chunks verified since, while nobody played this fetch: at most one per request in flight.
+        var chunksVerified = 0
+        /// Requests started since, while nobody played this fetch: none.
+        var requestsStarted = 0
+    }
+
     private struct RequestState {
         let source: String
         let chunks: Range<Int>
@@ -180,6 +191,8 @@ struct FetchScheduler {
     private var interests: [Int: Interest] = [:]
     /// A fetch that goes first runs: this one, unplayed, waits (``yieldLinks(_:at:)``).
     private var yieldingLinks = false
+    /// What this fetch did since it began to yield its links, while it does (``YieldSpell``).
+    private(set) var yieldSpell: YieldSpell?
     /// The instant of the earliest ``Timer/hedge`` scheduled and not yet fired.
     private var hedgeAt: ElapsedInstant?
     /// When the first chunk a player reads arrived since players began reading: the play begins then, and no
@@ -307,6 +320,7 @@ struct FetchScheduler {
         // A fetch that yields stops its requests in flight at their next chunk: left to run, a replication's long
         // runs kept the link for tens of seconds, and a play started meanwhile on the same link fell behind.
         let goesOn = stillUsed && !(yieldingLinks && interests.isEmpty)
+        if yieldingLinks, interests.isEmpty { yieldSpell?.chunksVerified += 1 }
         guard picker?.completed(chunk, by: source) == true else { return goesOn && !isDone }
         progress.chunksDone += 1
         progress.bytesDone += bytes
@@ -463,6 +477,7 @@ struct FetchScheduler {
         var actions: [Action] = []
         guard yielding != yieldingLinks else { return actions }
         yieldingLinks = yielding
+        yieldSpell = yielding ? YieldSpell(requestsInFlight: requests.values.count { !$0.orphaned }) : nil
         reconsider(at: now, &actions)
         return actions
     }
@@ -689,6 +704,7 @@ struct FetchScheduler {
         nextRequestID += 1
         requests[request.id] = RequestState(source: state.endpoint.peerID, chunks: run)
         state.activeRequests += 1
+        if yieldingLinks, interests.isEmpty { yieldSpell?.requestsStarted += 1 }
         actions.append(.start(request))
     }
 
