@@ -82,6 +82,16 @@ extension SimulatedHome {
             Self.script, ["shape", "--prefix", prefix, String(index), rate], timeout: .seconds(30))
         guard result.status == 0 else { throw TestFailure("home-sim shape \(index) \(rate) failed: \(result.stderr)") }
     }
+
+    /// Impairs box `index`'s link both ways as `home-sim impair` does (`--loss PCT`, `--delay MS`, `--jitter MS`,
+    /// `--reorder PCT`, `--duplicate PCT`, `--seed N`), or ends the impairment (`["off"]`).
+    func impair(_ index: Int, _ arguments: [String]) throws {
+        let result = try Command.run(
+            Self.script, ["impair", "--prefix", prefix, String(index)] + arguments, timeout: .seconds(30))
+        guard result.status == 0 else {
+            throw TestFailure("home-sim impair \(index) \(arguments.joined(separator: " ")) failed: \(result.stderr)")
+        }
+    }
 }
 
 /// The SHA-256 of a file, as sha256sum prints it.
