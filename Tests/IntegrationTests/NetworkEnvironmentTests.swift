@@ -2,8 +2,8 @@ import ControlWire
 import Foundation
 import Testing
 
-/// The network environments a set-top box really has, in a simulated home: IPv6 disabled, an address that comes
-/// late or changes, a link going down and up, a second interface.
+/// The network environments a set-top box really has, in a simulated home: IPv6 disabled, IPv6 alone (link-local
+/// addresses only), an address that comes late or changes, a link going down and up, a second interface.
 @Suite(.serialized) struct NetworkEnvironmentTests {
     static let mediaServer = "urn:schemas-upnp-org:device:MediaServer:1"
 
@@ -35,6 +35,36 @@ import Testing
         #expect(play.stdout == "200 \(try fileSize(original))", "\(play.stdout) \(play.stderr)")
         let found = try ControlPoint.search(home, from: 2, target: Self.mediaServer)
         #expect(found.contains { $0["LOCATION"] == "http://10.77.0.1:8738/upnp/device.xml" }, "\(found)")
+    }
+
+    @Test func boxesOnALinkWithOnlyIPv6LinkLocalAddressesFindEachOtherFetchAndServeAPlayer() throws {
+        let home = try SimulatedHome(boxes: 2, tag: "o6")
+        let original = try home.addLargeVideo("concert.mkv", megabytes: 2, to: [1])
+        // A home whose router gives no IPv4 and announces no IPv6 prefix: each box has its link-local address alone.
+        for index in 1...2 { try Self.ip(home, index, ["-4", "addr", "flush", "dev", "eth0"]) }
+        #expect(try home.exec(1, ["ip", "-4", "-o", "addr", "show", "dev", "eth0"]).stdout.isEmpty)
+        let linkLocal = try #require(
+            try home.exec(1, ["ip", "-6", "-o", "addr", "show", "dev", "eth0", "scope", "link"]).stdout
+                .split(separator: " ").first { $0.hasPrefix("fe80:") }?.split(separator: "/").first.map(String.init))
+        for index in 1...2 { try home.startDaemon(index) }
+
+        try eventually(timeout: .seconds(30), "box 2 finds box 1 over mDNS\n\(home.log(2).suffix(2000))") {
+            try home.peerNames(2).contains("Box 1")
+        }
+        let id = try home.contentID(of: "concert.mkv", in: 1)
+        try home.waitUntilListed(id, in: 2, heldBy: ["Box 1"])
+        let fetch = try home.ctl(2, ["fetch", id.hex, "--wait"])
+        #expect(fetch.status == 0, "\(fetch.stderr)\n\(home.log(2).suffix(3000))")
+        #expect(try sha256(home.replicaPath(id, in: 2)) == (try sha256(original)))
+
+        // A player on the link reaches box 1 at its link-local address, the zone in the URL (RFC 6874).
+        let url = "http://[\(linkLocal)%25eth0]:8738/media/\(id.hex)"
+        let play = try home.exec(
+            2, ["curl", "-sS", "-g", "-o", "/dev/null", "-w", "%{http_code} %{size_download}", url])
+        #expect(play.stdout == "200 \(try fileSize(original))", "\(play.stdout) \(play.stderr)")
+        // And box 2 hands out box 1's title through itself, at its own link-local address.
+        let printed = try home.ctl(2, ["url", "concert"])
+        #expect(printed.status == 0 && printed.stdout.contains("[fe80:"), "\(printed.stdout) \(printed.stderr)")
     }
 
     /// Runs `ip ARGUMENTS` in box `index` and fails the test if it fails.
