@@ -273,6 +273,7 @@ public final class MediaLibrary: Sendable {
         var activeFolders = mediaFolders
         var rootIDs = prepareRoots(activeFolders)
         var devices = Self.devices(of: activeFolders)
+        var mountsBelow = Self.mountPoints(below: activeFolders)
         var retry = ScanRetry()
         var retryAt: DispatchTime?
         while true {
@@ -308,17 +309,25 @@ public final class MediaLibrary: Sendable {
                 activeFolders = newFolders
                 rootIDs = prepareRoots(activeFolders)
                 devices = Self.devices(of: activeFolders)
+                mountsBelow = Self.mountPoints(below: activeFolders)
             }
             if mountsChanged {
                 let now = Self.devices(of: activeFolders)
                 let moved = activeFolders.filter { now[$0] != devices[$0] }
                 devices = now
-                if !moved.isEmpty {
+                let mountsNow = Self.mountPoints(below: activeFolders)
+                let remounted = activeFolders.filter { !moved.contains($0) && mountsNow[$0] != mountsBelow[$0] }
+                for folder in remounted {
+                    let changed = (mountsNow[folder] ?? []).symmetricDifference(mountsBelow[folder] ?? [])
+                    for mountPoint in changed { watcher.unwatch(root: folder, folder: mountPoint) }
+                }
+                mountsBelow = mountsNow
+                if !moved.isEmpty || !remounted.isEmpty {
                     // The watches are on the folder the drive now covers (or on the drive that left): watch anew.
                     for folder in moved { watcher.unwatch(root: folder, folder: "") }
                     logger.info(
-                        "a media folder is on another file system now (a drive mounted or unmounted); rescanning",
-                        metadata: ["folders": "\(moved.joined(separator: ","))"])
+                        "a drive was mounted or unmounted in or as a media folder; rescanning",
+                        metadata: ["folders": "\((moved + remounted).joined(separator: ","))"])
                     // Counted as a requested scan (for `completedScans`), and run in this pass.
                     _ = requestScan()
                     mailbox.inbox.withLock { $0.scanRequested = false }
@@ -342,6 +351,13 @@ public final class MediaLibrary: Sendable {
             }
             hasher.poke()
         }
+    }
+
+    /// The mount points below each folder, relative to it.
+    private static func mountPoints(below folders: [String]) -> [String: Set<String>] {
+        var mounts: [String: Set<String>] = [:]
+        for folder in folders { mounts[folder] = MountPoints.current(below: folder) }
+        return mounts
     }
 
     /// The device of each folder's file system (nil for a folder missing now).

@@ -55,6 +55,7 @@ final class Scanner: @unchecked Sendable {  // used from the index worker thread
                 try pool.write { db in try IndexWriter.recordRootDevice(db, rootID: rootID, device: device) }
             }
         }
+        try setAsideDrivesNotMounted(below: root, rootID: rootID, existing: &existing)
         if !subtree.isEmpty {
             let prefix = Array((subtree + "/").utf8)
             existing = existing.filter { $0.key.starts(with: prefix) }
@@ -125,6 +126,38 @@ final class Scanner: @unchecked Sendable {  // used from the index worker thread
             outcome.deleted = ids.count
         }
         return outcome
+    }
+
+    /// Takes out of `existing` (so the walk keeps them) the files of every drive that was mounted below the media
+    /// folder when they were indexed and is not now, its mount point an empty (or missing) folder: a drive pulled out
+    /// of `Films/usb` keeps its titles, as a media folder that is itself a drive's mount point does. The mount points
+    /// found are recorded, and one is forgotten once it holds no indexed file or has files of its own while not
+    /// mounted (a folder used as a plain folder again). Writes only when the set changes: no idle writes.
+    private func setAsideDrivesNotMounted(
+        below root: String, rootID: Int64, existing: inout [[UInt8]: (id: Int64, facts: FileFacts)]
+    ) throws {
+        let mounted = MountPoints.current(below: root)
+        let recorded = try pool.read { db in try IndexWriter.mountPointsBelow(db, rootID: rootID) }
+        var forgotten: Set<String> = []
+        for mountPoint in recorded.subtracting(mounted) {
+            let prefix = Array((mountPoint + "/").utf8)
+            let files = existing.keys.filter { $0.starts(with: prefix) }
+            let folder = root + "/" + mountPoint
+            let looksUnmounted = TreeWalker.facts(ofFileAt: folder) == nil || TreeWalker.isEmptyFolder(folder)
+            guard !files.isEmpty, looksUnmounted else {
+                forgotten.insert(mountPoint)
+                continue
+            }
+            for file in files { existing.removeValue(forKey: file) }
+            logger.warning(
+                "a drive mounted in a media folder is not mounted now; keeping its files in the index until it is back",
+                metadata: ["folder": "\(folder)", "files": "\(files.count)"])
+        }
+        let added = mounted.subtracting(recorded)
+        guard !added.isEmpty || !forgotten.isEmpty else { return }
+        try pool.write { db in
+            try IndexWriter.recordMountPointsBelow(db, rootID: rootID, adding: added, forgetting: forgotten)
+        }
     }
 
     /// Whether a media folder looks like the mount point of a drive that is not mounted: empty, on another file system

@@ -61,6 +61,28 @@ enum IndexWriter {
             arguments: ["root-device:\(rootID)", Int64(bitPattern: device)])
     }
 
+    /// The file systems that were mounted below a media folder when its files were walked, relative to the folder.
+    static func mountPointsBelow(_ db: Database, rootID: Int64) throws -> Set<String> {
+        let prefix = "mount-point:\(rootID):"
+        let keys = try String.fetchAll(
+            db, sql: "SELECT key FROM meta WHERE substr(key, 1, ?) = ?", arguments: [prefix.utf8.count, prefix])
+        return Set(keys.map { String($0.dropFirst(prefix.count)) })
+    }
+
+    /// Records the mount points below a media folder that a walk found mounted, and forgets `forgotten`.
+    static func recordMountPointsBelow(
+        _ db: Database, rootID: Int64, adding added: Set<String>, forgetting forgotten: Set<String>
+    ) throws {
+        for relative in added {
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO meta (key, value) VALUES (?, 1)",
+                arguments: ["mount-point:\(rootID):\(relative)"])
+        }
+        for relative in forgotten {
+            try db.execute(sql: "DELETE FROM meta WHERE key = ?", arguments: ["mount-point:\(rootID):\(relative)"])
+        }
+    }
+
     /// The recorded facts of one file, and whether its metadata was read.
     static func facts(_ db: Database, rootID: Int64, relativePath: String) throws -> (
         facts: FileFacts, metadataRead: Bool
