@@ -19,6 +19,9 @@ enum FaultSuiteSettings {
         environment["MEDIAPEER_FAULT_ENVIRONMENT_RUNS"].flatMap { Int($0) }.map { max(1, $0) } ?? runs
 
     static let resultsPath: String? = environment["MEDIAPEER_FAULT_RESULTS"]
+    /// `MEDIAPEER_FAULT_HOSTILE=1` (`scripts/fault-suite --full`): every scenario's boxes have a hostile device
+    /// beside them on the LAN, one of `FaultHarness.hostileModes` chosen by the seed, through all the scenario's runs.
+    static let hostileNeighbour = environment["MEDIAPEER_FAULT_HOSTILE"] == "1"
 
     /// How long a daemon may take to answer `mediapeerctl status` once a fault ended.
     static let statusBound: Duration = .seconds(10)
@@ -58,6 +61,8 @@ struct ScenarioResult: Codable {
     var violations: [String] = []
     var crashes = 0
     var longestRecoveryMilliseconds = 0
+    /// The hostile device's mode beside the boxes (`FaultSuiteSettings.hostileNeighbour`), or nil.
+    var hostileNeighbour: String?
     var date = ISO8601DateFormatter().string(from: Date())
 
     func append(to path: String) throws {
@@ -92,12 +97,31 @@ final class FaultHarness {
     /// Whether the scenario's faults are around the daemon (`environmentRuns` of them) rather than kills of it.
     private let aroundTheDaemon: Bool
 
+    /// The hostile device beside the boxes, in the home's last box (`FaultSuiteSettings.hostileNeighbour`).
+    private var hostile: HostileProcess?
+    private let hostileBox: Int?
+
+    /// What a hostile device does beside any scenario's boxes, without knowing the scenario: the hostile-LAN suite's
+    /// misbehaviours of a peer's catalog, identity and objects (`mediapeer-hostile-peer --mode`).
+    static let hostileModes = [
+        "endless-catalog", "repeated-last-entry", "new-id-per-info", "combining-marks", "escape-sequences",
+        "huge-chunks", "stall-bytes",
+    ]
+
     init(scenario: String, boxes: Int, tag: String, aroundTheDaemon: Bool = false) throws {
         self.scenario = scenario
         self.aroundTheDaemon = aroundTheDaemon
-        home = try SimulatedHome(boxes: boxes, tag: tag)
+        hostileBox = FaultSuiteSettings.hostileNeighbour ? boxes + 1 : nil
+        home = try SimulatedHome(boxes: boxes + (hostileBox == nil ? 0 : 1), tag: tag)
         result = ScenarioResult(scenario: scenario, seed: FaultSuiteSettings.seed)
         random = SeededRandom(seed: FaultSuiteSettings.seed, scenario: scenario, run: 0)
+        if let hostileBox {
+            // Drawn from a generator of its own, so that a scenario's fault moments are the same with or without it.
+            var draw = SeededRandom(seed: FaultSuiteSettings.seed, scenario: scenario + "/hostile", run: 0)
+            let mode = Self.hostileModes[Int.random(in: 0..<Self.hostileModes.count, using: &draw)]
+            hostile = try HostileProcess(home, box: hostileBox, ["--mode", mode])
+            result.hostileNeighbour = mode
+        }
     }
 
     /// Starts box `index`'s daemon with the suite's cache quota and `extraConfig`, kept for its restarts.
@@ -109,7 +133,13 @@ final class FaultHarness {
 
     /// Box `index`'s configuration for its starts: the suite's cache quota and `extraConfig`.
     func configure(_ index: Int, extraConfig: String = "", environment: [String: String] = [:]) {
-        self.extraConfig[index] = "cache_max = \"\(cacheMaxBytes >> 20)MiB\"\n" + extraConfig
+        var config = "cache_max = \"\(cacheMaxBytes >> 20)MiB\"\n" + extraConfig
+        // Every box knows the hostile device as a static peer (it does not announce itself), unless the scenario
+        // brings hostile peers of its own; a bounded catalog from it, as the hostile-LAN tests have.
+        if let hostileBox, !extraConfig.contains("static_peers") {
+            config += "\nstatic_peers = [\"10.77.0.\(hostileBox):8737\"]\npeer_catalog_max_objects = 2000\n"
+        }
+        self.extraConfig[index] = config
         self.environment[index] = environment
     }
 
@@ -147,6 +177,9 @@ final class FaultHarness {
                         + "replay: scripts/fault-suite --seed \(FaultSuiteSettings.seed) --scenario \(scenario)")
             }
             result.runs += 1
+        }
+        if let hostile, !hostile.isRunning {
+            throw TestFailure("fault suite, scenario \(scenario): the hostile neighbour exited\n\(hostile.log)")
         }
     }
 
