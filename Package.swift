@@ -204,7 +204,7 @@ let package = Package(
                 "BoxIdentity", "Household", "MediapeerConfig", "MediaIndex", "ControlAPI", "PeerProtocol",
                 "Replication",
                 "Discovery",
-                "CSystemShims", "PlayerEndpoint", "MediaServer", "SSDP", "PeerAddresses",
+                "CSystemShims", "PlayerEndpoint", "HTTPService", "MediaServer", "SSDP", "PeerAddresses",
                 "ContentID", "WireVocabulary", "PeerWire", "ControlWire", "MediaProbe", "ElapsedTime",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

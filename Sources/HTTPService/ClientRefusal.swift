@@ -1,4 +1,5 @@
 import NIOCore
+import Synchronization
 
 /// Which clients a server answers, judged by address once per connection, when it is accepted: before any HTTP
 /// handler, task or request parsing is set up for it.
@@ -6,14 +7,49 @@ import NIOCore
 /// A refused client gets one `403 Forbidden` with `reason` as its plain-text body (so a person looking at a TV that
 /// shows "403" can find out why), then the connection ends. The refusal reads nothing of the request but its first
 /// bytes (to know whether it was a `HEAD`), holds no task, and is bounded by the server's request deadline.
-public struct ClientRefusal: Sendable {
+///
+/// When the rules behind `reason` change (a reload of `allowed_networks`), ``closeConnectionsRefusedNow()`` ends the
+/// connections admitted before that the new rules refuse: a TV taken out of the allowed networks stops streaming
+/// then, not when it next reconnects.
+public final class ClientRefusal: Sendable {
     /// The reason to give the client at `clientIP`, connected to this server at `serverIP` (both IPv4-mapped
     /// addresses unwrapped), or nil to answer it.
     let reason: @Sendable (_ clientIP: String, _ serverIP: String?) -> String?
 
+    private struct Admitted {
+        let channel: any Channel
+        let clientIP: String
+        let serverIP: String?
+    }
+
+    /// The connections answered and still open, by channel.
+    private let admitted = Mutex<[ObjectIdentifier: Admitted]>([:])
+
     public init(reason: @escaping @Sendable (_ clientIP: String, _ serverIP: String?) -> String?) {
         self.reason = reason
     }
+
+    /// Remembers a connection it answered until it closes.
+    func admit(_ channel: any Channel, clientIP: String, serverIP: String?) {
+        let key = ObjectIdentifier(channel)
+        admitted.withLock { $0[key] = Admitted(channel: channel, clientIP: clientIP, serverIP: serverIP) }
+        channel.closeFuture.whenComplete { [weak self] _ in _ = self?.admitted.withLock { $0.removeValue(forKey: key) }
+        }
+    }
+
+    /// Closes every open connection it answered that `reason` refuses now, and returns their clients' addresses
+    /// (one per connection).
+    @discardableResult
+    public func closeConnectionsRefusedNow() -> [String] {
+        let refused = admitted.withLock { admitted in
+            admitted.values.filter { reason($0.clientIP, $0.serverIP) != nil }
+        }
+        for connection in refused { connection.channel.close(promise: nil) }
+        return refused.map(\.clientIP)
+    }
+
+    /// The connections it answered that are open now.
+    var openConnections: Int { admitted.withLock { $0.count } }
 }
 
 /// The whole life of a refused connection, on its event loop: the 403 once the first bytes of a request arrive,

@@ -40,16 +40,18 @@ struct LimitedHTTP1Channel: ServerChildChannel {
         }
         let admission = self.admission
         channel.closeFuture.whenComplete { _ in admission.close(from: address) }
-        if let refusal, let clientIP = channel.remoteAddress?.clientIP,
-            let reason = refusal.reason(clientIP, channel.localAddress?.clientIP)
-        {
-            admission.refused(clientIP, reason: reason)
-            let deadline = refusalDeadline
-            return channel.eventLoop.makeCompletedFuture {
-                try channel.pipeline.syncOperations.addHandler(
-                    RefusedConnectionHandler(reason: reason, deadline: deadline))
-                return .refused(channel)
+        if let refusal, let clientIP = channel.remoteAddress?.clientIP {
+            let serverIP = channel.localAddress?.clientIP
+            if let reason = refusal.reason(clientIP, serverIP) {
+                admission.refused(clientIP, reason: reason)
+                let deadline = refusalDeadline
+                return channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        RefusedConnectionHandler(reason: reason, deadline: deadline))
+                    return .refused(channel)
+                }
             }
+            refusal.admit(channel, clientIP: clientIP, serverIP: serverIP)
         }
         let http1 = self.http1
         let prepared = prepare.map { prepare in channel.eventLoop.makeCompletedFuture { try prepare(channel) } }

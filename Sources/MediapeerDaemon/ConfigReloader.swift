@@ -1,4 +1,5 @@
 import Foundation
+import HTTPService
 import Logging
 import MediaIndex
 import MediapeerConfig
@@ -10,8 +11,9 @@ import UnixSignals
 /// a folder added to `media_dirs` is scanned and one removed is dropped from the index without a restart, and the
 /// cache's settings (`cache_max`, `replication`, the watermarks, `replication_daily_budget`), which the fetcher
 /// and the auto-replicator read from ``ReplicationSettings``: running fetches check at once that they still fit.
-/// `allowed_networks` applies to the player endpoint's next connection and SSDP's next search (connections open
-/// already are not cut: they were admitted under the old list, and a player reconnects often).
+/// `allowed_networks` applies to the player endpoint's next connection and SSDP's next search, and the player
+/// connections open from addresses it no longer allows are closed (a TV taken out of the list stops streaming now,
+/// not at its next reconnection).
 /// Other keys (name, ports, paths) are bound to open sockets and files: a change to them is reported as needing a
 /// restart. A file that no longer loads leaves the running configuration in place.
 struct ConfigReloader: Service {
@@ -21,6 +23,7 @@ struct ConfigReloader: Service {
     let library: MediaLibrary
     let fetcher: Fetcher
     let playerNetworks: PlayerNetworks
+    let playerRefusal: ClientRefusal
     let logger: Logger
     /// Created with the reloader, before the service group runs and so before READY=1, after which systemd may
     /// send SIGHUP. The initializer returns once Dispatch has installed its handler (registration is asynchronous;
@@ -30,7 +33,7 @@ struct ConfigReloader: Service {
 
     init(
         configPath: String, isExplicit: Bool, running: MediapeerConfiguration, library: MediaLibrary, fetcher: Fetcher,
-        playerNetworks: PlayerNetworks, logger: Logger
+        playerNetworks: PlayerNetworks, playerRefusal: ClientRefusal, logger: Logger
     ) async {
         self.configPath = configPath
         self.isExplicit = isExplicit
@@ -38,6 +41,7 @@ struct ConfigReloader: Service {
         self.library = library
         self.fetcher = fetcher
         self.playerNetworks = playerNetworks
+        self.playerRefusal = playerRefusal
         self.logger = logger
         hangups = await UnixSignalsSequence(trapping: .sighup)
     }
@@ -87,10 +91,13 @@ struct ConfigReloader: Service {
             await fetcher.settingsChanged()
         }
         if playerNetworks.update(settings.allowedNetworks) {
+            let closed = playerRefusal.closeConnectionsRefusedNow()
             logger.info(
                 "allowed_networks applied",
                 metadata: [
-                    "allowed_networks": "\(settings.allowedNetworks)"
+                    "allowed_networks": "\(settings.allowedNetworks)",
+                    "closed_player_connections": "\(closed.count)",
+                    "closed_for": "\(Set(closed).sorted().joined(separator: ","))",
                 ])
         }
     }

@@ -159,13 +159,14 @@ public struct Daemon: AsyncParsableCommand {
             throw ExitCode.failure
         }
         let playerNetworks = PlayerNetworks(settings.allowedNetworks)
+        let playerRefusal = PlayerServer.makeRefusal(allowsClient: playerNetworks.allows(clientIP:))
         let playerServer = PlayerServer.makeApplication(
             port: settings.playerPort,
             handler: PlayerRequests(
                 catalog: library.catalog, objects: objects, neighbourhood: network, fetcher: fetcher, demand: demand,
                 client: peerClient, logger: logger),
             upnp: settings.dlna ? Self.mediaServer(peerID, settings, library, network) : nil,
-            allowsClient: playerNetworks.allows(clientIP:), logger: logger,
+            refusal: playerRefusal, logger: logger,
             onListening: { port in
                 logger.info(
                     "player endpoint listening",
@@ -211,7 +212,7 @@ public struct Daemon: AsyncParsableCommand {
             .init(
                 service: await ConfigReloader(
                     configPath: configPath, isExplicit: config != nil, running: settings, library: library,
-                    fetcher: fetcher, playerNetworks: playerNetworks, logger: logger)))
+                    fetcher: fetcher, playerNetworks: playerNetworks, playerRefusal: playerRefusal, logger: logger)))
         services.append(.init(service: IdleMemoryTrimmer(library: library, logger: logger)))
         // Services stop in reverse order: the control API first, then the fetches and the catalog syncs, and the
         // index, whose database closes last.

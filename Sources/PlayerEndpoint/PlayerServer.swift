@@ -60,14 +60,22 @@ public enum PlayerServer {
     /// IPv4 and IPv6, as `WildcardListening` binds it: TVs reach the box at whatever address SSDP gave them, on
     /// every interface).
     ///
+    /// Which clients are answered: those `allowsClient` allows (IPv4-mapped addresses unwrapped), asked once per
+    /// connection (`allowed_networks`, which a reload may change while listening; the reload then closes the open
+    /// connections it no longer allows, ``ClientRefusal/closeConnectionsRefusedNow()``). A client on this box itself
+    /// is always answered: see ``isThisBox(clientIP:serverIP:)``.
+    public static func makeRefusal(allowsClient: @escaping @Sendable (_ clientIP: String) -> Bool) -> ClientRefusal {
+        ClientRefusal { clientIP, serverIP in
+            isThisBox(clientIP: clientIP, serverIP: serverIP) || allowsClient(clientIP) ? nil : refusalReason(clientIP)
+        }
+    }
+
     /// - parameter upnp: answers `/upnp/` (nil when DLNA is off: 404 there).
-    /// - parameter allowsClient: whether the client at an IP address (IPv4-mapped addresses unwrapped) is
-    ///   answered, asked once per connection (`allowed_networks`, which a reload may change while listening). A
-    ///   client on this box itself is always answered: see ``isThisBox(clientIP:serverIP:)``.
+    /// - parameter refusal: which clients are answered (``makeRefusal(allowsClient:)``).
     /// - parameter clock: what play detection measures quiet periods on.
     public static func makeApplication(
         host: String? = nil, port: Int, handler: some PlayerRequestHandler, upnp: (any UPnPResponding)?,
-        allowsClient: @escaping @Sendable (_ clientIP: String) -> Bool, logger: Logger,
+        refusal: ClientRefusal, logger: Logger,
         limits: PlayerLimits = PlayerLimits(), clock: any Clock<Duration> = ContinuousClock(),
         onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some Service {
@@ -80,10 +88,7 @@ public enum PlayerServer {
             limits: HTTPServiceLimits(
                 maxConnections: limits.maxConnections, maxConnectionsPerAddress: limits.maxConnectionsPerAddress,
                 requestDeadline: limits.requestDeadline),
-            refusal: ClientRefusal { clientIP, serverIP in
-                isThisBox(clientIP: clientIP, serverIP: serverIP) || allowsClient(clientIP)
-                    ? nil : refusalReason(clientIP)
-            },
+            refusal: refusal,
             logger: logger,
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) })
     }

@@ -107,3 +107,41 @@ import Testing
         #expect(!channel.isActive)
     }
 }
+
+/// Connections answered under rules that change (a reload of `allowed_networks`) are closed once the new rules refuse
+/// them; the others stay.
+@Suite struct ClientRefusalReexaminationTests {
+    private func connected(_ ip: String) async throws -> EmbeddedChannel {
+        let channel = EmbeddedChannel()
+        try await channel.connect(to: SocketAddress(ipAddress: ip, port: 40_000)).get()
+        return channel
+    }
+
+    @Test func aConnectionTheNewRulesRefuseIsClosedAndTheOthersStayOpen() async throws {
+        let allowed = Mutex<Set<String>>(["192.0.2.7", "192.0.2.8"])
+        let refusal = ClientRefusal { clientIP, _ in allowed.withLock { $0.contains(clientIP) } ? nil : "not here" }
+        let kept = try await connected("192.0.2.7")
+        let cut = try await connected("192.0.2.8")
+        refusal.admit(kept, clientIP: "192.0.2.7", serverIP: "192.0.2.1")
+        refusal.admit(cut, clientIP: "192.0.2.8", serverIP: "192.0.2.1")
+        #expect(refusal.closeConnectionsRefusedNow().isEmpty)
+
+        allowed.withLock { $0.remove("192.0.2.8") }
+        #expect(refusal.closeConnectionsRefusedNow() == ["192.0.2.8"])
+        cut.embeddedEventLoop.run()
+        #expect(!cut.isActive)
+        #expect(kept.isActive)
+        #expect(refusal.openConnections == 1)
+        _ = try await kept.finish()
+    }
+
+    @Test func aConnectionThatClosedByItselfIsForgotten() async throws {
+        let refusal = ClientRefusal { _, _ in nil }
+        let channel = try await connected("192.0.2.9")
+        refusal.admit(channel, clientIP: "192.0.2.9", serverIP: nil)
+        #expect(refusal.openConnections == 1)
+        try await channel.close()
+        channel.embeddedEventLoop.run()
+        #expect(refusal.openConnections == 0)
+    }
+}

@@ -1,4 +1,5 @@
 import Foundation
+import TestChildProcess
 import Testing
 
 /// `allowed_networks` on a real daemon in a simulated home: players cannot authenticate, so box 1 answers only the
@@ -58,5 +59,46 @@ import Testing
         }
         #expect(try curl(home, from: 2, media).status == 200)
         #expect(try home.status(1).pid == pid)
+    }
+
+    /// A TV taken out of `allowed_networks` stops streaming at the reload, not when it next reconnects; a player
+    /// still allowed streams on.
+    @Test func aReloadThatNoLongerAllowsAPlayerClosesItsOpenStreamAndKeepsTheOthers() throws {
+        let home = try SimulatedHome(boxes: 3, tag: "ac")
+        let original = try home.addLargeVideo("film.mkv", megabytes: 8, to: [1])
+        try home.startDaemon(1, extraConfig: #"allowed_networks = ["10.77.0.2/32", "10.77.0.3/32", "127.0.0.0/8"]"#)
+        let id = try home.contentID(of: "film.mkv", in: 1)
+        let media = home.mediaURL(id, through: 1, fileExtension: "mkv")
+        // Two players reading at a TV's pace: 8 MiB at 256 KiB/s would take half a minute.
+        let received = { (box: Int) in home.folder + "/stream-\(box)" }
+        let players = try [2, 3].map { box in
+            try ChildProcess(
+                SimulatedHome.script,
+                [
+                    "exec", "--prefix", home.prefix, String(box), "curl", "-sf", "--limit-rate", "256k", "-o",
+                    received(box),
+                    media,
+                ],
+                stdout: .null, stderr: .null)
+        }
+        try eventually("box 1 serves both players\n\(home.log(1).suffix(2000))") {
+            ["10.77.0.2", "10.77.0.3"].allSatisfy { home.log(1).contains("play started client=\($0)") }
+        }
+
+        let config = home.box(1) + "/mediapeer.toml"
+        try String(contentsOfFile: config, encoding: .utf8)
+            .replacingOccurrences(of: #""10.77.0.2/32", "#, with: "")
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        kill(try home.status(1).pid, SIGHUP)
+        try eventually("box 1 applies the new allowed_networks\n\(home.log(1).suffix(2000))") {
+            home.log(1).contains("allowed_networks applied")
+        }
+        #expect(home.log(1).contains("closed_for=10.77.0.2 closed_player_connections=1"), "\(home.log(1).suffix(2000))")
+        // curl's 18: the body ended before its Content-Length.
+        #expect(players[0].waitUntilExit() == 18)
+        #expect(try curl(home, from: 2, media).status == 403)
+        // Box 3's stream went on to the last byte.
+        #expect(players[1].waitUntilExit() == 0)
+        #expect(try sha256(received(3)) == (try sha256(original)))
     }
 }

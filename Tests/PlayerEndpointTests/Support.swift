@@ -149,7 +149,8 @@ func withPlayerServer(
     let logger = Logger(label: "test.player")
     let (listening, continuation) = AsyncStream.makeStream(of: Int.self)
     let service = PlayerServer.makeApplication(
-        host: host, port: 0, handler: handler, upnp: upnp, allowsClient: allowsClient, logger: logger,
+        host: host, port: 0, handler: handler, upnp: upnp,
+        refusal: PlayerServer.makeRefusal(allowsClient: allowsClient), logger: logger,
         onListening: { port in
             continuation.yield(port)
             continuation.finish()
