@@ -41,7 +41,9 @@ extension SimulatedHome {
 
     /// What box `index` lists of the whole home.
     func home(_ index: Int) throws -> HomePage {
-        try decode(HomePage.self, index, ["library", "list", "--all"])
+        // Past a page of the default length: a hostile neighbour's catalog (the fault suite's, up to its 2000
+        // entries) may come first.
+        try decode(HomePage.self, index, ["library", "list", "--all", "--limit", "5000"])
     }
 
     /// Waits until box `index` lists `id` as held by every box in `holders` (by name).
