@@ -189,8 +189,14 @@ import Testing
         try MediaFixtures.copy(MediaFixtures.photo, to: box.media + "/late.jpg")
         let result = try box.ctl(["scan", "--wait"])
         #expect(result.status == 0 && result.stdout.contains("scan 2 finished"))
-        let json = try box.ctlJSON(DaemonStatus.self, ["scan", "--wait"])
+        // JSON lines: the scan's progress while it runs (none if it is over by the first look), then the status.
+        let waited = try box.ctl(["scan", "--wait", "--json"])
+        #expect(waited.status == 0, "\(waited.stderr)")
+        let lines = waited.stdout.split(separator: "\n").map { Data($0.utf8) }
+        let decoder = ControlJSON.decoder()
+        let json = try decoder.decode(DaemonStatus.self, from: try #require(lines.last))
         #expect(json.scan.completedScans >= 3 && json.library.files == 1)
+        for line in lines.dropLast() { _ = try decoder.decode(ScanProgress.self, from: line) }
     }
 
     private func isListening(_ path: String) -> Bool {
