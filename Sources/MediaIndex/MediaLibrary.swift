@@ -282,6 +282,7 @@ public final class MediaLibrary: Sendable {
                 if let due = retryAt, due <= .now() {
                     logger.info("scanning again: the index could not record every change last time")
                     retryAt = nil
+                    retry.retryStarted()
                 } else {
                     logger.info("periodic rescan")
                 }
@@ -344,8 +345,7 @@ public final class MediaLibrary: Sendable {
             } else if !changes.isEmpty {
                 recordedEverything = apply(changes, rootIDs: rootIDs)
             }
-            if !recordedEverything {
-                let delay = retry.failed()
+            if !recordedEverything, let delay = retry.failed() {
                 retryAt = Self.deadline(after: delay, from: .now())
                 logger.warning("the index could not record every change; scanning again in \(delay)")
             }

@@ -10,10 +10,13 @@ import Testing
         #expect(retry.delay == ScanRetry.firstDelay)
     }
 
-    @Test func eachFurtherFailureDoublesTheDelayUpToTheLongest() {
+    @Test func eachFailedRetryDoublesTheDelayUpToTheLongest() {
         var retry = ScanRetry()
         var delays: [Duration] = []
-        for _ in 0..<12 { delays.append(retry.failed()) }
+        for _ in 0..<12 {
+            if let delay = retry.failed() { delays.append(delay) }
+            retry.retryStarted()
+        }
         #expect(delays.prefix(3) == [.seconds(5), .seconds(10), .seconds(20)])
         #expect(delays.last == ScanRetry.longestDelay)
         #expect(zip(delays, delays.dropFirst()).allSatisfy { $0 <= $1 })
@@ -22,10 +25,22 @@ import Testing
     @Test func aScanThatRecordsEverythingEndsTheRetries() {
         var retry = ScanRetry()
         _ = retry.failed()
+        retry.retryStarted()
         _ = retry.failed()
         retry.succeeded()
         #expect(retry.delay == nil)
         #expect(retry.failed() == ScanRetry.firstDelay)
+    }
+
+    /// A burst of failed live changes on a full disk (the fault suite saw dozens in a second) once drove the wait to
+    /// ten minutes at once, so the index caught up ten minutes after space was back.
+    @Test func failuresWhileARetryIsScheduledNeitherPostponeItNorLengthenTheNextWait() {
+        var retry = ScanRetry()
+        #expect(retry.failed() == ScanRetry.firstDelay)
+        for _ in 0..<50 { #expect(retry.failed() == nil) }
+        #expect(retry.delay == ScanRetry.firstDelay)
+        retry.retryStarted()
+        #expect(retry.failed() == .seconds(10))
     }
 }
 

@@ -80,7 +80,10 @@ final class BackgroundHasher: Sendable {
                 lastID = 0
                 if storeFailed {
                     storeFailed = false
-                    _ = wake.wait(timeout: MediaLibrary.deadline(after: retry.failed(), from: .now()))
+                    // Each pass over the list is this hasher's one retry: the wait before the next doubles.
+                    retry.retryStarted()
+                    let delay = retry.failed() ?? ScanRetry.longestDelay
+                    _ = wake.wait(timeout: MediaLibrary.deadline(after: delay, from: .now()))
                 } else {
                     retry.succeeded()
                     wake.wait()
