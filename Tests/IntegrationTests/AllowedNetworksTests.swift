@@ -65,17 +65,19 @@ import Testing
     /// still allowed streams on.
     @Test func aReloadThatNoLongerAllowsAPlayerClosesItsOpenStreamAndKeepsTheOthers() throws {
         let home = try SimulatedHome(boxes: 3, tag: "ac")
-        let original = try home.addLargeVideo("film.mkv", megabytes: 8, to: [1])
+        // Larger than what the kernel's socket buffers and the sender's queue hold (about 11 MiB): the bytes written
+        // before the close still arrive, so an 8 MiB title could reach a cut player whole.
+        let original = try home.addLargeVideo("film.mkv", megabytes: 64, to: [1])
         try home.startDaemon(1, extraConfig: #"allowed_networks = ["10.77.0.2/32", "10.77.0.3/32", "127.0.0.0/8"]"#)
         let id = try home.contentID(of: "film.mkv", in: 1)
         let media = home.mediaURL(id, through: 1, fileExtension: "mkv")
-        // Two players reading at a TV's pace: 8 MiB at 256 KiB/s would take half a minute.
+        // Box 2 reads at a TV's pace (64 MiB at 256 KiB/s would take four minutes), box 3 faster (eight seconds).
         let received = { (box: Int) in home.folder + "/stream-\(box)" }
-        let players = try [2, 3].map { box in
+        let players = try [(2, "256k"), (3, "8m")].map { box, rate in
             try ChildProcess(
                 SimulatedHome.script,
                 [
-                    "exec", "--prefix", home.prefix, String(box), "curl", "-sf", "--limit-rate", "256k", "-o",
+                    "exec", "--prefix", home.prefix, String(box), "curl", "-sf", "--limit-rate", rate, "-o",
                     received(box),
                     media,
                 ],
