@@ -56,10 +56,6 @@ public struct PlayerRequestContext: RequestContext {
 /// networks are answered (decided when they connect; others get a 403 saying so), and nothing here changes the
 /// box's state beyond counting a play.
 public enum PlayerServer {
-    /// Builds the server as a service for the daemon's service group, listening on `host` (nil: every address,
-    /// IPv4 and IPv6, as `WildcardListening` binds it: TVs reach the box at whatever address SSDP gave them, on
-    /// every interface).
-    ///
     /// Which clients are answered: those `allowsClient` allows (IPv4-mapped addresses unwrapped), asked once per
     /// connection (`allowed_networks`, which a reload may change while listening; the reload then closes the open
     /// connections it no longer allows, ``ClientRefusal/closeConnectionsRefusedNow()``). A client on this box itself
@@ -70,6 +66,10 @@ public enum PlayerServer {
         }
     }
 
+    /// Builds the server as a service for the daemon's service group, listening on `host` (nil: every address,
+    /// IPv4 and IPv6, as `WildcardListening` binds it: TVs reach the box at whatever address SSDP gave them, on
+    /// every interface).
+    ///
     /// - parameter upnp: answers `/upnp/` (nil when DLNA is off: 404 there).
     /// - parameter refusal: which clients are answered (``makeRefusal(allowsClient:)``).
     /// - parameter clock: what play detection measures quiet periods on.
