@@ -189,10 +189,10 @@ struct FetchScheduler {
     private var rateHead = 0
     /// The players reading the object, by stream.
     private var interests: [Int: Interest] = [:]
-    /// A fetch that goes first runs: this one, unplayed, waits (``yieldLinks(_:at:)``).
-    private var yieldingLinks = false
-    /// What this fetch did since it began to yield its links, while it does (``YieldSpell``).
+    /// What this fetch did since it began to yield its links, while it does (``YieldSpell``); nil while it does not.
     private(set) var yieldSpell: YieldSpell?
+    /// A fetch that goes first runs: this one, unplayed, waits (``yieldLinks(_:at:)``).
+    private var yieldingLinks: Bool { yieldSpell != nil }
     /// The instant of the earliest ``Timer/hedge`` scheduled and not yet fired.
     private var hedgeAt: ElapsedInstant?
     /// When the first chunk a player reads arrived since players began reading: the play begins then, and no
@@ -476,7 +476,6 @@ struct FetchScheduler {
     mutating func yieldLinks(_ yielding: Bool, at now: ElapsedInstant) -> [Action] {
         var actions: [Action] = []
         guard yielding != yieldingLinks else { return actions }
-        yieldingLinks = yielding
         yieldSpell = yielding ? YieldSpell(requestsInFlight: requests.values.count { !$0.orphaned }) : nil
         reconsider(at: now, &actions)
         return actions
