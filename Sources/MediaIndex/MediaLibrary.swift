@@ -273,7 +273,7 @@ public final class MediaLibrary: Sendable {
         var activeFolders = mediaFolders
         var rootIDs = prepareRoots(activeFolders)
         var devices = Self.devices(of: activeFolders)
-        var mountsBelow = Self.mountPoints(below: activeFolders)
+        var mountsBelow = MountPoints.current(below: activeFolders)
         var retry = ScanRetry()
         var retryAt: DispatchTime?
         while true {
@@ -310,13 +310,13 @@ public final class MediaLibrary: Sendable {
                 activeFolders = newFolders
                 rootIDs = prepareRoots(activeFolders)
                 devices = Self.devices(of: activeFolders)
-                mountsBelow = Self.mountPoints(below: activeFolders)
+                mountsBelow = MountPoints.current(below: activeFolders)
             }
             if mountsChanged {
                 let now = Self.devices(of: activeFolders)
                 let moved = activeFolders.filter { now[$0] != devices[$0] }
                 devices = now
-                let mountsNow = Self.mountPoints(below: activeFolders)
+                let mountsNow = MountPoints.current(below: activeFolders)
                 let remounted = activeFolders.filter { !moved.contains($0) && mountsNow[$0] != mountsBelow[$0] }
                 for folder in remounted {
                     let changed = (mountsNow[folder] ?? []).symmetricDifference(mountsBelow[folder] ?? [])
@@ -351,13 +351,6 @@ public final class MediaLibrary: Sendable {
             }
             hasher.poke()
         }
-    }
-
-    /// The mount points below each folder, relative to it.
-    private static func mountPoints(below folders: [String]) -> [String: Set<String>] {
-        var mounts: [String: Set<String>] = [:]
-        for folder in folders { mounts[folder] = MountPoints.current(below: folder) }
-        return mounts
     }
 
     /// The device of each folder's file system (nil for a folder missing now).

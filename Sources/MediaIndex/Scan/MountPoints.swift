@@ -28,8 +28,21 @@ enum MountPoints {
 
     /// The mount points below the media folder at `root` now, relative to it (none when the table cannot be read).
     static func current(below root: String) -> Set<String> {
-        guard let resolved = TreeWalker.realPath(root), let table = readMountTable() else { return [] }
-        return Set(below(resolved, mountinfo: table))
+        current(below: [root])[root] ?? []
+    }
+
+    /// The mount points below each media folder now, relative to it, from one reading of the mount table.
+    static func current(below roots: [String]) -> [String: Set<String>] {
+        let table = readMountTable()
+        var mounts: [String: Set<String>] = [:]
+        for root in roots {
+            guard let table, let resolved = TreeWalker.realPath(root) else {
+                mounts[root] = []
+                continue
+            }
+            mounts[root] = Set(below(resolved, mountinfo: table))
+        }
+        return mounts
     }
 
     /// `\ooo` (three octal digits) back to its byte; anything else as it is.
