@@ -1,6 +1,7 @@
 import ControlWire
 import Foundation
 import Testing
+import WireVocabulary
 
 /// The network environments a set-top box really has, in a simulated home: IPv6 disabled, IPv6 alone (link-local
 /// addresses only), an address that comes late or changes, a link going down and up, a second interface.
@@ -20,14 +21,7 @@ import Testing
         #expect(home.log(1).contains("peer API listening on every address"), "\(home.log(1).suffix(3000))")
         #expect(home.log(1).contains("player endpoint listening on every address"))
 
-        try eventually(timeout: .seconds(30), "box 2 finds box 1 over mDNS\n\(home.log(2).suffix(2000))") {
-            try home.peerNames(2).contains("Box 1")
-        }
-        let id = try home.contentID(of: "holiday.mkv", in: 1)
-        try home.waitUntilListed(id, in: 2, heldBy: ["Box 1"])
-        let fetch = try home.ctl(2, ["fetch", id.hex, "--wait"])
-        #expect(fetch.status == 0, "\(fetch.stderr)")
-        #expect(try sha256(home.replicaPath(id, in: 2)) == (try sha256(original)))
+        let id = try Self.box2FindsBox1AndFetches("holiday.mkv", original, in: home)
 
         // A player and a TV on the LAN: the player endpoint answers, and SSDP finds it.
         let play = try home.exec(
@@ -48,14 +42,7 @@ import Testing
                 .split(separator: " ").first { $0.hasPrefix("fe80:") }?.split(separator: "/").first.map(String.init))
         for index in 1...2 { try home.startDaemon(index) }
 
-        try eventually(timeout: .seconds(30), "box 2 finds box 1 over mDNS\n\(home.log(2).suffix(2000))") {
-            try home.peerNames(2).contains("Box 1")
-        }
-        let id = try home.contentID(of: "concert.mkv", in: 1)
-        try home.waitUntilListed(id, in: 2, heldBy: ["Box 1"])
-        let fetch = try home.ctl(2, ["fetch", id.hex, "--wait"])
-        #expect(fetch.status == 0, "\(fetch.stderr)\n\(home.log(2).suffix(3000))")
-        #expect(try sha256(home.replicaPath(id, in: 2)) == (try sha256(original)))
+        let id = try Self.box2FindsBox1AndFetches("concert.mkv", original, in: home)
 
         // A player on the link reaches box 1 at its link-local address, the zone in the URL (RFC 6874).
         let url = "http://[\(linkLocal)%25eth0]:8738/media/\(id.hex)"
@@ -65,6 +52,22 @@ import Testing
         // And box 2 hands out box 1's title through itself, at its own link-local address.
         let printed = try home.ctl(2, ["url", "concert"])
         #expect(printed.status == 0 && printed.stdout.contains("[fe80:"), "\(printed.stdout) \(printed.stderr)")
+    }
+
+    /// Box 2 finds box 1 over mDNS, lists box 1's `title` (whose file is `original`) and fetches it byte-identical;
+    /// returns its content id.
+    static func box2FindsBox1AndFetches(_ title: String, _ original: String, in home: SimulatedHome) throws
+        -> ContentID
+    {
+        try eventually(timeout: .seconds(30), "box 2 finds box 1 over mDNS\n\(home.log(2).suffix(2000))") {
+            try home.peerNames(2).contains("Box 1")
+        }
+        let id = try home.contentID(of: title, in: 1)
+        try home.waitUntilListed(id, in: 2, heldBy: ["Box 1"])
+        let fetch = try home.ctl(2, ["fetch", id.hex, "--wait"])
+        #expect(fetch.status == 0, "\(fetch.stderr)\n\(home.log(2).suffix(3000))")
+        #expect(try sha256(home.replicaPath(id, in: 2)) == (try sha256(original)))
+        return id
     }
 
     /// Runs `ip ARGUMENTS` in box `index` and fails the test if it fails.

@@ -98,7 +98,7 @@ final class FaultHarness {
     private let aroundTheDaemon: Bool
 
     /// The hostile device beside the boxes, in the home's last box (`FaultSuiteSettings.hostileNeighbour`).
-    private var hostile: HostileProcess?
+    private let hostile: HostileProcess?
     private let hostileBox: Int?
 
     /// What a hostile device does beside any scenario's boxes, without knowing the scenario: the hostile-LAN suite's
@@ -121,6 +121,8 @@ final class FaultHarness {
             let mode = Self.hostileModes[Int.random(in: 0..<Self.hostileModes.count, using: &draw)]
             hostile = try HostileProcess(home, box: hostileBox, ["--mode", mode])
             result.hostileNeighbour = mode
+        } else {
+            hostile = nil
         }
     }
 
@@ -137,7 +139,7 @@ final class FaultHarness {
         // Every box knows the hostile device as a static peer (it does not announce itself), unless the scenario
         // brings hostile peers of its own; a bounded catalog from it, as the hostile-LAN tests have.
         if let hostileBox, !extraConfig.contains("static_peers") {
-            config += "\nstatic_peers = [\"10.77.0.\(hostileBox):8737\"]\npeer_catalog_max_objects = 2000\n"
+            config += "\nstatic_peers = [\"\(home.address(hostileBox)):8737\"]\npeer_catalog_max_objects = 2000\n"
         }
         self.extraConfig[index] = config
         self.environment[index] = environment
