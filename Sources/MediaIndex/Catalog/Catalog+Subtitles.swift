@@ -42,13 +42,14 @@ extension Catalog {
         return try await read { db in
             var found: [ContentID: Set<SubtitleRef>] = [:]
             // Where each video is: a file of this box's (by media folder) or a neighbour's (by peer), and its path.
+            // By the content id index: on (peer_id, kind) SQLite read all of a neighbour's videos for each page.
             let places = try Row.fetchAll(
                 db,
                 sql: """
                     SELECT content_id, 'local' AS source, root_id AS place, rel_path AS path FROM media
                     WHERE content_id IN \(list) AND kind = 'video'
                     UNION ALL
-                    SELECT content_id, 'remote', peer_id, name FROM remote_object
+                    SELECT content_id, 'remote', peer_id, name FROM remote_object INDEXED BY remote_by_content
                     WHERE content_id IN \(list) AND kind = 'video' AND peer_id IN (SELECT value FROM json_each(?))
                     """, arguments: StatementArguments(blobs + blobs as [any DatabaseValueConvertible] + [onlineJSON]))
             for place in places {
