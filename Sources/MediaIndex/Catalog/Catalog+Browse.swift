@@ -319,7 +319,6 @@ extension Catalog {
         let columns = try HomeColumns(statement)
         return try Row.fetchAll(statement, arguments: arguments).compactMap(columns.entry(from:))
     }
-
 }
 
 /// The orders of the shelves paged last, for as long as the catalog's version stays the same. A few only: each
