@@ -21,7 +21,10 @@ import WireVocabulary
         let duration = try home.probedDuration(home.mediaURL(id, through: 1, fileExtension: "mp4"), in: 3)
         #expect(abs(duration - 12) < 0.2, "ffprobe saw \(duration) s\n\(home.log(1).suffix(3000))")
         // What was played is kept: the fetch goes on in the background and the replica is the source's bytes.
-        _ = try home.waitForFetch(id, in: 1)
+        let final = try home.waitForFetch(id, in: 1)
+        try #require(
+            final.state == .complete,
+            "the play's fetch ended \(final.state): \(final.message ?? "")\n\(home.log(1).suffix(3000))")
         #expect(try sha256(home.replicaPath(id, in: 1)) == (try sha256(original)))
     }
 
