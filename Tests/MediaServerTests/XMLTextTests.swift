@@ -19,6 +19,7 @@ import Testing
 
     @Test func controlCharactersXMLCannotCarryAreDropped() {
         #expect(XMLText.escape("a\u{0}b\u{1B}[31mc\u{7}d") == "ab[31mcd")
+        #expect(XMLText.escape("\u{1}\u{2}\u{FFFE}") == "")
     }
 
     @Test func tabsAndLineBreaksAreKept() {

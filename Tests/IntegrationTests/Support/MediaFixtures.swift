@@ -3,14 +3,20 @@ import Foundation
 /// Real media files made by Debian's ffmpeg, once per test run, then copied into each test's media folder.
 enum MediaFixtures {
     static let folder: String = {
-        let folder = NSTemporaryDirectory() + "mediapeer-fixtures-\(getpid())"
+        let folder = folderPath
         do {
             try make(in: folder)
         } catch {
             fatalError("cannot make media fixtures with ffmpeg (scripts/install-deps installs it): \(error)")
         }
+        // They go with the process that made them, however it was started (each simulated-home suite runs in a
+        // process of its own, the fault suite in another): otherwise every run left them in the temporary folder.
+        atexit { try? FileManager.default.removeItem(atPath: MediaFixtures.folderPath) }
         return folder
     }()
+
+    /// This process's fixture folder.
+    private static var folderPath: String { NSTemporaryDirectory() + "mediapeer-fixtures-\(getpid())" }
 
     /// The fixtures and what a media browser should see in each.
     static let song = "Bohemian Sunrise.mp3"  // title "Bohemian Sunrise", artist "The Testers", album "Fixtures"
