@@ -90,6 +90,8 @@ public enum PlayerServer {
                 requestDeadline: limits.requestDeadline),
             refusal: refusal,
             logger: logger,
+            // An oversized UPnP request is answered before its body is read (UPnPForwarder).
+            prepareConnection: { channel in try channel.pipeline.syncOperations.addHandler(LingeringClose()) },
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) })
     }
 

@@ -1,3 +1,4 @@
+import HTTPService
 import HTTPTypes
 import Hummingbird
 import MediaServer
@@ -6,9 +7,10 @@ import NIOCore
 /// Hands every request under `/upnp/` to the MediaServer as a ``UPnPRequest``, and its ``UPnPAnswer`` back.
 ///
 /// The body is collected up to the MediaServer's `maxRequestBodyBytes`; a larger one (by its `Content-Length`, or
-/// once that many bytes arrived) is never read further: the connection is closed after the answer, which is the
-/// MediaServer's SOAP fault for a control request (control points show a fault, not an HTTP error) and 413 for
-/// anything else.
+/// once that many bytes arrived) is never collected further: the connection is closed after the answer, which is
+/// the MediaServer's SOAP fault for a control request (control points show a fault, not an HTTP error) and 413 for
+/// anything else, and lingers until the client stops sending (``LingeringClose``), so that the client reads the
+/// answer instead of a reset.
 struct UPnPForwarder: RouterMiddleware {
     typealias Context = PlayerRequestContext
     static let prefix = "/upnp/"
@@ -61,8 +63,8 @@ struct UPnPForwarder: RouterMiddleware {
         return fields
     }
 
-    /// The MediaServer's answer to an oversized control request (a SOAP fault), else 413; then the connection's
-    /// input is closed: what is left of the body is never read.
+    /// The MediaServer's answer to an oversized control request (a SOAP fault), else 413; then the connection
+    /// closes, lingering: what is left of the body is read and dropped.
     private static func tooLarge(_ request: Request, context: Context, responder: any UPnPResponding) -> Response {
         let status: HTTPResponse.Status
         var fields: HTTPFields
@@ -79,13 +81,7 @@ struct UPnPForwarder: RouterMiddleware {
                     .utf8)
         }
         fields[.connection] = "close"
-        let channel = context.channel
-        return Response(
-            status: status, headers: fields,
-            body: ResponseBody(contentLength: body.count) { writer in
-                try await writer.write(ByteBuffer(bytes: body))
-                try await writer.finish(nil)
-                channel.close(mode: .input, promise: nil)
-            })
+        context.channel.triggerUserOutboundEvent(LingeringClose.requested, promise: nil)
+        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 }
