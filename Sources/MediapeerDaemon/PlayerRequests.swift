@@ -39,22 +39,13 @@ final class PlayerRequests: PlayerRequestHandler {
 
     func title(_ id: ContentID) async throws -> PlayableTitle? {
         let online = await neighbourhood.neighbours().map(\.peerID)
-        var title: PlayableTitle
         // A partial replica counts too: the play waits (bounded) for a holder and says why it cannot go on, rather
         // than denying a title this box was just playing.
-        if let local = try await catalog.localDescription(of: id), let playable = Self.playable(local) {
-            title = playable
-        } else {
-            guard try await catalog.remoteHolders(of: id).contains(where: { online.contains($0.peerID) }),
-                let remote = try await catalog.remoteDescription(of: id), let playable = Self.playable(remote)
-            else { return nil }
-            title = playable
-        }
-        if title.kind == .video {
-            // CaptionInfo.sec names an `.srt`: SubRip subtitles only.
-            title.subtitleIDs = try await catalog.subtitles(forVideos: [id], online: online)[id, default: []]
-                .filter { $0.mimeType == "text/srt" }.map(\.id)
-        }
+        guard let found = try await catalog.playbackDescription(of: id, online: online),
+            var title = Self.playable(found.entry)
+        else { return nil }
+        // CaptionInfo.sec names an `.srt`: SubRip subtitles only.
+        title.subtitleIDs = found.subtitles.filter { $0.mimeType == "text/srt" }.map(\.id)
         return title
     }
 

@@ -232,16 +232,18 @@ extension Catalog {
 
     /// How a neighbour's catalog describes an object (for the replica's own catalog entry).
     public func remoteDescription(of id: ContentID) async throws(IndexError) -> CatalogEntry? {
-        try await read { db in
-            try Row.fetchOne(
-                db,
-                sql: """
-                    SELECT content_id AS cid, 0 AS gen, 0 AS removed, complete, size, kind, mime, name AS path, title, artist,
-                        album, duration_ms, width, height, date_taken, has_thumbnail
-                    FROM remote_object WHERE content_id = ? ORDER BY complete DESC LIMIT 1
-                    """, arguments: [Data(id.bytes)]
-            ).flatMap(Self.entry(from:))
-        }
+        try await read { db in try Self.remoteDescription(db, of: id) }
+    }
+
+    static func remoteDescription(_ db: Database, of id: ContentID) throws -> CatalogEntry? {
+        try Row.fetchOne(
+            db,
+            sql: """
+                SELECT content_id AS cid, 0 AS gen, 0 AS removed, complete, size, kind, mime, name AS path, title, artist,
+                    album, duration_ms, width, height, date_taken, has_thumbnail
+                FROM remote_object WHERE content_id = ? ORDER BY complete DESC LIMIT 1
+                """, arguments: [Data(id.bytes)]
+        ).flatMap(Self.entry(from:))
     }
 
     /// The title an object is shown under: that of a file of this box, else of a replica, else of a neighbour's

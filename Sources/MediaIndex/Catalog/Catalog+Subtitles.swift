@@ -36,54 +36,64 @@ extension Catalog {
     {
         let ids = Array(Set(videos).prefix(Self.maximumLookups))
         guard !ids.isEmpty else { return [:] }
-        let onlineJSON = String(decoding: (try? JSONEncoder().encode(online)) ?? Data("[]".utf8), as: UTF8.self)
+        let onlineJSON = Self.jsonArray(online)
+        return try await read { db in try Self.subtitles(db, forVideos: ids, onlineJSON: onlineJSON) }
+    }
+
+    /// The neighbours' ids as the JSON array the queries read with `json_each`.
+    static func jsonArray(_ peerIDs: [String]) -> String {
+        String(decoding: (try? JSONEncoder().encode(peerIDs)) ?? Data("[]".utf8), as: UTF8.self)
+    }
+
+    /// ``subtitles(forVideos:online:)`` inside a read: at most ``maximumLookups`` distinct `ids`.
+    static func subtitles(_ db: Database, forVideos ids: [ContentID], onlineJSON: String) throws
+        -> [ContentID: [SubtitleRef]]
+    {
         let blobs = ids.map { Data($0.bytes) }
         let list = "(" + Array(repeating: "?", count: blobs.count).joined(separator: ", ") + ")"
-        return try await read { db in
-            var found: [ContentID: Set<SubtitleRef>] = [:]
-            // Where each video is: a file of this box's (by media folder) or a neighbour's (by peer), and its path.
-            // By the content id index: on (peer_id, kind) SQLite read all of a neighbour's videos for each page.
-            let places = try Row.fetchAll(
+        var found: [ContentID: Set<SubtitleRef>] = [:]
+        // Where each video is: a file of this box's (by media folder) or a neighbour's (by peer), and its path.
+        // By the content id index: on (peer_id, kind) SQLite read all of a neighbour's videos for each page.
+        let places = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT content_id, 'local' AS source, root_id AS place, rel_path AS path FROM media
+                WHERE content_id IN \(list) AND kind = 'video'
+                UNION ALL
+                SELECT content_id, 'remote', peer_id, name FROM remote_object INDEXED BY remote_by_content
+                WHERE content_id IN \(list) AND kind = 'video' AND peer_id IN (SELECT value FROM json_each(?))
+                """, arguments: StatementArguments(blobs + blobs as [any DatabaseValueConvertible] + [onlineJSON]))
+        for place in places {
+            guard let video = ContentID(bytes: [UInt8](place["content_id"] as Data)),
+                let prefix = SubtitleName.prefix(ofVideo: place["path"])
+            else { continue }
+            let isLocal = (place["source"] as String) == "local"
+            let rows = try Row.fetchAll(
                 db,
-                sql: """
-                    SELECT content_id, 'local' AS source, root_id AS place, rel_path AS path FROM media
-                    WHERE content_id IN \(list) AND kind = 'video'
-                    UNION ALL
-                    SELECT content_id, 'remote', peer_id, name FROM remote_object INDEXED BY remote_by_content
-                    WHERE content_id IN \(list) AND kind = 'video' AND peer_id IN (SELECT value FROM json_each(?))
-                    """, arguments: StatementArguments(blobs + blobs as [any DatabaseValueConvertible] + [onlineJSON]))
-            for place in places {
-                guard let video = ContentID(bytes: [UInt8](place["content_id"] as Data)),
-                    let prefix = SubtitleName.prefix(ofVideo: place["path"])
+                sql: isLocal
+                    ? """
+                    SELECT content_id, rel_path AS path, mime FROM media
+                    WHERE root_id = :place AND rel_path > :from AND rel_path < :to AND kind = 'subtitle'
+                        AND content_id IS NOT NULL LIMIT :limit
+                    """
+                    : """
+                    SELECT content_id, name AS path, mime FROM remote_object
+                    WHERE peer_id = :place AND name > :from AND name < :to AND kind = 'subtitle' LIMIT :limit
+                    """,
+                arguments: [
+                    "place": place["place"] as DatabaseValue, "from": prefix, "to": SubtitleName.end(of: prefix),
+                    "limit": Self.maximumSubtitlesPerVideo,
+                ])
+            for row in rows {
+                guard let id = ContentID(bytes: [UInt8](row["content_id"] as Data)),
+                    let match = SubtitleName.match(row["path"], after: prefix, videoPath: place["path"])
                 else { continue }
-                let isLocal = (place["source"] as String) == "local"
-                let rows = try Row.fetchAll(
-                    db,
-                    sql: isLocal
-                        ? """
-                        SELECT content_id, rel_path AS path, mime FROM media
-                        WHERE root_id = :place AND rel_path > :from AND rel_path < :to AND kind = 'subtitle'
-                            AND content_id IS NOT NULL LIMIT :limit
-                        """
-                        : """
-                        SELECT content_id, name AS path, mime FROM remote_object
-                        WHERE peer_id = :place AND name > :from AND name < :to AND kind = 'subtitle' LIMIT :limit
-                        """,
-                    arguments: [
-                        "place": place["place"] as DatabaseValue, "from": prefix, "to": SubtitleName.end(of: prefix),
-                        "limit": Self.maximumSubtitlesPerVideo,
-                    ])
-                for row in rows {
-                    guard let id = ContentID(bytes: [UInt8](row["content_id"] as Data)),
-                        let match = SubtitleName.match(row["path"], after: prefix, videoPath: place["path"])
-                    else { continue }
-                    found[video, default: []].insert(
-                        SubtitleRef(id: id, mimeType: row["mime"], language: match.language, path: row["path"]))
-                }
+                found[video, default: []].insert(
+                    SubtitleRef(id: id, mimeType: row["mime"], language: match.language, path: row["path"]))
             }
-            return found.mapValues { subtitles in
-                subtitles.sorted { ($0.language ?? "", $0.path) < ($1.language ?? "", $1.path) }
-            }
+        }
+        return found.mapValues { subtitles in
+            subtitles.sorted { ($0.language ?? "", $0.path) < ($1.language ?? "", $1.path) }
         }
     }
 }

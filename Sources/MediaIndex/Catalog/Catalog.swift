@@ -154,22 +154,24 @@ public final class Catalog: Sendable {
     /// nil when this box holds none of it. For a player's request, before the file is looked up with
     /// ``localObject(_:)``.
     public func localDescription(of id: ContentID) async throws(IndexError) -> CatalogEntry? {
-        try await read { db in
-            try Row.fetchOne(
-                db,
-                sql: """
-                    SELECT * FROM (
-                        SELECT content_id AS cid, 0 AS gen, 0 AS removed, 1 AS complete, size, kind, mime,
-                            rel_path AS path, title, artist, album, duration_ms, width, height, 0 AS rank
-                        FROM media WHERE content_id = :id
-                        UNION ALL
-                        SELECT content_id, 0, 0, complete, size, kind, mime, name, title, artist, album, duration_ms,
-                            width, height, 1
-                        FROM replica WHERE content_id = :id)
-                    ORDER BY rank LIMIT 1
-                    """, arguments: ["id": Data(id.bytes)]
-            ).flatMap(Self.entry(from:))
-        }
+        try await read { db in try Self.localDescription(db, of: id) }
+    }
+
+    static func localDescription(_ db: Database, of id: ContentID) throws -> CatalogEntry? {
+        try Row.fetchOne(
+            db,
+            sql: """
+                SELECT * FROM (
+                    SELECT content_id AS cid, 0 AS gen, 0 AS removed, 1 AS complete, size, kind, mime,
+                        rel_path AS path, title, artist, album, duration_ms, width, height, 0 AS rank
+                    FROM media WHERE content_id = :id
+                    UNION ALL
+                    SELECT content_id, 0, 0, complete, size, kind, mime, name, title, artist, album, duration_ms,
+                        width, height, 1
+                    FROM replica WHERE content_id = :id)
+                ORDER BY rank LIMIT 1
+                """, arguments: ["id": Data(id.bytes)]
+        ).flatMap(Self.entry(from:))
     }
 
     /// GRDB's async access: the task waits for a connection without holding a cooperative thread.
