@@ -31,10 +31,12 @@ final class SimulatedHome {
         }
         folder = try Command.run(Self.script, ["dir", "--prefix", prefix]).stdout.trimmingCharacters(
             in: .whitespacesAndNewlines)
+        HomeTeardown.register(prefix: prefix, folder: folder)
     }
 
     deinit {
         _ = try? Command.run(Self.script, ["down", "--prefix", prefix], timeout: .seconds(60))
+        HomeTeardown.unregister(prefix: prefix)
         // The boxes' media, indexes and caches: a test that fed a box a large catalog leaves gigabytes here.
         try? FileManager.default.removeItem(atPath: folder)
     }
