@@ -8,12 +8,6 @@ import WireVocabulary
 
 /// What a player's request learns of a title from the index, in one read.
 extension CatalogTests {
-    private func neighbourEntry(_ id: ContentID, _ path: String, kind: MediaKind?, size: Int64 = 100) -> CatalogEntry {
-        CatalogEntry(
-            id: id, generation: 1, size: size, kind: kind,
-            mimeType: kind == .subtitle ? "text/srt" : "video/x-matroska", path: path)
-    }
-
     private func neighbourLists(_ entries: [CatalogEntry], peerID: String = "p1") async throws {
         try await catalog.applyRemoteDelta(
             peerID: peerID, name: peerID,
@@ -26,7 +20,7 @@ extension CatalogTests {
         try scanAndHash()
         let film = try contentID(ofFile: "Film.mkv")
         // A neighbour's catalog naming the same bytes differently does not change how this box describes them.
-        try await neighbourLists([neighbourEntry(film, "elsewhere/Other.mkv", kind: .video, size: 12)])
+        try await neighbourLists([remoteFile(film, "elsewhere/Other.mkv", kind: .video, size: 12)])
         let found = try #require(try await catalog.playbackDescription(of: film, online: ["p1"]))
         #expect(found.entry.path == "Film.mkv")
         #expect(found.entry.kind == .video)
@@ -34,7 +28,7 @@ extension CatalogTests {
 
     @Test func aNeighboursTitleIsDescribedByItsCatalogWhileItIsOnline() async throws {
         let show = fakeID(1)
-        try await neighbourLists([neighbourEntry(show, "tv/Show.mkv", kind: .video)])
+        try await neighbourLists([remoteFile(show, "tv/Show.mkv", kind: .video)])
         let found = try #require(try await catalog.playbackDescription(of: show, online: ["p1"]))
         #expect(found.entry.path == "tv/Show.mkv")
         #expect(found.entry.size == 100)
@@ -44,17 +38,17 @@ extension CatalogTests {
 
     @Test func anObjectWithoutAKindIsNoTitle() async throws {
         let blob = fakeID(1)
-        try await neighbourLists([neighbourEntry(blob, "notes/readme", kind: nil)])
+        try await neighbourLists([remoteFile(blob, "notes/readme", kind: nil)])
         #expect(try await catalog.playbackDescription(of: blob, online: ["p1"]) == nil)
     }
 
     @Test func aVideoComesWithTheSubtitlesBesideIt() async throws {
         let (show, french, song, lyrics) = (fakeID(1), fakeID(2), fakeID(3), fakeID(4))
         try await neighbourLists([
-            neighbourEntry(show, "tv/Show.mkv", kind: .video),
-            neighbourEntry(french, "tv/Show.fr.srt", kind: .subtitle),
-            neighbourEntry(song, "music/Song.mp3", kind: .audio),
-            neighbourEntry(lyrics, "music/Song.srt", kind: .subtitle),
+            remoteFile(show, "tv/Show.mkv", kind: .video),
+            remoteFile(french, "tv/Show.fr.srt", kind: .subtitle),
+            remoteFile(song, "music/Song.mp3", kind: .audio),
+            remoteFile(lyrics, "music/Song.srt", kind: .subtitle),
         ])
         let video = try #require(try await catalog.playbackDescription(of: show, online: ["p1"]))
         #expect(video.subtitles.map(\.id) == [french])

@@ -20,9 +20,10 @@ extension CatalogTests {
         try Data(header + Array("seed \(seed) of \(name)\n".utf8)).write(to: URL(fileURLWithPath: path))
     }
 
-    private func remoteFile(_ id: ContentID, _ path: String, kind: MediaKind) -> CatalogEntry {
+    /// A neighbour's catalog entry for a video or subtitle file (also used by the playback tests).
+    func remoteFile(_ id: ContentID, _ path: String, kind: MediaKind?, size: Int64 = 100) -> CatalogEntry {
         CatalogEntry(
-            id: id, generation: 1, size: 100, kind: kind,
+            id: id, generation: 1, size: size, kind: kind,
             mimeType: kind == .subtitle ? "text/srt" : "video/x-matroska", path: path)
     }
 

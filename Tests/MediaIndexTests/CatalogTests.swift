@@ -432,22 +432,26 @@ import WireVocabulary
         #expect(try await catalog.localObject(fakeID(9)) == nil)
     }
 
+    private func localDescription(of id: ContentID) async throws -> CatalogEntry? {
+        try await catalog.read { db in try Catalog.localDescription(db, of: id) }
+    }
+
     @Test func localDescriptionIsTheMediaFilesRowBeforeAReplicas() async throws {
         try addPhoto("a.jpg", seed: 1)
         try scanAndHash()
         let id = try contentID(ofFile: "a.jpg")
         let manifest = try FileHasher.manifest(ofFileAt: media + "/a.jpg")
         try await catalog.beginReplica(manifest: manifest, description: description("Replica Title"))
-        let entry = try #require(try await catalog.localDescription(of: id))
+        let entry = try #require(try await localDescription(of: id))
         #expect(entry.path == "a.jpg" && entry.kind == .image && entry.mimeType == "image/jpeg" && entry.complete)
     }
 
     @Test func localDescriptionOfAPartialReplicaSaysItIsIncomplete() async throws {
         let manifest = try replicaManifest(seed: 1)
         try await catalog.beginReplica(manifest: manifest, description: description("Film"))
-        let entry = try #require(try await catalog.localDescription(of: manifest.contentID))
+        let entry = try #require(try await localDescription(of: manifest.contentID))
         #expect(entry.title == "Film" && !entry.complete && entry.size == manifest.fileSize)
-        #expect(try await catalog.localDescription(of: fakeID(9)) == nil)
+        #expect(try await localDescription(of: fakeID(9)) == nil)
     }
 
     // MARK: Neighbours' catalogs

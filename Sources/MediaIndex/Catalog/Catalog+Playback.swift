@@ -12,7 +12,7 @@ public struct PlaybackDescription: Sendable {
 
 extension Catalog {
     /// How a player's request for `id` is answered, read in one transaction: this box's own description
-    /// (``localDescription(of:)``: a media file, else a replica, partial ones too) when it has a kind, else a
+    /// (``localDescription(_:of:)``: a media file, else a replica, partial ones too) when it has a kind, else a
     /// neighbour's catalog entry (``remoteDescription(of:)``) when one of the `online` neighbours lists the object
     /// and the entry has a kind; a video comes with the subtitles beside it. Nil when nothing a box here can send
     /// is described as media.

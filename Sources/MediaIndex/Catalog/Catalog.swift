@@ -151,12 +151,8 @@ public final class Catalog: Sendable {
     }
 
     /// How this box describes an object it holds: its media file's row (the first of several), else its replica's;
-    /// nil when this box holds none of it. For a player's request, before the file is looked up with
-    /// ``localObject(_:)``.
-    public func localDescription(of id: ContentID) async throws(IndexError) -> CatalogEntry? {
-        try await read { db in try Self.localDescription(db, of: id) }
-    }
-
+    /// nil when this box holds none of it. Read inside ``playbackDescription(of:online:)``, before a player's file
+    /// is looked up with ``localObject(_:)``.
     static func localDescription(_ db: Database, of id: ContentID) throws -> CatalogEntry? {
         try Row.fetchOne(
             db,
