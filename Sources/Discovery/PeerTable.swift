@@ -41,6 +41,9 @@ import Synchronization
 /// interval (10 s by default). A peer failing
 /// ``Configuration/failuresBeforeDrop`` checks in a row is dropped; after its first failure it is marked
 /// unreachable. Static peers are never dropped, only marked unreachable, and they learn their id from the check.
+/// A dropped peer whose mDNS instance is still announced is *lost*: not listed, but checked again in the rounds,
+/// half as often after each failure down to once a minute, and listed again when it answers; the timer keeps
+/// running for it until its instance goes (a link that failed and came back brings no mDNS news).
 ///
 /// The rules live in a state machine without I/O (`PeerTableState`); this actor feeds it events with the time of
 /// its clock and carries out what it answers: changes, checks, and the one timer. The clock is injected, so tests

@@ -138,6 +138,22 @@ struct PeerTableState {
     private var leftByGoodbye: [ServiceInstance: (service: ResolvedService, at: Duration)] = [:]
     /// Longer than the second receivers keep a record after its mDNS goodbye (RFC 6762 §10.1).
     static let goodbyeGrace: Duration = .seconds(2)
+    /// The peers dropped as unreachable while mDNS still announces them, by id, until mDNS says they went. A box
+    /// whose link failed for a while (Wi-Fi, a cable) comes back with the records it had, so avahi reports nothing
+    /// and it would stay unknown until its records change or expire, up to 75 minutes later. Each is checked again
+    /// in the rounds, less often after each failure (see ``lostRetryCap``), and listed again once it answers.
+    private var lost: [String: LostPeer] = [:]
+    /// The longest wait between two checks of a lost peer: a box back on the network is listed again within
+    /// about this long.
+    static let lostRetryCap: Duration = .seconds(60)
+
+    private struct LostPeer {
+        /// The record as it was dropped, with the instances that still announce it.
+        var record: PeerRecord
+        /// When it is next checked, and the wait after that if it fails again.
+        var retryAt: Duration
+        var wait: Duration
+    }
     /// Whether ``Note/tableFull(ignored:limit:)`` was noted since the table was last below its limit.
     private var notedTableFull = false
     /// Set by `daemonUp`: the next `browseSettled` closes the re-browse after a daemon restart.
@@ -219,12 +235,7 @@ struct PeerTableState {
             return (false, finish(at: now))
         }
         if record.staticEntries.isEmpty {
-            for (instance, address) in record.instances {
-                let service = ResolvedService(
-                    instance: instance, hostName: record.hostName ?? "", address: address, port: record.port,
-                    txt: record.txt)
-                leftByGoodbye[instance] = (service, now)
-            }
+            for service in Self.services(of: record) { leftByGoodbye[service.instance] = (service, now) }
             drop(.id(id), reason: .goodbye)
             return (true, finish(at: now))
         }
@@ -284,6 +295,7 @@ struct PeerTableState {
         }
         otherVersions[service.instance] = nil
         leftByGoodbye[service.instance] = nil
+        forgetLost(service.instance)
         // This announcement supersedes whatever the instance claimed before.
         let earlierClaim = setAside.removeValue(forKey: service.instance)
         if let previous = instanceOwners[service.instance], previous != id {
@@ -331,6 +343,7 @@ struct PeerTableState {
         setAside[instance] = nil
         otherVersions[instance] = nil
         leftByGoodbye[instance] = nil
+        forgetLost(instance)
         guard let id = instanceOwners.removeValue(forKey: instance), var record = peers[.id(id)] else { return }
         let before = record
         record.instances[instance] = nil
@@ -350,6 +363,8 @@ struct PeerTableState {
         setAside = [:]
         otherVersions = [:]
         leftByGoodbye = [:]
+        // The re-browse resolves them again, and their checks decide anew.
+        lost = [:]
         for (key, record) in peers where !record.instances.isEmpty {
             var updated = record
             updated.unconfirmedAddresses.formUnion(record.instances.values)
@@ -375,13 +390,20 @@ struct PeerTableState {
         followingRound = now + settings.healthInterval
         round += 1
         unanswered = Set(peers.keys)
-        let targets = peers.map { CheckTarget(key: $0.key, peer: snapshot(of: $0.value)) }
-            .sorted { ($0.peer.name, $0.peer.id ?? "") < ($1.peer.name, $1.peer.id ?? "") }
+        var targets = peers.map { CheckTarget(key: $0.key, peer: snapshot(of: $0.value)) }
+        for (id, peer) in lost where peer.retryAt <= now {
+            unanswered.insert(.id(id))
+            targets.append(CheckTarget(key: .id(id), peer: snapshot(of: peer.record)))
+        }
+        targets.sort { ($0.peer.name, $0.peer.id ?? "") < ($1.peer.name, $1.peer.id ?? "") }
         actions.append(.checkHealth(round: round, targets, deadline: now + settings.healthTimeout))
     }
 
     private mutating func record(_ result: HealthResult, for key: Key, at now: Duration) {
-        guard let record = peers[key] else { return }  // it left while being checked
+        guard let record = peers[key] else {
+            if case .id(let id) = key, lost[id] != nil { retried(id, result, at: now) }
+            return  // it left while being checked
+        }
         var updated = record
         switch result {
         case .healthy(let id, let name, let generation, let protocolVersion):
@@ -394,12 +416,13 @@ struct PeerTableState {
                 if MediapeerTXT.isValidPeerID(id), record.id != id {
                     if record.staticEntries.isEmpty {
                         // Announced as one id, answering as another: the announcement lies or is stale.
-                        failed(record, at: key, "answered as \(id), not as the \(record.id ?? "") it announces")
+                        failed(
+                            record, at: key, "answered as \(id), not as the \(record.id ?? "") it announces", at: now)
                     } else if let refusal = identify(
                         record, at: key, as: id, name: name, generation: generation,
                         protocolVersion: protocolVersion, at: now)
                     {
-                        failed(record, at: key, refusal)
+                        failed(record, at: key, refusal, at: now)
                     }
                     return
                 }
@@ -414,13 +437,13 @@ struct PeerTableState {
             if let protocolVersion { updated.protocolVersion = protocolVersion }
             store(updated, at: key, before: record)
         case .unhealthy(let reason):
-            failed(record, at: key, reason)
+            failed(record, at: key, reason, at: now)
         }
     }
 
     /// One more failed check of `record`; a discovered peer is dropped after ``Settings/failuresBeforeDrop`` in a
     /// row.
-    private mutating func failed(_ record: PeerRecord, at key: Key, _ reason: String) {
+    private mutating func failed(_ record: PeerRecord, at key: Key, _ reason: String, at now: Duration) {
         var updated = record
         updated.failures += 1
         updated.reachable = false
@@ -429,9 +452,46 @@ struct PeerTableState {
             actions.append(.note(.droppedUnreachable(peer: record.name, failures: updated.failures)))
             peers[key] = updated
             drop(key, reason: .unreachable)
+            if case .id(let id) = key, !updated.instances.isEmpty, lost.count < settings.maxPeers {
+                lost[id] = LostPeer(
+                    record: updated, retryAt: now + settings.healthInterval, wait: settings.healthInterval)
+            }
             return
         }
         store(updated, at: key, before: record)
+    }
+
+    /// The answer of a check of the lost peer `id`. Answering with its own id, it is listed again, with the
+    /// instances that announce it; failing, it is checked again after twice the wait, up to ``lostRetryCap``.
+    private mutating func retried(_ id: String, _ result: HealthResult, at now: Duration) {
+        guard var peer = lost[id] else { return }
+        guard case .healthy(let answered, _, _, _) = result, answered == nil || answered == id else {
+            peer.wait = min(peer.wait * 2, max(Self.lostRetryCap, settings.healthInterval))
+            peer.retryAt = now + peer.wait
+            lost[id] = peer
+            return
+        }
+        lost[id] = nil
+        actions.append(.note(.answersAgain(peer: peer.record.name)))
+        for service in Self.services(of: peer.record) { resolved(service, at: now) }
+        record(result, for: .id(id), at: now)
+    }
+
+    /// The resolved instances `record` was known by.
+    private static func services(of record: PeerRecord) -> [ResolvedService] {
+        record.instances.map { instance, address in
+            ResolvedService(
+                instance: instance, hostName: record.hostName ?? "", address: address, port: record.port,
+                txt: record.txt)
+        }.sorted { ($0.instance.name, $0.address) < ($1.instance.name, $1.address) }
+    }
+
+    /// `instance` no longer announces the lost peer it did (it went, or announces anew); a lost peer left without
+    /// instances is forgotten.
+    private mutating func forgetLost(_ instance: ServiceInstance) {
+        guard let id = lost.first(where: { $0.value.record.instances[instance] != nil })?.key else { return }
+        lost[id]?.record.instances[instance] = nil
+        if lost[id]?.record.instances.isEmpty == true { lost[id] = nil }
     }
 
     /// A static peer answered with its id: its static entries move to that id, merged with the peer mDNS may
@@ -544,7 +604,8 @@ struct PeerTableState {
     /// identified yet are not reported.
     private mutating func store(_ record: PeerRecord, at key: Key, before: PeerRecord?) {
         peers[key] = record
-        guard case .id = key else { return }
+        guard case .id(let id) = key else { return }
+        lost[id] = nil
         let after = snapshot(of: record)
         guard let before else {
             actions.append(.emit(.added(after)))
@@ -575,7 +636,7 @@ struct PeerTableState {
             for claim in claims { resolved(claim, at: now) }
         }
         if settings.checksHealth {
-            if peers.isEmpty, leftByGoodbye.isEmpty {
+            if peers.isEmpty, leftByGoodbye.isEmpty, lost.isEmpty {
                 // A peer arriving later waits a whole interval for its first check.
                 followingRound = nil
                 if nextCheck != nil {

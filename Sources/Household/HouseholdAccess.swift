@@ -15,11 +15,15 @@ public enum HouseholdAccess {
     }
 
     /// Whether an announced box is followed (connected to at all): in LAN mode, every box (a box of a household
-    /// answers it 403, and it must find a member to join a household); in a household, only a box that
-    /// announces this household. Any other is ignored before any connection.
-    public static func follows(announcedHousehold: String?, roster: Roster?) -> Bool {
+    /// answers it 403, and it must find a member to join a household); in a household, only a member, since this
+    /// box makes no request to anyone else, and not one announcing another household (it left this one, and this
+    /// box was not told). A member announcing no household is followed: a box's announcement is updated seconds
+    /// after it joins. Any other box is ignored before any connection; a box that joined through another member is
+    /// followed once this box's roster lists it.
+    public static func follows(announcedHousehold: String?, peerID: String?, roster: Roster?) -> Bool {
         guard let roster else { return true }
-        return announcedHousehold == roster.householdID
+        guard let peerID, roster.isMember(peerID) else { return false }
+        return announcedHousehold == nil || announcedHousehold == roster.householdID
     }
 
     /// Whether to pull the roster of `peerID`, who announced `tag`: a member whose roster differs from this box's.

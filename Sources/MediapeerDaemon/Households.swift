@@ -18,10 +18,15 @@ final class HouseholdMembership: Sendable {
     /// Told the household id whenever it changes (joined, removed, left): the announcement carries it.
     let householdChanges: AsyncStream<String?>
     private let householdChanged: AsyncStream<String?>.Continuation
+    /// Told the roster whenever it changes (a member added or removed, a household joined or left): who is
+    /// followed on the network depends on it.
+    let rosterChanges: AsyncStream<Roster?>
+    private let rosterChanged: AsyncStream<Roster?>.Continuation
 
     init(_ roster: Roster?) {
         current = Mutex(roster)
         (householdChanges, householdChanged) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+        (rosterChanges, rosterChanged) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
     var roster: Roster? { current.withLock { $0 } }
@@ -31,11 +36,12 @@ final class HouseholdMembership: Sendable {
         -> T
     {
         let (result, before, after) = try current.withLock { roster throws(HouseholdDriverError) in
-            let before = roster?.householdID
+            let before = roster
             let result = try change(&roster)
-            return (result, before, roster?.householdID)
+            return (result, before, roster)
         }
-        if before != after { householdChanged.yield(after) }
+        if before?.householdID != after?.householdID { householdChanged.yield(after?.householdID) }
+        if before != after { rosterChanged.yield(after) }
         return result
     }
 

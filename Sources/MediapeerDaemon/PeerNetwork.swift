@@ -29,6 +29,8 @@ final class PeerNetwork: Service, Neighbourhood, Sendable {
     private let txt: Mutex<[String: String]>
     /// Instances of another household already logged as ignored, so each is logged once.
     private let ignoredInstances = Mutex<Set<String>>([])
+    /// The announcements not followed (see ``followedEvents()``), held back until a roster change admits them.
+    private let gate = Mutex(AnnouncementGate())
 
     /// - Parameter client: every request to a peer goes through it (mutual TLS with the box's key).
     init(
@@ -165,37 +167,60 @@ final class PeerNetwork: Service, Neighbourhood, Sendable {
         }
     }
 
-    /// The discovery events the peer table sees: in a household, the announcements of boxes of another
-    /// household or of none are dropped here, so no connection is ever made to them (each instance logged once).
+    /// The discovery events the peer table sees: in a household, only the announcements of its members (see
+    /// ``HouseholdAccess/follows(announcedHousehold:peerID:roster:)``), so no connection is ever made to another box
+    /// (each ignored instance logged once). The others are held back and handed on when a roster change admits
+    /// them: a box that joined through another member is followed as soon as this box pulls the roster listing it.
+    /// A box no longer followed (removed, gone to LAN mode, or this box joined a household) leaves the table at
+    /// once, as if it had said goodbye.
     private func followedEvents() -> AsyncStream<DiscoveryEvent> {
         let (events, continuation) = AsyncStream.makeStream(of: DiscoveryEvent.self, bufferingPolicy: .unbounded)
         let task = Task { [self] in
-            for await event in discovery.events {
-                if case .resolved(let service) = event,
-                    !HouseholdAccess.follows(
-                        announcedHousehold: service.txt[MediapeerTXT.household], roster: households.membership.roster)
-                {
-                    let firstTime = self.ignoredInstances.withLock { ignored in
-                        // Bounded: past 256 names, each is logged once more.
-                        if ignored.count >= 256 { ignored.removeAll() }
-                        return ignored.insert(service.instance.name).inserted
+            await withDiscardingTaskGroup { group in
+                group.addTask {
+                    for await _ in self.households.membership.rosterChanges {
+                        // Under the gate's lock, so that no announcement is both held back and missed by this rule change.
+                        self.gate.withLock { gate in
+                            for event in gate.ruleChanged(admits: self.follows) { continuation.yield(event) }
+                        }
                     }
-                    if firstTime {
-                        logger.info(
-                            "ignoring a box of another household",
-                            metadata: [
-                                "instance": "\(service.instance.name)", "peer_id": "\(service.peerID ?? "-")",
-                                "household": "\(service.txt[MediapeerTXT.household] ?? "none (LAN mode)")",
-                            ])
-                    }
-                    continue
                 }
-                continuation.yield(event)
+                for await event in discovery.events {
+                    let passed = gate.withLock { gate in
+                        let passed = gate.pass(event, admits: follows)
+                        if let passed { continuation.yield(passed) }
+                        return passed
+                    }
+                    if passed != event, case .resolved(let service) = event { logIgnored(service) }
+                }
+                group.cancelAll()
             }
             continuation.finish()
         }
         continuation.onTermination = { _ in task.cancel() }
         return events
+    }
+
+    /// Whether `service` is followed, by this box's roster now.
+    private func follows(_ service: ResolvedService) -> Bool {
+        HouseholdAccess.follows(
+            announcedHousehold: service.txt[MediapeerTXT.household], peerID: service.peerID,
+            roster: households.membership.roster)
+    }
+
+    private func logIgnored(_ service: ResolvedService) {
+        let firstTime = ignoredInstances.withLock { ignored in
+            // Bounded: past 256 names, each is logged once more.
+            if ignored.count >= 256 { ignored.removeAll() }
+            return ignored.insert(service.instance.name).inserted
+        }
+        guard firstTime else { return }
+        logger.info(
+            "ignoring a box that is not in this box's household (as far as its roster knows)",
+            metadata: [
+                "instance": "\(service.instance.name)", "peer_id": "\(service.peerID ?? "-")",
+                "announced_household": "\(service.txt[MediapeerTXT.household] ?? "none (LAN mode)")",
+            ])
     }
 
     /// The peer at `addresses` (by default all of its own, best first); nil without an address.

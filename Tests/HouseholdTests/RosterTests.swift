@@ -170,13 +170,42 @@ func box() throws -> BoxIdentity {
         #expect(HouseholdAccess.refusal(of: nil, roster: roster) != nil)
     }
 
-    @Test func anotherHouseholdsAnnouncementIsNotFollowed() throws {
+    @Test func aMemberAnnouncingThisHouseholdOrNoneIsFollowed() throws {
+        let (a, b) = (try box(), try box())
+        var roster = Roster.found(by: a, name: "A")
+        try roster.add(b.peerID, name: "B", by: a)
+        #expect(HouseholdAccess.follows(announcedHousehold: roster.householdID, peerID: b.peerID, roster: roster))
+        #expect(HouseholdAccess.follows(announcedHousehold: nil, peerID: b.peerID, roster: roster))
+    }
+
+    @Test func aMemberAnnouncingAnotherHouseholdIsNotFollowed() throws {
+        let (a, b) = (try box(), try box())
+        var roster = Roster.found(by: a, name: "A")
+        try roster.add(b.peerID, name: "B", by: a)
+        #expect(!HouseholdAccess.follows(announcedHousehold: "0123456789abcdef", peerID: b.peerID, roster: roster))
+    }
+
+    @Test func aBoxNotInTheRosterIsNotFollowedWhateverItAnnounces() throws {
         let roster = Roster.found(by: try box(), name: "A")
-        #expect(HouseholdAccess.follows(announcedHousehold: roster.householdID, roster: roster))
-        #expect(!HouseholdAccess.follows(announcedHousehold: "0123456789abcdef", roster: roster))
-        #expect(!HouseholdAccess.follows(announcedHousehold: nil, roster: roster))
-        #expect(HouseholdAccess.follows(announcedHousehold: nil, roster: nil))
-        #expect(HouseholdAccess.follows(announcedHousehold: roster.householdID, roster: nil))
+        let stranger = try box().peerID
+        #expect(!HouseholdAccess.follows(announcedHousehold: nil, peerID: stranger, roster: roster))
+        #expect(!HouseholdAccess.follows(announcedHousehold: "0123456789abcdef", peerID: stranger, roster: roster))
+    }
+
+    @Test func inLANModeEveryAnnouncementIsFollowed() throws {
+        let household = Roster.found(by: try box(), name: "A").householdID
+        #expect(HouseholdAccess.follows(announcedHousehold: nil, peerID: nil, roster: nil))
+        #expect(HouseholdAccess.follows(announcedHousehold: household, peerID: try box().peerID, roster: nil))
+    }
+
+    @Test func aBoxAnnouncingTheHouseholdIsFollowedOnlyOnceTheRosterListsIt() throws {
+        let (a, joiner) = (try box(), try box())
+        var roster = Roster.found(by: a, name: "A")
+        let household = roster.householdID
+        #expect(!HouseholdAccess.follows(announcedHousehold: household, peerID: joiner.peerID, roster: roster))
+        #expect(!HouseholdAccess.follows(announcedHousehold: household, peerID: nil, roster: roster))
+        try roster.add(joiner.peerID, name: "J", by: a)
+        #expect(HouseholdAccess.follows(announcedHousehold: household, peerID: joiner.peerID, roster: roster))
     }
 
     @Test func aMemberWithAnotherTagHasItsRosterPulled() throws {

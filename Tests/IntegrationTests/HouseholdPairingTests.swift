@@ -97,6 +97,33 @@ import Testing
         #expect(home.log(2).contains("took in a member's roster"))
     }
 
+    /// Box 3 joins through box 2 while box 1 is stopped. Back, box 1 hears box 3's announcement before its roster
+    /// lists box 3: it makes no connection to box 3 until it has pulled box 2's roster, then follows it.
+    @Test func aBoxThatJoinedThroughAnotherMemberIsFollowedOnceTheRosterListsIt() throws {
+        let home = try SimulatedHome(boxes: 3, tag: "hf")
+        for index in 1...3 { try home.startDaemon(index) }
+        try waitUntilSeen("Box 1", by: 2, home)
+        _ = try join(2, through: 1, home)
+        try home.signalDaemon(1, SIGTERM)
+        try waitUntilSeen("Box 2", by: 3, home)
+        let joined = try join(3, through: 2, home)
+        #expect(Set(joined.members.map(\.name)) == ["Box 1", "Box 2", "Box 3"])
+        try eventually(timeout: .seconds(30), "box 2 sees box 3 online") {
+            try home.decode(HouseholdReport.self, 2, ["household"]).members.contains { $0.name == "Box 3" && $0.online }
+        }
+
+        try home.startDaemon(1)
+        try eventually(timeout: .seconds(30), "box 1 learns of box 3 and sees it online\n\(home.log(1).suffix(3000))") {
+            try home.decode(HouseholdReport.self, 1, ["household"]).members.contains { $0.name == "Box 3" && $0.online }
+        }
+        let log = home.log(1)
+        #expect(log.contains("ignoring a box that is not in this box's household"), "\(log.suffix(3000))")
+        let failedChecks = log.split(separator: "\n").filter {
+            $0.contains("peer does not answer") && $0.contains("peer=\"Box 3\"")
+        }
+        #expect(failedChecks.isEmpty, "\(failedChecks)")
+    }
+
     /// Box 2 leaves: it returns to LAN mode, and box 1 drops it at once.
     @Test func aBoxThatLeavesReturnsToLANModeAndIsDropped() throws {
         let home = try SimulatedHome(boxes: 2, tag: "hl")
@@ -132,7 +159,7 @@ import Testing
         }
         // Box 1 may drop boxes 3 and 4 as non-members before their announcements carry their household.
         try eventually(timeout: .seconds(30), "box 1 ignores the announcements of the other household") {
-            home.log(1).contains("ignoring a box of another household")
+            home.log(1).contains("ignoring a box that is not in this box's household")
         }
 
         try home.signalDaemon(3, SIGTERM)
@@ -181,13 +208,13 @@ import Testing
         #expect(try home.status(4).household?.household == nil)
     }
 
-    /// Waits until box `index` knows the box named `name` by id (its announcement carries it).
     /// Box `joiner` joins the household of box `member` with a code box `member` prints.
     private func join(_ joiner: Int, through member: Int, _ home: SimulatedHome) throws -> HouseholdReport {
         let code = try home.decode(PairingCodeAnswer.self, member, ["pair"]).code
         return try home.decode(HouseholdReport.self, joiner, ["join", code])
     }
 
+    /// Waits until box `index` knows the box named `name` by id (its announcement carries it).
     private func waitUntilSeen(_ name: String, by index: Int, _ home: SimulatedHome) throws {
         try eventually(timeout: .seconds(30), "box \(index) finds \(name)") {
             try home.peerNames(index).contains(name)
