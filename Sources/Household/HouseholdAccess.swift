@@ -14,6 +14,12 @@ public enum HouseholdAccess {
             + "`mediapeerctl pair` on a member and `mediapeerctl join CODE` on it"
     }
 
+    /// Why the box that proved `peerID` may not read the roster (nil: it may): a member, or a box the roster
+    /// records as removed, which learns so from the roster's signed record when it was offline at its removal.
+    public static func rosterRefusal(of peerID: String, roster: Roster) -> String? {
+        roster.records[peerID] != nil ? nil : refusal(of: peerID, roster: roster)
+    }
+
     /// Whether an announced box is followed (connected to at all): in LAN mode, every box (a box of a household
     /// answers it 403, and it must find a member to join a household); in a household, only a member, since this
     /// box makes no request to anyone else, and not one announcing another household (it left this one, and this

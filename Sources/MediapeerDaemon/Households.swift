@@ -115,6 +115,9 @@ final class Households: Service, Sendable {
 
     /// A health check of `peer` read `info`: its roster is pulled when it is a member with another version.
     func checked(_ peer: PeerEndpoint, info: PeerWire.PeerInfo) {
+        fruitlessPulls.withLock { pulls in
+            if pulls[info.id] == Self.refusedTag { pulls[info.id] = nil }
+        }
         guard let roster = membership.roster, info.household == roster.householdID,
             let version = info.rosterVersion,
             HouseholdAccess.pullsRoster(of: info.id, announcedTag: version, roster: roster),
@@ -122,6 +125,19 @@ final class Households: Service, Sendable {
         else { return }
         pullRequests.yield((peer, version))
     }
+
+    /// A member refused this box's health check (403): this box may have been removed while it was offline, and
+    /// nobody could tell it. The member's roster is pulled; it answers a removed box with the signed removal.
+    /// Pulled once until that member answers a check again, if the roster brought nothing new.
+    func refused(by member: PeerEndpoint) {
+        guard membership.roster?.isMember(member.peerID) == true,
+            fruitlessPulls.withLock({ $0[member.peerID] }) != Self.refusedTag
+        else { return }
+        pullRequests.yield((member, Self.refusedTag))
+    }
+
+    /// The version a pull after a refusal is recorded under: no member announces it.
+    private static let refusedTag = "refused"
 
     func pairingHello(_ hello: PairingHello, from joiner: String) throws -> PairingChallenge {
         guard let joinerNonce = Hex.decode(hello.joinerNonce, count: 32) else {
@@ -185,6 +201,9 @@ final class Households: Service, Sendable {
     func roster(for peer: String) throws -> RosterDocument {
         guard let roster = membership.roster else {
             throw HTTPError(.notFound, message: "this box is in LAN mode: it has no household")
+        }
+        if let reason = HouseholdAccess.rosterRefusal(of: peer, roster: roster) {
+            throw HTTPError(.forbidden, message: reason)
         }
         return roster.document
     }

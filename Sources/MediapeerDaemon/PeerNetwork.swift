@@ -179,7 +179,8 @@ final class PeerNetwork: Service, Neighbourhood, Sendable {
             await withDiscardingTaskGroup { group in
                 group.addTask {
                     for await _ in self.households.membership.rosterChanges {
-                        // Under the gate's lock, so that no announcement is both held back and missed by this rule change.
+                        // Under the gate's lock, so that no announcement is both held back and missed by this
+                        // rule change.
                         self.gate.withLock { gate in
                             for event in gate.ruleChanged(admits: self.follows) { continuation.yield(event) }
                         }
@@ -237,7 +238,8 @@ final class PeerNetwork: Service, Neighbourhood, Sendable {
     /// alone is learnt from whoever proves a key at its address: its id is that key's (a box behind a static
     /// address may be replaced, see ``PeerRemovalReason/replaced``).
     ///
-    /// A member's check also hands its roster version to `households`, which pulls its roster when it differs.
+    /// A member's check also hands its roster version to `households`, which pulls its roster when it differs, or
+    /// when the member refuses the check (this box may have been removed while it was offline).
     static func checkHealth(
         _ peer: PeerSnapshot, client: PeerClient, demand: DemandSync, households: Households
     ) async -> HealthResult {
@@ -255,6 +257,11 @@ final class PeerNetwork: Service, Neighbourhood, Sendable {
                     id: info.id, name: info.name, generation: UInt64(clamping: info.generation),
                     protocolVersion: String(info.protocolVersion))
             } catch {
+                if case PeerClientError.refused(_, 403, _) = error, peer.id != nil,
+                    let named = Self.endpoint(of: peer, at: [address])
+                {
+                    households.refused(by: named)
+                }
                 lastProblem = "\(address): \(error)"
             }
         }

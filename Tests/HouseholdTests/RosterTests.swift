@@ -170,6 +170,17 @@ func box() throws -> BoxIdentity {
         #expect(HouseholdAccess.refusal(of: nil, roster: roster) != nil)
     }
 
+    @Test func aMemberAndARemovedBoxMayReadTheRosterAndNoOtherBox() throws {
+        let (a, removed, stranger) = (try box(), try box(), try box())
+        var roster = Roster.found(by: a, name: "A")
+        try roster.add(removed.peerID, name: "R", by: a)
+        try roster.remove(removed.peerID, by: a)
+        #expect(HouseholdAccess.rosterRefusal(of: a.peerID, roster: roster) == nil)
+        #expect(HouseholdAccess.rosterRefusal(of: removed.peerID, roster: roster) == nil)
+        #expect(HouseholdAccess.refusal(of: removed.peerID, roster: roster)?.contains("was removed") == true)
+        #expect(HouseholdAccess.rosterRefusal(of: stranger.peerID, roster: roster)?.contains("not in it") == true)
+    }
+
     @Test func aMemberAnnouncingThisHouseholdOrNoneIsFollowed() throws {
         let (a, b) = (try box(), try box())
         var roster = Roster.found(by: a, name: "A")

@@ -124,6 +124,34 @@ import Testing
         #expect(failedChecks.isEmpty, "\(failedChecks)")
     }
 
+    /// Box 3 is stopped while box 1 removes it, so nobody can tell it. Back, it is refused by the members, pulls a
+    /// member's roster, finds its signed removal and returns to LAN mode by itself.
+    @Test func aBoxRemovedWhileOfflineLearnsItWhenItIsBack() throws {
+        let home = try SimulatedHome(boxes: 3, tag: "hx")
+        for index in 1...3 { try home.startDaemon(index) }
+        try waitUntilSeen("Box 1", by: 2, home)
+        try waitUntilSeen("Box 1", by: 3, home)
+        _ = try join(2, through: 1, home)
+        _ = try join(3, through: 1, home)
+        try eventually(timeout: .seconds(30), "box 3 sees both members online") {
+            try home.decode(HouseholdReport.self, 3, ["household"]).members.allSatisfy(\.online)
+        }
+
+        try home.signalDaemon(3, SIGTERM)
+        try eventually(timeout: .seconds(20), "box 1 sees box 3 offline") {
+            try home.decode(HouseholdReport.self, 1, ["household"]).members.contains {
+                $0.name == "Box 3" && !$0.online
+            }
+        }
+        _ = try home.decode(HouseholdReport.self, 1, ["household", "remove", "Box 3"])
+        try home.startDaemon(3)
+        try eventually(timeout: .seconds(30), "box 3 returns to LAN mode\n\(home.log(3).suffix(3000))") {
+            try home.status(3).household?.household == nil
+        }
+        #expect(home.log(3).contains("this box was removed from its household"))
+        #expect(try info(from: 3, of: 1, home).status == "403")
+    }
+
     /// Box 2 leaves: it returns to LAN mode, and box 1 drops it at once.
     @Test func aBoxThatLeavesReturnsToLANModeAndIsDropped() throws {
         let home = try SimulatedHome(boxes: 2, tag: "hl")

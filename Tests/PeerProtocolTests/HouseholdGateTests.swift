@@ -10,8 +10,8 @@ import WireVocabulary
 
 @testable import PeerProtocol
 
-/// A box's peer API in household mode, without TLS (no key proven: not a member): only the pairing routes get past
-/// the gate.
+/// A box's peer API in household mode, without TLS (no key proven: not a member): only the pairing routes and the
+/// roster's reading get past the gate.
 @Suite struct HouseholdGateTests {
     /// The fake peer in household mode (`refusing`) or LAN mode (nil).
     struct HouseholdPeer: PeerRequestHandler, PeerHouseholdHandler {
@@ -56,7 +56,7 @@ import WireVocabulary
 
     @Test func aHouseholdRefusesANonMemberEveryRouteWithItsReason() async throws {
         let handler = HouseholdPeer(refusing: "not in this household")
-        for uri in ["/v1/info", "/v1/catalog?since=0", "/v1/demand", "/v1/household/roster"] {
+        for uri in ["/v1/info", "/v1/catalog?since=0", "/v1/demand"] {
             let (status, body) = try await request(handler, uri)
             #expect(status == .forbidden, "\(uri)")
             #expect(body.contains("not in this household"), "\(uri): \(body)")
@@ -71,6 +71,17 @@ import WireVocabulary
         // Refused for want of a proven key (no TLS here), not by the gate.
         #expect(status == .forbidden)
         #expect(body.contains("proves a box key"), "\(body)")
+    }
+
+    @Test func readingTheRosterIsNotBehindTheGateItsHandlerDecides() async throws {
+        // A box removed while offline reads it to learn its removal; the handler answers members and removed boxes.
+        let handler = HouseholdPeer(refusing: "not in this household")
+        let (status, body) = try await request(handler, "/v1/household/roster")
+        #expect(status == .forbidden)
+        #expect(body.contains("proves a box key"), "\(body)")
+        let (pushed, _) = try await request(
+            handler, "/v1/household/roster", method: .post, body: #"{"household":"","records":[]}"#)
+        #expect(pushed == .forbidden)
     }
 
     @Test func lanModeAnswersEveryBox() async throws {

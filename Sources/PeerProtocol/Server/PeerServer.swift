@@ -41,6 +41,7 @@ public protocol PeerHouseholdHandler: Sendable {
     func refusal(of peerID: String?) async -> String?
     func pairingHello(_ hello: PairingHello, from joiner: String) async throws -> PairingChallenge
     func pairingProof(_ proof: PairingProof, from joiner: String) async throws -> PairingWelcome
+    /// The roster, for a member or a box it records as removed; any other box is refused (403).
     func roster(for peer: String) async throws -> RosterDocument
     func rosterPushed(_ roster: RosterDocument, by peer: String) async throws
     func removalNotice(_ notice: RemovalNotice, from peer: String) async throws
@@ -293,8 +294,8 @@ public enum QueryID {
     }
 }
 
-/// In household mode, a box outside the household gets a 403 with the reason for every request but pairing's,
-/// before any handler runs.
+/// In household mode, a box outside the household gets a 403 with the reason for every request but pairing's and
+/// the roster's (whose handler answers a removed box too), before any handler runs.
 struct HouseholdGate: RouterMiddleware {
     typealias Context = PeerRequestContext
     let households: any PeerHouseholdHandler
@@ -303,6 +304,7 @@ struct HouseholdGate: RouterMiddleware {
         -> Response
     {
         if !request.uri.path.hasPrefix("/v1/household/pairing/"),
+            !(request.method == .get && request.uri.path == "/v1/household/roster"),
             let reason = await households.refusal(of: await context.provenPeerID())
         {
             throw HTTPError(.forbidden, message: reason)
