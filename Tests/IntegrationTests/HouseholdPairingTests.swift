@@ -42,12 +42,7 @@ import Testing
     /// Box 1 removes box 3: box 3 is told and returns to LAN mode, box 2 drops it at once, and box 3 gets nothing
     /// from either any more.
     @Test func aRemovedBoxGetsNothing() throws {
-        let home = try SimulatedHome(boxes: 3, tag: "hr")
-        for index in 1...3 { try home.startDaemon(index) }
-        try waitUntilSeen("Box 1", by: 2, home)
-        try waitUntilSeen("Box 1", by: 3, home)
-        _ = try join(2, through: 1, home)
-        _ = try join(3, through: 1, home)
+        let home = try householdOfThree(tag: "hr")
         try eventually(timeout: .seconds(30), "box 2 lists box 3 online") {
             let report = try home.decode(HouseholdReport.self, 2, ["household"])
             return report.members.contains { $0.name == "Box 3" && $0.online }
@@ -72,12 +67,7 @@ import Testing
     /// Box 2 is stopped while box 1 removes box 3; back, it pulls box 1's newer roster (its `/v1/info` shows
     /// another version) and drops box 3 without anyone telling it.
     @Test func aMemberThatWasOfflineLearnsARemovalByPulling() throws {
-        let home = try SimulatedHome(boxes: 3, tag: "hp")
-        for index in 1...3 { try home.startDaemon(index) }
-        try waitUntilSeen("Box 1", by: 2, home)
-        try waitUntilSeen("Box 1", by: 3, home)
-        _ = try join(2, through: 1, home)
-        _ = try join(3, through: 1, home)
+        let home = try householdOfThree(tag: "hp")
         try eventually(timeout: .seconds(30), "box 2 lists box 3") {
             try home.decode(HouseholdReport.self, 2, ["household"]).members.contains { $0.name == "Box 3" }
         }
@@ -127,12 +117,7 @@ import Testing
     /// Box 3 is stopped while box 1 removes it, so nobody can tell it. Back, it is refused by the members, pulls a
     /// member's roster, finds its signed removal and returns to LAN mode by itself.
     @Test func aBoxRemovedWhileOfflineLearnsItWhenItIsBack() throws {
-        let home = try SimulatedHome(boxes: 3, tag: "hx")
-        for index in 1...3 { try home.startDaemon(index) }
-        try waitUntilSeen("Box 1", by: 2, home)
-        try waitUntilSeen("Box 1", by: 3, home)
-        _ = try join(2, through: 1, home)
-        _ = try join(3, through: 1, home)
+        let home = try householdOfThree(tag: "hx")
         try eventually(timeout: .seconds(30), "box 3 sees both members online") {
             try home.decode(HouseholdReport.self, 3, ["household"]).members.allSatisfy(\.online)
         }
@@ -234,6 +219,17 @@ import Testing
         #expect(expired.status != 0)
         #expect(expired.stderr.contains("expired"), "\(expired.stderr)")
         #expect(try home.status(4).household?.household == nil)
+    }
+
+    /// Three boxes, boxes 2 and 3 joined to box 1's household.
+    private func householdOfThree(tag: String) throws -> SimulatedHome {
+        let home = try SimulatedHome(boxes: 3, tag: tag)
+        for index in 1...3 { try home.startDaemon(index) }
+        try waitUntilSeen("Box 1", by: 2, home)
+        try waitUntilSeen("Box 1", by: 3, home)
+        _ = try join(2, through: 1, home)
+        _ = try join(3, through: 1, home)
+        return home
     }
 
     /// Box `joiner` joins the household of box `member` with a code box `member` prints.
