@@ -36,18 +36,24 @@ import Testing
         try eventually(timeout: .seconds(10), "box 3 drops the killed box") { try home.peerNames(3).isEmpty }
     }
 
-    /// A box whose link fails for longer than its neighbours' checks (a Wi-Fi outage) is dropped by them; its mDNS
-    /// record does not change, so nothing on mDNS tells them it is back: they must find it again by themselves.
+    /// A box whose link fails for longer than its neighbours' checks (a Wi-Fi outage) is dropped by them, and its
+    /// titles leave their home listings; its mDNS record does not change, so nothing on mDNS tells them it is back:
+    /// they must find it again by themselves, and list its titles again.
     @Test func aBoxDroppedWhileItsLinkWasDownIsSeenAgainWhenTheLinkReturns() throws {
         let home = try SimulatedHome(boxes: 2, tag: "o")
+        try home.addLargeVideo("film.mkv", megabytes: 1, to: [2])
         for index in 1...2 { try home.startDaemon(index) }
-        try eventually("box 1 sees box 2") { try home.peerNames(1) == ["Box 2"] }
+        let id = try home.contentID(of: "film.mkv", in: 2)
+        try home.waitUntilListed(id, in: 1, heldBy: ["Box 2"])
+
         try home.impair(2, ["--loss", "100"])
         try eventually(timeout: .seconds(20), "box 1 drops the box it cannot reach") { try home.peerNames(1).isEmpty }
+        try eventually("box 1 no longer lists box 2's title") { try !home.home(1).items.contains { $0.id == id } }
         try home.impair(2, ["off"])
         try eventually(timeout: .seconds(30), "box 1 sees box 2 again") {
             try home.peers(1).peers.contains { $0.name == "Box 2" && $0.reachable }
         }
+        try home.waitUntilListed(id, in: 1, heldBy: ["Box 2"])
     }
 
     @Test func twoBoxesWithTheSameNameBothAnnounceUnderDistinctNames() throws {
